@@ -1,0 +1,124 @@
+"""Ledgerlens: the Flask server, its database, the login, and the Dash app on the same server.
+
+``python app.py`` serves the embedded default (SQLite in ./instance) on http://127.0.0.1:8050.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import click
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent
+
+
+def _secret_key(instance_path: str) -> str:
+    """SECRET_KEY from the environment, else a random key kept in the instance folder."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    from dashboard import init_dashboard
+    from dashboard.auth import bp as auth_bp
+    from dashboard.auth import login_manager, require_login
+    from models import database_url, db
+    from models.db import default_instance_path
+
+    app = Flask(__name__, instance_path=default_instance_path(),
+                template_folder=str(ROOT / "dashboard" / "templates"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=database_url(app.instance_path),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        DEMO_LOGIN_HINT=os.environ.get("LEDGERLENS_DEMO_HINT", "1") == "1",
+    )
+    if config:
+        app.config.update(config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app.instance_path)
+
+    db.init_app(app)
+    login_manager.init_app(app)
+    app.register_blueprint(auth_bp)
+    app.before_request(require_login)
+    init_dashboard(app)
+    _register_cli(app)
+    return app
+
+
+def migrate_to_head(app: Flask) -> None:
+    """Bring the app's database to the newest Alembic revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    from models import db
+
+    cfg = Config(str(ROOT / "alembic.ini"))
+    cfg.set_main_option("script_location", str(ROOT / "migrations"))
+    with app.app_context(), db.engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def _register_cli(app: Flask) -> None:
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Upgrade the database to the newest migration."""
+        migrate_to_head(app)
+        click.echo("Database is at the newest migration.")
+
+    @app.cli.command("demo")
+    @click.option("--transactions", type=int, default=None,
+                  help="Total number of transactions (default: about 24 months of normal activity).")
+    @click.option("--seed", type=int, default=42, show_default=True)
+    @click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+                  help="Last day of demo activity (default: today).")
+    @click.option("--email", default=None, help="Email of the demo user.")
+    @click.option("--if-empty", is_flag=True, help="Only load when the database has no users.")
+    @click.option("--replace", is_flag=True, help="Delete an existing user with this email first.")
+    def demo_command(transactions, seed, end_date, email, if_empty, replace):
+        """Load a deterministic demo user."""
+        from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+        from models import User, db
+
+        with app.app_context():
+            if if_empty and db.session.query(User.id).first() is not None:
+                click.echo("Database already has users; demo not loaded.")
+                return
+            stats = load_demo(db.session, seed=seed, end=end_date.date() if end_date else None,
+                              email=email or DEMO_EMAIL, n_transactions=transactions, replace=replace,
+                              progress=click.echo)
+        click.echo(f"Demo loaded: {stats['transactions']:,} transactions, "
+                   f"{stats['budgets']} budgets, {stats['goals']} goals "
+                   f"in {stats['seconds']:.1f} s.")
+        click.echo(f"Log in as {email or DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+def main() -> None:
+    from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD
+
+    app = create_app()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "8050"))
+    print(f"Ledgerlens is running on http://{host}:{port}")
+    print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+    app.run(host=host, port=port, debug=os.environ.get("FLASK_DEBUG") == "1")
+
+
+if __name__ == "__main__":
+    main()

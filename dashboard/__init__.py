@@ -1,0 +1,63 @@
+"""The Dash app, mounted on the Flask server that carries the models and the login."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Dash, dcc, html
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def navbar() -> dbc.Navbar:
+    links = [
+        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
+        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+        if page.get("nav", True)
+    ]
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand([html.Span("◈ ", className="brand-mark"), "Ledgerlens"], href="/"),
+            dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
+            dbc.Collapse(
+                dbc.Nav(links + [
+                    dbc.NavItem(html.A("Log out", href="/logout", className="nav-link",
+                                       id="nav-logout")),
+                ], navbar=True, className="ms-auto"),
+                id="nav-collapse", navbar=True, is_open=False,
+            ),
+        ], fluid=True),
+        color="primary", dark=True, className="mb-3 shadow-sm",
+    )
+
+
+def init_dashboard(server: Flask) -> Dash:
+    app = Dash(
+        __name__,
+        server=server,
+        use_pages=True,
+        pages_folder=str(ROOT / "dashboard" / "pages"),
+        assets_folder=str(ROOT / "assets"),
+        title="Ledgerlens",
+        update_title="Ledgerlens · loading…",
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        compress=False,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = html.Div([
+        navbar(),
+        dbc.Container(dash.page_container, fluid="xxl", className="pb-5"),
+    ])
+
+    @app.callback(
+        dash.Output("nav-collapse", "is_open"),
+        dash.Input("nav-toggler", "n_clicks"),
+        dash.State("nav-collapse", "is_open"),
+        prevent_initial_call=True,
+    )
+    def _toggle_nav(n_clicks, is_open):
+        return not is_open
+
+    return app

@@ -1,0 +1,64 @@
+"""Alembic environment.
+
+The database comes, in this order, from: a Connection or an Engine handed over in
+``config.attributes["connection"]`` (the app's migrate command, pytest-alembic), the
+``sqlalchemy.url`` option, or ``models.database_url()`` (DATABASE_URL or the SQLite file in the
+instance folder, exactly as the app resolves it).
+"""
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+from sqlalchemy import create_engine, pool
+from sqlalchemy.engine import Connection, Engine
+
+from models import Base, database_url
+
+config = context.config
+if config.config_file_name is not None and not config.attributes.get("connection"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def _configure(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs go through table copies
+        compare_type=True,
+        compare_server_default=False,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=config.get_main_option("sqlalchemy.url") or database_url(),
+                      target_metadata=target_metadata, literal_binds=True,
+                      dialect_opts={"paramstyle": "named"})
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _configure(given)
+        return
+    if isinstance(given, Engine):
+        with given.begin() as connection:
+            _configure(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url") or database_url()
+    engine = create_engine(url, poolclass=pool.NullPool)
+    with engine.begin() as connection:
+        _configure(connection)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,15 @@
+"""The data model: one module per aggregate, all on one declarative Base."""
+from .account import ACCOUNT_TYPES, DEBT_TYPES, Account
+from .budget import PERIOD_TYPES, Budget
+from .category import CATEGORY_KINDS, Category
+from .db import Base, Money, database_url, db, from_cents, to_cents
+from .expense import Expense
+from .goal import GOAL_KINDS, Goal
+from .transaction import TRANSACTION_KINDS, Transaction
+from .user import User
+
+__all__ = [
+    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
+    "Account", "Base", "Budget", "Category", "Expense", "Goal", "Money", "Transaction", "User",
+    "database_url", "db", "from_cents", "to_cents",
+]

@@ -1,0 +1,131 @@
+"""Declarative base, the Flask-SQLAlchemy handle, the Money column type and the database URL.
+
+Money is stored as integer cents (BIGINT) and spoken as ``decimal.Decimal`` in Python. A float is
+refused at bind time: it cannot represent most cent amounts exactly.
+"""
+from __future__ import annotations
+
+import os
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from pathlib import Path
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, MetaData, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+CENT = Decimal("0.01")
+# Largest amount a BIGINT of cents can hold, kept well inside float-free territory.
+MAX_CENTS = 10**15  # 10 trillion in currency units
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def to_cents(value) -> int:
+    """Exact conversion of a Decimal / int / numeric string to integer cents.
+
+    Floats are refused, and so is anything with more than two decimals, NaN or infinity.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"money must be Decimal, int or str, not {type(value).__name__}")
+    if isinstance(value, int):
+        dec = Decimal(value)
+    elif isinstance(value, Decimal):
+        dec = value
+    elif isinstance(value, str):
+        try:
+            dec = Decimal(value.strip())
+        except InvalidOperation as exc:
+            raise ValueError(f"not an amount: {value!r}") from exc
+    else:
+        raise TypeError(f"money must be Decimal, int or str, not {type(value).__name__}")
+    if not dec.is_finite():
+        raise ValueError("amount must be a finite number")
+    cents = dec * 100
+    if cents != cents.to_integral_value():
+        raise ValueError("amount has more than two decimals")
+    cents_int = int(cents)
+    if abs(cents_int) > MAX_CENTS:
+        raise ValueError("amount is too large")
+    return cents_int
+
+
+def from_cents(cents: int | None) -> Decimal | None:
+    if cents is None:
+        return None
+    return (Decimal(int(cents)) / 100).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+class Money(TypeDecorator):
+    """A Decimal amount with two decimals, stored as BIGINT cents."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return to_cents(value)
+
+    def process_result_value(self, value, dialect):
+        return from_cents(value)
+
+    @property
+    def python_type(self):
+        return Decimal
+
+
+def default_instance_path() -> str:
+    """The instance folder: ``LEDGERLENS_INSTANCE`` or ./instance beside app.py."""
+    return os.environ.get("LEDGERLENS_INSTANCE") or str(Path(__file__).resolve().parent.parent / "instance")
+
+
+def database_url(instance_path: str | os.PathLike | None = None) -> str:
+    """The one database URL, used by Flask-SQLAlchemy and by Alembic alike.
+
+    ``DATABASE_URL`` wins; otherwise an absolute SQLite path in the instance folder.
+    ``postgres://`` and ``postgresql://`` are mapped to the psycopg 3 driver.
+    """
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://"):]
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    if instance_path is None:
+        instance_path = default_instance_path()
+    path = Path(instance_path).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path / 'ledgerlens.sqlite3'}"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - trivial
+    """Foreign keys on, WAL and a busy timeout for SQLite: several workers may write at once."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # in-memory databases cannot use WAL
+        pass
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

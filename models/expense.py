@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Money, db
+
+
+class Expense(db.Model):
+    """A budget line of an expense-kind transaction: spending in one category.
+
+    A transaction has one expense, or several for a split; their amounts sum to ``-transaction.amount``
+    (positive = money spent, negative = a refund). ``date`` and ``account_id`` are copies of the
+    transaction's, kept in step by the transaction service, so that "spending by category and month,
+    filtered by date and account" is answered from one covering index without a join.
+    ``budget_id`` is the budget whose category (or parent category) and period cover the date.
+    """
+
+    __tablename__ = "expenses"
+    __table_args__ = (
+        # The transaction must belong to the same user: enforced by the database.
+        ForeignKeyConstraint(["transaction_id", "user_id"], ["transactions.id", "transactions.user_id"],
+                             ondelete="CASCADE"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        Index("ix_expenses_user_account_date", "user_id", "account_id", "date", "category_id", "amount"),
+        Index("ix_expenses_user_date", "user_id", "date", "category_id", "amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    transaction_id: Mapped[int] = mapped_column(index=True)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    budget_id: Mapped[int | None] = mapped_column(ForeignKey("budgets.id", ondelete="SET NULL"),
+                                                  index=True)
+    account_id: Mapped[int] = mapped_column()
+    date: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    memo: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    user = relationship("User", back_populates="expenses", overlaps="expenses")
+    transaction = relationship("Transaction", back_populates="expenses", overlaps="expenses,user")
+    category = relationship("Category")
+    budget = relationship("Budget", back_populates="expenses")
+
+    def __repr__(self) -> str:
+        return f"<Expense {self.id} tx={self.transaction_id} {self.amount}>"

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Money, db
+
+GOAL_KINDS = ("savings", "debt")
+
+
+class Goal(db.Model):
+    """A savings target, or a debt to pay down to zero.
+
+    Progress is ``saved_amount`` unless ``account_id`` names an account of the owner, whose balance
+    is then the progress (for a debt goal: how much of the starting debt is paid off).
+    """
+
+    __tablename__ = "goals"
+    __table_args__ = (
+        CheckConstraint("target_amount > 0", name="target_positive"),
+        CheckConstraint("saved_amount >= 0", name="saved_not_negative"),
+        CheckConstraint("kind IN ('savings','debt')", name="kind_known"),
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
+                                                   index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10), default="savings")
+    target_amount: Mapped[Decimal] = mapped_column(Money)
+    saved_amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
+    target_date: Mapped[date | None]
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    user = relationship("User", back_populates="goals")
+    account = relationship("Account")
+
+    def __repr__(self) -> str:
+        return f"<Goal {self.id} {self.name!r}>"

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import (CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text,
+                        UniqueConstraint, func)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Money, db
+
+TRANSACTION_KINDS = ("expense", "income", "transfer")
+
+
+class Transaction(db.Model):
+    """One line on an account statement.
+
+    ``amount`` is signed: negative when money leaves the account. An expense-kind transaction is
+    normally negative (a purchase); a positive one is a refund. Income is always positive. A transfer
+    is two linked legs (same ``transfer_group``) on two of the owner's accounts, summing to zero.
+    Expense-kind transactions carry their budget lines in ``expenses`` (one, or several for a split),
+    which together equal ``-amount``.
+    """
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        # The account must belong to the same user: enforced by the database.
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"],
+                             ondelete="CASCADE"),
+        UniqueConstraint("id", "user_id"),
+        # A bank's own transaction id (OFX FITID) is imported once per account.
+        UniqueConstraint("account_id", "external_id"),
+        CheckConstraint("kind IN ('expense','income','transfer')", name="kind_known"),
+        CheckConstraint("amount <> 0", name="amount_nonzero"),
+        CheckConstraint("kind <> 'income' OR amount > 0", name="income_positive"),
+        CheckConstraint("kind = 'transfer' OR transfer_group IS NULL", name="transfer_group_only"),
+        # Serves the account balance and the ledger: a user's rows by account and date.
+        Index("ix_transactions_user_account_date", "user_id", "account_id", "date", "category_id",
+              "amount"),
+        Index("ix_transactions_user_date", "user_id", "date"),
+        Index("ix_transactions_transfer_group", "transfer_group"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column()
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"),
+                                                    index=True)
+    date: Mapped[date]
+    amount: Mapped[Decimal] = mapped_column(Money)
+    kind: Mapped[str] = mapped_column(String(10))
+    payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    description: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    transfer_group: Mapped[str | None] = mapped_column(String(36))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    user = relationship("User", back_populates="transactions", overlaps="transactions")
+    account = relationship("Account", back_populates="transactions", overlaps="transactions,user")
+    category = relationship("Category")
+    expenses = relationship("Expense", back_populates="transaction", cascade="all, delete-orphan",
+                            passive_deletes=True, overlaps="expenses,user")
+
+    def __repr__(self) -> str:
+        return f"<Transaction {self.id} {self.date} {self.amount} {self.kind}>"
