@@ -31,6 +31,8 @@ class Account(db.Model):
     opening_balance: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"), server_default="0")
     archived: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Optimistic locking: every UPDATE says "WHERE version = <the version read>" and bumps it.
+    __mapper_args__ = {"version_id_col": version}
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     user = relationship("User", back_populates="accounts")

@@ -32,6 +32,8 @@ class Budget(db.Model):
     end_date: Mapped[date]
     rollover: Mapped[bool] = mapped_column(default=False, server_default=false())
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Optimistic locking: every UPDATE says "WHERE version = <the version read>" and bumps it.
+    __mapper_args__ = {"version_id_col": version}
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     user = relationship("User", back_populates="budgets")

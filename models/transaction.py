@@ -55,6 +55,8 @@ class Transaction(db.Model):
     transfer_group: Mapped[str | None] = mapped_column(String(36))
     external_id: Mapped[str | None] = mapped_column(String(255))
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Optimistic locking: every UPDATE says "WHERE version = <the version read>" and bumps it.
+    __mapper_args__ = {"version_id_col": version}
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     user = relationship("User", back_populates="transactions", overlaps="transactions")

@@ -1,8 +1,110 @@
-import dash
-from dash import html
+"""Overview: net worth, balances, this month against last, top categories, 12 months of cash flow."""
+from __future__ import annotations
 
-dash.register_page(__name__, path="/", name="Overview", order=0)
+from datetime import date
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+
+from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.context import require_viewer
+from dashboard.figures.overview import cashflow_figure, top_categories_figure
+from dashboard.formatting import format_money, format_percent
+from dashboard.services import overview as svc
+from dashboard.services.periods import month_start
+from models import DEBT_TYPES, db
+
+dash.register_page(__name__, path="/", name="Overview", title="Overview · Ledgerlens", order=0)
+
+ACCOUNT_TYPE_LABELS = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit card",
+                       "cash": "Cash", "investment": "Investment", "loan": "Loan"}
 
 
 def layout(**_query):
-    return html.Div("Overview")
+    return html.Div([
+        dcc.Store(id="overview-load", data=0),
+        page_header("Overview", "Where you stand today"),
+        dcc.Loading(html.Div(id="overview-stats", className="row g-3 mb-3"), type="dot",
+                    color="#3459e6"),
+        dbc.Row([
+            dbc.Col(dbc.Card(dbc.CardBody([
+                html.H5("Accounts", className="card-title"),
+                dcc.Loading(html.Div(id="overview-accounts"), type="dot", color="#3459e6"),
+            ]), className="shadow-sm h-100"), lg=5),
+            dbc.Col(graph_card("overview-top-categories"), lg=7),
+        ], className="g-3 mb-3"),
+        dbc.Row([dbc.Col(graph_card("overview-cashflow", height=360))], className="g-3"),
+    ])
+
+
+def _change_detail(now: int, before: int, currency: str, *, good_when_up: bool):
+    if before == 0:
+        return html.Span("no activity last month", className="text-muted")
+    diff = now - before
+    ratio = diff / abs(before)
+    good = (diff >= 0) == good_when_up
+    return html.Span([
+        html.Span(format_percent(ratio, signed=True), className="text-success" if good else "text-danger"),
+        f" vs last month ({format_money(before, currency, cents=True)})",
+    ])
+
+
+def stats_children(user_id: int, currency: str, today: date) -> list:
+    balances = svc.account_balances(db.session, user_id)
+    net_worth = int(balances["balance_cents"].sum())
+    debts = int(balances.loc[balances["type"].isin(DEBT_TYPES), "balance_cents"].sum())
+    this, last = svc.month_comparison(db.session, user_id, today)
+    cards = [
+        stat_card("Net worth", format_money(net_worth, currency, cents=True), id="overview-net-worth",
+                  detail=f"{format_money(net_worth - debts, currency, cents=True)} assets · "
+                         f"{format_money(-debts, currency, cents=True)} owed"),
+        stat_card(f"Income, {today:%B}", format_money(this.income_cents, currency, cents=True),
+                  id="overview-income", tone="success",
+                  detail=_change_detail(this.income_cents, last.income_cents, currency, good_when_up=True)),
+        stat_card(f"Spending, {today:%B}", format_money(this.spending_cents, currency, cents=True),
+                  id="overview-spending",
+                  detail=_change_detail(this.spending_cents, last.spending_cents, currency, good_when_up=False)),
+        stat_card(f"Net, {today:%B}", format_money(this.net_cents, currency, cents=True, signed=True),
+                  id="overview-net", tone="success" if this.net_cents >= 0 else "danger",
+                  detail=f"last month {format_money(last.net_cents, currency, cents=True, signed=True)}"),
+    ]
+    return [dbc.Col(card, xs=12, sm=6, xl=3) for card in cards]
+
+
+def accounts_children(user_id: int, currency: str):
+    balances = svc.account_balances(db.session, user_id)
+    if balances.empty:
+        return html.P("No accounts yet.", className="text-muted mb-0")
+    rows = [html.Tr([
+        html.Td([html.Div(row.name, className="fw-semibold"),
+                 html.Small(ACCOUNT_TYPE_LABELS.get(row.type, row.type), className="text-muted")]),
+        html.Td(format_money(row.balance_cents, currency, cents=True),
+                className="text-end money" + (" text-danger" if row.balance_cents < 0 else "")),
+    ]) for row in balances.itertuples()]
+    total = int(balances["balance_cents"].sum())
+    rows.append(html.Tr([html.Td("Net worth", className="fw-bold"),
+                         html.Td(format_money(total, currency, cents=True), className="text-end fw-bold money")],
+                        className="table-light"))
+    return dbc.Table(html.Tbody(rows), borderless=False, hover=True, size="sm", className="mb-0",
+                     id="overview-accounts-table")
+
+
+@callback(
+    Output("overview-stats", "children"),
+    Output("overview-accounts", "children"),
+    Output("overview-top-categories", "figure"),
+    Output("overview-cashflow", "figure"),
+    Input("overview-load", "data"),
+)
+def update_overview(_load):
+    viewer = require_viewer()
+    today = date.today()
+    top = svc.spending_by_top_category(db.session, viewer.user_id, month_start(today), today, limit=8)
+    cashflow = svc.monthly_cashflow(db.session, viewer.user_id, today, months=12)
+    return (
+        stats_children(viewer.user_id, viewer.currency, today),
+        accounts_children(viewer.user_id, viewer.currency),
+        top_categories_figure(top, viewer.currency, period_label=f"{today:%B %Y}"),
+        cashflow_figure(cashflow, viewer.currency),
+    )

@@ -1,0 +1,59 @@
+"""Figures for the Overview page: frame in, figure out."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from dashboard.formatting import format_money
+
+from .theme import INCOME, MUTED, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units
+
+
+def cashflow_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
+    """Income and spending bars per month with the net as a line."""
+    title = "Income and spending, last 12 months"
+    if frame.empty or (frame["income_cents"].eq(0).all() and frame["spending_cents"].eq(0).all()):
+        return empty_figure("No income or spending yet. Add transactions or import a statement.",
+                            title=title)
+    months = pd.to_datetime(frame["month"])
+    labels = months.dt.strftime("%b %Y")
+    fig = go.Figure(layout=base_layout(title))
+    for column, name, color in (("income_cents", "Income", INCOME), ("spending_cents", "Spending", SPENDING)):
+        fig.add_trace(go.Bar(
+            x=months, y=to_units(frame[column]), name=name, marker_color=color,
+            customdata=[format_money(v, currency, cents=True) for v in frame[column]],
+            hovertemplate=f"<b>{name}</b><br>%{{text}}: %{{customdata}}<extra></extra>", text=labels,
+            textposition="none",
+        ))
+    fig.add_trace(go.Scatter(
+        x=months, y=to_units(frame["net_cents"]), name="Net", mode="lines+markers",
+        line=dict(color=PRIMARY, width=2),
+        customdata=[format_money(v, currency, cents=True, signed=True) for v in frame["net_cents"]],
+        text=labels, hovertemplate="<b>Net</b><br>%{text}: %{customdata}<extra></extra>",
+    ))
+    fig.update_layout(barmode="group", bargap=0.25)
+    fig.update_yaxes(**money_axis(currency))
+    fig.update_xaxes(dtick="M1", tickformat="%b\n%Y", showgrid=False)
+    return fig
+
+
+def top_categories_figure(frame: pd.DataFrame, currency: str, *, period_label: str) -> go.Figure:
+    """Horizontal bars of spending per top-level category, largest on top."""
+    title = f"Top spending categories, {period_label}"
+    positive = frame[frame["amount_cents"] > 0] if not frame.empty else frame
+    if positive.empty:
+        return empty_figure("No spending in this period.", title=title)
+    ordered = positive.iloc[::-1]
+    total = int(positive["amount_cents"].sum())
+    shares = [f"{v / total:.0%} of spending" if total else "" for v in ordered["amount_cents"]]
+    fig = go.Figure(layout=base_layout(title, height=max(260, 48 + 34 * len(ordered)), legend=False))
+    fig.add_trace(go.Bar(
+        x=to_units(ordered["amount_cents"]), y=ordered["name"], orientation="h",
+        marker_color=[c if isinstance(c, str) else MUTED for c in ordered["color"]],
+        text=[format_money(v, currency, cents=True) for v in ordered["amount_cents"]],
+        textposition="auto", customdata=shares,
+        hovertemplate="<b>%{y}</b><br>%{text}<br>%{customdata}<extra></extra>",
+    ))
+    fig.update_xaxes(**money_axis(currency))
+    fig.update_yaxes(automargin=True)
+    return fig

@@ -1,0 +1,63 @@
+"""Categories a user can see: the built-in tree (user_id NULL) and their own."""
+from __future__ import annotations
+
+import pandas as pd
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+
+from models import Category
+
+from .errors import NotFound, ServiceError
+
+
+def visible_to(user_id: int):
+    """WHERE clause: the built-in categories and this user's own."""
+    return or_(Category.user_id.is_(None), Category.user_id == user_id)
+
+
+def get_category(session: Session, user_id: int, category_id, *, kind: str | None = None) -> Category:
+    """A category the user may use, optionally of one kind ('expense' or 'income')."""
+    from .validation import parse_id
+
+    cid = parse_id(category_id, field="category")
+    category = session.scalar(select(Category).where(Category.id == cid, visible_to(user_id)))
+    if category is None:
+        raise NotFound("Unknown category.", "category")
+    if kind is not None and category.kind != kind:
+        raise ServiceError(f"“{category.name}” is an {category.kind} category, not {kind}.", "category")
+    return category
+
+
+def category_frame(session: Session, user_id: int) -> pd.DataFrame:
+    """Every category the user sees with its parent: id, name, kind, color, parent_id, parent_name,
+    full_name ("Food › Groceries"), top_id (the root of its tree)."""
+    parent = aliased(Category)
+    rows = session.execute(
+        select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id,
+               parent.name.label("parent_name"), parent.color.label("parent_color"))
+        .outerjoin(parent, parent.id == Category.parent_id)
+        .where(visible_to(user_id))
+        .order_by(parent.name.nulls_first(), Category.name)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["id", "name", "kind", "color", "parent_id", "parent_name",
+                                        "parent_color"])
+    if frame.empty:
+        frame["full_name"] = pd.Series(dtype=str)
+        frame["top_id"] = pd.Series(dtype="int64")
+        return frame
+    frame["full_name"] = frame.apply(
+        lambda r: f"{r.parent_name} › {r['name']}" if isinstance(r.parent_name, str) else r["name"], axis=1)
+    frame["top_id"] = frame["parent_id"].fillna(frame["id"]).astype("int64")
+    frame["color"] = frame["color"].fillna(frame["parent_color"])
+    return frame.drop(columns=["parent_color"])
+
+
+def with_descendants(session: Session, user_id: int, category_ids) -> list[int]:
+    """The given categories and their children (a parent selects its children)."""
+    ids = {int(c) for c in category_ids}
+    if not ids:
+        return []
+    children = session.scalars(
+        select(Category.id).where(Category.parent_id.in_(ids), visible_to(user_id))).all()
+    allowed = session.scalars(select(Category.id).where(Category.id.in_(ids), visible_to(user_id))).all()
+    return sorted(set(allowed) | set(children))

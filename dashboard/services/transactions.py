@@ -1,0 +1,219 @@
+"""Writing transactions while keeping their expenses (budget lines) in step.
+
+Invariants kept here for every expense-kind transaction:
+- its expenses sum to ``-transaction.amount`` (one line, or several for a split);
+- each line carries the transaction's date and account (copies that serve the spending index);
+- each line sits in the budget that covers its category (or parent category) and date.
+Other kinds have no expenses. Transfers are two legs on two of the owner's accounts.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Account, Expense, Transaction
+
+from .budgets import assign_budgets
+from .categories import get_category
+from .errors import Conflict, NotFound, ServiceError
+from .validation import clean_text, parse_amount, parse_date, parse_id
+
+
+@dataclass(frozen=True)
+class Split:
+    """One line of a split: ``amount`` is spending (positive) or a refund (negative)."""
+    category_id: int | None
+    amount: Decimal
+    memo: str = ""
+
+
+def get_account(session: Session, user_id: int, account_id) -> Account:
+    aid = parse_id(account_id, field="account")
+    account = session.scalar(select(Account).where(Account.id == aid, Account.user_id == user_id))
+    if account is None:
+        raise NotFound("Unknown account.", "account")
+    return account
+
+
+def get_transaction(session: Session, user_id: int, transaction_id) -> Transaction:
+    tid = parse_id(transaction_id, field="transaction")
+    tx = session.scalar(select(Transaction).where(Transaction.id == tid, Transaction.user_id == user_id))
+    if tx is None:
+        raise NotFound("Unknown transaction.", "transaction")
+    return tx
+
+
+def _check_kind_amount(kind: str, amount: Decimal) -> None:
+    if kind not in ("expense", "income"):
+        raise ServiceError("Kind must be expense or income (use a transfer for moving money).", "kind")
+    if amount == 0:
+        raise ServiceError("The amount cannot be zero.", "amount")
+    if kind == "income" and amount < 0:
+        raise ServiceError("Income must be a positive amount.", "amount")
+
+
+def _lines(session: Session, user_id: int, amount: Decimal, category_id, splits) -> tuple[int | None, list[Split]]:
+    """The expense lines for an expense-kind transaction of ``amount`` (negative = spending)."""
+    if splits:
+        lines = []
+        for index, split in enumerate(splits):
+            value = parse_amount(split.amount, field=f"split {index + 1}", allow_negative=True)
+            if value == 0:
+                raise ServiceError("A split line cannot be zero.", f"split {index + 1}")
+            cid = None
+            if split.category_id is not None:
+                cid = get_category(session, user_id, split.category_id, kind="expense").id
+            lines.append(Split(cid, value, clean_text(split.memo, field="memo", max_length=200)))
+        total = sum((line.amount for line in lines), Decimal("0"))
+        if total != -amount:
+            raise ServiceError(f"The split lines add up to {total}, not {-amount}.", "splits")
+        header = lines[0].category_id if len(lines) == 1 else None
+        return header, lines
+    cid = None
+    if category_id is not None:
+        cid = get_category(session, user_id, category_id, kind="expense").id
+    return cid, [Split(cid, -amount)]
+
+
+def _write_lines(session: Session, tx: Transaction, lines: list[Split]) -> None:
+    for old in list(tx.expenses):
+        session.delete(old)
+    session.flush()
+    for line in lines:
+        session.add(Expense(user_id=tx.user_id, transaction_id=tx.id, category_id=line.category_id,
+                            account_id=tx.account_id, date=tx.date, amount=line.amount, memo=line.memo))
+    session.flush()
+    session.expire(tx, ["expenses"])
+
+
+def create_transaction(session: Session, user_id: int, *, account_id, date, amount, kind: str = "expense",
+                       category_id=None, payee="", description="", notes="", splits=None,
+                       external_id: str | None = None) -> Transaction:
+    """Record an income or expense; an expense gets its budget lines. Does not commit."""
+    account = get_account(session, user_id, account_id)
+    value = parse_amount(amount, allow_negative=True)
+    _check_kind_amount(kind, value)
+    day = parse_date(date)
+    tx = Transaction(user_id=user_id, account_id=account.id, date=day, amount=value, kind=kind,
+                     payee=clean_text(payee, field="payee", max_length=200),
+                     description=clean_text(description, field="description", max_length=500),
+                     notes=clean_text(notes, field="notes", max_length=5000),
+                     external_id=external_id)
+    if kind == "expense":
+        tx.category_id, lines = _lines(session, user_id, value, category_id, splits)
+    else:
+        tx.category_id = (get_category(session, user_id, category_id, kind="income").id
+                          if category_id is not None else None)
+        lines = []
+    session.add(tx)
+    session.flush()
+    if lines:
+        _write_lines(session, tx, lines)
+        assign_budgets(session, user_id, transaction_ids=[tx.id])
+    return tx
+
+
+_EDITABLE = {"account_id", "date", "amount", "kind", "category_id", "payee", "description", "notes",
+             "splits"}
+
+
+def update_transaction(session: Session, user_id: int, transaction_id, *, expected_version: int,
+                       **changes) -> Transaction:
+    """Change a transaction the user owns, if nobody changed it since ``expected_version``."""
+    unknown = set(changes) - _EDITABLE
+    if unknown:
+        raise ServiceError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    tx = get_transaction(session, user_id, transaction_id)
+    if tx.version != expected_version:
+        raise Conflict("Someone changed this transaction meanwhile; the current values are shown.", tx)
+    if tx.kind == "transfer" and set(changes) - {"date", "payee", "description", "notes"}:
+        raise ServiceError("Edit a transfer's amount or accounts by deleting and re-entering it.")
+
+    if "account_id" in changes:
+        tx.account_id = get_account(session, user_id, changes["account_id"]).id
+    if "date" in changes:
+        tx.date = parse_date(changes["date"])
+    for field, limit in (("payee", 200), ("description", 500), ("notes", 5000)):
+        if field in changes:
+            setattr(tx, field, clean_text(changes[field], field=field, max_length=limit))
+    if tx.kind == "transfer":
+        if "date" in changes:  # both legs move together
+            for leg in session.scalars(select(Transaction).where(
+                    Transaction.user_id == user_id, Transaction.transfer_group == tx.transfer_group)):
+                leg.date = tx.date
+        session.flush()
+        return tx
+
+    kind = changes.get("kind", tx.kind)
+    amount = parse_amount(changes["amount"], allow_negative=True) if "amount" in changes else tx.amount
+    _check_kind_amount(kind, amount)
+    current_lines = list(tx.expenses)
+    money_changed = "amount" in changes or "kind" in changes or "category_id" in changes or "splits" in changes
+    tx.kind, tx.amount = kind, amount
+    if kind == "expense":
+        if money_changed:
+            if changes.get("splits"):
+                tx.category_id, lines = _lines(session, user_id, amount, None, changes["splits"])
+            elif len(current_lines) > 1 and "category_id" not in changes:
+                raise ServiceError("This transaction is split: change its split lines instead.", "amount")
+            else:
+                category_id = changes.get("category_id", tx.category_id)
+                tx.category_id, lines = _lines(session, user_id, amount, category_id, None)
+            session.flush()
+            _write_lines(session, tx, lines)
+        else:
+            for line in current_lines:
+                line.date, line.account_id = tx.date, tx.account_id
+            session.flush()
+        assign_budgets(session, user_id, transaction_ids=[tx.id])
+    else:
+        if "category_id" in changes:
+            tx.category_id = (get_category(session, user_id, changes["category_id"], kind="income").id
+                              if changes["category_id"] is not None else None)
+        elif money_changed and tx.category_id is not None:
+            category = get_category(session, user_id, tx.category_id)
+            if category.kind != "income":
+                tx.category_id = None
+        if current_lines:
+            _write_lines(session, tx, [])
+        session.flush()
+    return tx
+
+
+def delete_transaction(session: Session, user_id: int, transaction_id) -> list[int]:
+    """Delete a transaction (both legs of a transfer). Returns the ids deleted."""
+    tx = get_transaction(session, user_id, transaction_id)
+    doomed = [tx]
+    if tx.transfer_group:
+        doomed = session.scalars(select(Transaction).where(
+            Transaction.user_id == user_id, Transaction.transfer_group == tx.transfer_group)).all()
+    ids = [t.id for t in doomed]
+    for t in doomed:
+        session.delete(t)
+    session.flush()
+    return ids
+
+
+def create_transfer(session: Session, user_id: int, *, from_account_id, to_account_id, date, amount,
+                    description: str = "") -> tuple[Transaction, Transaction]:
+    """Move money between two of the user's accounts: two legs, never spending or income."""
+    source = get_account(session, user_id, from_account_id)
+    target = get_account(session, user_id, to_account_id)
+    if source.id == target.id:
+        raise ServiceError("Choose two different accounts.", "to_account")
+    value = parse_amount(amount, allow_zero=False)
+    day = parse_date(date)
+    group = str(uuid.uuid4())
+    text = clean_text(description, field="description", max_length=500)
+    out_leg = Transaction(user_id=user_id, account_id=source.id, date=day, amount=-value, kind="transfer",
+                          payee=f"Transfer to {target.name}", description=text, transfer_group=group)
+    in_leg = Transaction(user_id=user_id, account_id=target.id, date=day, amount=value, kind="transfer",
+                         payee=f"Transfer from {source.name}", description=text, transfer_group=group)
+    session.add_all([out_leg, in_leg])
+    session.flush()
+    return out_leg, in_leg

@@ -1,0 +1,124 @@
+"""Shared fixtures: a real database (SQLite file, or PostgreSQL when DATABASE_URL says so), the app
+migrated to head, users, and logged-in test clients.
+
+On PostgreSQL each purpose gets its own schema in the given database (dropped and made anew per run),
+so the migration tests and the app tests never step on each other.
+"""
+from __future__ import annotations
+
+import os
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine, delete, text
+
+os.environ.setdefault("LEDGERLENS_DEMO_HINT", "1")
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+def _base_url() -> str | None:
+    from models import database_url
+    return database_url() if os.environ.get("DATABASE_URL") else None
+
+
+def is_postgres() -> bool:
+    return bool(os.environ.get("DATABASE_URL"))
+
+
+def fresh_database(name: str, tmp_path_factory) -> str:
+    """A URL to an empty database for one purpose: a new SQLite file, or a new PostgreSQL schema."""
+    base = _base_url()
+    if base is None:
+        path = tmp_path_factory.mktemp(name) / f"{name}.sqlite3"
+        return f"sqlite:///{path}"
+    schema = f"ll_test_{name}"
+    engine = create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+
+
+@pytest.fixture(scope="session")
+def app_database_url(tmp_path_factory) -> str:
+    return fresh_database("app", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def app(app_database_url, tmp_path_factory):
+    from app import create_app, migrate_to_head
+
+    os.environ["LEDGERLENS_INSTANCE"] = str(tmp_path_factory.mktemp("instance"))
+    flask_app = create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": app_database_url,
+    })
+    migrate_to_head(flask_app)
+    return flask_app
+
+
+def wipe_user_data(session) -> None:
+    """Remove every user-owned row (the built-in categories stay)."""
+    from models import Account, Budget, Category, Expense, Goal, Transaction, User
+    for model in (Expense, Transaction, Budget, Goal, Account):
+        session.execute(delete(model))
+    session.execute(delete(Category).where(Category.user_id.is_not(None)))
+    session.execute(delete(User))
+    session.commit()
+
+
+@pytest.fixture()
+def db_session(app):
+    """The app's scoped session inside an app context; user data is wiped afterwards."""
+    from models import db
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
+        wipe_user_data(db.session)
+        db.session.remove()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    from dashboard.auth import hash_password
+    return hash_password(TEST_PASSWORD)
+
+
+@pytest.fixture()
+def make_user(db_session, password_hash):
+    from models import User
+
+    def _make(email: str = "alice@example.com", name: str | None = None, currency: str = "USD") -> User:
+        user = User(email=email.lower(), display_name=name or email.split("@")[0].title(),
+                    currency=currency, password_hash=password_hash)
+        db_session.add(user)
+        db_session.commit()
+        return user
+    return _make
+
+
+@pytest.fixture()
+def make_account(db_session):
+    from decimal import Decimal
+
+    from models import Account
+
+    def _make(user, name: str = "Checking", type: str = "checking", opening="0.00") -> Account:
+        account = Account(user_id=user.id, name=name, type=type, opening_balance=Decimal(opening))
+        db_session.add(account)
+        db_session.commit()
+        return account
+    return _make
+
+
+def login(client, email: str, password: str = TEST_PASSWORD):
+    return client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
+
+
+@pytest.fixture()
+def client(app, db_session):
+    return app.test_client()
