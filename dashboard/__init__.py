@@ -60,4 +60,5 @@ def init_dashboard(server: Flask) -> Dash:
     def _toggle_nav(n_clicks, is_open):
         return not is_open
 
+    server.extensions["ledgerlens_dash"] = app
     return app
