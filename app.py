@@ -29,6 +29,7 @@ def _secret_key(instance_path: str) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
+    import dashboard.services.rollup  # noqa: F401  (keeps monthly_rollup in step on every commit)
     from dashboard import init_dashboard
     from dashboard.auth import bp as auth_bp
     from dashboard.auth import login_manager, require_login

@@ -5,11 +5,12 @@ from .category import CATEGORY_KINDS, Category
 from .db import Base, Money, database_url, db, from_cents, to_cents
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
+from .rollup import MonthlyRollup
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
 __all__ = [
     "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
-    "Account", "Base", "Budget", "Category", "Expense", "Goal", "Money", "Transaction", "User",
+    "Account", "Base", "Budget", "Category", "Expense", "Goal", "Money", "MonthlyRollup", "Transaction", "User",
     "database_url", "db", "from_cents", "to_cents",
 ]

@@ -55,10 +55,13 @@ def to_cents(value) -> int:
         raise TypeError(f"money must be Decimal, int or str, not {type(value).__name__}")
     if not dec.is_finite():
         raise ValueError("amount must be a finite number")
-    cents = dec * 100
-    if cents != cents.to_integral_value():
+    # Size first, exactly: `dec * 100` rounds to the 28-digit context (1.000…0001 became 100 cents)
+    # and overflows on huge exponents (decimal.Overflow instead of ValueError).
+    if dec != 0 and dec.adjusted() > 15:
+        raise ValueError("amount is too large")
+    if dec != dec.quantize(CENT):
         raise ValueError("amount has more than two decimals")
-    cents_int = int(cents)
+    cents_int = int(dec.scaleb(2))
     if abs(cents_int) > MAX_CENTS:
         raise ValueError("amount is too large")
     return cents_int

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from conftest import TEST_PASSWORD, login
+from dash_client import call_callback
 
 from dashboard.services import overview
 from dashboard.services.transactions import create_transaction, create_transfer
@@ -101,24 +102,17 @@ def test_overview_services_compute_in_sql(db_session, make_user, make_account):
     assert dict(zip(top["name"], top["amount_cents"])) == {"Housing": 90000, "Food": 16050}
 
 
-def _dash_post(client, outputs, inputs):
-    payload = {"output": outputs, "outputs": [{"id": o.split(".")[0], "property": o.split(".")[1]}
-                                               for o in outputs.strip(".").split("...") if o],
-               "inputs": inputs, "changedPropIds": []}
-    return client.post("/_dash-update-component", json=payload)
-
-
 def test_overview_callback_renders_the_users_numbers(client, db_session, make_user, make_account):
     alice = make_user("alice@example.com")
     checking = make_account(alice, "Checking", opening="100.00")
     savings = make_account(alice, "Savings", "savings", opening="1000.00")
     _seed(db_session, alice, checking, savings)
     login(client, "alice@example.com")
-    output = ("..overview-stats.children...overview-accounts.children..."
-              "overview-top-categories.figure...overview-cashflow.figure..")
-    response = _dash_post(client, output, [{"id": "overview-load", "property": "data", "value": 0}])
-    assert response.status_code == 200, response.data[:500]
-    body = json.loads(response.data)["response"]
+    status, body = call_callback(
+        client, [("overview-stats", "children"), ("overview-accounts", "children"),
+                 ("overview-top-categories", "figure"), ("overview-cashflow", "figure")],
+        [("overview-load", "data", 0)])
+    assert status == 200
     text = json.dumps(body)
     # net worth = 100 + 3000 - 1060.50 - 500 + 1000 + 500
     assert "$3,039.50" in text

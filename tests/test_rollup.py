@@ -1,0 +1,94 @@
+"""monthly_rollup always equals the raw tables it summarises, after any write through the ORM."""
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from dashboard.services import rollup
+from dashboard.services.sql import cents
+from dashboard.services.transactions import (Split, create_transaction, create_transfer,
+                                             delete_transaction, update_transaction)
+from models import Category, Expense, MonthlyRollup, Transaction
+
+
+def raw_totals(session, user_id):
+    spending = session.execute(
+        select(Expense.category_id, Transaction.payee, func.sum(cents(Expense.amount)))
+        .join(Transaction, Transaction.id == Expense.transaction_id)
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.category_id, Transaction.payee)).all()
+    income = session.execute(
+        select(Transaction.category_id, Transaction.payee, func.sum(cents(Transaction.amount)))
+        .where(Transaction.user_id == user_id, Transaction.kind == "income")
+        .group_by(Transaction.category_id, Transaction.payee)).all()
+    return ({(c, p): int(t) for c, p, t in spending}, {(c, p): int(t) for c, p, t in income})
+
+
+def rollup_totals(session, user_id):
+    out = []
+    for flow in ("spending", "income"):
+        rows = session.execute(
+            select(MonthlyRollup.category_id, MonthlyRollup.payee, func.sum(MonthlyRollup.total_cents))
+            .where(MonthlyRollup.user_id == user_id, MonthlyRollup.flow == flow)
+            .group_by(MonthlyRollup.category_id, MonthlyRollup.payee)).all()
+        out.append({(c, p): int(t) for c, p, t in rows if int(t) != 0})
+    return tuple(out)
+
+
+def by_month(session, user_id):
+    return dict(session.execute(
+        select(MonthlyRollup.month, func.sum(MonthlyRollup.total_cents))
+        .where(MonthlyRollup.user_id == user_id, MonthlyRollup.flow == "spending")
+        .group_by(MonthlyRollup.month)).all())
+
+
+def test_rollup_follows_creates_edits_and_deletes(db_session, make_user, make_account):
+    cat = {c.name: c.id for c in db_session.scalars(select(Category).where(Category.user_id.is_(None)))}
+    alice = make_user("alice@example.com")
+    bob = make_user("bob@example.com")
+    a1, a2 = make_account(alice, "Checking"), make_account(alice, "Savings", "savings")
+    b1 = make_account(bob, "Checking")
+
+    t1 = create_transaction(db_session, alice.id, account_id=a1.id, date=date(2026, 1, 31),
+                            amount=Decimal("-10.00"), category_id=cat["Groceries"], payee="Market")
+    t2 = create_transaction(db_session, alice.id, account_id=a1.id, date=date(2026, 2, 1),
+                            amount=Decimal("-30.00"), payee="Costco",
+                            splits=[Split(cat["Groceries"], Decimal("20.00")),
+                                    Split(cat["Household"], Decimal("10.00"))])
+    create_transaction(db_session, alice.id, account_id=a1.id, date=date(2026, 2, 3),
+                       amount=Decimal("1000.00"), kind="income", category_id=cat["Salary"], payee="Job")
+    create_transfer(db_session, alice.id, from_account_id=a1.id, to_account_id=a2.id, date=date(2026, 2, 4),
+                    amount=Decimal("50.00"))
+    create_transaction(db_session, bob.id, account_id=b1.id, date=date(2026, 2, 1),
+                       amount=Decimal("-99.00"), category_id=cat["Groceries"], payee="Market")
+    db_session.commit()
+    assert rollup_totals(db_session, alice.id) == raw_totals(db_session, alice.id)
+    assert by_month(db_session, alice.id) == {date(2026, 1, 1): 1000, date(2026, 2, 1): 3000}
+
+    # Moving a transaction to another month updates both months.
+    update_transaction(db_session, alice.id, t1.id, expected_version=t1.version, date=date(2026, 2, 10),
+                       amount=Decimal("-12.50"))
+    db_session.commit()
+    assert by_month(db_session, alice.id) == {date(2026, 2, 1): 4250}
+    assert rollup_totals(db_session, alice.id) == raw_totals(db_session, alice.id)
+
+    delete_transaction(db_session, alice.id, t2.id)
+    db_session.commit()
+    assert rollup_totals(db_session, alice.id) == raw_totals(db_session, alice.id)
+    assert by_month(db_session, alice.id) == {date(2026, 2, 1): 1250}
+    # Bob's numbers were never touched by Alice's writes.
+    assert rollup_totals(db_session, bob.id) == raw_totals(db_session, bob.id)
+
+
+def test_rolled_back_writes_leave_no_trace(db_session, make_user, make_account):
+    cat_id = db_session.scalar(select(Category.id).where(Category.name == "Coffee"))
+    alice = make_user("alice@example.com")
+    account = make_account(alice)
+    create_transaction(db_session, alice.id, account_id=account.id, date=date(2026, 3, 1),
+                       amount=Decimal("-4.00"), category_id=cat_id, payee="Cafe")
+    db_session.rollback()
+    rollup.refresh(db_session, alice.id)
+    db_session.commit()
+    assert rollup_totals(db_session, alice.id) == ({}, {})
