@@ -26,13 +26,35 @@ def is_postgres() -> bool:
     return bool(os.environ.get("DATABASE_URL"))
 
 
+_SCHEMAS: list[str] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop the PostgreSQL schemas this run made."""
+    base = _base_url()
+    if base is None or not _SCHEMAS:
+        return
+    engine = create_engine(base)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SET lock_timeout = '5s'"))
+            for schema in _SCHEMAS:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    except Exception as exc:  # a leftover schema is harmless; the next run uses another name
+        print(f"could not drop test schemas: {exc}")
+    finally:
+        engine.dispose()
+
+
 def fresh_database(name: str, tmp_path_factory) -> str:
     """A URL to an empty database for one purpose: a new SQLite file, or a new PostgreSQL schema."""
     base = _base_url()
     if base is None:
         path = tmp_path_factory.mktemp(name) / f"{name}.sqlite3"
         return f"sqlite:///{path}"
-    schema = f"ll_test_{name}"
+    # One schema per test process, so parallel runs on the same server never collide.
+    schema = f"ll_test_{name}_{os.getpid()}"
+    _SCHEMAS.append(schema)
     engine = create_engine(base)
     with engine.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))

@@ -1,0 +1,529 @@
+"""The spending explorer's reads: filters, aggregates by category / time / payee, the matching rows.
+
+Spending is read from expenses (a split counts in each of its categories; refunds net out;
+transfers never appear). Income is read from income-kind transactions. Every aggregate is a GROUP BY
+in SQL: whole months come from ``monthly_rollup`` (kept in step on every commit), partial months
+and row-level filters (text, amount range) from the raw tables, combined in one UNION ALL query.
+Frames carry money as integer cents.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import pandas as pd
+from sqlalchemy import Select, and_, func, literal, or_, select, union_all
+from sqlalchemy.orm import Session, aliased
+
+from models import Account, Category, Expense, MonthlyRollup, Transaction
+
+from .categories import category_frame, visible_to
+from .errors import ServiceError
+from .periods import add_months, month_end, month_start
+from .sql import cents, date_bucket
+from .validation import parse_amount
+
+PRESETS = {
+    "this_month": "This month",
+    "last_month": "Last month",
+    "last_3_months": "Last 3 months",
+    "last_6_months": "Last 6 months",
+    "last_12_months": "Last 12 months",
+    "ytd": "Year to date",
+    "last_year": "Last year",
+    "custom": "Custom",
+}
+FLOWS = ("spending", "income")
+GRAINS = ("auto", "month", "week")
+UNCATEGORIZED = 0  # the id the explorer uses for "no category"
+MAX_TEXT = 100
+
+
+@dataclass(frozen=True)
+class SpendingFilters:
+    start: date
+    end: date
+    preset: str = "this_month"
+    account_ids: tuple[int, ...] = ()
+    category_ids: tuple[int, ...] = ()
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    text: str = ""
+    flow: str = "spending"
+    grain: str = "auto"
+
+    @property
+    def row_filtered(self) -> bool:
+        """Filters that look at single rows, which the monthly roll-up cannot answer."""
+        return bool(self.text) or self.min_amount is not None or self.max_amount is not None
+
+    @property
+    def effective_grain(self) -> str:
+        if self.grain != "auto":
+            return self.grain
+        return "week" if (self.end - self.start).days <= 92 else "month"
+
+
+def preset_range(preset: str, today: date) -> tuple[date, date]:
+    """Whole calendar months: "this month" is all of this month, YTD runs to the end of this month."""
+    this = month_start(today)
+    if preset == "last_month":
+        first = add_months(this, -1)
+        return first, month_end(first)
+    if preset in ("last_3_months", "last_6_months", "last_12_months"):
+        months = int(preset.split("_")[1])
+        return add_months(this, -(months - 1)), month_end(today)
+    if preset == "ytd":
+        return date(today.year, 1, 1), month_end(today)
+    if preset == "last_year":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    return this, month_end(today)
+
+
+def previous_range(filters: SpendingFilters) -> tuple[date, date]:
+    """The period of the same length just before: whole months map to whole months."""
+    start, end = filters.start, filters.end
+    if start.day == 1 and end == month_end(end):
+        months = (end.year - start.year) * 12 + end.month - start.month + 1
+        prev_start = add_months(start, -months)
+        return prev_start, month_end(add_months(prev_start, months - 1))
+    length = (end - start).days + 1
+    return start - timedelta(days=length), start - timedelta(days=1)
+
+
+def _ids(value) -> tuple[int, ...]:
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    out = []
+    for item in items:
+        try:
+            number = int(str(item).strip())
+        except ValueError:
+            continue
+        if 0 <= number < 2**62:
+            out.append(number)
+    return tuple(sorted(set(out)))
+
+
+def _optional_amount(value, field: str) -> Decimal | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return parse_amount(value, field=field)
+
+
+def _iso(value) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_filters(query: dict, today: date, *, strict: bool = False) -> SpendingFilters:
+    """Filters from a URL query or the filter controls. Unknown or malformed values fall back to the
+    defaults (a shared link never breaks the page); with ``strict`` a bad amount raises ServiceError."""
+    preset = query.get("preset") or "this_month"
+    if preset not in PRESETS:
+        preset = "this_month"
+    start, end = preset_range(preset, today)
+    if preset == "custom":
+        start = _iso(query.get("from")) or start
+        end = _iso(query.get("to")) or end
+        if end < start:
+            if strict:
+                raise ServiceError("The end date is before the start date.", "to")
+            start, end = end, start
+    amounts = {}
+    for key, name in (("min", "min_amount"), ("max", "max_amount")):
+        try:
+            amounts[name] = _optional_amount(query.get(key), key)
+        except ServiceError:
+            if strict:
+                raise
+            amounts[name] = None
+    if amounts["min_amount"] is not None and amounts["max_amount"] is not None \
+            and amounts["min_amount"] > amounts["max_amount"]:
+        if strict:
+            raise ServiceError("The minimum is larger than the maximum.", "min")
+        amounts["min_amount"], amounts["max_amount"] = amounts["max_amount"], amounts["min_amount"]
+    flow = query.get("flow") if query.get("flow") in FLOWS else "spending"
+    grain = query.get("grain") if query.get("grain") in GRAINS else "auto"
+    text = str(query.get("q") or "").strip()[:MAX_TEXT]
+    return SpendingFilters(start=start, end=end, preset=preset, account_ids=_ids(query.get("accounts")),
+                           category_ids=_ids(query.get("categories")), text=text, flow=flow, grain=grain,
+                           **amounts)
+
+
+def filters_to_query(filters: SpendingFilters) -> dict:
+    """The canonical query-string form (defaults left out, so links stay short)."""
+    query: dict[str, str] = {}
+    if filters.preset != "this_month":
+        query["preset"] = filters.preset
+    if filters.preset == "custom":
+        query["from"], query["to"] = filters.start.isoformat(), filters.end.isoformat()
+    if filters.account_ids:
+        query["accounts"] = ",".join(map(str, filters.account_ids))
+    if filters.category_ids:
+        query["categories"] = ",".join(map(str, filters.category_ids))
+    if filters.min_amount is not None:
+        query["min"] = str(filters.min_amount)
+    if filters.max_amount is not None:
+        query["max"] = str(filters.max_amount)
+    if filters.text:
+        query["q"] = filters.text
+    if filters.flow != "spending":
+        query["flow"] = filters.flow
+    if filters.grain != "auto":
+        query["grain"] = filters.grain
+    return query
+
+
+def query_string(filters: SpendingFilters) -> str:
+    query = filters_to_query(filters)
+    return ("?" + urlencode(query)) if query else ""
+
+
+# --- the SQL -------------------------------------------------------------------------------------
+
+@dataclass
+class _Source:
+    """Where one flow's rows live, with the columns the explorer filters and groups on."""
+    date: object
+    account_id: object
+    category_id: object
+    amount: object  # a Money column; summed as cents
+    payee: object
+    description: object
+    base: Select  # SELECT ... FROM (the source) with the user and flow filters applied
+    extra_where: list = field(default_factory=list)
+
+
+def _source(user_id: int, flow: str, *, with_transaction: bool) -> tuple:
+    """(table columns, from-clause builder) for a flow. Spending joins transactions only when a payee
+    or description is needed."""
+    if flow == "income":
+        return (Transaction.date, Transaction.account_id, Transaction.category_id, Transaction.amount,
+                Transaction.payee, Transaction.description,
+                [Transaction.user_id == user_id, Transaction.kind == "income"], None)
+    join = None
+    if with_transaction:
+        join = (Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+    return (Expense.date, Expense.account_id, Expense.category_id, Expense.amount,
+            Transaction.payee, Transaction.description, [Expense.user_id == user_id], join)
+
+
+def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> tuple[list[int], bool] | None:
+    """The selected categories with their children, and whether "uncategorised" is selected.
+    None when no category filter is set."""
+    if not filters.category_ids:
+        return None
+    chosen = set(filters.category_ids)
+    wants_none = UNCATEGORIZED in chosen
+    chosen.discard(UNCATEGORIZED)
+    ids: set[int] = set()
+    if chosen:
+        rows = session.execute(select(Category.id, Category.parent_id)
+                               .where(visible_to(user_id),
+                                      or_(Category.id.in_(chosen), Category.parent_id.in_(chosen)))).all()
+        ids = {r.id for r in rows}
+    return sorted(ids), wants_none
+
+
+def _common_where(cols, filters: SpendingFilters, categories) -> list:
+    date_col, account_col, category_col = cols
+    where = []
+    if filters.account_ids:
+        where.append(account_col.in_(filters.account_ids))
+    if categories is not None:
+        ids, wants_none = categories
+        parts = []
+        if ids:
+            parts.append(category_col.in_(ids))
+        if wants_none:
+            parts.append(category_col.is_(None))
+        where.append(or_(*parts) if parts else literal(False))
+    return where
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date,
+                keys: list[str], categories, grain: str) -> Select:
+    needs_tx = filters.flow == "spending" and (bool(filters.text) or "payee" in keys)
+    date_col, account_col, category_col, amount_col, payee_col, desc_col, where, join = _source(
+        user_id, filters.flow, with_transaction=needs_tx)
+    key_cols = {
+        "category_id": category_col,
+        "bucket": date_bucket(session, date_col, grain),
+        "payee": payee_col,
+        "account_id": account_col,
+    }
+    stmt = select(*[key_cols[k].label(k) for k in keys],
+                  func.sum(cents(amount_col)).label("total_cents"), func.count().label("row_count"))
+    stmt = stmt.select_from(Expense if filters.flow == "spending" else Transaction)
+    if join is not None:
+        stmt = stmt.join(*join)
+    where = where + [date_col >= start, date_col <= end]
+    where += _common_where((date_col, account_col, category_col), filters, categories)
+    if filters.text:
+        pattern = f"%{_escape_like(filters.text)}%"
+        where.append(or_(payee_col.ilike(pattern, escape="\\"), desc_col.ilike(pattern, escape="\\")))
+    if filters.min_amount is not None:
+        where.append(amount_col >= filters.min_amount)
+    if filters.max_amount is not None:
+        where.append(amount_col <= filters.max_amount)
+    stmt = stmt.where(*where)
+    if keys:
+        stmt = stmt.group_by(*[key_cols[k] for k in keys])
+    return stmt
+
+
+def _rollup_select(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date,
+                   keys: list[str], categories) -> Select:
+    r = MonthlyRollup
+    if session.get_bind().dialect.name == "sqlite":
+        bucket = r.month
+    else:
+        bucket = func.to_char(r.month, "YYYY-MM-DD")
+    key_cols = {"category_id": r.category_id, "bucket": bucket, "payee": r.payee, "account_id": r.account_id}
+    stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
+                  func.sum(r.row_count).label("row_count"))
+    where = [r.user_id == user_id, r.flow == filters.flow, r.month >= start, r.month <= end]
+    where += _common_where((r.month, r.account_id, r.category_id), filters, categories)
+    stmt = stmt.where(*where)
+    if keys:
+        stmt = stmt.group_by(*[key_cols[k] for k in keys])
+    return stmt
+
+
+def _split_months(start: date, end: date) -> tuple[tuple[date, date] | None, list[tuple[date, date]]]:
+    """The whole months inside [start, end], and the partial-month edges left over."""
+    first_full = start if start.day == 1 else month_start(add_months(start, 1))
+    last_full_end = end if end == month_end(end) else month_start(end) - timedelta(days=1)
+    if first_full > last_full_end:
+        return None, [(start, end)]
+    edges = []
+    if start < first_full:
+        edges.append((start, first_full - timedelta(days=1)))
+    if last_full_end < end:
+        edges.append((last_full_end + timedelta(days=1), end))
+    return (first_full, month_start(last_full_end)), edges
+
+
+def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
+              start: date | None = None, end: date | None = None, order_by_total: bool = False,
+              limit: int | None = None) -> pd.DataFrame:
+    """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, payee,
+    account_id) over [start, end] (default: the filters' range). One SQL statement."""
+    start = start or filters.start
+    end = end or filters.end
+    grain = filters.effective_grain
+    categories = _category_ids(session, user_id, filters)
+    use_rollup = not filters.row_filtered and not ("bucket" in keys and grain != "month")
+    parts = []
+    if use_rollup:
+        whole, edges = _split_months(start, end)
+        if whole is not None:
+            parts.append(_rollup_select(session, user_id, filters, whole[0], whole[1], keys, categories))
+    else:
+        edges = [(start, end)]
+    for edge_start, edge_end in edges:
+        parts.append(_raw_select(session, user_id, filters, edge_start, edge_end, keys, categories, grain))
+    if len(parts) == 1:
+        combined = parts[0].subquery()
+    else:
+        combined = union_all(*parts).subquery()
+    key_cols = [combined.c[k] for k in keys]
+    total = func.sum(combined.c.total_cents)
+    stmt = select(*key_cols, total.label("total_cents"), func.sum(combined.c.row_count).label("row_count"))
+    if keys:
+        stmt = stmt.group_by(*key_cols)
+    if order_by_total:
+        stmt = stmt.order_by(total.desc(), *key_cols)
+    if limit:
+        stmt = stmt.limit(limit)
+    rows = session.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=[*keys, "total_cents", "row_count"])
+    frame["total_cents"] = pd.to_numeric(frame["total_cents"]).fillna(0).astype("int64")
+    frame["row_count"] = pd.to_numeric(frame["row_count"]).fillna(0).astype("int64")
+    if keys == [] and frame.empty:
+        frame = pd.DataFrame({"total_cents": [0], "row_count": [0]})
+    if "category_id" in keys:
+        frame["category_id"] = frame["category_id"].fillna(UNCATEGORIZED).astype("int64")
+    if "bucket" in keys:
+        frame["bucket"] = pd.to_datetime(frame["bucket"]).dt.date
+    return frame
+
+
+# --- the explorer's whole update -----------------------------------------------------------------
+
+@dataclass
+class Exploration:
+    filters: SpendingFilters
+    categories: pd.DataFrame       # the user's category tree (id, name, parent_id, color, ...)
+    by_category: pd.DataFrame      # leaf level: category_id, total_cents, row_count
+    over_time: pd.DataFrame        # bucket, category_id, total_cents
+    payees: pd.DataFrame           # payee, total_cents, row_count (top 10)
+    previous: pd.DataFrame         # category_id, total_cents for the previous period
+    previous_range: tuple[date, date]
+    total_cents: int
+    row_count: int
+
+    @property
+    def empty(self) -> bool:
+        return self.row_count == 0
+
+
+def explore(session: Session, user_id: int, filters: SpendingFilters) -> Exploration:
+    """Everything the explorer draws, in three GROUP BY queries."""
+    over_time = aggregate(session, user_id, filters, ["bucket", "category_id"])
+    by_category = (over_time.groupby("category_id", as_index=False)[["total_cents", "row_count"]].sum()
+                   if not over_time.empty else over_time.drop(columns=["bucket"]))
+    prev_start, prev_end = previous_range(filters)
+    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
+    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
+    return Exploration(
+        filters=filters,
+        categories=category_frame(session, user_id),
+        by_category=by_category,
+        over_time=over_time,
+        payees=payees,
+        previous=previous,
+        previous_range=(prev_start, prev_end),
+        total_cents=int(by_category["total_cents"].sum()) if not by_category.empty else 0,
+        row_count=int(by_category["row_count"].sum()) if not by_category.empty else 0,
+    )
+
+
+def display_level(categories: pd.DataFrame, filters: SpendingFilters) -> dict[int, int]:
+    """Map each category id to the node the charts show it under.
+
+    No category filter: top-level categories. One parent selected (a drill-down): its children.
+    Otherwise: the categories themselves."""
+    mapping: dict[int, int] = {}
+    selected = set(filters.category_ids) - {UNCATEGORIZED}
+    parent_of = dict(zip(categories["id"], categories["parent_id"]))
+    drilled_parent = None
+    if len(selected) == 1:
+        only = next(iter(selected))
+        if only in parent_of and pd.isna(parent_of[only]):
+            drilled_parent = only
+    for cid, parent in parent_of.items():
+        if drilled_parent is not None or selected:
+            mapping[cid] = cid
+        else:
+            mapping[cid] = int(parent) if pd.notna(parent) else int(cid)
+    mapping[UNCATEGORIZED] = UNCATEGORIZED
+    return mapping
+
+
+def breadcrumb(categories: pd.DataFrame, filters: SpendingFilters) -> list[tuple[str, tuple[int, ...]]]:
+    """[(label, category_ids to select)] from "All" down to the drilled category."""
+    trail = [("All categories", ())]
+    selected = list(filters.category_ids)
+    if len(selected) != 1:
+        if selected:
+            trail.append((f"{len(selected)} categories", tuple(selected)))
+        return trail
+    only = selected[0]
+    if only == UNCATEGORIZED:
+        return trail + [("Uncategorized", (UNCATEGORIZED,))]
+    row = categories[categories["id"] == only]
+    if row.empty:
+        return trail
+    row = row.iloc[0]
+    if pd.notna(row["parent_id"]):
+        trail.append((row["parent_name"], (int(row["parent_id"]),)))
+    trail.append((row["name"], (only,)))
+    return trail
+
+
+# --- rows ----------------------------------------------------------------------------------------
+
+SORTABLE = {"date", "amount_cents", "payee", "category", "account", "description"}
+
+
+def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Select:
+    categories = _category_ids(session, user_id, filters)
+    cat = aliased(Category)
+    parent = aliased(Category)
+    if filters.flow == "income":
+        date_col, amount_col, category_col, account_col, row_id = (
+            Transaction.date, Transaction.amount, Transaction.category_id, Transaction.account_id, Transaction.id)
+        stmt = select(row_id.label("id"), Transaction.id.label("transaction_id"))
+        base_where = [Transaction.user_id == user_id, Transaction.kind == "income"]
+        stmt = stmt.select_from(Transaction)
+    else:
+        date_col, amount_col, category_col, account_col, row_id = (
+            Expense.date, Expense.amount, Expense.category_id, Expense.account_id, Expense.id)
+        stmt = select(row_id.label("id"), Expense.transaction_id.label("transaction_id")).select_from(Expense).join(
+            Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+        base_where = [Expense.user_id == user_id]
+    category_label = func.coalesce(parent.name + " › " + cat.name, cat.name, "Uncategorized")
+    stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
+                             Transaction.description.label("description"),
+                             category_label.label("category"), Account.name.label("account"),
+                             cents(amount_col).label("amount_cents"))
+            .outerjoin(cat, cat.id == category_col)
+            .outerjoin(parent, parent.id == cat.parent_id)
+            .join(Account, Account.id == account_col))
+    where = base_where + [date_col >= filters.start, date_col <= filters.end]
+    where += _common_where((date_col, account_col, category_col), filters, categories)
+    if filters.text:
+        pattern = f"%{_escape_like(filters.text)}%"
+        where.append(or_(Transaction.payee.ilike(pattern, escape="\\"),
+                         Transaction.description.ilike(pattern, escape="\\")))
+    if filters.min_amount is not None:
+        where.append(amount_col >= filters.min_amount)
+    if filters.max_amount is not None:
+        where.append(amount_col <= filters.max_amount)
+    return stmt.where(*where)
+
+
+def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
+              sort_model: list | None = None) -> pd.DataFrame:
+    """One page of matching rows (never more than 500), sorted as asked (whitelisted columns only)."""
+    start_row = max(0, int(start_row or 0))
+    size = max(1, min(500, int(end_row or start_row + 100) - start_row))
+    stmt = _rows_select(session, user_id, filters)
+    subq = stmt.subquery()
+    order = []
+    for item in sort_model or []:
+        col_id = item.get("colId") if isinstance(item, dict) else None
+        if col_id in SORTABLE:
+            column = subq.c[col_id]
+            order.append(column.desc() if item.get("sort") == "desc" else column.asc())
+    order += [subq.c.date.desc(), subq.c.id.desc()]
+    rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
+    frame = pd.DataFrame(rows, columns=list(subq.c.keys()))
+    if not frame.empty:
+        frame["date"] = frame["date"].astype(str)
+        frame["amount_cents"] = frame["amount_cents"].astype("int64")
+    return frame
+
+
+def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[tuple]:
+    """Every matching row, streamed in chunks (for the CSV download), newest first."""
+    subq = _rows_select(session, user_id, filters).subquery()
+    stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category, subq.c.account,
+                   subq.c.amount_cents)
+            .order_by(subq.c.date.desc(), subq.c.id.desc())
+            .execution_options(yield_per=chunk, stream_results=True))
+    yield from session.execute(stmt)
+
+
+def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> SpendingFilters:
+    return replace(filters, category_ids=tuple(category_ids))
+
+
+def with_month(filters: SpendingFilters, day: date) -> SpendingFilters:
+    """Narrow the dates to the month (or week) containing ``day``."""
+    if filters.effective_grain == "week":
+        start = day - timedelta(days=day.weekday())
+        return replace(filters, preset="custom", start=start, end=start + timedelta(days=6), grain="week")
+    return replace(filters, preset="custom", start=month_start(day), end=month_end(day))
