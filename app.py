@@ -32,6 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
     import dashboard.services.rollup  # noqa: F401  (keeps monthly_rollup in step on every commit)
     from dashboard import init_dashboard
     from dashboard.auth import bp as auth_bp
+    from dashboard.exports import bp as exports_bp
     from dashboard.auth import login_manager, require_login
     from models import database_url, db
     from models.db import default_instance_path
@@ -56,6 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(exports_bp)
     app.before_request(require_login)
     init_dashboard(app)
     _register_cli(app)

@@ -25,7 +25,7 @@ def stat_card(label: str, value, *, detail=None, tone: str | None = None, id: st
 def graph_card(graph_id: str, *, height: int = 340, config: dict | None = None) -> dbc.Card:
     """A card holding one graph, with a loading spinner while its callback runs."""
     return dbc.Card(dbc.CardBody(dcc.Loading(
-        dcc.Graph(id=graph_id, config={"displaylogo": False, "responsive": True, **(config or {})},
+        dcc.Graph(id=graph_id, config={"displaylogo": False, "displayModeBar": False, "responsive": True, **(config or {})},
                   style={"minHeight": f"{height}px"}),
         type="dot", color="#3459e6", delay_show=150,
     )), className="shadow-sm h-100")

@@ -12,7 +12,7 @@ GRID_THEME = {
 def money_column(field: str, header: str, currency: str = "USD", **extra) -> dict:
     """A right-aligned money column whose values are integer cents."""
     column = {
-        "field": field, "headerName": header, "type": "rightAligned", "cellClass": "money",
+        "field": field, "headerName": header, "type": "rightAligned", "cellClass": "money ag-right-aligned-cell",
         "valueFormatter": {"function": f"formatCents(params.value, '{currency}')"},
         "filter": False, "minWidth": 110,
     }

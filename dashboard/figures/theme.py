@@ -25,7 +25,7 @@ def base_layout(title: str | None = None, *, height: int = 340, legend: bool = T
         margin=dict(l=10, r=10, t=48 if title else 16, b=10),
         height=height,
         showlegend=legend,
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1),
+        legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
         hoverlabel=dict(font=dict(family=FONT)),
         separators=".,",
     )

@@ -97,6 +97,8 @@ def previous_range(filters: SpendingFilters) -> tuple[date, date]:
 def _ids(value) -> tuple[int, ...]:
     if value is None or value == "":
         return ()
+    if not isinstance(value, (str, int, list, tuple)):
+        return ()
     items = value if isinstance(value, (list, tuple)) else str(value).split(",")
     out = []
     for item in items:
@@ -112,6 +114,8 @@ def _ids(value) -> tuple[int, ...]:
 def _optional_amount(value, field: str) -> Decimal | None:
     if value is None or str(value).strip() == "":
         return None
+    if not isinstance(value, (str, int)):
+        raise ServiceError("Enter an amount like 1,234.50.", field)
     return parse_amount(value, field=field)
 
 
@@ -125,13 +129,20 @@ def _iso(value) -> date | None:
 def parse_filters(query: dict, today: date, *, strict: bool = False) -> SpendingFilters:
     """Filters from a URL query or the filter controls. Unknown or malformed values fall back to the
     defaults (a shared link never breaks the page); with ``strict`` a bad amount raises ServiceError."""
-    preset = query.get("preset") or "this_month"
+    query = {k: v for k, v in query.items() if isinstance(v, (str, int, list, tuple)) or v is None} \
+        if isinstance(query, dict) else {}
+
+    def text_of(key):
+        value = query.get(key)
+        return value if isinstance(value, str) else ""
+
+    preset = text_of("preset") or "this_month"
     if preset not in PRESETS:
         preset = "this_month"
     start, end = preset_range(preset, today)
     if preset == "custom":
-        start = _iso(query.get("from")) or start
-        end = _iso(query.get("to")) or end
+        start = _iso(text_of("from")) or start
+        end = _iso(text_of("to")) or end
         if end < start:
             if strict:
                 raise ServiceError("The end date is before the start date.", "to")
@@ -149,9 +160,9 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
         if strict:
             raise ServiceError("The minimum is larger than the maximum.", "min")
         amounts["min_amount"], amounts["max_amount"] = amounts["max_amount"], amounts["min_amount"]
-    flow = query.get("flow") if query.get("flow") in FLOWS else "spending"
-    grain = query.get("grain") if query.get("grain") in GRAINS else "auto"
-    text = str(query.get("q") or "").strip()[:MAX_TEXT]
+    flow = text_of("flow") if text_of("flow") in FLOWS else "spending"
+    grain = text_of("grain") if text_of("grain") in GRAINS else "auto"
+    text = text_of("q").strip()[:MAX_TEXT]
     return SpendingFilters(start=start, end=end, preset=preset, account_ids=_ids(query.get("accounts")),
                            category_ids=_ids(query.get("categories")), text=text, flow=flow, grain=grain,
                            **amounts)
