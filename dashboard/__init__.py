@@ -43,7 +43,7 @@ def init_dashboard(server: Flask) -> Dash:
         update_title="Ledgerlens · loading…",
         suppress_callback_exceptions=True,
         serve_locally=True,
-        compress=False,
+        compress=True,  # gzip for scripts and callback responses (flask-compress)
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = html.Div([

@@ -1,0 +1,135 @@
+"""Spending explorer benchmark: the server time of the whole update at 1,000,000 transactions.
+
+    python benchmarks/bench_spending.py [--rows 1000000] [--runs 20]
+
+Each case posts the two callbacks a filter change costs (all charts and totals; the grid's first page)
+through the Flask test client, as the browser would, and times them together. The naive case loads the
+filtered rows into pandas and groups there, for comparison. Every case ends in one line:
+
+    bench spending.<case> db=<sqlite|postgresql> rows=<n> median_ms=<n> p95_ms=<n> peak_rss_mb=<n>
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import date
+
+from common import bench_app, db_kind, measure, peak_rss_mb
+
+CASES = {
+    # name: filter query (as the URL carries it)
+    "last_12_months": {"preset": "last_12_months"},
+    "this_month": {},
+    "last_3_months_weekly": {"preset": "last_3_months"},
+    "last_12_months_one_account": {"preset": "last_12_months", "accounts": "ACCOUNT"},
+    "last_12_months_food": {"preset": "last_12_months", "categories": "FOOD"},
+    "last_12_months_text_search": {"preset": "last_12_months", "q": "coffee"},
+    "last_12_months_amount_range": {"preset": "last_12_months", "min": "20", "max": "200"},
+    "custom_partial_months": {"preset": "custom", "from": "START", "to": "END"},
+    "last_year_drilled_groceries": {"preset": "last_year", "categories": "GROCERIES"},
+}
+
+VIEWS = ["spending-totals.children", "spending-by-category.figure", "spending-over-time.figure",
+         "spending-comparison.figure", "spending-payees.figure", "spending-breadcrumb.children",
+         "spending-grid-summary.children", "spending-download.href"]
+
+
+def _post(client, output_ids, inputs, state=()):
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in output_ids]
+    payload = {"output": ".." + "...".join(output_ids) + ".." if len(output_ids) > 1 else output_ids[0],
+               "outputs": outputs if len(output_ids) > 1 else outputs[0],
+               "inputs": inputs, "state": list(state), "changedPropIds": []}
+    response = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
+    assert response.status_code == 200, response.data[:300]
+    return response
+
+
+def _naive(app, user_id: int, query: dict, today: date) -> None:
+    """The naive way: load the filtered rows into pandas and group there."""
+    import pandas as pd
+    from sqlalchemy import select
+
+    from dashboard.services import spending as svc
+    from models import Expense, Transaction, db
+
+    filters = svc.parse_filters(query, today)
+    with app.app_context():
+        stmt = (select(Expense.date, Expense.account_id, Expense.category_id, Expense.amount, Transaction.payee)
+                .join(Transaction, Transaction.id == Expense.transaction_id)
+                .where(Expense.user_id == user_id, Expense.date >= filters.start, Expense.date <= filters.end))
+        frame = pd.read_sql(stmt, db.session.connection())
+        frame["month"] = pd.to_datetime(frame["date"]).dt.to_period("M")
+        frame.groupby(["month", "category_id"])["amount"].sum()
+        frame.groupby("payee")["amount"].sum().nlargest(10)
+        db.session.remove()
+
+
+def _naive_in_child(app, user_id: int, query: dict, today: date, runs: int) -> float:
+    """Measured in a child process, so its memory does not count against the real path's peak."""
+    import multiprocessing
+
+    from models import db
+
+    with app.app_context():
+        db.engine.dispose()
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+
+    def child():
+        median, _ = measure(lambda: _naive(app, user_id, query, today), runs=max(3, runs // 4), warmup=1)
+        queue.put(median)
+
+    process = ctx.Process(target=child)
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=20)
+    args = parser.parse_args()
+
+    app, user_id = bench_app(args.rows)
+    from sqlalchemy import select
+
+    from dashboard.demo import DEMO_PASSWORD
+    from dashboard.services import spending as svc
+    from dashboard.services.periods import add_months
+    from models import Account, Category, db
+
+    with app.app_context():
+        account = db.session.scalar(select(Account.id).where(Account.user_id == user_id).order_by(Account.id))
+        food = db.session.scalar(select(Category.id).where(Category.name == "Food", Category.user_id.is_(None)))
+        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries"))
+    today = date.today()
+    replacements = {"ACCOUNT": str(account), "FOOD": str(food), "GROCERIES": str(groceries),
+                    "START": add_months(today, -7).replace(day=10).isoformat(),
+                    "END": add_months(today, -1).replace(day=20).isoformat()}
+
+    client = app.test_client()
+    client.post("/login", data={"email": "bench@ledgerlens.local", "password": DEMO_PASSWORD})
+
+    kind = db_kind()
+    naive_ms = _naive_in_child(app, user_id, {"preset": "last_12_months"}, today, args.runs)
+    for name, query in CASES.items():
+        state = {k: replacements.get(v, v) for k, v in query.items()}
+
+        def update(state=state):
+            _post(client, VIEWS, [{"id": "spending-state", "property": "data", "value": state},
+                                  {"id": "spending-cat-view", "property": "value", "value": "treemap"}])
+            _post(client, ["spending-grid.getRowsResponse"],
+                  [{"id": "spending-grid", "property": "getRowsRequest",
+                    "value": {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}}],
+                  [{"id": "spending-state", "property": "data", "value": state}])
+
+        median, p95 = measure(update, runs=args.runs)
+        extra = f" naive_median_ms={naive_ms:.0f}" if name == "last_12_months" else ""
+        print(f"bench spending.{name} db={kind} rows={args.rows} median_ms={median:.0f} p95_ms={p95:.0f} "
+              f"peak_rss_mb={peak_rss_mb():.0f}{extra}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

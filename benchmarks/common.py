@@ -1,0 +1,84 @@
+"""Shared pieces of the benchmarks: a database with a 1M-transaction demo user, timing, memory."""
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = ROOT / "benchmarks" / "data"
+BENCH_EMAIL = "bench@ledgerlens.local"
+
+
+def db_kind() -> str:
+    return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
+
+
+def bench_app(rows: int):
+    """The app on a benchmark database holding a demo user with ``rows`` transactions.
+
+    SQLite: benchmarks/data/bench-<rows>.sqlite3. PostgreSQL: schema bench_<rows> in DATABASE_URL's
+    database. The data is built once (deterministic seed) and reused by later runs."""
+    from sqlalchemy import create_engine, select, text
+
+    from app import create_app, migrate_to_head
+    from models import User, database_url, db
+
+    if db_kind() == "postgresql":
+        base = database_url()
+        schema = f"bench_{rows}"
+        engine = create_engine(base)
+        with engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        engine.dispose()
+        sep = "&" if "?" in base else "?"
+        url = f"{base}{sep}options=-csearch_path%3D{schema}"
+    else:
+        DATA.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA / f'bench-{rows}.sqlite3'}"
+    os.environ.setdefault("LEDGERLENS_INSTANCE", str(DATA / "instance"))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "TESTING": True})
+    migrate_to_head(app)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == BENCH_EMAIL))
+        count = 0
+        if user is not None:
+            count = db.session.execute(text("SELECT COUNT(*) FROM transactions WHERE user_id = :u"),
+                                       {"u": user.id}).scalar()
+        if user is None or count != rows:
+            from dashboard.demo import load_demo
+            started = time.perf_counter()
+            load_demo(db.session, email=BENCH_EMAIL, n_transactions=rows, replace=True, seed=7,
+                      progress=lambda line: print(f"  {line}", flush=True))
+            print(f"built {rows:,} transactions in {time.perf_counter() - started:.1f} s", flush=True)
+            if db_kind() == "postgresql":
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
+            else:
+                db.session.execute(text("ANALYZE"))
+                db.session.commit()
+        user_id = db.session.scalar(select(User.id).where(User.email == BENCH_EMAIL))
+    return app, user_id
+
+
+def measure(fn, runs: int = 20, warmup: int = 2) -> tuple[float, float]:
+    """(median, p95) wall time in milliseconds."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return statistics.median(times), p95
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
