@@ -263,14 +263,33 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def _contains(session: Session, column, text: str):
+    """Case-insensitive substring match. SQLite's LIKE already ignores ASCII case (and lower() on
+    every row costs twice as much); PostgreSQL gets ILIKE."""
+    pattern = f"%{_escape_like(text)}%"
+    if session.get_bind().dialect.name == "sqlite":
+        return column.like(pattern, escape="\\")
+    return column.ilike(pattern, escape="\\")
+
+
+def _text_match(session: Session, user_id: int, text: str, start: date, end: date):
+    """Transactions of the user in [start, end] whose payee or description contains ``text``: as an
+    IN-subquery, so only the matching transactions are joined, not every row of the period."""
+    return (select(Transaction.id)
+            .where(Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end,
+                   or_(_contains(session, Transaction.payee, text),
+                       _contains(session, Transaction.description, text))))
+
+
 def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date,
                 keys: list[str], categories, grain: str) -> Select:
-    needs_tx = filters.flow == "spending" and (bool(filters.text) or "payee" in keys)
+    needs_tx = filters.flow == "spending" and "payee" in keys
     date_col, account_col, category_col, amount_col, payee_col, desc_col, where, join = _source(
         user_id, filters.flow, with_transaction=needs_tx)
     key_cols = {
         "category_id": category_col,
         "bucket": date_bucket(session, date_col, grain),
+        "day": date_col,
         "payee": payee_col,
         "account_id": account_col,
     }
@@ -282,8 +301,10 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
     where = where + [date_col >= start, date_col <= end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        pattern = f"%{_escape_like(filters.text)}%"
-        where.append(or_(payee_col.ilike(pattern, escape="\\"), desc_col.ilike(pattern, escape="\\")))
+        if filters.flow == "spending":
+            where.append(Expense.transaction_id.in_(_text_match(session, user_id, filters.text, start, end)))
+        else:
+            where.append(or_(_contains(session, payee_col, filters.text), _contains(session, desc_col, filters.text)))
     if filters.min_amount is not None:
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:
@@ -335,7 +356,7 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
     end = end or filters.end
     grain = filters.effective_grain
     categories = _category_ids(session, user_id, filters)
-    use_rollup = not filters.row_filtered and not ("bucket" in keys and grain != "month")
+    use_rollup = not filters.row_filtered and "day" not in keys and not ("bucket" in keys and grain != "month")
     parts = []
     if use_rollup:
         whole, edges = _split_months(start, end)
@@ -368,7 +389,21 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
         frame["category_id"] = frame["category_id"].fillna(UNCATEGORIZED).astype("int64")
     if "bucket" in keys:
         frame["bucket"] = pd.to_datetime(frame["bucket"]).dt.date
+    if "day" in keys:
+        frame["day"] = pd.to_datetime(frame["day"]).dt.date
     return frame
+
+
+def _to_buckets(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
+    """Daily totals (already grouped in SQL) into weeks (Monday) or months."""
+    days = pd.to_datetime(frame["day"])
+    if grain == "week":
+        starts = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    else:
+        starts = days.dt.to_period("M").dt.to_timestamp()
+    out = frame.drop(columns=["day"]).assign(bucket=starts.dt.date)
+    keys = ["bucket"] + [k for k in out.columns if k not in ("bucket", "total_cents", "row_count")]
+    return out.groupby(keys, as_index=False)[["total_cents", "row_count"]].sum()
 
 
 # --- the explorer's whole update -----------------------------------------------------------------
@@ -391,13 +426,29 @@ class Exploration:
 
 
 def explore(session: Session, user_id: int, filters: SpendingFilters) -> Exploration:
-    """Everything the explorer draws, in three GROUP BY queries."""
-    over_time = aggregate(session, user_id, filters, ["bucket", "category_id"])
+    """Everything the explorer draws, in as few passes over the data as the filters allow.
+
+    Whole months without row filters come from the roll-up (milliseconds). Weekly views group the raw
+    rows by day in SQL (the index is in date order, so no sort) and fold days into weeks. Row filters
+    (text, amount) need the raw rows: one pass groups them by time, category and payee at once."""
+    grain = filters.effective_grain
+    time_key = "bucket" if grain == "month" else "day"
+    if filters.row_filtered:
+        detail = aggregate(session, user_id, filters, [time_key, "category_id", "payee"])
+        if time_key == "day":
+            detail = _to_buckets(detail, grain)
+        over_time = detail.groupby(["bucket", "category_id"], as_index=False)[["total_cents", "row_count"]].sum()
+        payees = (detail.groupby("payee", as_index=False)[["total_cents", "row_count"]].sum()
+                  .sort_values(["total_cents", "payee"], ascending=[False, True]).head(10).reset_index(drop=True))
+    else:
+        over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
+        if time_key == "day":
+            over_time = _to_buckets(over_time, grain)
+        payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
     by_category = (over_time.groupby("category_id", as_index=False)[["total_cents", "row_count"]].sum()
-                   if not over_time.empty else over_time.drop(columns=["bucket"]))
+                   if not over_time.empty else pd.DataFrame(columns=["category_id", "total_cents", "row_count"]))
     prev_start, prev_end = previous_range(filters)
     previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
-    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
     return Exploration(
         filters=filters,
         categories=category_frame(session, user_id),
@@ -486,9 +537,8 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        pattern = f"%{_escape_like(filters.text)}%"
-        where.append(or_(Transaction.payee.ilike(pattern, escape="\\"),
-                         Transaction.description.ilike(pattern, escape="\\")))
+        where.append(or_(_contains(session, Transaction.payee, filters.text),
+                         _contains(session, Transaction.description, filters.text)))
     if filters.min_amount is not None:
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:
