@@ -9,7 +9,8 @@ from .db import db
 
 
 class MonthlyRollup(db.Model):
-    """A derived table: a user's spending or income per month, account, category and payee.
+    """A derived table: a user's spending or income per month, account, category and payee, and
+    (flow 'net') every account's net movement per month, transfers included, for balances.
 
     Whole-month questions ("spending by category over the last 12 months") are answered from here in
     milliseconds instead of scanning every expense. It is never edited directly: every commit that
@@ -19,7 +20,7 @@ class MonthlyRollup(db.Model):
 
     __tablename__ = "monthly_rollup"
     __table_args__ = (
-        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        CheckConstraint("flow IN ('spending','income','net')", name="flow_known"),
         Index("ix_monthly_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id"),
     )
 

@@ -92,3 +92,32 @@ def test_rolled_back_writes_leave_no_trace(db_session, make_user, make_account):
     rollup.refresh(db_session, alice.id)
     db_session.commit()
     assert rollup_totals(db_session, alice.id) == ({}, {})
+
+
+def test_balances_from_the_rollup_match_the_raw_sums(db_session, make_user, make_account):
+    from dashboard.services.overview import account_balances
+    from models import Account
+
+    cat_id = db_session.scalar(select(Category.id).where(Category.name == "Coffee"))
+    alice = make_user("alice@example.com")
+    checking, savings = make_account(alice, "Checking", opening="10.00"), make_account(alice, "Savings", "savings")
+    for day, amount in ((date(2026, 1, 5), "-4.00"), (date(2026, 2, 5), "-6.00"), (date(2026, 2, 20), "-1.25")):
+        create_transaction(db_session, alice.id, account_id=checking.id, date=day, amount=Decimal(amount),
+                           category_id=cat_id, payee="Cafe")
+    create_transfer(db_session, alice.id, from_account_id=checking.id, to_account_id=savings.id,
+                    date=date(2026, 2, 10), amount=Decimal("100.00"))
+    db_session.commit()
+
+    def raw(as_of=None):
+        out = {}
+        for account in db_session.scalars(select(Account).where(Account.user_id == alice.id)):
+            stmt = select(func.coalesce(func.sum(cents(Transaction.amount)), 0)).where(
+                Transaction.account_id == account.id)
+            if as_of:
+                stmt = stmt.where(Transaction.date <= as_of)
+            out[account.name] = int(account.opening_balance * 100) + int(db_session.scalar(stmt))
+        return out
+
+    for as_of in (None, date(2026, 1, 31), date(2026, 2, 10), date(2026, 2, 19), date(2026, 3, 1)):
+        frame = account_balances(db_session, alice.id, as_of=as_of)
+        assert dict(zip(frame["name"], frame["balance_cents"])) == raw(as_of), as_of

@@ -8,9 +8,11 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.goals import goals_summary
 from dashboard.context import require_viewer
 from dashboard.figures.overview import cashflow_figure, top_categories_figure
 from dashboard.formatting import format_money, format_percent
+from dashboard.services import goals as goals_svc
 from dashboard.services import overview as svc
 from dashboard.services.periods import month_start
 from models import DEBT_TYPES, db
@@ -35,6 +37,12 @@ def layout(**_query):
             dbc.Col(graph_card("overview-top-categories"), lg=7),
         ], className="g-3 mb-3"),
         dbc.Row([dbc.Col(graph_card("overview-cashflow", height=360))], className="g-3"),
+        dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
+            html.Div([html.H5("Goals", className="card-title mb-0"),
+                      dcc.Link("All goals →", href="/goals", className="small")],
+                     className="d-flex justify-content-between align-items-center mb-3"),
+            dcc.Loading(html.Div(id="overview-goals"), type="dot", color="#3459e6"),
+        ]), className="shadow-sm"))], className="g-3 mt-0"),
     ])
 
 
@@ -50,8 +58,7 @@ def _change_detail(now: int, before: int, currency: str, *, good_when_up: bool):
     ])
 
 
-def stats_children(user_id: int, currency: str, today: date) -> list:
-    balances = svc.account_balances(db.session, user_id)
+def stats_children(user_id: int, currency: str, today: date, balances) -> list:
     net_worth = int(balances["balance_cents"].sum())
     debts = int(balances.loc[balances["type"].isin(DEBT_TYPES), "balance_cents"].sum())
     this, last = svc.month_comparison(db.session, user_id, today)
@@ -72,8 +79,7 @@ def stats_children(user_id: int, currency: str, today: date) -> list:
     return [dbc.Col(card, xs=12, sm=6, xl=3) for card in cards]
 
 
-def accounts_children(user_id: int, currency: str):
-    balances = svc.account_balances(db.session, user_id)
+def accounts_children(balances, currency: str):
     if balances.empty:
         return html.P("No accounts yet.", className="text-muted mb-0")
     rows = [html.Tr([
@@ -100,11 +106,19 @@ def accounts_children(user_id: int, currency: str):
 def update_overview(_load):
     viewer = require_viewer()
     today = date.today()
+    balances = svc.account_balances(db.session, viewer.user_id)
     top = svc.spending_by_top_category(db.session, viewer.user_id, month_start(today), today, limit=8)
     cashflow = svc.monthly_cashflow(db.session, viewer.user_id, today, months=12)
     return (
-        stats_children(viewer.user_id, viewer.currency, today),
-        accounts_children(viewer.user_id, viewer.currency),
+        stats_children(viewer.user_id, viewer.currency, today, balances),
+        accounts_children(balances, viewer.currency),
         top_categories_figure(top, viewer.currency, period_label=f"{today:%B %Y}"),
         cashflow_figure(cashflow, viewer.currency),
     )
+
+
+@callback(Output("overview-goals", "children"), Input("overview-load", "data"))
+def update_overview_goals(_load):
+    viewer = require_viewer()
+    frame = goals_svc.goals_summary(db.session, viewer.user_id, date.today())
+    return goals_summary(goals_svc.goal_records(frame), viewer.currency)

@@ -5,27 +5,45 @@ Every figure is computed in SQL for one user; frames carry money as integer cent
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select, true, union_all
+from sqlalchemy.orm import Session
 
-from models import Account, Category, Expense, Transaction
+from models import Account, MonthlyRollup, Transaction
 
 from .periods import add_months, month_end, month_start
 from .sql import cents, cents_sum, date_bucket
+
+
+def net_by_account(session: Session, user_id: int, as_of: date | None = None):
+    """A subquery (account_id, moved): every account's net movement up to ``as_of`` (all time when
+    None). Whole months come from the roll-up's 'net' rows; the part of ``as_of``'s month up to that
+    day from the raw table. Answers in milliseconds at a million rows."""
+    r = MonthlyRollup
+    full = select(r.account_id.label("account_id"), func.sum(r.total_cents).label("moved")).where(
+        r.user_id == user_id, r.flow == "net")
+    parts = []
+    if as_of is None:
+        parts.append(full.group_by(r.account_id))
+    else:
+        parts.append(full.where(r.month < month_start(as_of)).group_by(r.account_id))
+        parts.append(select(Transaction.account_id.label("account_id"),
+                            func.sum(cents(Transaction.amount)).label("moved"))
+                     .where(Transaction.user_id == user_id, Transaction.date >= month_start(as_of),
+                            Transaction.date <= as_of)
+                     .group_by(Transaction.account_id))
+    combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    return (select(combined.c.account_id, func.sum(combined.c.moved).label("moved"))
+            .group_by(combined.c.account_id).subquery())
 
 
 def account_balances(session: Session, user_id: int, *, as_of: date | None = None,
                      include_archived: bool = False) -> pd.DataFrame:
     """One row per account: id, name, type, archived, balance_cents (opening balance plus every
     transaction up to ``as_of``)."""
-    tx_filter = [Transaction.user_id == user_id]
-    if as_of is not None:
-        tx_filter.append(Transaction.date <= as_of)
-    sums = (select(Transaction.account_id, cents_sum(Transaction.amount).label("moved"))
-            .where(*tx_filter).group_by(Transaction.account_id).subquery())
+    sums = net_by_account(session, user_id, as_of)
     stmt = (select(Account.id, Account.name, Account.type, Account.archived,
                    (cents(Account.opening_balance) + func.coalesce(sums.c.moved, 0)).label("balance_cents"))
             .outerjoin(sums, sums.c.account_id == Account.id)
@@ -35,7 +53,7 @@ def account_balances(session: Session, user_id: int, *, as_of: date | None = Non
         stmt = stmt.where(Account.archived.is_(False))
     frame = pd.DataFrame(session.execute(stmt).all(),
                          columns=["id", "name", "type", "archived", "balance_cents"])
-    frame["balance_cents"] = frame["balance_cents"].astype("int64")
+    frame["balance_cents"] = pd.to_numeric(frame["balance_cents"]).astype("int64")
     return frame
 
 
@@ -49,14 +67,18 @@ class PeriodTotals:
         return self.income_cents - self.spending_cents
 
 
+def _flow_filters(flow: str, start: date, end: date, grain: str = "month"):
+    from .spending import SpendingFilters
+    return SpendingFilters(start=start, end=end, preset="custom", flow=flow, grain=grain)
+
+
 def period_totals(session: Session, user_id: int, start: date, end: date) -> PeriodTotals:
-    """Income (income-kind transactions) and spending (expense lines, refunds netted) in [start, end]."""
-    income = session.scalar(select(cents_sum(Transaction.amount)).where(
-        Transaction.user_id == user_id, Transaction.kind == "income",
-        Transaction.date >= start, Transaction.date <= end))
-    spending = session.scalar(select(cents_sum(Expense.amount)).where(
-        Expense.user_id == user_id, Expense.date >= start, Expense.date <= end))
-    return PeriodTotals(int(income or 0), int(spending or 0))
+    """Income (income-kind transactions) and spending (expense lines, refunds netted) in [start, end],
+    through the explorer's aggregate (roll-up for whole months)."""
+    from .spending import aggregate
+    income = aggregate(session, user_id, _flow_filters("income", start, end), [])
+    spending = aggregate(session, user_id, _flow_filters("spending", start, end), [])
+    return PeriodTotals(int(income["total_cents"].iloc[0]), int(spending["total_cents"].iloc[0]))
 
 
 def month_comparison(session: Session, user_id: int, today: date) -> tuple[PeriodTotals, PeriodTotals]:
@@ -71,54 +93,90 @@ def spending_by_top_category(session: Session, user_id: int, start: date, end: d
                              limit: int | None = None) -> pd.DataFrame:
     """Spending per top-level category (children rolled into their parent): category_id, name, color,
     amount_cents, sorted largest first. Uncategorised spending is one row with category_id NA."""
-    cat = aliased(Category)
-    parent = aliased(Category)
-    top_id = func.coalesce(cat.parent_id, cat.id)
-    rows = session.execute(
-        select(top_id.label("top_id"), cents_sum(Expense.amount).label("amount_cents"))
-        .select_from(Expense)
-        .outerjoin(cat, cat.id == Expense.category_id)
-        .where(Expense.user_id == user_id, Expense.date >= start, Expense.date <= end)
-        .group_by(top_id)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["category_id", "amount_cents"])
-    if frame.empty:
-        return frame.assign(name=pd.Series(dtype=str), color=pd.Series(dtype=str))
-    ids = [int(i) for i in frame["category_id"].dropna()]
-    names = dict(session.execute(select(parent.id, parent.name).where(parent.id.in_(ids))).all())
-    colors = dict(session.execute(select(parent.id, parent.color).where(parent.id.in_(ids))).all())
-    frame["category_id"] = frame["category_id"].astype("Int64")
-    frame["name"] = [names.get(int(i), "Uncategorized") if pd.notna(i) else "Uncategorized"
-                     for i in frame["category_id"]]
-    frame["color"] = [colors.get(int(i)) if pd.notna(i) else "#adb5bd" for i in frame["category_id"]]
-    frame["amount_cents"] = frame["amount_cents"].astype("int64")
+    from .categories import category_frame
+    from .spending import UNCATEGORIZED, aggregate
+    by_leaf = aggregate(session, user_id, _flow_filters("spending", start, end), ["category_id"])
+    columns = ["category_id", "amount_cents", "name", "color"]
+    if by_leaf.empty:
+        return pd.DataFrame(columns=columns)
+    cats = category_frame(session, user_id).set_index("id")
+    by_leaf["top"] = [int(cats["top_id"].get(c, c)) if c != UNCATEGORIZED else UNCATEGORIZED
+                      for c in by_leaf["category_id"]]
+    frame = by_leaf.groupby("top", as_index=False)["total_cents"].sum()
+    frame = frame.rename(columns={"top": "category_id", "total_cents": "amount_cents"})
+    frame["name"] = [cats["name"].get(c, "Uncategorized") if c != UNCATEGORIZED else "Uncategorized"
+                     for c in frame["category_id"]]
+    frame["color"] = [cats["color"].get(c) if c != UNCATEGORIZED else "#adb5bd" for c in frame["category_id"]]
+    frame["category_id"] = frame["category_id"].astype("Int64").mask(frame["category_id"] == UNCATEGORIZED)
     frame = frame[frame["amount_cents"] != 0].sort_values("amount_cents", ascending=False)
     if limit:
         frame = frame.head(limit)
-    return frame.reset_index(drop=True)
+    return frame[columns].reset_index(drop=True)
 
 
 def monthly_cashflow(session: Session, user_id: int, end: date, months: int = 12) -> pd.DataFrame:
     """Income and spending per month for the ``months`` months ending with ``end``'s month:
     month (date), income_cents, spending_cents, net_cents. Months without activity are zeros."""
+    from .spending import aggregate
     start = add_months(month_start(end), -(months - 1))
     end = month_end(end)
-    income_bucket = date_bucket(session, Transaction.date, "month")
-    income = dict(session.execute(
-        select(income_bucket, cents_sum(Transaction.amount))
-        .where(Transaction.user_id == user_id, Transaction.kind == "income",
-               Transaction.date >= start, Transaction.date <= end)
-        .group_by(income_bucket)).all())
-    spend_bucket = date_bucket(session, Expense.date, "month")
-    spending = dict(session.execute(
-        select(spend_bucket, cents_sum(Expense.amount))
-        .where(Expense.user_id == user_id, Expense.date >= start, Expense.date <= end)
-        .group_by(spend_bucket)).all())
+    totals = {}
+    for flow in ("income", "spending"):
+        frame = aggregate(session, user_id, _flow_filters(flow, start, end), ["bucket"])
+        totals[flow] = dict(zip(frame["bucket"], frame["total_cents"]))
     month_list = [add_months(start, i) for i in range(months)]
     frame = pd.DataFrame({
         "month": month_list,
-        "income_cents": [int(income.get(m.isoformat(), 0)) for m in month_list],
-        "spending_cents": [int(spending.get(m.isoformat(), 0)) for m in month_list],
+        "income_cents": [int(totals["income"].get(m, 0)) for m in month_list],
+        "spending_cents": [int(totals["spending"].get(m, 0)) for m in month_list],
     })
     frame["net_cents"] = frame["income_cents"] - frame["spending_cents"]
     return frame
+
+
+def account_balances_on(session: Session, user_id: int, account_id: int, days) -> dict[date, int]:
+    """One account's balance (cents) at the end of each of ``days``: opening balance plus every
+    transaction dated on or before the day. One query whatever the number of days; an account that is
+    not the user's has no balances (empty dict)."""
+    days = sorted(set(days))
+    if not days:
+        return {}
+    sums = [cents_sum(Transaction.amount, where=Transaction.date <= day) for day in days]
+    moved = (select(*sums).where(Transaction.user_id == user_id, Transaction.account_id == account_id)
+             .subquery())
+    row = session.execute(
+        select(cents(Account.opening_balance), *moved.c)
+        .select_from(Account).join(moved, true())
+        .where(Account.id == account_id, Account.user_id == user_id)
+    ).first()
+    if row is None:
+        return {}
+    opening = int(row[0])
+    return {day: opening + int(total or 0) for day, total in zip(days, row[1:], strict=True)}
+
+
+def account_balance_history(session: Session, user_id: int, account_id: int, start: date,
+                            end: date) -> pd.DataFrame:
+    """One account's balance at the end of every month from ``start``'s month to ``end``'s:
+    month (first day), balance_cents (at the month's last day, or at ``end`` for the last month).
+    Movements are summed per month in SQL; only the running total is taken here."""
+    first = month_start(start)
+    months = []
+    while first <= end:
+        months.append(first)
+        first = add_months(first, 1)
+    opening = account_balances_on(session, user_id, account_id, [month_start(start) - timedelta(days=1)])
+    if not opening or not months:
+        return pd.DataFrame({"month": pd.Series(dtype=object), "balance_cents": pd.Series(dtype="int64")})
+    bucket = date_bucket(session, Transaction.date, "month")
+    moved = dict(session.execute(
+        select(bucket, cents_sum(Transaction.amount))
+        .where(Transaction.user_id == user_id, Transaction.account_id == account_id,
+               Transaction.date >= months[0], Transaction.date <= end)
+        .group_by(bucket)).all())
+    running = next(iter(opening.values()))
+    balances = []
+    for month in months:
+        running += int(moved.get(month.isoformat(), 0))
+        balances.append(running)
+    return pd.DataFrame({"month": months, "balance_cents": pd.Series(balances, dtype="int64")})

@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Date, and_, cast, delete, event, func, insert, inspect, literal, or_, select
+from sqlalchemy import Date, and_, cast, delete, event, func, insert, inspect, literal, null, or_, select
 from sqlalchemy.orm import Session
 
 from models import Expense, MonthlyRollup, Transaction, User
@@ -63,10 +63,17 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         .group_by(Transaction.user_id, t_month, Transaction.account_id, Transaction.category_id,
                   Transaction.payee)
     )
+    net = (
+        select(Transaction.user_id, literal("net"), t_month, Transaction.account_id, null(),
+               literal(""), func.sum(cents(Transaction.amount)), func.count())
+        .where(Transaction.user_id == user_id)
+        .group_by(Transaction.user_id, t_month, Transaction.account_id)
+    )
     if month_list is not None:
         spending = spending.where(_in_months(Expense.date, month_list))
         income = income.where(_in_months(Transaction.date, month_list))
-    for source in (spending, income):
+        net = net.where(_in_months(Transaction.date, month_list))
+    for source in (spending, income, net):
         session.execute(insert(MonthlyRollup).from_select([c.key for c in cols], source))
 
 

@@ -1,4 +1,4 @@
-"""monthly_rollup: spending and income per user, month, account, category and payee
+"""monthly_rollup: spending and income per user, month, account, category and payee; net per account
 
 A derived table kept in step by the app on every commit; this revision fills it from existing rows.
 
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('payee', sa.String(length=200), nullable=False),
     sa.Column('total_cents', sa.BigInteger(), nullable=False),
     sa.Column('row_count', sa.BigInteger(), nullable=False),
-    sa.CheckConstraint("flow IN ('spending','income')", name=op.f('ck_monthly_rollup_flow_known')),
+    sa.CheckConstraint("flow IN ('spending','income','net')", name=op.f('ck_monthly_rollup_flow_known')),
     sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_monthly_rollup_account_id_accounts'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['category_id'], ['categories.id'], name=op.f('fk_monthly_rollup_category_id_categories'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_monthly_rollup_user_id_users'), ondelete='CASCADE'),
@@ -72,4 +72,10 @@ def _backfill() -> None:
                SUM(t.amount), COUNT(*)
         FROM transactions t WHERE t.kind = 'income'
         GROUP BY t.user_id, {month % 't.date'}, t.account_id, t.category_id, t.payee
+    """)
+    op.execute(f"""
+        INSERT INTO monthly_rollup (user_id, flow, month, account_id, category_id, payee, total_cents, row_count)
+        SELECT t.user_id, 'net', {month % 't.date'}, t.account_id, NULL, '', SUM(t.amount), COUNT(*)
+        FROM transactions t
+        GROUP BY t.user_id, {month % 't.date'}, t.account_id
     """)
