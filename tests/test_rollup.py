@@ -121,3 +121,13 @@ def test_balances_from_the_rollup_match_the_raw_sums(db_session, make_user, make
     for as_of in (None, date(2026, 1, 31), date(2026, 2, 10), date(2026, 2, 19), date(2026, 3, 1)):
         frame = account_balances(db_session, alice.id, as_of=as_of)
         assert dict(zip(frame["name"], frame["balance_cents"])) == raw(as_of), as_of
+
+
+def test_demo_bulk_load_leaves_the_rollup_in_step(db_session):
+    """The demo loader writes with bulk inserts (no ORM events) and must rebuild the roll-up itself."""
+    from dashboard.demo import load_demo
+
+    stats = load_demo(db_session, seed=3, end=date(2026, 6, 30), email="rollup-demo@example.com")
+    user_id = stats["user_id"]
+    assert rollup_totals(db_session, user_id) == raw_totals(db_session, user_id)
+    assert sum(by_month(db_session, user_id).values()) == int(stats["expense_total"] * 100)
