@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Money, db
@@ -14,8 +14,9 @@ GOAL_KINDS = ("savings", "debt")
 class Goal(db.Model):
     """A savings target, or a debt to pay down to zero.
 
-    Progress is ``saved_amount`` unless ``account_id`` names an account of the owner, whose balance
-    is then the progress (for a debt goal: how much of the starting debt is paid off).
+    Progress is ``saved_amount`` (the cached sum of the goal's ``goal_contributions``) unless
+    ``account_id`` names an account of the owner, whose balance is then the progress (for a debt goal:
+    how much of the debt owed when the goal was set has been paid off). See dashboard/services/goals.py.
     """
 
     __tablename__ = "goals"
@@ -24,6 +25,8 @@ class Goal(db.Model):
         CheckConstraint("saved_amount >= 0", name="saved_not_negative"),
         CheckConstraint("kind IN ('savings','debt')", name="kind_known"),
         CheckConstraint("length(name) > 0", name="name_not_empty"),
+        # Target of the composite foreign key that pins a contribution to its owner's goal.
+        UniqueConstraint("id", "user_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

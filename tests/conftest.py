@@ -10,7 +10,7 @@ import os
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, delete, text
+from sqlalchemy import create_engine, delete, text, update
 
 os.environ.setdefault("LEDGERLENS_DEMO_HINT", "1")
 
@@ -85,9 +85,11 @@ def app(app_database_url, tmp_path_factory):
 
 def wipe_user_data(session) -> None:
     """Remove every user-owned row (the built-in categories stay)."""
-    from models import Account, Budget, Category, Expense, Goal, Transaction, User
-    for model in (Expense, Transaction, Budget, Goal, Account):
+    from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction, User
+    for model in (Expense, Transaction, Budget, GoalContribution, Goal, Account):
         session.execute(delete(model))
+    # A user's own category tree: parent_id is RESTRICT, so cut the links before deleting.
+    session.execute(update(Category).where(Category.user_id.is_not(None)).values(parent_id=None))
     session.execute(delete(Category).where(Category.user_id.is_not(None)))
     session.execute(delete(User))
     session.commit()
@@ -137,8 +139,16 @@ def make_account(db_session):
     return _make
 
 
+def csrf_token(client, path: str = "/login") -> str:
+    """The CSRF token of the form at ``path`` (every Flask form needs one; Dash callbacks do not)."""
+    import re
+    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True))
+    return match.group(1) if match else ""
+
+
 def login(client, email: str, password: str = TEST_PASSWORD):
-    return client.post("/login", data={"email": email, "password": password}, follow_redirects=False)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)},
+                       follow_redirects=False)
 
 
 @pytest.fixture()

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import func, select, true, union_all
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from models import Account, MonthlyRollup, Transaction
 
 from .periods import add_months, month_end, month_start
-from .sql import cents, cents_sum, date_bucket
+from .sql import cents, cents_sum
 
 
 def net_by_account(session: Session, user_id: int, as_of: date | None = None):
@@ -136,47 +136,50 @@ def monthly_cashflow(session: Session, user_id: int, end: date, months: int = 12
 
 def account_balances_on(session: Session, user_id: int, account_id: int, days) -> dict[date, int]:
     """One account's balance (cents) at the end of each of ``days``: opening balance plus every
-    transaction dated on or before the day. One query whatever the number of days; an account that is
-    not the user's has no balances (empty dict)."""
-    days = sorted(set(days))
-    if not days:
+    transaction dated on or before the day (whole months from the roll-up, the rest of the day's month
+    from the raw table, as ``account_balances``). An account that is not the user's has no balances."""
+    opening = session.scalar(select(cents(Account.opening_balance))
+                             .where(Account.id == account_id, Account.user_id == user_id))
+    if opening is None:
         return {}
-    sums = [cents_sum(Transaction.amount, where=Transaction.date <= day) for day in days]
-    moved = (select(*sums).where(Transaction.user_id == user_id, Transaction.account_id == account_id)
-             .subquery())
-    row = session.execute(
-        select(cents(Account.opening_balance), *moved.c)
-        .select_from(Account).join(moved, true())
-        .where(Account.id == account_id, Account.user_id == user_id)
-    ).first()
-    if row is None:
-        return {}
-    opening = int(row[0])
-    return {day: opening + int(total or 0) for day, total in zip(days, row[1:], strict=True)}
+    balances = {}
+    for day in sorted(set(days)):
+        sums = net_by_account(session, user_id, day)
+        moved = session.scalar(select(sums.c.moved).where(sums.c.account_id == account_id))
+        balances[day] = int(opening) + int(moved or 0)
+    return balances
 
 
 def account_balance_history(session: Session, user_id: int, account_id: int, start: date,
                             end: date) -> pd.DataFrame:
     """One account's balance at the end of every month from ``start``'s month to ``end``'s:
     month (first day), balance_cents (at the month's last day, or at ``end`` for the last month).
-    Movements are summed per month in SQL; only the running total is taken here."""
-    first = month_start(start)
+    Whole months' movements come from the roll-up's 'net' rows, the last month's days up to ``end``
+    from the raw table; only the running total is taken here."""
     months = []
+    first = month_start(start)
     while first <= end:
         months.append(first)
         first = add_months(first, 1)
-    opening = account_balances_on(session, user_id, account_id, [month_start(start) - timedelta(days=1)])
-    if not opening or not months:
-        return pd.DataFrame({"month": pd.Series(dtype=object), "balance_cents": pd.Series(dtype="int64")})
-    bucket = date_bucket(session, Transaction.date, "month")
-    moved = dict(session.execute(
-        select(bucket, cents_sum(Transaction.amount))
+    empty = pd.DataFrame({"month": pd.Series(dtype=object), "balance_cents": pd.Series(dtype="int64")})
+    if not months:
+        return empty
+    before = account_balances_on(session, user_id, account_id, [months[0] - timedelta(days=1)])
+    if not before:
+        return empty
+    r = MonthlyRollup
+    moved = {month: int(total) for month, total in session.execute(
+        select(r.month, func.sum(r.total_cents))
+        .where(r.user_id == user_id, r.flow == "net", r.account_id == account_id,
+               r.month >= months[0], r.month < months[-1])
+        .group_by(r.month)).all()}
+    moved[months[-1]] = int(session.scalar(
+        select(cents_sum(Transaction.amount))
         .where(Transaction.user_id == user_id, Transaction.account_id == account_id,
-               Transaction.date >= months[0], Transaction.date <= end)
-        .group_by(bucket)).all())
-    running = next(iter(opening.values()))
+               Transaction.date >= months[-1], Transaction.date <= end)) or 0)
+    running = next(iter(before.values()))
     balances = []
     for month in months:
-        running += int(moved.get(month.isoformat(), 0))
+        running += moved.get(month, 0)
         balances.append(running)
     return pd.DataFrame({"month": months, "balance_cents": pd.Series(balances, dtype="int64")})
