@@ -24,7 +24,10 @@ class Category(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="RESTRICT"),
+    # NO ACTION (the default), not RESTRICT: checked at the end of the statement, so deleting a user
+    # cascades through their own nested categories on SQLite too, while a parent that still has
+    # children left is refused.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"),
                                                   index=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10), default="expense")

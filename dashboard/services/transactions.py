@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from models import Account, Expense, Transaction
 
@@ -164,6 +165,8 @@ def update_transaction(session: Session, user_id: int, transaction_id, *, expect
             else:
                 category_id = changes.get("category_id", tx.category_id)
                 tx.category_id, lines = _lines(session, user_id, amount, category_id, None)
+            # New lines with the same total leave the row as it was: still bump its version.
+            flag_modified(tx, "amount")
             session.flush()
             _write_lines(session, tx, lines)
         else:
@@ -217,3 +220,61 @@ def create_transfer(session: Session, user_id: int, *, from_account_id, to_accou
     session.add_all([out_leg, in_leg])
     session.flush()
     return out_leg, in_leg
+
+
+# --- undo: what a delete removed, and putting it back through the functions above --------------------
+
+def snapshot_transaction(session: Session, user_id: int, transaction_id) -> dict:
+    """Everything needed to re-create a transaction (both legs of a transfer) after a delete: plain
+    JSON (ids, ISO dates, amounts as strings, the expense lines of a split). Read before deleting."""
+    tx = get_transaction(session, user_id, transaction_id)
+    legs = [tx]
+    if tx.transfer_group:
+        legs = list(session.scalars(select(Transaction).where(
+            Transaction.user_id == user_id, Transaction.transfer_group == tx.transfer_group)
+            .order_by(Transaction.amount)))
+    return {"legs": [{
+        "account_id": leg.account_id, "date": leg.date.isoformat(), "amount": str(leg.amount), "kind": leg.kind,
+        "category_id": leg.category_id, "payee": leg.payee, "description": leg.description, "notes": leg.notes,
+        "external_id": leg.external_id,
+        "lines": [{"category_id": line.category_id, "amount": str(line.amount), "memo": line.memo}
+                  for line in sorted(leg.expenses, key=lambda e: e.id)],
+    } for leg in legs]}
+
+
+def restore_transaction(session: Session, user_id: int, snapshot) -> list[Transaction]:
+    """Re-create what :func:`snapshot_transaction` described, through create_transaction /
+    create_transfer (so ids, categories and accounts are checked against ``user_id`` again). Does not
+    commit. A malformed snapshot raises ServiceError."""
+    try:
+        legs = snapshot["legs"]
+        if not isinstance(legs, list) or len(legs) not in (1, 2):
+            raise TypeError
+        if len(legs) == 2:
+            out_leg, in_leg = sorted(legs, key=lambda leg: Decimal(str(leg["amount"])))
+            if out_leg["kind"] != "transfer" or in_leg["kind"] != "transfer":
+                raise TypeError
+            created = create_transfer(session, user_id, from_account_id=out_leg["account_id"],
+                                      to_account_id=in_leg["account_id"], date=out_leg["date"],
+                                      amount=in_leg["amount"], description=out_leg["description"])
+            for tx, leg in zip(created, (out_leg, in_leg), strict=True):
+                if tx.payee != leg["payee"] or leg.get("notes"):
+                    update_transaction(session, user_id, tx.id, expected_version=tx.version,
+                                       payee=leg["payee"], notes=leg.get("notes", ""))
+            return list(created)
+        leg = legs[0]
+        if leg["kind"] == "transfer":
+            raise TypeError
+        lines = leg.get("lines") or []
+        splits = [Split(line["category_id"], line["amount"], line.get("memo", "")) for line in lines]
+        tx = create_transaction(session, user_id, account_id=leg["account_id"], date=leg["date"],
+                                amount=leg["amount"], kind=leg["kind"],
+                                category_id=leg["category_id"] if not splits else None,
+                                payee=leg["payee"], description=leg["description"], notes=leg.get("notes", ""),
+                                splits=splits if leg["kind"] == "expense" and splits else None,
+                                external_id=leg.get("external_id"))
+        return [tx]
+    except (KeyError, TypeError, ValueError, IndexError, ArithmeticError) as exc:
+        if isinstance(exc, ServiceError):
+            raise
+        raise ServiceError("This delete can no longer be undone.") from None

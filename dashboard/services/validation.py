@@ -10,7 +10,15 @@ from models.db import MAX_CENTS
 from .errors import ServiceError
 
 _CURRENCY_SIGNS = "$€£¥₹"
-_AMOUNT_RE = re.compile(r"^[+-]?(\d{1,3}(,\d{3})+|\d+)?(\.\d+)?$")
+_AMOUNT_RE = re.compile(r"^[+-]?([0-9]{1,3}(,[0-9]{3})+|[0-9]+)?(\.[0-9]+)?$")
+# One currency sign before the number (after an optional sign or opening parenthesis) or after it, or
+# a code after it: "$1,234.50", "-$3", "($5)", "€ 7.25", "7.25 USD". Not in the middle ("5$5").
+_CURRENCY_AROUND_RE = re.compile(
+    r"^(?P<open>\(?)\s*(?P<sign>[+-]?)\s*[" + re.escape(_CURRENCY_SIGNS) + r"]?\s*(?P<number>.*?)\s*"
+    r"(?:[" + re.escape(_CURRENCY_SIGNS) + r"]|USD|EUR|GBP)?\s*(?P<close>\)?)$", re.IGNORECASE | re.DOTALL)
+_MAX_TYPED = 64
+_LONG_NUMBER_RE = re.compile(r"[+-]?[0-9][0-9,]*(\.[0-9]*)?")
+_SPACES_RE = re.compile(r"[\s\u00a0\u202f]+")
 
 
 def parse_amount(value, *, field: str = "amount", allow_negative: bool = False,
@@ -33,33 +41,40 @@ def parse_amount(value, *, field: str = "amount", allow_negative: bool = False,
     elif isinstance(value, Decimal):
         dec = value
     else:
-        text = str(value).strip().replace("\u00a0", "").replace(" ", "")
-        for sign in _CURRENCY_SIGNS:
-            text = text.replace(sign, "")
-        if text.upper().endswith(("USD", "EUR", "GBP")):
-            text = text[:-3]
-        if not text:
+        typed = str(value).strip()
+        if len(typed) > _MAX_TYPED:  # no storable amount is this long; keeps the regexes below cheap
+            if _LONG_NUMBER_RE.fullmatch(typed):
+                raise ServiceError("That amount is too large.", field)
+            raise ServiceError("That is not an amount. Use digits like 1,234.50.", field)
+        around = _CURRENCY_AROUND_RE.match(typed)
+        if not (around.group("sign") or around.group("number") or around.group("open")
+                or around.group("close")):
             raise ServiceError("Enter an amount.", field)
-        negative_parens = text.startswith("(") and text.endswith(")")
-        if negative_parens:
-            text = "-" + text[1:-1]
+        # Spaces inside the number only as thousands separators ("1 234.50"), never "1 2 3".
+        text = around.group("sign") + _SPACES_RE.sub(",", around.group("number"))
+        if around.group("open") or around.group("close"):
+            if not (around.group("open") and around.group("close")) or around.group("sign"):
+                raise ServiceError(f"“{typed}” is not an amount. Use digits like 1,234.50.", field)
+            text = "-" + text
         if not _AMOUNT_RE.match(text) or text in {"+", "-", ".", "+.", "-."}:
-            raise ServiceError(f"“{value}” is not an amount. Use digits like 1,234.50.", field)
+            raise ServiceError(f"“{typed}” is not an amount. Use digits like 1,234.50.", field)
         try:
             dec = Decimal(text.replace(",", ""))
         except InvalidOperation:
-            raise ServiceError(f"“{value}” is not an amount. Use digits like 1,234.50.", field) from None
+            raise ServiceError(f"“{typed}” is not an amount. Use digits like 1,234.50.", field) from None
     if not dec.is_finite():
         raise ServiceError("Enter a finite amount.", field)
+    # Size before decimals: quantize() raises InvalidOperation past 28 digits, and `* 100` overflows
+    # on huge exponents; adjusted() is exact.
+    if (dec != 0 and dec.adjusted() > 15) or abs(dec) * 100 > MAX_CENTS:
+        raise ServiceError("That amount is too large.", field)
     if dec.as_tuple().exponent < -2 and dec != dec.quantize(Decimal("0.01")):
         raise ServiceError("Use at most two decimals (cents).", field)
-    if abs(dec) * 100 > MAX_CENTS:
-        raise ServiceError("That amount is too large.", field)
     if dec < 0 and not allow_negative:
         raise ServiceError("The amount cannot be negative.", field)
     if dec == 0 and not allow_zero:
         raise ServiceError("The amount cannot be zero.", field)
-    return dec.quantize(Decimal("0.01"))
+    return dec.quantize(Decimal("0.01")) + 0  # + 0 turns -0.00 into 0.00
 
 
 def parse_date(value, *, field: str = "date") -> date:

@@ -63,7 +63,7 @@ def upgrade() -> None:
     sa.CheckConstraint("kind IN ('expense','income')", name=op.f('ck_categories_kind_known')),
     sa.CheckConstraint('length(name) > 0', name=op.f('ck_categories_name_not_empty')),
     sa.CheckConstraint('parent_id IS NULL OR parent_id <> id', name=op.f('ck_categories_not_own_parent')),
-    sa.ForeignKeyConstraint(['parent_id'], ['categories.id'], name=op.f('fk_categories_parent_id_categories'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['parent_id'], ['categories.id'], name=op.f('fk_categories_parent_id_categories')),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_categories_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_categories'))
     )
@@ -206,7 +206,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_categories_user_id'))
         batch_op.drop_index(batch_op.f('ix_categories_parent_id'))
 
-    # SQLite empties a table before dropping it; the self-reference (RESTRICT) wants children first.
+    # SQLite empties a table before dropping it; the self-reference wants children first.
     op.execute("DELETE FROM categories WHERE parent_id IS NOT NULL")
     op.drop_table('categories')
     with op.batch_alter_table('accounts', schema=None) as batch_op:
