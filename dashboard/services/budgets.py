@@ -1,18 +1,33 @@
-"""Budgets: creating and changing them, and keeping every expense in the budget that covers it."""
+"""Budgets: creating and changing them, keeping every expense in the budget that covers it, and
+reading a period's budgets against what was spent.
+
+Spending of a budget is ``SUM(expenses.amount)`` of the expenses whose ``budget_id`` is that budget
+(:func:`assign_budgets` keeps that column right: a category's own budget wins, else its parent's).
+Frames carry money as integer cents. Writes flush and leave the commit to the caller.
+
+Rollover: a budget whose ``rollover`` is on carries what is left of it (negative when overspent) into
+the budget of the same category and period type in the period right after it. The carried amount
+adds to that budget's available money and, if that one rolls over too, travels further.
+"""
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import case, delete, select, update
+import pandas as pd
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.exc import StaleDataError
 
-from models import PERIOD_TYPES, Budget, Category, Expense
+from models import PERIOD_TYPES, Budget, Category, Expense, Transaction
 
-from .categories import get_category
-from .errors import NotFound, ServiceError
-from .periods import period_bounds
+from .categories import category_frame, get_category, visible_to
+from .errors import Conflict, NotFound, ServiceError
+from .periods import add_months, period_bounds
+from .sql import cents, cents_sum
 from .validation import parse_amount, parse_date, parse_id
 
 
@@ -108,3 +123,399 @@ def spent_in_budget(session: Session, user_id: int, budget_id: int) -> Decimal:
     total = session.scalar(select(func.coalesce(func.sum(Expense.amount), 0))
                            .where(Expense.user_id == user_id, Expense.budget_id == budget_id))
     return total if isinstance(total, Decimal) else Decimal(total) / 100
+
+
+# -- periods ------------------------------------------------------------------------------------------
+
+PAGE_PERIOD_TYPES = ("monthly", "weekly", "yearly")
+_MIN_YEAR, _MAX_YEAR = 1970, 2200
+
+
+@dataclass(frozen=True)
+class Period:
+    """One budget period: a calendar month, a Monday-to-Sunday week or a calendar year."""
+
+    type: str
+    start: date
+    end: date
+
+    @classmethod
+    def containing(cls, period_type: str, day: date) -> Period:
+        start, end = period_bounds(period_type, day)
+        return cls(period_type, start, end)
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def key(self) -> str:
+        """How the period is written in the URL: ``2026-11``, ``2026-11-16`` (a week's Monday), ``2026``."""
+        if self.type == "monthly":
+            return f"{self.start:%Y-%m}"
+        if self.type == "yearly":
+            return f"{self.start:%Y}"
+        return self.start.isoformat()
+
+    @property
+    def label(self) -> str:
+        if self.type == "monthly":
+            return f"{self.start:%B %Y}"
+        if self.type == "yearly":
+            return f"{self.start:%Y}"
+        end = f"{self.end.day} {self.end:%b %Y}"
+        if self.start.month == self.end.month:
+            return f"{self.start.day}–{end}"
+        return f"{self.start.day} {self.start:%b} – {end}"
+
+    @property
+    def noun(self) -> str:
+        return {"monthly": "month", "weekly": "week", "yearly": "year"}[self.type]
+
+    def shift(self, count: int) -> Period:
+        """The period ``count`` periods later (earlier when negative)."""
+        if self.type == "monthly":
+            return Period.containing("monthly", add_months(self.start, count))
+        if self.type == "weekly":
+            return Period.containing("weekly", self.start + timedelta(days=7 * count))
+        return Period.containing("yearly", date(self.start.year + count, 1, 1))
+
+    def elapsed_days(self, today: date) -> int:
+        """Days of the period up to and including ``today`` (0 before it starts, all after it ends)."""
+        if today < self.start:
+            return 0
+        if today > self.end:
+            return self.days
+        return (today - self.start).days + 1
+
+
+def parse_period(period_type, value, today: date) -> Period:
+    """The period named by the URL (``?type=monthly&period=2026-11``); anything unreadable gives the
+    period that contains ``today``. Never raises: a bad link shows the current period."""
+    kind = period_type if isinstance(period_type, str) and period_type in PAGE_PERIOD_TYPES else "monthly"
+    day = today
+    text = value.strip() if isinstance(value, str) else ""
+    try:
+        if len(text) == 4 and text.isdigit():
+            day = date(int(text), 1, 1)
+        elif len(text) == 7 and text[4] == "-":
+            day = date(int(text[:4]), int(text[5:7]), 1)
+        elif len(text) == 10:
+            day = date.fromisoformat(text)
+    except ValueError:
+        day = today
+    if not _MIN_YEAR <= day.year <= _MAX_YEAR:
+        day = today
+    return Period.containing(kind, day)
+
+
+# -- reading a period ---------------------------------------------------------------------------------
+
+FRAME_COLUMNS = ["id", "category_id", "category", "name", "parent", "parent_id", "color", "amount_cents",
+                 "carried_cents", "available_cents", "spent_cents", "remaining_cents", "pct_used", "pace_cents",
+                 "rollover", "version"]
+
+
+def rollover_carries(chain: Sequence[tuple[date, int, int, bool]], period_type: str) -> list[int]:
+    """Carried-in cents of each budget of one category, oldest first.
+
+    ``chain`` holds (start, amount_cents, spent_cents, rollover) of consecutive or gapped periods. A
+    budget receives what was left of the budget right before it (same period type, the period just
+    before) when that one rolls over; a gap or a budget without rollover breaks the chain.
+    """
+    carries: list[int] = []
+    previous = None  # (start, left_cents, rollover)
+    for start, amount, spent, rollover in chain:
+        carried = 0
+        follows = previous is not None and Period.containing(period_type, previous[0]).shift(1).start == start
+        if follows and previous[2]:
+            carried = previous[1]
+        carries.append(carried)
+        previous = (start, amount + carried - spent, rollover)
+    return carries
+
+
+def _spent_by_budget(user_id: int, start: date, end: date):
+    """Subquery: budget_id, spent (cents) of the user's expenses dated in [start, end]."""
+    return (select(Expense.budget_id.label("budget_id"), cents_sum(Expense.amount).label("spent"))
+            .where(Expense.user_id == user_id, Expense.budget_id.is_not(None),
+                   Expense.date >= start, Expense.date <= end)
+            .group_by(Expense.budget_id)
+            .subquery())
+
+
+def carried_in(session: Session, user_id: int, period: Period, category_ids: Iterable[int]) -> dict[int, int]:
+    """Cents carried into ``period``'s budgets of these categories by rollover from earlier periods."""
+    ids = sorted({int(c) for c in category_ids})
+    if not ids:
+        return {}
+    history_start = session.scalar(
+        select(func.min(Budget.start_date)).where(
+            Budget.user_id == user_id, Budget.period_type == period.type, Budget.category_id.in_(ids),
+            Budget.start_date < period.start, Budget.rollover.is_(True)))
+    if history_start is None:
+        return {}  # nothing earlier rolls over
+    spent = _spent_by_budget(user_id, history_start, period.start - timedelta(days=1))
+    rows = session.execute(
+        select(Budget.category_id, Budget.start_date, cents(Budget.amount), Budget.rollover,
+               func.coalesce(spent.c.spent, 0))
+        .outerjoin(spent, spent.c.budget_id == Budget.id)
+        .where(Budget.user_id == user_id, Budget.period_type == period.type, Budget.category_id.in_(ids),
+               Budget.start_date >= history_start, Budget.start_date < period.start)
+        .order_by(Budget.category_id, Budget.start_date)
+    ).all()
+    chains: dict[int, list[tuple[date, int, int, bool]]] = {}
+    for category_id, start, amount, rollover, used in rows:
+        chains.setdefault(category_id, []).append((start, int(amount), int(used), bool(rollover)))
+    result = {}
+    for category_id, chain in chains.items():
+        chain.append((period.start, 0, 0, False))  # the period asked about: only its carry-in matters
+        result[category_id] = rollover_carries(chain, period.type)[-1]
+    return result
+
+
+def budget_frame(session: Session, user_id: int, period: Period, today: date) -> pd.DataFrame:
+    """The period's budgets with what was spent against them, one row per budget (columns
+    ``FRAME_COLUMNS``; ``category`` is "Food › Groceries", ``name`` "Groceries", ``parent`` "Food" or
+    None), ordered by category. ``available`` = amount + carried in; ``remaining`` =
+    available - spent; ``pace`` = where spending would be today if the available money were spent
+    evenly over the period; ``pct_used`` = spent / available (None when nothing is available)."""
+    cat = aliased(Category)
+    parent = aliased(Category)
+    spent = _spent_by_budget(user_id, period.start, period.end)
+    full_name = case((parent.name.is_not(None), parent.name + " › " + cat.name), else_=cat.name)
+    rows = session.execute(
+        select(Budget.id, Budget.category_id, full_name, cat.name, parent.name, cat.parent_id,
+               func.coalesce(cat.color, parent.color),
+               cents(Budget.amount), func.coalesce(spent.c.spent, 0), Budget.rollover, Budget.version)
+        .join(cat, cat.id == Budget.category_id)
+        .outerjoin(parent, parent.id == cat.parent_id)
+        .outerjoin(spent, spent.c.budget_id == Budget.id)
+        .where(Budget.user_id == user_id, Budget.period_type == period.type, Budget.start_date == period.start)
+        .order_by(func.coalesce(parent.name, cat.name), cat.parent_id.is_not(None), cat.name)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["id", "category_id", "category", "name", "parent", "parent_id", "color",
+                                        "amount_cents",
+                                        "spent_cents", "rollover", "version"])
+    carried = carried_in(session, user_id, period, frame["category_id"].tolist())
+    frame["carried_cents"] = [int(carried.get(c, 0)) for c in frame["category_id"]]
+    for column in ("amount_cents", "spent_cents", "carried_cents"):
+        frame[column] = frame[column].astype("int64")
+    frame["available_cents"] = frame["amount_cents"] + frame["carried_cents"]
+    frame["remaining_cents"] = frame["available_cents"] - frame["spent_cents"]
+    elapsed = period.elapsed_days(today)
+    frame["pace_cents"] = [max(a, 0) * elapsed // period.days for a in frame["available_cents"]]
+    frame["pct_used"] = [round(s * 100 / a, 1) if a > 0 else None
+                         for s, a in zip(frame["spent_cents"], frame["available_cents"], strict=True)]
+    frame["parent_id"] = frame["parent_id"].astype("Int64")
+    frame["rollover"] = frame["rollover"].astype(bool)
+    return frame[FRAME_COLUMNS]
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    budgeted_cents: int       # the amounts given this period
+    carried_cents: int        # carried in by rollover
+    spent_cents: int          # spent against these budgets
+    left_cents: int           # budgeted + carried - spent
+    outside_cents: int        # spending in the period that no budget of this period covers
+    income_cents: int         # income received in the period
+    days_left: int
+    days_total: int
+    count: int
+
+    @property
+    def unbudgeted_income_cents(self) -> int:
+        """Income not yet given to a budget (negative: more is budgeted than came in)."""
+        return self.income_cents - self.budgeted_cents
+
+
+def period_summary(session: Session, user_id: int, period: Period, frame: pd.DataFrame,
+                   today: date) -> PeriodSummary:
+    """Totals of the period: the frame's sums plus the period's income and all its spending (SQL)."""
+    income = session.scalar(select(cents_sum(Transaction.amount)).where(
+        Transaction.user_id == user_id, Transaction.kind == "income",
+        Transaction.date >= period.start, Transaction.date <= period.end))
+    spending = session.scalar(select(cents_sum(Expense.amount)).where(
+        Expense.user_id == user_id, Expense.date >= period.start, Expense.date <= period.end))
+    budgeted = int(frame["amount_cents"].sum())
+    carried = int(frame["carried_cents"].sum())
+    spent = int(frame["spent_cents"].sum())
+    return PeriodSummary(
+        budgeted_cents=budgeted, carried_cents=carried, spent_cents=spent,
+        left_cents=budgeted + carried - spent, outside_cents=int(spending or 0) - spent,
+        income_cents=int(income or 0), days_left=period.days - period.elapsed_days(today),
+        days_total=period.days, count=len(frame))
+
+
+def unbudgeted_categories(session: Session, user_id: int, period: Period) -> pd.DataFrame:
+    """Expense categories the user can budget that have no budget in this period: id, full_name."""
+    categories = category_frame(session, user_id)
+    taken = set(session.scalars(select(Budget.category_id).where(
+        Budget.user_id == user_id, Budget.period_type == period.type, Budget.start_date == period.start)))
+    free = categories[(categories["kind"] == "expense") & ~categories["id"].isin(taken)].copy()
+    names = dict(zip(categories["id"], categories["name"], strict=True))
+    free["top_name"] = [names.get(int(t), "") for t in free["top_id"]]
+    free["is_child"] = free["parent_id"].notna()
+    free = free.sort_values(["top_name", "is_child", "name"])
+    return free[["id", "full_name"]].reset_index(drop=True)
+
+
+def budget_label(session: Session, user_id: int, budget_id) -> tuple[str, Decimal] | None:
+    """(category name, amount) of one of the user's budgets, or None when it is not theirs."""
+    try:
+        budget = get_budget(session, user_id, budget_id)
+    except ServiceError:
+        return None
+    return budget.category.name, budget.amount
+
+
+# -- writing ------------------------------------------------------------------------------------------
+
+_UNSET = object()
+# Grid column -> budget attribute: the only things an edit may change.
+EDITABLE_COLUMNS = {"budgeted": "amount", "rollover": "rollover"}
+
+
+def _version(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ServiceError("This row is out of date. Reload the page.", "version")
+    try:
+        number = int(value)
+    except ValueError:
+        raise ServiceError("This row is out of date. Reload the page.", "version") from None
+    if not 0 < number < 2**31:
+        raise ServiceError("This row is out of date. Reload the page.", "version")
+    return number
+
+
+CONFLICT_MESSAGE = "Someone changed this budget meanwhile, so your change was not saved. The current value is shown."
+
+
+def update_budget(session: Session, user_id: int, budget_id, *, expected_version, amount=_UNSET,
+                  rollover=_UNSET) -> Budget:
+    """Change the amount and/or the rollover of one of the user's budgets, if it is still at
+    ``expected_version`` (the version the client read). Raises NotFound, ServiceError or Conflict;
+    on any error nothing is changed. Does not commit."""
+    budget = get_budget(session, user_id, budget_id)
+    version = _version(expected_version)
+    if budget.version != version:
+        raise Conflict(CONFLICT_MESSAGE, current=budget)
+    new_amount = parse_amount(amount, field="budgeted") if amount is not _UNSET else budget.amount
+    if rollover is not _UNSET and not isinstance(rollover, bool):
+        raise ServiceError("Rollover is on or off.", "rollover")
+    budget.amount = new_amount
+    if rollover is not _UNSET:
+        budget.rollover = rollover
+    try:
+        session.flush()  # UPDATE ... WHERE id = :id AND version = :read_version
+    except StaleDataError:
+        # Changed by another request between our read and our write.
+        session.rollback()
+        raise Conflict(CONFLICT_MESSAGE, current=get_budget(session, user_id, budget_id)) from None
+    return budget
+
+
+def apply_cell_edit(session: Session, user_id: int, *, budget_id, column, value, expected_version) -> Budget:
+    """One edited grid cell: only the editable columns, only the user's own budget, only if unchanged
+    since the client read it."""
+    attribute = EDITABLE_COLUMNS.get(column) if isinstance(column, str) else None
+    if attribute is None:
+        raise ServiceError("Only the budgeted amount and the rollover switch can be changed here.", "column")
+    return update_budget(session, user_id, budget_id, expected_version=expected_version, **{attribute: value})
+
+
+def _new_budgets(session: Session, user_id: int, period: Period, amounts: dict[int, tuple[Decimal, bool]]) -> int:
+    """Insert budgets (category id -> (amount, rollover)) in the period and reassign its expenses once."""
+    for category_id, (amount, rollover) in amounts.items():
+        session.add(Budget(user_id=user_id, category_id=category_id, amount=amount, period_type=period.type,
+                           start_date=period.start, end_date=period.end, rollover=rollover))
+    if amounts:
+        try:
+            session.flush()
+        except IntegrityError:
+            session.rollback()
+            raise ServiceError("Some of these budgets were just added elsewhere. Try again.") from None
+        assign_budgets(session, user_id, date_from=period.start, date_to=period.end)
+    return len(amounts)
+
+
+def _budgeted_categories(session: Session, user_id: int, period: Period) -> set[int]:
+    return set(session.scalars(select(Budget.category_id).where(
+        Budget.user_id == user_id, Budget.period_type == period.type, Budget.start_date == period.start)))
+
+
+def copy_previous_period(session: Session, user_id: int, period: Period) -> int:
+    """Give every category budgeted in the period before and not yet in this one the same amount and
+    rollover. Returns how many budgets were added. Does not commit."""
+    previous = period.shift(-1)
+    taken = _budgeted_categories(session, user_id, period)
+    rows = session.execute(select(Budget.category_id, Budget.amount, Budget.rollover).where(
+        Budget.user_id == user_id, Budget.period_type == period.type, Budget.start_date == previous.start)).all()
+    return _new_budgets(session, user_id, period,
+                        {c: (a, bool(r)) for c, a, r in rows if c not in taken})
+
+
+def average_spending(session: Session, user_id: int, period: Period, periods: int = 3) -> dict[int, Decimal]:
+    """Average spending per period over the ``periods`` periods before ``period``, keyed by the
+    category whose budget would cover it: the category's own budget in ``period``, else its parent's,
+    else its top-level category (where a new budget would go). Whole currency units, rounded half up;
+    categories whose spending nets to zero or less are left out."""
+    window_start = period.shift(-periods).start
+    rows = session.execute(
+        select(Expense.category_id, cents_sum(Expense.amount))
+        .where(Expense.user_id == user_id, Expense.category_id.is_not(None),
+               Expense.date >= window_start, Expense.date < period.start)
+        .group_by(Expense.category_id)).all()
+    if not rows:
+        return {}
+    parents = dict(session.execute(select(Category.id, Category.parent_id)
+                                   .where(Category.id.in_([c for c, _ in rows]))).all())
+    budgeted = _budgeted_categories(session, user_id, period)
+    totals: dict[int, int] = {}
+    for category_id, total in rows:
+        parent = parents.get(category_id)
+        if category_id in budgeted:
+            key = category_id
+        elif parent is not None and parent in budgeted:
+            key = parent
+        else:
+            key = parent if parent is not None else category_id
+        totals[key] = totals.get(key, 0) + int(total)
+    averages = {}
+    for key, total in totals.items():
+        average = (Decimal(total) / 100 / periods).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+        if average > 0:
+            averages[key] = average
+    return averages
+
+
+def fill_from_average(session: Session, user_id: int, period: Period, periods: int = 3) -> tuple[int, int]:
+    """Budget the average spending of the last ``periods`` periods: add a budget for each category
+    with spending and no budget yet, and fill the budgets of this period that are zero. Amounts
+    already typed are never overwritten. Returns (added, filled). Does not commit."""
+    averages = average_spending(session, user_id, period, periods)
+    existing = {b.category_id: b for b in session.scalars(select(Budget).where(
+        Budget.user_id == user_id, Budget.period_type == period.type, Budget.start_date == period.start))}
+    filled = 0
+    for category_id, average in averages.items():
+        budget = existing.get(category_id)
+        if budget is not None and budget.amount == 0:
+            budget.amount = average
+            filled += 1
+    expense_ids = set(session.scalars(select(Category.id).where(
+        Category.id.in_(list(averages)), Category.kind == "expense", visible_to(user_id))))
+    added = _new_budgets(session, user_id, period, {
+        c: (a, False) for c, a in averages.items() if c not in existing and c in expense_ids})
+    session.flush()
+    return added, filled
+
+
+def add_budget(session: Session, user_id: int, period: Period, *, category_id, amount, rollover=False) -> Budget:
+    """A new budget in ``period`` (the page's add form). Does not commit."""
+    if category_id in (None, ""):
+        raise ServiceError("Choose a category.", "category")
+    if amount is None or (isinstance(amount, str) and not amount.strip()):
+        raise ServiceError("Enter an amount.", "amount")
+    return create_budget(session, user_id, category_id=category_id, amount=amount, period_type=period.type,
+                         start_date=period.start, rollover=bool(rollover))
