@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -32,8 +33,9 @@ def create_app(config: dict | None = None) -> Flask:
     import dashboard.services.rollup  # noqa: F401  (keeps monthly_rollup in step on every commit)
     from dashboard import init_dashboard
     from dashboard.auth import bp as auth_bp
-    from dashboard.exports import bp as exports_bp
     from dashboard.auth import login_manager, require_login
+    from dashboard.exports import bp as exports_bp
+    from dashboard.security import init_security
     from models import database_url, db
     from models.db import default_instance_path
 
@@ -45,8 +47,12 @@ def create_app(config: dict | None = None) -> Flask:
         SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Secure is added per request over HTTPS (dashboard/security.py); SESSION_COOKIE_SECURE=1 forces it.
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=int(os.environ.get("LEDGERLENS_SESSION_DAYS", "30"))),
+        REGISTRATION_OPEN=os.environ.get("LEDGERLENS_OPEN_REGISTRATION", "1") != "0",
         DEMO_LOGIN_HINT=os.environ.get("LEDGERLENS_DEMO_HINT", "1") == "1",
     )
     if config:
@@ -55,6 +61,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
     db.init_app(app)
+    init_security(app)  # CSRF, rate limits, cookie flags, security headers
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)
     app.register_blueprint(exports_bp)
@@ -110,6 +117,28 @@ def _register_cli(app: Flask) -> None:
                    f"{stats['budgets']} budgets, {stats['goals']} goals "
                    f"in {stats['seconds']:.1f} s.")
         click.echo(f"Log in as {email or DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+    @app.cli.command("create-user")
+    @click.option("--email", prompt=True)
+    @click.option("--name", default="", help="Display name (default: the part of the email before @).")
+    @click.option("--currency", default="USD", show_default=True)
+    @click.password_option()
+    def create_user_command(email, name, currency, password):
+        """Make an account (for a server whose open registration is off)."""
+        from dashboard.services.errors import ServiceError
+        from dashboard.services.users import register_user
+        from models import db
+
+        with app.app_context():
+            try:
+                user = register_user(db.session, email=email, password=password, currency=currency,
+                                     display_name=name)
+                db.session.commit()
+            except ServiceError as exc:
+                db.session.rollback()
+                raise click.ClickException(exc.message) from None
+            click.echo(f"Created {user.email}.")
 
 
 def main() -> None:

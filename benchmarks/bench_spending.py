@@ -110,7 +110,9 @@ def main() -> None:
                     "END": add_months(today, -1).replace(day=20).isoformat()}
 
     client = app.test_client()
-    client.post("/login", data={"email": "bench@ledgerlens.local", "password": DEMO_PASSWORD})
+    import re
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").get_data(as_text=True)).group(1)
+    client.post("/login", data={"email": "bench@ledgerlens.local", "password": DEMO_PASSWORD, "csrf_token": token})
 
     kind = db_kind()
     naive_ms = _naive_in_child(app, user_id, {"preset": "last_12_months"}, today, args.runs)

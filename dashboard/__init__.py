@@ -22,6 +22,8 @@ def navbar() -> dbc.Navbar:
             dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
             dbc.Collapse(
                 dbc.Nav(links + [
+                    dbc.NavItem(html.A("Settings", href="/settings", className="nav-link",
+                                       id="nav-settings")),
                     dbc.NavItem(html.A("Log out", href="/logout", className="nav-link",
                                        id="nav-logout")),
                 ], navbar=True, className="ms-auto"),

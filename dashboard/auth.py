@@ -1,15 +1,24 @@
-"""Login, logout and the guard that keeps every page and Dash callback behind a login."""
+"""Login, registration, logout, the settings page, and the guard that keeps every page and Dash
+callback behind a login.
+
+Every form here is a plain Flask form carrying a CSRF token (dashboard/security.py checks it).
+"""
 from __future__ import annotations
 
+import hashlib
+import hmac
 from urllib.parse import urlsplit
 
+import dash
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
-                   session, url_for)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
+from dashboard.security import limiter
+from dashboard.services import users as users_svc
+from dashboard.services.errors import ServiceError
 from models import User, db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -17,11 +26,16 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
-# Paths anyone may fetch: the login form itself and static files (no user data in them).
-PUBLIC_PREFIXES = ("/login", "/assets/", "/_dash-component-suites/", "/_favicon.ico", "/static/",
-                   "/healthz")
+# Paths anyone may fetch: the login and registration forms and static files (no user data in them).
+PUBLIC_PREFIXES = ("/login", "/register", "/logout", "/assets/", "/_dash-component-suites/",
+                   "/_favicon.ico", "/static/", "/healthz")
 # Dash's JSON endpoints: answer 401 instead of redirecting to a HTML page.
 API_PREFIXES = ("/_dash-update-component", "/_dash-layout", "/_dash-dependencies", "/_reload-hash")
+
+WRONG_LOGIN = "Wrong email or password."
+EMAIL_UNAVAILABLE = ("We could not create an account with that email address. If you already have "
+                     "one, log in instead.")
+_FINGERPRINT_KEY = "_auth_fp"
 
 
 def hash_password(password: str) -> str:
@@ -44,7 +58,7 @@ def needs_rehash(stored_hash: str) -> bool:
 
 def authenticate(email: str, password: str) -> User | None:
     """The user with this email and password, or None. Same work for unknown emails and wrong passwords."""
-    user = db.session.scalar(select(User).where(User.email == (email or "").strip().lower()))
+    user = db.session.scalar(select(User).where(User.email == users_svc.normalise_email(email)))
     if user is None:
         # Spend the same time as a real check, so timing does not reveal which emails exist.
         verify_password(_DUMMY_HASH, password or "")
@@ -60,12 +74,35 @@ def authenticate(email: str, password: str) -> User | None:
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
+# -- sessions --------------------------------------------------------------------------------------
+
+def _fingerprint(user: User) -> str:
+    """Binds a session to the password it was opened with: changing the password (or deleting the
+    user) ends every other session, including ones kept with "keep me logged in"."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def start_session(user: User, *, remember: bool = False) -> None:
+    session.clear()  # nothing from before the login survives it (no session fixation)
+    login_user(user, remember=False)
+    # "Keep me logged in" makes the signed session cookie itself last PERMANENT_SESSION_LIFETIME;
+    # there is no separate remember-me cookie that would outlive a password change.
+    session.permanent = remember
+    session[_FINGERPRINT_KEY] = _fingerprint(user)
+
+
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
     try:
-        return db.session.get(User, int(user_id))
+        user = db.session.get(User, int(user_id))
     except (TypeError, ValueError):
         return None
+    if user is None:
+        return None  # deleted: the session stops working
+    if not hmac.compare_digest(str(session.get(_FINGERPRINT_KEY, "")), _fingerprint(user)):
+        return None  # the password changed since this session was opened
+    return user
 
 
 @login_manager.unauthorized_handler
@@ -89,29 +126,78 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
+            or "\\" in target):
         return "/"
     return target
 
 
+def registration_open() -> bool:
+    """Open registration is an instance setting (LEDGERLENS_OPEN_REGISTRATION=0 turns it off). With it
+    off, the very first account can still be made, so a new server is never locked out."""
+    if current_app.config.get("REGISTRATION_OPEN", True):
+        return True
+    return users_svc.count_users(db.session) == 0
+
+
+@bp.app_context_processor
+def _template_globals():
+    return {"nav_pages": _nav_pages, "registration_open": registration_open}
+
+
+def _nav_pages() -> list[dict]:
+    return [{"name": page["name"], "path": page["relative_path"]}
+            for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
+            if page.get("nav", True)]
+
+
+# -- rate-limit keys -------------------------------------------------------------------------------
+
+def _address_key() -> str:
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def _email_key() -> str:
+    return "email:" + users_svc.normalise_email(request.form.get("email"))[:254]
+
+
+def _user_key() -> str:
+    return f"user:{current_user.get_id()}"
+
+
+def _refused(response) -> bool:
+    """A failed attempt (wrong password): only failures count toward the limit."""
+    return response.status_code in (400, 401)
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+# -- login and logout ------------------------------------------------------------------------------
+
+def render_login(*, error: str | None = None, email: str = "", status: int = 200):
+    demo = current_app.config.get("DEMO_LOGIN_HINT") and _demo_hint()
+    return render_template("login.html", error=error, email=email, demo=demo), status
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_address_key, methods=["POST"],
+               deduct_when=_refused, scope="login-address")
+@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_email_key, methods=["POST"],
+               deduct_when=_refused, scope="login-email")
 def login():
     if current_user.is_authenticated:
         return redirect("/")
-    error = None
-    email = ""
     if request.method == "POST":
         email = request.form.get("email", "")
         user = authenticate(email, request.form.get("password", ""))
         if user is None:
-            error = "Wrong email or password."
-        else:
-            session.clear()
-            login_user(user, remember=bool(request.form.get("remember")))
-            return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
-    return render_template("login.html", error=error, email=email,
-                           demo=current_app.config.get("DEMO_LOGIN_HINT") and _demo_hint()), status
+            # One message for an unknown email and a wrong password.
+            return render_login(error=WRONG_LOGIN, email=email, status=401)
+        start_session(user, remember=bool(request.form.get("remember")))
+        return redirect(_safe_next(request.args.get("next")))
+    return render_login()
 
 
 def _demo_hint() -> dict | None:
@@ -120,11 +206,124 @@ def _demo_hint() -> dict | None:
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD} if exists else None
 
 
-@bp.route("/logout", methods=["GET", "POST"])
-def logout():
+def end_session() -> None:
     logout_user()
     session.clear()
+
+
+@bp.route("/logout", methods=["GET", "POST"])
+def logout():
+    # A link from this app's own pages logs out at once; a GET sent from another site (which
+    # SameSite=Lax lets through for top-level links) gets a button to press instead.
+    if request.method == "GET" and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
+            "same-origin", "none"):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login"))
+        return render_template("logout.html")
+    end_session()
     flash("You are logged out.")
+    return redirect(url_for("auth.login"))
+
+
+# -- registration ----------------------------------------------------------------------------------
+
+@bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_limit("REGISTER_RATE_LIMIT"), key_func=_address_key, methods=["POST"],
+               scope="register-address")
+def register():
+    if current_user.is_authenticated:
+        return redirect("/")
+    if not registration_open():
+        return render_template("register.html", closed=True, form={}, errors={},
+                               currencies=users_svc.CURRENCIES), 403
+    form = {"email": "", "display_name": "", "currency": "USD"}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in ("email", "display_name", "currency")}
+        try:
+            user = users_svc.register_user(
+                db.session, email=form["email"], password=request.form.get("password", ""),
+                password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
+                display_name=form["display_name"])
+            db.session.commit()
+        except users_svc.EmailTaken:
+            db.session.rollback()
+            errors = {"form": EMAIL_UNAVAILABLE}
+            status = 400
+        except ServiceError as exc:
+            db.session.rollback()
+            errors = {exc.field or "form": exc.message}
+            status = 400
+        else:
+            start_session(user)
+            flash(f"Welcome to Ledgerlens, {user.display_name}.")
+            return redirect("/")
+    return render_template("register.html", closed=False, form=form, errors=errors,
+                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN), status
+
+
+# -- settings --------------------------------------------------------------------------------------
+
+def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
+                   form: dict | None = None):
+    shown = {"display_name": current_user.display_name, "currency": current_user.currency}
+    shown.update({k: v for k, v in (form or {}).items() if v is not None})
+    return render_template("settings.html", errors=errors or {}, section=section, form=shown,
+                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN), status
+
+
+def _password_check_failed(response) -> bool:
+    return response.status_code == 400 and request.form.get("action") in ("password", "delete")
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@limiter.limit(_limit("PASSWORD_CHECK_RATE_LIMIT"), key_func=_user_key, methods=["POST"],
+               deduct_when=_password_check_failed, scope="settings-password")
+def settings():
+    if request.method == "GET":
+        return _settings_page()
+    action = request.form.get("action")
+    user_id = current_user.id
+    try:
+        if action == "profile":
+            users_svc.update_profile(db.session, user_id, display_name=request.form.get("display_name"),
+                                     currency=request.form.get("currency"))
+            db.session.commit()
+            flash("Profile saved.")
+        elif action == "password":
+            user = users_svc.change_password(
+                db.session, user_id, current=request.form.get("current_password", ""),
+                new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
+            db.session.commit()
+            # This session goes on; every other session of this user ends (see _fingerprint).
+            session[_FINGERPRINT_KEY] = _fingerprint(user)
+            flash("Password changed. Other devices will have to log in again.")
+        elif action == "delete":
+            return _delete_account(user_id)
+        else:
+            abort(400)
+    except ServiceError as exc:
+        db.session.rollback()
+        form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
+        return _settings_page({exc.field or "form": exc.message}, section=action, status=400,
+                              form=form if action == "profile" else None)
+    return redirect(url_for("auth.settings"))
+
+
+def _delete_account(user_id: int):
+    user = db.session.get(User, user_id)
+    errors = {}
+    if users_svc.normalise_email(request.form.get("confirm_email")) != user.email:
+        errors["confirm_email"] = "Type your email address exactly to confirm."
+    if not verify_password(user.password_hash, request.form.get("delete_password", "")):
+        errors["delete_password"] = "That is not your password."
+    if errors:
+        return _settings_page(errors, section="delete", status=400)
+    users_svc.delete_user(db.session, user_id)
+    db.session.commit()
+    end_session()
+    flash("Your account and all its data were deleted.")
     return redirect(url_for("auth.login"))
 
 

@@ -5,7 +5,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from conftest import TEST_PASSWORD, login
+from conftest import TEST_PASSWORD, csrf_token, login
 from dash_client import call_callback
 
 from dashboard.services import overview
@@ -43,8 +43,10 @@ def test_static_assets_are_public(client):
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(client, make_user):
     make_user("alice@example.com")
-    wrong = client.post("/login", data={"email": "alice@example.com", "password": "nope"})
-    unknown = client.post("/login", data={"email": "bob@example.com", "password": "nope"})
+    wrong = client.post("/login", data={"email": "alice@example.com", "password": "nope",
+                                        "csrf_token": csrf_token(client)})
+    unknown = client.post("/login", data={"email": "bob@example.com", "password": "nope",
+                                          "csrf_token": csrf_token(client)})
     assert wrong.status_code == unknown.status_code == 401
     assert b"Wrong email or password." in wrong.data and b"Wrong email or password." in unknown.data
 
@@ -52,7 +54,8 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, make_user)
 def test_login_is_case_insensitive_and_next_is_same_site_only(client, make_user):
     make_user("alice@example.com")
     response = client.post("/login?next=https://evil.example/x",
-                           data={"email": "ALICE@example.com", "password": TEST_PASSWORD})
+                           data={"email": "ALICE@example.com", "password": TEST_PASSWORD,
+                                 "csrf_token": csrf_token(client)})
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert client.get("/").status_code == 200
