@@ -5,7 +5,7 @@ import csv
 import io
 from datetime import date
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, request, send_file, stream_with_context
 from flask_login import current_user, login_required
 
 from dashboard.services import spending as svc
@@ -40,3 +40,18 @@ def spending_csv():
     name = f"ledgerlens-{filters.flow}-{filters.start}-{filters.end}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/export/account.zip")
+@login_required
+def account_zip():
+    """Everything the logged-in user owns, as a zip of CSV files the Import page can read back."""
+    from tempfile import SpooledTemporaryFile
+
+    from dashboard.services.export import export_filename, write_archive
+
+    buffer = SpooledTemporaryFile(max_size=32 * 1024 * 1024)
+    write_archive(db.session, current_user.id, buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/zip", as_attachment=True, download_name=export_filename(),
+                     max_age=0)

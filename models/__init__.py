@@ -7,7 +7,7 @@ from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
 from .rollup import MonthlyRollup
-from .rule import RULE_MATCH_TYPES as RULE_MATCH_TYPES, ImportRule as ImportRule  # re-exported
+from .rule import ImportRule as ImportRule  # re-exported
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 

@@ -1,0 +1,703 @@
+"""The whole-account export (a zip of CSV files and a manifest) and reading it back.
+
+:func:`write_archive` streams all of one user's data into a zip: accounts, their own categories,
+transactions with their expense lines (splits), budgets, goals and their contributions, and the
+import rules. Rows refer to each other by ``ref`` (the id in the exporting database); categories by
+their readable path (``Food > Groceries``) and, for the user's own ones, a ``category_ref`` too.
+
+:func:`read_archive` is pure (bytes in, an :class:`Archive` or an ImportFileError naming the file,
+the line and the reason); :func:`restore_archive` writes it for a user, all or nothing. Restoring into
+a user who already has some of it adds only what is missing: accounts, categories, budgets, goals and
+rules are matched by name, transactions by the same count-aware fingerprint the statement import uses
+(a transfer is skipped when either leg is already there), so the same archive twice adds nothing.
+
+Text cells that a spreadsheet would run as a formula (= + - @, tab, CR) get a leading apostrophe, and
+so does text that already starts with one; reading strips exactly one, so every text survives the
+round trip unchanged.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import uuid
+import zipfile
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import IO
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
+
+from models import (
+    ACCOUNT_TYPES,
+    CATEGORY_KINDS,
+    GOAL_KINDS,
+    PERIOD_TYPES,
+    Account,
+    Budget,
+    Category,
+    Expense,
+    Goal,
+    GoalContribution,
+    ImportRule,
+    Transaction,
+    User,
+    from_cents,
+)
+
+from .budgets import assign_budgets
+from .categories import visible_to
+from .errors import ServiceError
+from .importer import (
+    ImportFileError,
+    NewTransaction,
+    bulk_write,
+    check_pattern,
+    dedupe_key,
+    lock_user,
+    parse_money,
+)
+from .sql import cents
+
+FORMAT = "ledgerlens-export"
+VERSION = 1
+MAX_ARCHIVE_UNCOMPRESSED = 512 * 1024 * 1024   # refuse zip bombs
+MEMBERS = {
+    "accounts.csv": ("ref", "name", "type", "opening_balance", "archived"),
+    "categories.csv": ("ref", "name", "kind", "color", "parent_ref", "parent"),
+    "transactions.csv": ("ref", "account_ref", "account", "date", "amount", "kind", "category_ref", "category",
+                         "payee", "description", "notes", "transfer_group", "external_id"),
+    "expense_lines.csv": ("transaction_ref", "category_ref", "category", "amount", "memo"),
+    "budgets.csv": ("category_ref", "category", "amount", "period_type", "start_date", "end_date", "rollover"),
+    "goals.csv": ("ref", "name", "kind", "target_amount", "saved_amount", "target_date", "account_ref"),
+    "goal_contributions.csv": ("goal_ref", "date", "amount", "note"),
+    "import_rules.csv": ("pattern", "match_type", "category_ref", "category", "position"),
+}
+_FORMULA = tuple("=+-@\t\r'")
+
+
+def safe_text(value: str | None) -> str:
+    """A text cell a spreadsheet will not run: a leading apostrophe before = + - @ tab CR or '."""
+    value = value or ""
+    return "'" + value if value.startswith(_FORMULA) else value
+
+
+def unsafe_text(value: str | None) -> str:
+    """The inverse of :func:`safe_text`."""
+    value = value or ""
+    return value[1:] if value.startswith("'") else value
+
+
+def _money(cents_value: int) -> str:
+    return str(from_cents(int(cents_value)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------------
+
+def _category_paths(session: Session, user_id: int) -> tuple[dict[int, str], set[int]]:
+    parent = aliased(Category)
+    rows = session.execute(select(Category.id, Category.name, parent.name, Category.user_id)
+                           .outerjoin(parent, parent.id == Category.parent_id).where(visible_to(user_id))).all()
+    paths = {cid: (f"{pname} > {name}" if pname else name) for cid, name, pname, _ in rows}
+    own = {cid for cid, _, _, owner in rows if owner is not None}
+    return paths, own
+
+
+def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
+    """Write every row the user owns into ``out`` as a zip; returns the manifest."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ImportFileError("Unknown user.")
+    paths, own = _category_paths(session, user_id)
+
+    def cat(cid):
+        if cid is None:
+            return "", ""
+        return (str(cid) if cid in own else ""), paths.get(cid, "")
+
+    counts: dict[str, int] = {}
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        def member(name: str, rows):
+            header = MEMBERS[name]
+            count = 0
+            with archive.open(name, "w", force_zip64=True) as raw:
+                stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                writer = csv.writer(stream)
+                writer.writerow(header)
+                for row in rows:
+                    writer.writerow(row)
+                    count += 1
+                stream.flush()
+                stream.detach()
+            counts[name.removesuffix(".csv")] = count
+
+        member("accounts.csv", (
+            (a.id, safe_text(a.name), a.type, a.opening_balance, int(a.archived))
+            for a in session.scalars(select(Account).where(Account.user_id == user_id).order_by(Account.id))))
+        parent = aliased(Category)
+        member("categories.csv", (
+            (cid, safe_text(name), kind, color or "", parent_id if parent_owner is not None else "",
+             safe_text(pname) if parent_id is not None and parent_owner is None else "")
+            for cid, name, kind, color, parent_id, pname, parent_owner in session.execute(
+                select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id,
+                       parent.name, parent.user_id)
+                .outerjoin(parent, parent.id == Category.parent_id)
+                .where(Category.user_id == user_id).order_by(Category.parent_id.is_not(None), Category.id))))
+        account_names = dict(session.execute(select(Account.id, Account.name).where(Account.user_id == user_id)).all())
+        tx = Transaction
+        member("transactions.csv", (
+            (r.id, r.account_id, safe_text(account_names.get(r.account_id, "")), r.date.isoformat(), _money(r.c),
+             r.kind, *(safe_text(x) for x in cat(r.category_id)), safe_text(r.payee), safe_text(r.description),
+             safe_text(r.notes), r.transfer_group or "", safe_text(r.external_id or ""))
+            for r in session.execute(
+                select(tx.id, tx.account_id, tx.date, cents(tx.amount).label("c"), tx.kind, tx.category_id,
+                       tx.payee, tx.description, tx.notes, tx.transfer_group, tx.external_id)
+                .where(tx.user_id == user_id).order_by(tx.id)
+                .execution_options(yield_per=5000, stream_results=True))))
+        member("expense_lines.csv", (
+            (r.transaction_id, *(safe_text(x) for x in cat(r.category_id)), _money(r.c), safe_text(r.memo))
+            for r in session.execute(
+                select(Expense.transaction_id, Expense.category_id, cents(Expense.amount).label("c"), Expense.memo)
+                .where(Expense.user_id == user_id).order_by(Expense.transaction_id, Expense.id)
+                .execution_options(yield_per=5000, stream_results=True))))
+        member("budgets.csv", (
+            (*(safe_text(x) for x in cat(b.category_id)), b.amount, b.period_type, b.start_date.isoformat(),
+             b.end_date.isoformat(), int(b.rollover))
+            for b in session.scalars(select(Budget).where(Budget.user_id == user_id).order_by(Budget.id))))
+        member("goals.csv", (
+            (g.id, safe_text(g.name), g.kind, g.target_amount, g.saved_amount,
+             g.target_date.isoformat() if g.target_date else "", g.account_id or "")
+            for g in session.scalars(select(Goal).where(Goal.user_id == user_id).order_by(Goal.id))))
+        member("goal_contributions.csv", (
+            (c.goal_id, c.date.isoformat(), c.amount, safe_text(c.note))
+            for c in session.scalars(select(GoalContribution).where(GoalContribution.user_id == user_id)
+                                     .order_by(GoalContribution.id))))
+        member("import_rules.csv", (
+            (safe_text(r.pattern), r.match_type, *(safe_text(x) for x in cat(r.category_id)), r.position)
+            for r in session.scalars(select(ImportRule).where(ImportRule.user_id == user_id)
+                                     .order_by(ImportRule.position, ImportRule.id))))
+        manifest = {"format": FORMAT, "version": VERSION, "currency": user.currency,
+                    "exported_at": datetime.now(UTC).isoformat(timespec="seconds"), "counts": counts}
+        archive.writestr("manifest.json", json.dumps(manifest, indent=2))
+    return manifest
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading (pure)
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class Archive:
+    manifest: dict
+    tables: dict[str, list[dict]] = field(default_factory=dict)   # member name -> rows (with "_line")
+    lines: dict[str, dict[str, list[tuple]]] = field(default_factory=dict)
+
+    def count(self, name: str) -> int:
+        return len(self.tables.get(name, []))
+
+
+def is_archive(data: bytes) -> bool:
+    return isinstance(data, (bytes, bytearray)) and bytes(data[:4]) == b"PK\x03\x04"
+
+
+def read_archive(data: bytes) -> Archive:
+    """Read and check a Ledgerlens export. Every problem is an ImportFileError naming the file inside
+    the zip, the line and the reason."""
+    if not is_archive(data):
+        raise ImportFileError("This is not a Ledgerlens export (a .zip file).")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+        infos = {info.filename: info for info in archive.infolist()}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise ImportFileError(f"The zip file cannot be read ({exc}).") from None
+    if "manifest.json" not in infos:
+        raise ImportFileError("This zip is not a Ledgerlens export: it has no manifest.json.")
+    if sum(info.file_size for info in infos.values()) > MAX_ARCHIVE_UNCOMPRESSED:
+        raise ImportFileError("The export is too large to restore here.")
+    budget = [MAX_ARCHIVE_UNCOMPRESSED]   # what may still be read, whatever the sizes the zip declares
+    try:
+        manifest = json.loads(_read_member(archive, infos["manifest.json"], budget).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        raise ImportFileError("manifest.json is not valid JSON.") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise ImportFileError("This zip is not a Ledgerlens export (unknown format in manifest.json).")
+    if manifest.get("version") != VERSION:
+        raise ImportFileError(f"This export is version {manifest.get('version')!r}; this Ledgerlens reads "
+                              f"version {VERSION}.")
+    result = Archive(manifest)
+    for name, columns in MEMBERS.items():
+        if name not in infos:
+            raise ImportFileError(f"The export has no {name}.")
+        raw = _read_member(archive, infos[name], budget)
+        try:
+            text_ = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ImportFileError(f"{name} is not UTF-8 text.") from None
+        reader = csv.reader(io.StringIO(text_, newline=""))
+        try:
+            header = next(reader, None)
+            if header is None or tuple(h.strip() for h in header) != columns:
+                raise ImportFileError(f"{name}: the header must be {', '.join(columns)}.", 1)
+            rows = []
+            start = 2
+            for cells in reader:
+                line, start = start, reader.line_num + 1
+                if not cells:
+                    continue
+                if len(cells) != len(columns):
+                    raise ImportFileError(f"{name}: {len(cells)} columns, {len(columns)} expected.", line)
+                row = dict(zip(columns, cells, strict=True))
+                row["_line"] = line
+                rows.append(row)
+        except csv.Error as exc:
+            raise ImportFileError(f"{name}: {exc}.", start) from None
+        result.tables[name] = rows
+    _check(result)
+    return result
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> bytes:
+    """A member's bytes, reading no more than what is left of ``budget`` (shared by all members)."""
+    try:
+        with archive.open(info) as member:
+            data = member.read(budget[0] + 1)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise ImportFileError(f"{info.filename} cannot be read from the zip ({exc}).") from None
+    if len(data) > budget[0]:
+        raise ImportFileError("The export is too large to restore here.")
+    budget[0] -= len(data)
+    return data
+
+
+class _Row:
+    """Field access with the member name and line in every error."""
+
+    def __init__(self, name: str, row: dict):
+        self.name, self.row = name, row
+
+    def fail(self, reason: str):
+        raise ImportFileError(f"{self.name}: {reason}", self.row["_line"])
+
+    def text(self, key: str, limit: int, *, required: bool = False) -> str:
+        value = unsafe_text(self.row[key])
+        if required and not value.strip():
+            self.fail(f"{key} is empty.")
+        if len(value) > limit:
+            self.fail(f"{key} is longer than {limit} characters.")
+        return value
+
+    def ref(self, key: str, *, required: bool = True) -> str:
+        value = self.row[key].strip()
+        if not value:
+            if required:
+                self.fail(f"{key} is empty.")
+            return ""
+        if not value.isdigit() or len(value) > 18:
+            self.fail(f"{key} “{value[:20]}” is not a reference.")
+        return value
+
+    def money(self, key: str, *, nonzero: bool = False, positive: bool = False) -> int:
+        try:
+            value = parse_money(self.row[key], ".")
+        except ValueError as exc:
+            self.fail(f"{key}: {exc}.")
+        if value is None:
+            self.fail(f"{key} is empty.")
+        if nonzero and value == 0:
+            self.fail(f"{key} cannot be zero.")
+        if positive and value < 0:
+            self.fail(f"{key} cannot be negative.")
+        return int(value * 100)
+
+    def day(self, key: str, *, required: bool = True) -> date | None:
+        value = self.row[key].strip()
+        if not value:
+            if required:
+                self.fail(f"{key} is empty.")
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(f"{key} “{value[:20]}” is not a date (YYYY-MM-DD).")
+
+    def choice(self, key: str, options) -> str:
+        value = self.row[key].strip()
+        if value not in options:
+            self.fail(f"{key} “{value[:20]}” is not one of {', '.join(options)}.")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.row[key].strip().lower()
+        if value not in ("0", "1", "true", "false", ""):
+            self.fail(f"{key} must be 0 or 1.")
+        return value in ("1", "true")
+
+
+def _check(archive: Archive) -> None:
+    """Every value and cross-reference of an archive, before anything is written."""
+    t = archive.tables
+    accounts = {}
+    names = set()
+    for raw in t["accounts.csv"]:
+        r = _Row("accounts.csv", raw)
+        ref = r.ref("ref")
+        name = r.text("name", 100, required=True)
+        if name in names:
+            r.fail(f"the account name “{name}” appears twice.")
+        names.add(name)
+        accounts[ref] = {"name": name, "type": r.choice("type", ACCOUNT_TYPES),
+                         "opening": r.money("opening_balance"), "archived": r.flag("archived")}
+    categories = {}
+    for raw in t["categories.csv"]:
+        r = _Row("categories.csv", raw)
+        ref = r.ref("ref")
+        parent_ref = r.ref("parent_ref", required=False)
+        if parent_ref and parent_ref not in categories:
+            r.fail(f"parent_ref {parent_ref} is not a category listed above it.")
+        color = raw["color"].strip()
+        if color and (len(color) != 7 or not color.startswith("#")):
+            r.fail("color must look like #3459e6.")
+        categories[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", CATEGORY_KINDS),
+                           "color": color or None, "parent_ref": parent_ref,
+                           "parent": r.text("parent", 100)}
+
+    def category(r: _Row) -> tuple[str, str]:
+        ref = r.ref("category_ref", required=False)
+        if ref and ref not in categories:
+            r.fail(f"category_ref {ref} is not in categories.csv.")
+        return ref, r.text("category", 210)
+
+    transactions = {}
+    groups: dict[str, list[str]] = defaultdict(list)
+    for raw in t["transactions.csv"]:
+        r = _Row("transactions.csv", raw)
+        ref = r.ref("ref")
+        if ref in transactions:
+            r.fail(f"ref {ref} appears twice.")
+        account_ref = r.ref("account_ref")
+        if account_ref not in accounts:
+            r.fail(f"account_ref {account_ref} is not in accounts.csv.")
+        kind = r.choice("kind", ("expense", "income", "transfer"))
+        amount = r.money("amount", nonzero=True)
+        if kind == "income" and amount < 0:
+            r.fail("income must be a positive amount.")
+        group = raw["transfer_group"].strip()
+        if kind == "transfer":
+            if not group or len(group) > 36:
+                r.fail("a transfer needs its transfer_group.")
+            groups[group].append(ref)
+        elif group:
+            r.fail("only transfers have a transfer_group.")
+        cat_ref, cat_path = category(r)
+        transactions[ref] = {
+            "line": raw["_line"], "account_ref": account_ref, "date": r.day("date"), "cents": amount, "kind": kind,
+            "category_ref": cat_ref, "category": cat_path, "payee": r.text("payee", 200),
+            "description": r.text("description", 500), "notes": r.text("notes", 5000), "group": group or None,
+            "external_id": r.text("external_id", 255) or None, "lines": []}
+    for group, refs in groups.items():
+        legs = [transactions[ref] for ref in refs]
+        if len(legs) != 2 or legs[0]["cents"] + legs[1]["cents"] != 0 or legs[0]["account_ref"] == legs[1]["account_ref"]:
+            raise ImportFileError(f"transactions.csv: the transfer {group} needs two legs on two accounts "
+                                  "that add up to zero.", legs[0]["line"])
+    for raw in t["expense_lines.csv"]:
+        r = _Row("expense_lines.csv", raw)
+        ref = r.ref("transaction_ref")
+        owner = transactions.get(ref)
+        if owner is None or owner["kind"] != "expense":
+            r.fail(f"transaction_ref {ref} is not an expense in transactions.csv.")
+        cat_ref, cat_path = category(r)
+        owner["lines"].append((cat_ref, cat_path, r.money("amount", nonzero=True), r.text("memo", 200)))
+    for ref, tx in transactions.items():
+        if tx["kind"] == "expense" and tx["lines"] and sum(line[2] for line in tx["lines"]) != -tx["cents"]:
+            raise ImportFileError(f"transactions.csv: the expense lines of {ref} do not add up to its amount.",
+                                  tx["line"])
+    budgets = []
+    for raw in t["budgets.csv"]:
+        r = _Row("budgets.csv", raw)
+        cat_ref, cat_path = category(r)
+        start, end = r.day("start_date"), r.day("end_date")
+        if end < start:
+            r.fail("end_date is before start_date.")
+        budgets.append({"line": raw["_line"], "category_ref": cat_ref, "category": cat_path,
+                        "cents": r.money("amount", positive=True), "period_type": r.choice("period_type", PERIOD_TYPES),
+                        "start": start, "end": end, "rollover": r.flag("rollover")})
+    goals = {}
+    for raw in t["goals.csv"]:
+        r = _Row("goals.csv", raw)
+        ref = r.ref("ref")
+        account_ref = r.ref("account_ref", required=False)
+        if account_ref and account_ref not in accounts:
+            r.fail(f"account_ref {account_ref} is not in accounts.csv.")
+        target = r.money("target_amount", positive=True)
+        if target == 0:
+            r.fail("target_amount must be more than zero.")
+        goals[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", GOAL_KINDS),
+                      "target": target, "saved": r.money("saved_amount", positive=True),
+                      "target_date": r.day("target_date", required=False), "account_ref": account_ref,
+                      "contributions": []}
+    for raw in t["goal_contributions.csv"]:
+        r = _Row("goal_contributions.csv", raw)
+        ref = r.ref("goal_ref")
+        if ref not in goals:
+            r.fail(f"goal_ref {ref} is not in goals.csv.")
+        goals[ref]["contributions"].append((r.day("date"), r.money("amount", nonzero=True), r.text("note", 200)))
+    rules = []
+    for raw in t["import_rules.csv"]:
+        r = _Row("import_rules.csv", raw)
+        match_type = r.choice("match_type", ("contains", "regex"))
+        try:
+            pattern = check_pattern(r.text("pattern", 200, required=True), match_type)
+        except ImportFileError:
+            raise
+        except ServiceError as exc:
+            r.fail(exc.message)
+        cat_ref, cat_path = category(r)
+        rules.append({"pattern": pattern, "match_type": match_type, "category_ref": cat_ref, "category": cat_path})
+    archive.lines = {"accounts": accounts, "categories": categories, "transactions": transactions,
+                     "budgets": budgets, "goals": goals, "rules": rules}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Restoring
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass
+class RestoreResult:
+    added: Counter
+    skipped: Counter
+
+    @property
+    def message(self) -> str:
+        parts = [f"{n:,} {name}" for name, n in self.added.items() if n]
+        if not parts:
+            return "Nothing new to restore: everything in this export is already here."
+        skipped = sum(self.skipped.values())
+        return "Restored " + ", ".join(parts) + (f" ({skipped:,} already here)." if skipped else ".")
+
+
+def archive_summary(archive: Archive) -> dict[str, int]:
+    return {name.removesuffix(".csv"): archive.count(name) for name in MEMBERS}
+
+
+def restore_archive(session: Session, user_id: int, archive: Archive) -> RestoreResult:
+    """Add what the archive holds and the user lacks, all or nothing, and commit."""
+    try:
+        result = _restore(session, user_id, archive)
+        session.commit()
+        return result
+    except ImportFileError:
+        session.rollback()
+        raise
+    except Exception as exc:
+        session.rollback()
+        raise ImportFileError(f"The restore failed and nothing was added ({type(exc).__name__}).") from exc
+
+
+def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
+    lock_user(session, user_id)
+    data = archive.lines
+    added, skipped = Counter(), Counter()
+
+    # Accounts, by name.
+    existing = {a.name: a for a in session.scalars(select(Account).where(Account.user_id == user_id))}
+    account_ids: dict[str, int] = {}
+    fresh_accounts: set[int] = set()
+    for ref, a in data["accounts"].items():
+        account = existing.get(a["name"])
+        if account is None:
+            account = Account(user_id=user_id, name=a["name"], type=a["type"],
+                              opening_balance=from_cents(a["opening"]), archived=a["archived"])
+            session.add(account)
+            session.flush()
+            fresh_accounts.add(account.id)
+            added["accounts"] += 1
+        else:
+            skipped["accounts"] += 1
+        account_ids[ref] = account.id
+
+    # Categories: the user's own by (name, parent); built-in ones by path.
+    parent = aliased(Category)
+    visible = session.execute(select(Category.id, Category.name, Category.kind, Category.user_id, Category.parent_id,
+                                     parent.name).outerjoin(parent, parent.id == Category.parent_id)
+                              .where(visible_to(user_id))).all()
+    builtin_paths = {(f"{pn} > {n}" if pn else n): cid for cid, n, _, owner, _, pn in visible if owner is None}
+    builtin_tops = {n: cid for cid, n, _, owner, pid, _ in visible if owner is None and pid is None}
+    own = {(n, pid): cid for cid, n, _, owner, pid, _ in visible if owner is not None}
+    kinds = {cid: k for cid, _, k, _, _, _ in visible}
+    category_ids: dict[str, int] = {}
+    for ref, c in data["categories"].items():
+        if c["parent_ref"]:
+            parent_id = category_ids[c["parent_ref"]]
+        elif c["parent"]:
+            parent_id = builtin_tops.get(c["parent"])
+            if parent_id is None:
+                raise ImportFileError(f"categories.csv: unknown built-in category “{c['parent']}”.")
+        else:
+            parent_id = None
+        cid = own.get((c["name"], parent_id))
+        if cid is None:
+            category = Category(user_id=user_id, name=c["name"], kind=c["kind"], color=c["color"],
+                                parent_id=parent_id)
+            session.add(category)
+            session.flush()
+            cid = category.id
+            own[(c["name"], parent_id)] = cid
+            kinds[cid] = c["kind"]
+            added["categories"] += 1
+        else:
+            skipped["categories"] += 1
+        category_ids[ref] = cid
+
+    def resolve(ref: str, path: str, where: str) -> int | None:
+        if ref:
+            return category_ids[ref]
+        if not path:
+            return None
+        cid = builtin_paths.get(path)
+        if cid is None:
+            raise ImportFileError(f"{where}: unknown category “{path}”.")
+        return cid
+
+    # Rules.
+    have_rules = set(session.execute(select(ImportRule.pattern, ImportRule.match_type, ImportRule.category_id)
+                                     .where(ImportRule.user_id == user_id)).all())
+    position = len(have_rules)
+    for rule in data["rules"]:
+        cid = resolve(rule["category_ref"], rule["category"], "import_rules.csv")
+        key = (rule["pattern"], rule["match_type"], cid)
+        if cid is None or key in have_rules:
+            skipped["rules"] += 1
+            continue
+        position += 1
+        session.add(ImportRule(user_id=user_id, pattern=rule["pattern"], match_type=rule["match_type"],
+                               category_id=cid, position=position))
+        have_rules.add(key)
+        added["rules"] += 1
+
+    # Budgets, unless the category already has one starting that day.
+    have_budgets = set(session.execute(select(Budget.category_id, Budget.start_date)
+                                       .where(Budget.user_id == user_id)).all())
+    budget_span: list[date] = []
+    for b in data["budgets"]:
+        cid = resolve(b["category_ref"], b["category"], "budgets.csv")
+        if cid is None or kinds.get(cid) != "expense":
+            raise ImportFileError("budgets.csv: a budget needs an expense category.", b["line"])
+        if (cid, b["start"]) in have_budgets:
+            skipped["budgets"] += 1
+            continue
+        session.add(Budget(user_id=user_id, category_id=cid, amount=from_cents(b["cents"]),
+                           period_type=b["period_type"], start_date=b["start"], end_date=b["end"],
+                           rollover=b["rollover"]))
+        have_budgets.add((cid, b["start"]))
+        budget_span += [b["start"], b["end"]]
+        added["budgets"] += 1
+    session.flush()
+
+    # Goals (by name) and their contributions.
+    have_goals = set(session.scalars(select(Goal.name).where(Goal.user_id == user_id)))
+    for g in data["goals"].values():
+        if g["name"] in have_goals:
+            skipped["goals"] += 1
+            continue
+        goal = Goal(user_id=user_id, name=g["name"], kind=g["kind"], target_amount=from_cents(g["target"]),
+                    saved_amount=from_cents(g["saved"]), target_date=g["target_date"],
+                    account_id=account_ids.get(g["account_ref"]) if g["account_ref"] else None)
+        session.add(goal)
+        session.flush()
+        for day, amount, note in g["contributions"]:
+            session.add(GoalContribution(user_id=user_id, goal_id=goal.id, date=day, amount=from_cents(amount),
+                                         note=note))
+        have_goals.add(g["name"])
+        added["goals"] += 1
+    session.flush()
+
+    # Transactions: duplicates (by bank id, else date, amount and payee, count-aware) are skipped.
+    txs = data["transactions"]
+    counts: Counter = Counter()
+    bank_ids: set[tuple[int, str]] = set()
+    targets = {account_ids[t["account_ref"]] for t in txs.values()} - fresh_accounts
+    if targets:
+        for account_id in targets:
+            for day, c, payee, ext in session.execute(
+                    select(Transaction.date, cents(Transaction.amount), Transaction.payee, Transaction.external_id)
+                    .where(Transaction.user_id == user_id, Transaction.account_id == account_id)
+                    .execution_options(yield_per=5000)):
+                counts[(account_id, day, int(c), dedupe_key(payee or ""))] += 1
+                if ext:
+                    bank_ids.add((account_id, ext))
+
+    def is_duplicate(tx: dict) -> bool:
+        account_id = account_ids[tx["account_ref"]]
+        if account_id in fresh_accounts:
+            return False
+        if tx["external_id"] and (account_id, tx["external_id"]) in bank_ids:
+            return True
+        key = (account_id, tx["date"], tx["cents"], dedupe_key(tx["payee"]))
+        if counts[key] > 0:
+            counts[key] -= 1
+            return True
+        return False
+
+    def make(tx: dict, group: str | None) -> NewTransaction:
+        where = f"transactions.csv line {tx['line']}"
+        header = resolve(tx["category_ref"], tx["category"], where)
+        lines = None
+        if tx["kind"] == "expense":
+            if header is not None and kinds.get(header) != "expense":
+                raise ImportFileError(f"{where}: “{tx['category']}” is not an expense category.")
+            if tx["lines"]:
+                lines = tuple((resolve(ref, path, where), amount, memo) for ref, path, amount, memo in tx["lines"])
+                for cid, _, _ in lines:
+                    if cid is not None and kinds.get(cid) != "expense":
+                        raise ImportFileError(f"{where}: an expense line has an income category.")
+        elif tx["kind"] == "income" and header is not None and kinds.get(header) != "income":
+            raise ImportFileError(f"{where}: “{tx['category']}” is not an income category.")
+        elif tx["kind"] == "transfer":
+            header = None
+        return NewTransaction(account_ids[tx["account_ref"]], tx["date"], tx["cents"], tx["kind"], header,
+                              tx["payee"], tx["description"], tx["notes"], tx["external_id"], group, lines)
+
+    legs_of: dict[str, list[dict]] = defaultdict(list)
+    for tx in txs.values():
+        if tx["group"]:
+            legs_of[tx["group"]].append(tx)
+    new: list[NewTransaction] = []
+    done_groups: set[str] = set()
+    for tx in txs.values():
+        if tx["kind"] == "transfer":
+            if tx["group"] in done_groups:
+                continue
+            done_groups.add(tx["group"])
+            legs = legs_of[tx["group"]]
+            duplicate = [is_duplicate(leg) for leg in legs]
+            if any(duplicate):
+                skipped["transactions"] += 2
+                continue
+            group = str(uuid.uuid4())
+            new += [make(leg, group) for leg in legs]
+        elif is_duplicate(tx):
+            skipped["transactions"] += 1
+        else:
+            new.append(make(tx, None))
+    # Bank ids must stay unique per account, within the archive too.
+    seen: set[tuple[int, str]] = set()
+    for index, tx in enumerate(new):
+        if tx.external_id:
+            key = (tx.account_id, tx.external_id)
+            if key in seen or key in bank_ids:
+                new[index] = dataclasses.replace(tx, external_id=None)
+            seen.add(key)
+    bulk_write(session, user_id, new)
+    added["transactions"] += len(new)
+    if budget_span:
+        assign_budgets(session, user_id, date_from=min(budget_span), date_to=max(budget_span))
+    return RestoreResult(added, skipped)
+
+
+def export_filename(today: date | None = None) -> str:
+    return f"ledgerlens-export-{(today or date.today()).isoformat()}.zip"

@@ -1,0 +1,1362 @@
+"""Importing bank statements: CSV (with a column mapping) and OFX / QFX (1.x SGML and 2.x XML).
+
+Three layers, each usable alone:
+
+1. Parsing is pure: bytes in, a :class:`ParseResult` out (rows, and the lines that could not be read
+   with the reason), or an :class:`ImportFileError` for a file that cannot be read at all. Money is
+   parsed exactly (Decimal, never float). OFX goes through ofxtools (a maintained OFX library); only
+   the values of the transactions are read from the tree it builds.
+2. Planning (:func:`plan_import`) reads the database, scoped to the user: duplicates (the bank's
+   transaction id, else a count-aware fingerprint of account, date, amount and payee), categories
+   (the user's rules, the file's category column, then how the user categorised the same payee
+   before) and the kind (expense or income) of each row. The user's decisions (import a duplicate
+   anyway, leave a row out) are applied here.
+3. Writing (:func:`run_import`) adds every accepted row or none, in one database transaction: through
+   :func:`dashboard.services.transactions.create_transaction` for small batches, or a bulk path for
+   large files that keeps the same invariants (expense lines, budgets, the monthly roll-up).
+
+The categorisation rules (models.ImportRule) are read and written here too.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import codecs
+import csv
+import io
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from models import Budget, Category, ImportRule, MonthlyRollup, Transaction, User
+from models.db import MAX_CENTS
+
+from . import rollup
+from .budgets import assign_budgets
+from .categories import get_category, visible_to
+from .errors import NotFound, ServiceError
+from .periods import month_start
+from .sql import cents as cents_of
+from .transactions import create_transaction, get_account
+from .validation import parse_id
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024   # what the import page accepts
+BULK_THRESHOLD = 300                  # more rows than this go through the bulk path
+BULK_CHUNK = 20_000                   # rows per bulk INSERT / COPY
+PAYEE_MAX, DESCRIPTION_MAX, EXTERNAL_ID_MAX = 200, 500, 255
+MAX_ERRORS_LISTED = 200               # lines with a problem kept for the preview
+
+
+class ImportFileError(ServiceError):
+    """A file (or one line of it) that cannot be imported: the line number and the reason."""
+
+    def __init__(self, reason: str, line: int | None = None):
+        super().__init__(f"Line {line}: {reason}" if line else reason, "file")
+        self.line = line
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------------------------------
+# Parsed rows
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    """One transaction read from a file. ``amount`` is signed: negative = money out."""
+    line: int
+    date: date
+    amount: Decimal
+    payee: str
+    description: str = ""
+    category: str | None = None      # the file's own category text, if it has a category column
+    external_id: str | None = None   # the bank's transaction id (OFX FITID)
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    line: int
+    reason: str
+    text: str = ""                   # the raw line, shortened, for the preview
+
+
+@dataclass
+class ParseResult:
+    format: str                      # "csv" or "ofx"
+    rows: list[ParsedRow]
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0             # may exceed len(errors): only the first ones are kept
+    warnings: list[str] = field(default_factory=list)
+    info: dict = field(default_factory=dict)
+
+    def raise_for_errors(self, excluded: Iterable[int] = ()) -> None:
+        """ImportFileError for the first line that could not be read (and not left out)."""
+        skip = set(excluded)
+        remaining = [e for e in self.errors if e.line not in skip]
+        hidden = self.error_count - len(self.errors)
+        if remaining or hidden > 0:
+            first = remaining[0] if remaining else self.errors[0]
+            more = len(remaining) - 1 + max(hidden, 0)
+            suffix = f" (and {more} more line{'s' if more != 1 else ''} with problems)" if more > 0 else ""
+            raise ImportFileError(first.reason + suffix, first.line)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bytes -> text
+# ---------------------------------------------------------------------------------------------------
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """The text of a statement and the encoding it was read with.
+
+    UTF-8 with or without a byte-order mark, UTF-16 with one, else Windows-1252 / Latin-1 (every byte
+    is a character there, so this never fails on its own). Binary files are refused.
+    """
+    if not isinstance(data, (bytes, bytearray)):
+        raise ImportFileError("No file was received.")
+    if not data.strip():
+        raise ImportFileError("The file is empty.")
+    if data[:4] == b"PK\x03\x04":
+        raise ImportFileError("This is a zip file (perhaps a spreadsheet). Save it as CSV, or upload an "
+                              "OFX / QFX statement or a Ledgerlens export.")
+    if data[:5] == b"%PDF-":
+        raise ImportFileError("This is a PDF. Download the statement from your bank as CSV, OFX or QFX.")
+    for bom, name in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                text_ = bytes(data).decode(name)
+            except UnicodeDecodeError as exc:
+                line = data.count(b"\n", 0, exc.start) + 1
+                raise ImportFileError(f"the file says it is {name.upper()} but this byte is not "
+                                      f"(save it again as UTF-8)", line) from None
+            encoding = "UTF-8 (with BOM)" if name == "utf-8-sig" else "UTF-16"
+            break
+    else:
+        try:
+            text_, encoding = bytes(data).decode("utf-8"), "UTF-8"
+        except UnicodeDecodeError:
+            try:
+                text_, encoding = bytes(data).decode("cp1252"), "Windows-1252"
+            except UnicodeDecodeError:
+                text_, encoding = bytes(data).decode("latin-1"), "Latin-1"
+    if "\x00" in text_:
+        line = text_.count("\n", 0, text_.index("\x00")) + 1
+        raise ImportFileError("this looks like a binary file, not a CSV or OFX statement", line)
+    return text_, encoding
+
+
+def decode_data_url(contents, limit: int | None = None) -> bytes:
+    """The bytes of an uploaded file from the browser's ``data:...;base64,...`` URL, refusing
+    anything malformed or larger than ``limit`` (default MAX_UPLOAD_BYTES)."""
+    limit = MAX_UPLOAD_BYTES if limit is None else limit
+    if not isinstance(contents, str) or not contents:
+        raise ImportFileError("Choose a file to import.")
+    if len(contents) > limit * 4 // 3 + 1024:
+        raise ImportFileError(f"The file is larger than {limit // (1024 * 1024)} MB. Split it into "
+                              "smaller statements (by year, for example).")
+    header, comma, payload = contents.partition(",")
+    if not comma or not header.startswith("data:") or not header.endswith(";base64"):
+        raise ImportFileError("The upload could not be read. Choose the file again.")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImportFileError("The upload could not be read. Choose the file again.") from None
+    if len(data) > limit:
+        raise ImportFileError(f"The file is larger than {limit // (1024 * 1024)} MB. Split it into "
+                              "smaller statements (by year, for example).")
+    return data
+
+
+def detect_format(data: bytes, filename: str = "") -> str:
+    """"ofx", "archive" (a zip: a Ledgerlens export) or "csv"."""
+    if data[:4] == b"PK\x03\x04":
+        return "archive"
+    head = bytes(data[:4096])
+    for bom in (codecs.BOM_UTF8,):
+        if head.startswith(bom):
+            head = head[len(bom):]
+    head = head.lstrip().upper()
+    if head.startswith(b"OFXHEADER") or (head.startswith(b"<?XML") and b"<?OFX" in head) \
+            or head.startswith(b"<OFX>"):
+        return "ofx"
+    extension = filename.lower().rsplit(".", 1)[-1] if "." in filename else ""
+    if extension in ("ofx", "qfx"):
+        return "ofx"
+    if extension == "zip":
+        return "archive"
+    return "csv"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Amounts and dates
+# ---------------------------------------------------------------------------------------------------
+
+_GROUP_SPACE = re.compile(r"(?<=\d)[\s\u00a0\u2007\u202f'](?=\d{3}(?:\D|$))")
+_CURRENCY = re.compile(r"^(?:[A-Z]{3}\s*)?[$€£¥₹]?|[$€£¥₹]?(?:\s*[A-Z]{3})?$")
+_MINUS = "-\u2212\u2013"   # hyphen-minus, minus sign, en dash
+_AMOUNT_RE = {
+    ".": re.compile(r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+"),
+    ",": re.compile(r"(?:\d{1,3}(?:\.\d{3})+|\d+)(?:,\d+)?|,\d+"),
+}
+
+
+def parse_money(text_: str, decimal: str = ".") -> Decimal | None:
+    """An exact amount from a statement cell; None for a blank cell.
+
+    ``decimal`` is the decimal separator ("." or ","); the other one, spaces and apostrophes are
+    thousands separators. Negatives: a leading or trailing minus, or parentheses. A currency sign
+    or code around the number is ignored. At most two decimals.
+    """
+    raw = text_.strip()
+    if not raw:
+        return None
+    s = raw
+    negative = False
+    if s[0] == "(" and s[-1] == ")":
+        negative, s = True, s[1:-1].strip()
+    upper = s.upper()
+    if upper.endswith(("CR", "DR")) and len(s) > 2:   # "12.50 DR": a debit
+        negative ^= upper.endswith("DR")
+        s = s[:-2].strip()
+    if s and s[0] in _MINUS + "+":
+        negative ^= s[0] in _MINUS
+        s = s[1:].strip()
+    if s and s[-1] in _MINUS:
+        negative ^= True
+        s = s[:-1].strip()
+    s = _CURRENCY.sub("", s, count=2).strip()
+    if s and s[0] in _MINUS and not negative:          # "$-12.50"
+        negative, s = True, s[1:]
+    s = _GROUP_SPACE.sub("", s.strip())
+    if not s:
+        raise ValueError(f"“{raw}” is not an amount")
+    if not _AMOUNT_RE[decimal].fullmatch(s):
+        other = "," if decimal == "." else "."
+        if _AMOUNT_RE[other].fullmatch(s) and re.search(rf"\{other}\d{{1,2}}$", s):
+            raise ValueError(f"“{raw}” is not an amount with “{decimal}” as the decimal separator "
+                             f"(choose “{other}”)")
+        raise ValueError(f"“{raw}” is not an amount")
+    thousands = "," if decimal == "." else "."
+    digits = s.replace(thousands, "").replace(decimal, ".")
+    try:
+        value = Decimal(digits)
+    except InvalidOperation:
+        raise ValueError(f"“{raw}” is not an amount") from None
+    if value != 0 and value.adjusted() > 15:
+        raise ValueError(f"“{raw}” is too large")
+    if value.as_tuple().exponent < -2 and value != value.quantize(Decimal("0.01")):
+        raise ValueError(f"“{raw}” has more than two decimals")
+    value = value.quantize(Decimal("0.01"))
+    if abs(value) * 100 > MAX_CENTS:
+        raise ValueError(f"“{raw}” is too large")
+    return -value if negative else value
+
+
+DATE_FORMATS = {"iso": "Year first (2024-03-31)", "dmy": "Day first (31/03/2024)",
+                "mdy": "Month first (03/31/2024)"}
+_MONTH_NAMES = {name: number for number, names in enumerate(
+    (("jan", "january", "janv", "jänner", "januar", "ene", "enero"),
+     ("feb", "february", "févr", "fev", "februar"),
+     ("mar", "march", "mars", "mär", "märz", "marz"),
+     ("apr", "april", "avr", "avril", "abr"),
+     ("may", "mai", "mayo"),
+     ("jun", "june", "juin", "juni"),
+     ("jul", "july", "juil", "juli"),
+     ("aug", "august", "août", "aout", "ago"),
+     ("sep", "sept", "september", "septembre"),
+     ("oct", "october", "okt", "oktober", "octobre"),
+     ("nov", "november", "novembre"),
+     ("dec", "december", "dez", "dezember", "déc", "décembre", "dic")), start=1) for name in names}
+_TIME_TAIL = re.compile(r"(?:[T\s]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:[AaPp][Mm])?\s*(?:Z|[+-]\d{2}:?\d{2})?)$")
+_DATE_PARTS = re.compile(r"[./\-\s,]+")
+_DIGITS8 = re.compile(r"\d{8}")
+
+
+def _year(token: str) -> int:
+    if len(token) == 4:
+        return int(token)
+    if len(token) == 2:
+        number = int(token)
+        return 2000 + number if number < 70 else 1900 + number
+    raise ValueError
+
+
+def parse_date_text(text_: str, fmt: str) -> date:
+    """A date from a statement cell in one of DATE_FORMATS; a time after it is ignored.
+    Month names (``12 Mar 2024``, ``Mar 12, 2024``) are read in any of them."""
+    s = _TIME_TAIL.sub("", text_.strip()).strip()
+    if fmt == "iso" and _DIGITS8.fullmatch(s):
+        return date(int(s[:4]), int(s[4:6]), int(s[6:]))
+    parts = [p for p in _DATE_PARTS.split(s) if p]
+    if len(parts) != 3:
+        raise ValueError
+    named = [i for i, p in enumerate(parts) if not p.isdigit()]
+    if named:
+        if len(named) != 1:
+            raise ValueError
+        month = _MONTH_NAMES.get(parts[named[0]].lower().rstrip("."))
+        if month is None:
+            raise ValueError
+        numbers = [p for i, p in enumerate(parts) if i != named[0]]
+        if len(numbers[0]) == 4:
+            year, day = _year(numbers[0]), int(numbers[1])
+        elif len(numbers[1]) in (2, 4) and len(numbers[0]) <= 2:
+            day, year = int(numbers[0]), _year(numbers[1])
+        else:
+            raise ValueError
+    else:
+        if fmt == "iso":
+            year_t, month_t, day_t = parts
+            if len(year_t) != 4:
+                raise ValueError
+        elif fmt == "dmy":
+            day_t, month_t, year_t = parts
+        elif fmt == "mdy":
+            month_t, day_t, year_t = parts
+        else:
+            raise ValueError
+        if len(day_t) > 2 or len(month_t) > 2:
+            raise ValueError
+        year, month, day = _year(year_t), int(month_t), int(day_t)
+    if not 1900 <= year <= 2200:
+        raise ValueError
+    return date(year, month, day)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CSV: sniffing, the mapping, parsing
+# ---------------------------------------------------------------------------------------------------
+
+DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
+ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category")
+
+
+@dataclass(frozen=True)
+class CsvMapping:
+    """How to read a CSV: which column (0-based) holds what, and the formats of dates and amounts.
+
+    Either ``amount`` (one signed column) or ``debit`` and/or ``credit`` (money out / in, as positive
+    numbers). ``invert`` flips every sign (card statements that show purchases as positive).
+    """
+    date: int | None = None
+    amount: int | None = None
+    debit: int | None = None
+    credit: int | None = None
+    payee: int | None = None
+    description: int | None = None
+    category: int | None = None
+    date_format: str = "iso"
+    decimal: str = "."
+    delimiter: str = ","
+    has_header: bool = True
+    skip_rows: int = 0
+    invert: bool = False
+
+    def check(self, width: int) -> None:
+        if self.date is None:
+            raise ImportFileError("Choose the column that holds the date.")
+        if self.amount is None and self.debit is None and self.credit is None:
+            raise ImportFileError("Choose the amount column, or the debit and credit columns.")
+        if self.amount is not None and (self.debit is not None or self.credit is not None):
+            raise ImportFileError("Use either one amount column or debit and credit columns, not both.")
+        if self.date_format not in DATE_FORMATS:
+            raise ImportFileError("Choose a date format.")
+        if self.decimal not in (".", ","):
+            raise ImportFileError("The decimal separator must be “.” or “,”.")
+        if self.delimiter not in DELIMITERS:
+            raise ImportFileError("Choose how the columns are separated.")
+        if not 0 <= self.skip_rows <= 1000:
+            raise ImportFileError("Lines to skip must be between 0 and 1000.")
+        used = [v for v in (self.date, self.amount, self.debit, self.credit) if v is not None]
+        if len(set(used)) != len(used):
+            raise ImportFileError("The date and amount columns must be different columns.")
+        for role in ROLES:
+            index = getattr(self, role)
+            if index is not None and not (0 <= index < width):
+                raise ImportFileError(f"The {role} column is not in the file (it has {width} columns).")
+
+    def to_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> CsvMapping:
+        """From client input: unknown keys dropped, every value checked for its type."""
+        if not isinstance(values, dict):
+            raise ImportFileError("The column mapping is missing.")
+        kwargs = {}
+        for role in ROLES:
+            value = values.get(role)
+            if value in (None, "", -1, "-1"):
+                kwargs[role] = None
+            else:
+                try:
+                    kwargs[role] = int(value)
+                except (TypeError, ValueError):
+                    raise ImportFileError(f"The {role} column is not a column of the file.") from None
+        for key in ("date_format", "decimal", "delimiter"):
+            if key in values and values[key] is not None:
+                kwargs[key] = str(values[key])
+        if "has_header" in values:
+            kwargs["has_header"] = bool(values["has_header"])
+        if "invert" in values:
+            kwargs["invert"] = bool(values["invert"])
+        if values.get("skip_rows") not in (None, ""):
+            try:
+                kwargs["skip_rows"] = int(values["skip_rows"])
+            except (TypeError, ValueError):
+                raise ImportFileError("Lines to skip must be a whole number.") from None
+        return cls(**kwargs)
+
+
+@dataclass
+class CsvGuess:
+    """What a CSV looks like: its columns, a sample and the mapping that probably fits."""
+    encoding: str
+    mapping: CsvMapping
+    columns: list[str]           # header names, or "Column 1", "Column 2"...
+    sample: list[list[str]]      # the first data rows
+    warnings: list[str]
+
+
+def _reader(text_: str, delimiter: str):
+    csv.field_size_limit(1_000_000)
+    return csv.reader(io.StringIO(text_, newline=""), delimiter=delimiter, strict=False)
+
+
+def _records(text_: str, delimiter: str, limit: int | None = None):
+    """(line number where the record starts, cells) for each non-blank record."""
+    reader = _reader(text_, delimiter)
+    start = 1
+    count = 0
+    try:
+        for cells in reader:
+            line = start
+            start = reader.line_num + 1
+            if not cells or all(not c.strip() for c in cells):
+                continue
+            yield line, cells
+            count += 1
+            if limit is not None and count >= limit:
+                return
+    except csv.Error as exc:
+        raise ImportFileError(f"the CSV cannot be read here ({exc})", start) from None
+
+
+def _sniff_delimiter(text_: str) -> str:
+    best, best_score = ",", (0.0, 0)
+    for delimiter in DELIMITERS:
+        try:
+            widths = [len(cells) for _, cells in _records(text_, delimiter, limit=40)]
+        except ImportFileError:
+            continue
+        if not widths:
+            continue
+        width, count = Counter(widths).most_common(1)[0]
+        if width < 2:
+            continue
+        score = (count / len(widths), width)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _looks_like_date(cell: str) -> str | None:
+    for fmt in ("iso", "dmy", "mdy"):
+        try:
+            parse_date_text(cell, fmt)
+            return fmt
+        except (ValueError, IndexError):
+            continue
+    return None
+
+
+def _looks_like_amount(cell: str) -> bool:
+    if not re.search(r"\d", cell):
+        return False
+    for decimal in (".", ","):
+        try:
+            parse_money(cell, decimal)
+            return True
+        except ValueError:
+            continue
+    return False
+
+
+_HEADER_WORDS = {
+    "date": ("transaction date", "booking date", "posting date", "posted date", "trans date", "date",
+             "datum", "buchungstag", "buchungsdatum", "fecha", "data", "valuta"),
+    "amount": ("amount", "betrag", "montant", "importe", "importo", "bedrag", "sum", "value"),
+    "debit": ("debit", "withdrawal", "money out", "paid out", "outflow", "spent", "soll", "ausgang",
+              "débit", "charge"),
+    "credit": ("credit", "deposit", "money in", "paid in", "inflow", "received", "haben", "eingang",
+               "crédit"),
+    "payee": ("payee", "merchant", "counterparty", "beneficiary", "name", "empfänger", "auftraggeber",
+              "beguenstigter", "begünstigter", "to/from", "description"),
+    "description": ("memo", "description", "details", "reference", "narrative", "verwendungszweck",
+                    "notes", "note", "text", "libellé", "concepto", "purpose"),
+    "category": ("category", "kategorie", "catégorie", "categoria"),
+}
+_NOT_AMOUNT = ("balance", "saldo", "solde", "running")
+_EXACT_ONLY = {"value", "sum", "data", "name", "text", "note", "notes", "charge"}
+
+
+def _guess_by_header(header: list[str]) -> dict[str, int]:
+    names = [h.strip().lower() for h in header]
+    found: dict[str, int] = {}
+    for role in ("date", "category", "debit", "credit", "amount", "payee", "description"):
+        for word in _HEADER_WORDS[role]:
+            for index, name in enumerate(names):
+                if index in found.values() or not name:
+                    continue
+                if role in ("amount", "debit", "credit") and any(w in name for w in _NOT_AMOUNT):
+                    continue
+                if role == "payee" and "account" in name:
+                    continue
+                if name == word or (word not in _EXACT_ONLY and len(word) > 3 and word in name):
+                    found[role] = index
+                    break
+            if role in found:
+                break
+    if "amount" in found and ("debit" in found or "credit" in found):
+        found.pop("debit", None)
+        found.pop("credit", None)
+    return found
+
+
+def _guess_by_content(rows: list[list[str]], width: int) -> dict[str, int]:
+    found: dict[str, int] = {}
+    columns = [[r[i] for r in rows if i < len(r)] for i in range(width)]
+    for index, cells in enumerate(columns):
+        filled = [c for c in cells if c.strip()]
+        if filled and all(_looks_like_date(c) for c in filled):
+            found["date"] = index
+            break
+    numeric = [i for i, cells in enumerate(columns) if i != found.get("date")
+               and any(c.strip() for c in cells)
+               and all(_looks_like_amount(c) for c in cells if c.strip())]
+    full = [i for i in numeric if all(c.strip() for c in columns[i])]
+    if full:
+        found["amount"] = full[0]
+    elif len(numeric) >= 2:
+        found["debit"], found["credit"] = numeric[0], numeric[1]
+    texts = [i for i, cells in enumerate(columns) if i not in found.values() and i not in numeric
+             and any(c.strip() for c in cells)]
+    if texts:
+        texts.sort(key=lambda i: -len({c.strip() for c in columns[i]}))
+        found["payee"] = texts[0]
+        if len(texts) > 1:
+            found["description"] = texts[1]
+    return found
+
+
+def _guess_date_format(cells: list[str], warnings: list[str]) -> str:
+    cells = [c for c in cells if c.strip()]
+    fits = []
+    for fmt in ("iso", "dmy", "mdy"):
+        ok = 0
+        for cell in cells:
+            try:
+                parse_date_text(cell, fmt)
+                ok += 1
+            except (ValueError, IndexError):
+                pass
+        fits.append((ok, fmt))
+    best = max(fits, key=lambda f: f[0])
+    winners = [fmt for ok, fmt in fits if ok == best[0]]
+    if "dmy" in winners and "mdy" in winners and best[0] > 0 and not any(
+            not c.strip()[:1].isdigit() for c in cells):
+        warnings.append("The dates could be day-first or month-first (no day above 12 in the sample): "
+                        "check the date format.")
+    return winners[0]
+
+
+def _guess_decimal(cells: list[str]) -> str:
+    comma = point = 0
+    for cell in cells:
+        s = cell.strip()
+        if re.search(r",\d{1,2}\)?\s*-?$", s) and not re.search(r"\.\d{1,2}\)?\s*-?$", s):
+            comma += 1
+        elif re.search(r"\.\d{1,2}\)?\s*-?$", s):
+            point += 1
+    return "," if comma > point else "."
+
+
+def inspect_csv(data: bytes) -> CsvGuess:
+    """Look at a CSV: separator, header, preamble lines, and which column is probably what."""
+    text_, encoding = decode_text(data)
+    delimiter = _sniff_delimiter(text_)
+    records = list(_records(text_, delimiter, limit=60))
+    if not records:
+        raise ImportFileError("The file has no rows.")
+    widths = Counter(len(cells) for _, cells in records if len(cells) >= 2)
+    width = max(widths, key=lambda w: (widths[w], w)) if widths else 1
+    if width < 2:
+        raise ImportFileError("Only one column was found: a statement needs at least a date and an "
+                              "amount. Is this a CSV file?", records[0][0])
+    skip = 0
+    for index, (_, cells) in enumerate(records):
+        if len(cells) == width:
+            skip = index
+            break
+    first = records[skip][1]
+    has_header = not any(_looks_like_date(c) or _looks_like_amount(c) for c in first)
+    body = [cells for _, cells in records[skip + (1 if has_header else 0):]]
+    warnings: list[str] = []
+    found = _guess_by_header(first) if has_header else {}
+    if "date" not in found or not ({"amount", "debit", "credit"} & found.keys()):
+        by_content = _guess_by_content(body[:30], width)
+        for role, index in by_content.items():
+            if role not in found and index not in found.values():
+                found[role] = index
+        if "amount" in found and ("debit" in found or "credit" in found):
+            found.pop("debit", None)
+            found.pop("credit", None)
+    if "payee" not in found and "description" in found:
+        found["payee"] = found.pop("description")
+    date_cells = [r[found["date"]] for r in body[:60] if "date" in found and found["date"] < len(r)]
+    amount_cells = [r[i] for r in body[:60] for role in ("amount", "debit", "credit")
+                    if (i := found.get(role)) is not None and i < len(r)]
+    mapping = CsvMapping(
+        date_format=_guess_date_format(date_cells, warnings), decimal=_guess_decimal(amount_cells),
+        delimiter=delimiter, has_header=has_header, skip_rows=records[skip][0] - 1 if skip else 0, **found)
+    columns = ([c.strip() or f"Column {i + 1}" for i, c in enumerate(first)] if has_header
+               else [f"Column {i + 1}" for i in range(width)])
+    columns += [f"Column {i + 1}" for i in range(len(columns), width)]
+    if skip:
+        warnings.append(f"The first {mapping.skip_rows} line(s) look like a preamble and are skipped.")
+    return CsvGuess(encoding, mapping, columns, body[:8], warnings)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_WS = re.compile(r"\s+")
+
+
+def clean_cell(value: str, limit: int) -> str:
+    """Text for a payee or description: control characters out, whitespace collapsed, shortened."""
+    value = _WS.sub(" ", _CONTROL.sub(" ", value)).strip()
+    if len(value) > limit:
+        value = value[: limit - 1].rstrip() + "…"
+    return value
+
+
+def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
+    """Every data row of a CSV as a ParsedRow; rows that cannot be read are listed with the reason."""
+    text_, encoding = decode_text(data)
+    rows: list[ParsedRow] = []
+    errors: list[RowError] = []
+    error_count = 0
+    width_checked = False
+    header_seen = not mapping.has_header
+    date_cache: dict[str, date] = {}
+    fmt, decimal = mapping.date_format, mapping.decimal
+    need = max(v for v in (mapping.date, mapping.amount, mapping.debit, mapping.credit, mapping.payee,
+                           mapping.description, mapping.category, 0) if v is not None)
+
+    def fail(line: int, reason: str, cells: list[str]) -> None:
+        nonlocal error_count
+        error_count += 1
+        if len(errors) < MAX_ERRORS_LISTED:
+            errors.append(RowError(line, reason, clean_cell(mapping.delimiter.join(cells), 200)))
+
+    for line, cells in _records(text_, mapping.delimiter):
+        if line <= mapping.skip_rows:
+            continue
+        if not header_seen:
+            header_seen = True
+            if not width_checked:
+                mapping.check(len(cells))
+                width_checked = True
+            continue
+        if not width_checked:
+            mapping.check(len(cells))
+            width_checked = True
+        if len(cells) <= need:
+            fail(line, f"this line has {len(cells)} column{'s' if len(cells) != 1 else ''}, "
+                       f"{need + 1} are needed", cells)
+            continue
+        raw_date = cells[mapping.date].strip()
+        day = date_cache.get(raw_date)
+        if day is None:
+            if not raw_date:
+                fail(line, "the date is empty", cells)
+                continue
+            try:
+                day = parse_date_text(raw_date, fmt)
+            except (ValueError, IndexError):
+                fail(line, f"“{raw_date[:40]}” is not a date in the format "
+                           f"{DATE_FORMATS[fmt].split(' (')[1].rstrip(')')}", cells)
+                continue
+            date_cache[raw_date] = day
+        try:
+            if mapping.amount is not None:
+                amount = parse_money(cells[mapping.amount], decimal)
+                if amount is None:
+                    fail(line, "the amount is empty", cells)
+                    continue
+            else:
+                out = parse_money(cells[mapping.debit], decimal) if mapping.debit is not None else None
+                into = parse_money(cells[mapping.credit], decimal) if mapping.credit is not None else None
+                if out is None and into is None:
+                    fail(line, "both the debit and the credit are empty", cells)
+                    continue
+                amount = abs(into or Decimal("0")) - abs(out or Decimal("0"))
+        except ValueError as exc:
+            fail(line, str(exc), cells)
+            continue
+        if mapping.invert:
+            amount = -amount
+        description = clean_cell(cells[mapping.description], DESCRIPTION_MAX) if mapping.description is not None else ""
+        payee = clean_cell(cells[mapping.payee], PAYEE_MAX) if mapping.payee is not None else ""
+        if not payee:
+            payee = clean_cell(description, PAYEE_MAX)
+        if payee == description:
+            description = ""
+        category = clean_cell(cells[mapping.category], 200) if mapping.category is not None else None
+        rows.append(ParsedRow(line, day, amount + 0, payee, description, category or None))
+    if not width_checked:
+        raise ImportFileError("The file has no data rows.")
+    if not rows and not error_count:
+        raise ImportFileError("The file has no data rows.")
+    return ParseResult("csv", rows, errors, error_count, info={"encoding": encoding})
+
+
+# ---------------------------------------------------------------------------------------------------
+# OFX / QFX
+# ---------------------------------------------------------------------------------------------------
+
+_OFX_TRN = re.compile(rb"<STMTTRN>", re.IGNORECASE)
+
+
+def parse_ofx(data: bytes) -> ParseResult:
+    """The bank and card transactions of an OFX / QFX statement (1.x SGML or 2.x XML), read with
+    ofxtools. The bank's FITID becomes ``external_id``; the date is the bank's own posting day."""
+    from ofxtools import Types
+    from ofxtools.Parser import OFXTree
+
+    if not isinstance(data, (bytes, bytearray)) or not data.strip():
+        raise ImportFileError("The file is empty.")
+    body = bytes(data)
+    if body.startswith(codecs.BOM_UTF8):
+        body = body[len(codecs.BOM_UTF8):]
+    body = body.lstrip()
+    if b"\x00" in body:
+        raise ImportFileError("this looks like a binary file, not an OFX statement", 1)
+    if not body.rstrip().upper().endswith(b"</OFX>"):
+        raise ImportFileError("The OFX file is incomplete (it does not end with </OFX>): download it again.")
+    tree = OFXTree()
+    try:
+        tree.parse(io.BytesIO(body))
+    except Exception as exc:   # ofxtools raises several kinds (header, syntax, decoding): all mean "bad file"
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise ImportFileError(f"This is not an OFX statement that can be read: {reason}") from None
+    root = tree.getroot()
+    if root is None or root.tag != "OFX":
+        raise ImportFileError("This is not an OFX statement: it has no <OFX> element.")
+    offset = len(data) - len(body)
+    lines = [data.count(b"\n", 0, m.start() + offset) + 1 for m in _OFX_TRN.finditer(body)]
+    to_date, to_amount, to_text = Types.DateTime(), Types.Decimal(), Types.String(EXTERNAL_ID_MAX)
+
+    def value(element, path: str) -> str:
+        found = element.find(path)
+        return (found.text or "").strip() if found is not None and found.text else ""
+
+    rows: list[ParsedRow] = []
+    errors: list[RowError] = []
+    error_count = 0
+    accounts, currencies = [], set()
+    statements = [el for el in root.iter() if el.tag in ("STMTRS", "CCSTMTRS")]
+    number = 0
+    for statement in statements:
+        acct = value(statement, "BANKACCTFROM/ACCTID") or value(statement, "CCACCTFROM/ACCTID")
+        if acct:
+            accounts.append(acct)
+        if value(statement, "CURDEF"):
+            currencies.add(value(statement, "CURDEF").upper()[:3])
+        for trn in statement.iter("STMTTRN"):
+            line = lines[number] if number < len(lines) else None
+            number += 1
+            try:
+                posted = value(trn, "DTPOSTED")
+                if not posted:
+                    raise ValueError("the transaction has no date (DTPOSTED)")
+                try:
+                    to_date.convert(posted)
+                    day = date(int(posted[:4]), int(posted[4:6]), int(posted[6:8]))
+                except Exception:
+                    raise ValueError(f"“{posted[:40]}” is not an OFX date") from None
+                raw_amount = value(trn, "TRNAMT")
+                if not raw_amount:
+                    raise ValueError("the transaction has no amount (TRNAMT)")
+                try:
+                    amount = parse_money(str(to_amount.convert(raw_amount)), ".")
+                except Exception:
+                    raise ValueError(f"“{raw_amount[:40]}” is not an amount") from None
+                fitid = to_text.convert(value(trn, "FITID")) if value(trn, "FITID") else None
+                name = value(trn, "NAME") or value(trn, "PAYEE/NAME")
+                memo = value(trn, "MEMO")
+                payee = clean_cell(to_text.convert(name) if name else "", PAYEE_MAX)
+                description = clean_cell(Types.String().convert(memo) if memo else "", DESCRIPTION_MAX)
+                if not payee:
+                    checknum = value(trn, "CHECKNUM")
+                    payee = clean_cell(description or (f"Check {checknum}" if checknum else
+                                                       value(trn, "TRNTYPE").title()), PAYEE_MAX)
+                if description == payee:
+                    description = ""
+            except ValueError as exc:
+                error_count += 1
+                if len(errors) < MAX_ERRORS_LISTED:
+                    errors.append(RowError(line or 0, str(exc)))
+                continue
+            rows.append(ParsedRow(line or 0, day, amount, payee, description, None,
+                                  clean_cell(fitid, EXTERNAL_ID_MAX) if fitid else None))
+    if not statements:
+        if root.find(".//INVSTMTRS") is not None:
+            raise ImportFileError("Investment statements are not supported: export the bank or card account.")
+        raise ImportFileError("The OFX file holds no bank or credit-card statement.")
+    if not rows and not error_count:
+        raise ImportFileError("The OFX statement has no transactions.")
+    warnings = []
+    if len(set(accounts)) > 1:
+        warnings.append(f"This file holds {len(set(accounts))} accounts' statements; all of them go "
+                        "into the account chosen here.")
+    info = {"accounts": sorted(set(accounts)), "currencies": sorted(currencies)}
+    return ParseResult("ofx", rows, errors, error_count, warnings, info)
+
+
+def parse_file(data: bytes, filename: str = "", mapping: CsvMapping | None = None) -> ParseResult:
+    """Any supported statement: OFX / QFX by its content or name, otherwise CSV with ``mapping``
+    (or the mapping :func:`inspect_csv` guesses)."""
+    kind = detect_format(data, filename)
+    if kind == "archive":
+        raise ImportFileError("This is a zip file: upload it as a Ledgerlens export, or save the "
+                              "spreadsheet as CSV.")
+    if kind == "ofx":
+        return parse_ofx(data)
+    if mapping is None:
+        mapping = inspect_csv(data).mapping
+    return parse_csv(data, mapping)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Rules and suggestions
+# ---------------------------------------------------------------------------------------------------
+
+_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?:[*+|]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[*+]|\{\d*,)")
+
+
+def check_pattern(pattern, match_type: str) -> str:
+    """A rule's pattern, checked: not empty, at most 200 characters, a valid regular expression for
+    "regex" without repeated groups that repeat inside (those can take exponential time)."""
+    if match_type not in ("contains", "regex"):
+        raise ServiceError("Choose “contains” or “matches”.", "match_type")
+    value = "" if pattern is None else str(pattern).strip()
+    if not value:
+        raise ServiceError("Enter the text to look for in the payee.", "pattern")
+    if len(value) > 200:
+        raise ServiceError("At most 200 characters.", "pattern")
+    if match_type == "regex":
+        try:
+            re.compile(value, re.IGNORECASE)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise ServiceError(f"Not a valid pattern: {exc}.", "pattern") from None
+        if _NESTED_REPEAT.search(value):
+            raise ServiceError("A repeated group may not contain repeats or alternatives "
+                               "(like (a+)+ or (a|b)*): such patterns can hang the import.", "pattern")
+        if re.search(r"\\[1-9]|\(\?P=|\(\?<?[=!]", value):
+            raise ServiceError("Back-references and look-arounds are not supported.", "pattern")
+    return value
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: int
+    pattern: str
+    match_type: str
+    category_id: int
+
+
+def compile_rules(rules: Iterable[Rule]) -> list[tuple[Callable[[str], bool], Rule]]:
+    compiled = []
+    for rule in rules:
+        if rule.match_type == "regex":
+            try:
+                matcher = re.compile(rule.pattern, re.IGNORECASE).search
+            except re.error:
+                continue
+            compiled.append((lambda s, m=matcher: m(s) is not None, rule))
+        else:
+            needle = rule.pattern.casefold()
+            compiled.append((lambda s, n=needle: n in s.casefold(), rule))
+    return compiled
+
+
+def match_rules(compiled, payee: str) -> Rule | None:
+    """The first rule whose pattern is found in the payee."""
+    subject = payee[:PAYEE_MAX]
+    for matches, rule in compiled:
+        if matches(subject):
+            return rule
+    return None
+
+
+_NOT_LETTERS = re.compile(r"[^\w\s]|[\d_]")
+
+
+def suggestion_key(payee: str) -> str:
+    """A payee without numbers and punctuation: "STARBUCKS #1234" and "Starbucks 0042" agree."""
+    return _WS.sub(" ", _NOT_LETTERS.sub(" ", payee.casefold())).strip()
+
+
+def dedupe_key(payee: str) -> str:
+    return _WS.sub(" ", payee.casefold()).strip()
+
+
+def _user_rules(session: Session, user_id: int) -> list[Rule]:
+    rows = session.execute(
+        select(ImportRule.id, ImportRule.pattern, ImportRule.match_type, ImportRule.category_id)
+        .join(Category, Category.id == ImportRule.category_id)
+        .where(ImportRule.user_id == user_id, visible_to(user_id))
+        .order_by(ImportRule.position, ImportRule.id)).all()
+    return [Rule(*row) for row in rows]
+
+
+def history_suggestions(session: Session, user_id: int) -> dict[str, int]:
+    """Payee (suggestion_key) -> the category the user gave it most often, from the monthly roll-up
+    (a few rows per payee and month, not every transaction)."""
+    rows = session.execute(
+        select(MonthlyRollup.payee, MonthlyRollup.category_id, func.sum(MonthlyRollup.row_count))
+        .where(MonthlyRollup.user_id == user_id, MonthlyRollup.category_id.is_not(None))
+        .group_by(MonthlyRollup.payee, MonthlyRollup.category_id)).all()
+    votes: dict[str, Counter] = defaultdict(Counter)
+    for payee, category_id, count in rows:
+        key = suggestion_key(payee or "")
+        if key:
+            votes[key][int(category_id)] += int(count or 0)
+    return {key: counter.most_common(1)[0][0] for key, counter in votes.items()}
+
+
+def list_rules(session: Session, user_id: int) -> pd.DataFrame:
+    rows = session.execute(
+        select(ImportRule.id, ImportRule.pattern, ImportRule.match_type, ImportRule.category_id,
+               ImportRule.position)
+        .where(ImportRule.user_id == user_id).order_by(ImportRule.position, ImportRule.id)).all()
+    return pd.DataFrame(rows, columns=["id", "pattern", "match_type", "category_id", "position"])
+
+
+def create_rule(session: Session, user_id: int, *, pattern, match_type="contains", category_id) -> ImportRule:
+    """Add a rule (tried after the existing ones). Does not commit."""
+    value = check_pattern(pattern, match_type)
+    category = get_category(session, user_id, category_id)
+    last = session.scalar(select(func.max(ImportRule.position)).where(ImportRule.user_id == user_id))
+    rule = ImportRule(user_id=user_id, pattern=value, match_type=match_type, category_id=category.id,
+                      position=(last or 0) + 1)
+    session.add(rule)
+    session.flush()
+    return rule
+
+
+def get_rule(session: Session, user_id: int, rule_id) -> ImportRule:
+    rid = parse_id(rule_id, field="rule")
+    rule = session.scalar(select(ImportRule).where(ImportRule.id == rid, ImportRule.user_id == user_id))
+    if rule is None:
+        raise NotFound("Unknown rule.", "rule")
+    return rule
+
+
+def update_rule(session: Session, user_id: int, rule_id, **changes) -> ImportRule:
+    unknown = set(changes) - {"pattern", "match_type", "category_id"}
+    if unknown:
+        raise ServiceError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    rule = get_rule(session, user_id, rule_id)
+    match_type = changes.get("match_type", rule.match_type)
+    pattern = check_pattern(changes.get("pattern", rule.pattern), match_type)
+    if "category_id" in changes:
+        rule.category_id = get_category(session, user_id, changes["category_id"]).id
+    rule.pattern, rule.match_type = pattern, match_type
+    session.flush()
+    return rule
+
+
+def delete_rule(session: Session, user_id: int, rule_id) -> None:
+    session.delete(get_rule(session, user_id, rule_id))
+    session.flush()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Planning: duplicates, categories, kinds, the user's decisions
+# ---------------------------------------------------------------------------------------------------
+
+NEW, DUPLICATE, ERROR, SKIPPED = "new", "duplicate", "error", "skipped"
+
+
+@dataclass(slots=True)
+class PlannedRow:
+    line: int
+    date: date | None
+    amount: Decimal | None
+    payee: str
+    description: str
+    external_id: str | None
+    category_id: int | None
+    category_source: str        # "rule", "file", "history" or ""
+    kind: str                   # "expense" or "income"
+    status: str                 # NEW, DUPLICATE, ERROR, SKIPPED
+    reason: str
+    include: bool               # will be imported
+
+    @property
+    def cents(self) -> int:
+        return int(self.amount * 100)
+
+
+@dataclass
+class ImportPlan:
+    account_id: int
+    rows: list[PlannedRow]
+    warnings: list[str]
+    error_count: int
+
+    @property
+    def to_import(self) -> list[PlannedRow]:
+        return [r for r in self.rows if r.include and r.status != ERROR]
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.rows if r.status == status)
+
+    @property
+    def blocking_errors(self) -> list[PlannedRow]:
+        """Lines that could not be read and that the user has not left out."""
+        return [r for r in self.rows if r.status == ERROR and r.include]
+
+
+def _categories(session: Session, user_id: int) -> tuple[dict[int, str], dict[str, int]]:
+    """Kinds by category id, and category ids by every name a file may use: "Groceries",
+    "Food > Groceries", "Food › Groceries", "Food:Groceries" (case-insensitive; the user's own win)."""
+    from sqlalchemy.orm import aliased
+    parent = aliased(Category)
+    rows = session.execute(
+        select(Category.id, Category.name, Category.kind, Category.user_id, parent.name)
+        .outerjoin(parent, parent.id == Category.parent_id).where(visible_to(user_id))
+        .order_by(Category.user_id.is_(None), Category.id)).all()
+    kinds, names = {}, {}
+    for cid, name, kind, _owner, parent_name in rows:
+        kinds[cid] = kind
+        keys = [name]
+        if parent_name:
+            keys += [f"{parent_name} {sep} {name}" for sep in (">", "›", ":", "/")]
+            keys += [f"{parent_name}{sep}{name}" for sep in (">", "›", ":", "/")]
+        for key in keys:
+            names.setdefault(key.casefold(), cid)
+    return kinds, names
+
+
+def _existing_fingerprints(session: Session, user_id: int, account_id: int, rows: list[ParsedRow]
+                           ) -> tuple[Counter, Counter]:
+    """Counts of the account's transactions by (date, cents, payee key) in the file's date range:
+    all of them, and those without a bank id."""
+    every, without_id = Counter(), Counter()
+    if not rows:
+        return every, without_id
+    start, end = min(r.date for r in rows), max(r.date for r in rows)
+    amount = cents_of(Transaction.amount)   # raw integer cents, not Decimal
+    no_id = Transaction.external_id.is_(None)
+    result = session.execute(
+        select(Transaction.date, amount, Transaction.payee, no_id, func.count())
+        .where(Transaction.user_id == user_id, Transaction.account_id == account_id,
+               Transaction.date >= start, Transaction.date <= end)
+        .group_by(Transaction.date, amount, Transaction.payee, no_id))
+    for day, cents, payee, missing_id, count in result:
+        key = (day, int(cents), dedupe_key(payee or ""))
+        every[key] += count
+        if missing_id:
+            without_id[key] += count
+    return every, without_id
+
+
+def _existing_external_ids(session: Session, user_id: int, account_id: int, ids: list[str]) -> set[str]:
+    found: set[str] = set()
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        chunk = unique[start:start + 500]
+        found.update(session.scalars(select(Transaction.external_id).where(
+            Transaction.user_id == user_id, Transaction.account_id == account_id,
+            Transaction.external_id.in_(chunk))))
+    return found
+
+
+def _decisions(values) -> dict[int, bool]:
+    """{line: include} from client input; anything malformed is dropped."""
+    decisions: dict[int, bool] = {}
+    if isinstance(values, dict):
+        for key, include in values.items():
+            try:
+                line = int(key)
+            except (TypeError, ValueError):
+                continue
+            if isinstance(include, bool) and 0 < line < 10**9:
+                decisions[line] = include
+    return decisions
+
+
+def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
+                decisions=None) -> ImportPlan:
+    """What importing ``parsed`` into the user's account would do, row by row (reads only).
+
+    ``decisions`` ({line: include}) is the user's word: a duplicate with True is imported anyway,
+    a new row or a line with an error with False is left out."""
+    account = get_account(session, user_id, account_id)
+    choices = _decisions(decisions)
+    kinds, names = _categories(session, user_id)
+    compiled = compile_rules(_user_rules(session, user_id))
+    suggestions = history_suggestions(session, user_id)
+    every, without_id = _existing_fingerprints(session, user_id, account.id, parsed.rows)
+    known_ids = _existing_external_ids(session, user_id, account.id,
+                                       [r.external_id for r in parsed.rows if r.external_id])
+    seen_ids: set[str] = set()
+    matched: Counter = Counter()
+    planned: list[PlannedRow] = []
+    for row in parsed.rows:
+        cents = int(row.amount * 100)
+        key = (row.date, cents, dedupe_key(row.payee))
+        external_id = row.external_id
+        status, reason = NEW, ""
+        id_taken = False
+        if cents == 0:
+            status, reason = SKIPPED, "The amount is zero."
+        elif external_id and external_id in known_ids:
+            status, reason, id_taken = DUPLICATE, f"Already imported (bank id {external_id}).", True
+        elif external_id and external_id in seen_ids:
+            status, reason, id_taken = DUPLICATE, f"The bank id {external_id} appears twice in this file.", True
+        elif external_id and without_id[key] > 0:
+            without_id[key] -= 1
+            status, reason = DUPLICATE, "Same date, amount and payee as a transaction already in this account."
+        elif not external_id and every[key] > 0:
+            every[key] -= 1
+            matched[key] += 1
+            status, reason = DUPLICATE, "Same date, amount and payee as a transaction already in this account."
+        elif not external_id and matched[key]:
+            reason = "Identical to one already in the account, but the file has one more: kept."
+        if external_id:
+            seen_ids.add(external_id)
+
+        category_id, source = None, ""
+        rule = match_rules(compiled, row.payee) if compiled else None
+        if rule is not None:
+            category_id, source = rule.category_id, "rule"
+        elif row.category and row.category.casefold() in names:
+            category_id, source = names[row.category.casefold()], "file"
+        else:
+            suggested = suggestions.get(suggestion_key(row.payee))
+            if suggested is not None:
+                category_id, source = suggested, "history"
+        kind = "expense" if cents < 0 else "income"
+        if category_id is not None:
+            category_kind = kinds.get(category_id)
+            if category_kind == "expense":
+                kind = "expense"          # a positive amount is then a refund
+            elif category_kind == "income" and cents > 0:
+                kind = "income"
+            else:
+                category_id, source = None, ""
+        if row.category and source != "file" and category_id is None and not reason:
+            if row.category.casefold() not in names:
+                reason = f"Unknown category “{row.category[:60]}”: left uncategorised."
+
+        include = status == NEW
+        choice = choices.get(row.line)
+        if choice is not None and status in (NEW, DUPLICATE):
+            if status == DUPLICATE and choice:
+                reason = "Imported anyway (your choice). " + reason
+                if id_taken:
+                    external_id = None    # the bank id is taken: import it without one
+            elif status == NEW and not choice:
+                reason = "Left out (your choice)."
+            include = choice
+        planned.append(PlannedRow(row.line, row.date, row.amount, row.payee, row.description, external_id,
+                                  category_id, source, kind, status, reason, include))
+    for error in parsed.errors:
+        include = choices.get(error.line, True)
+        planned.append(PlannedRow(error.line, None, None, error.text, "", None, None, "", "", ERROR,
+                                  error.reason if include else "Left out (your choice): " + error.reason,
+                                  include))
+    planned.sort(key=lambda r: r.line)
+    return ImportPlan(account.id, planned, list(parsed.warnings), parsed.error_count)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class NewTransaction:
+    """A transaction for :func:`bulk_write`: amounts in cents; ``lines`` are the expense lines
+    (category_id, cents spent, memo) of an expense, or None for one line of ``-cents``."""
+    account_id: int
+    date: date
+    cents: int
+    kind: str
+    category_id: int | None
+    payee: str
+    description: str = ""
+    notes: str = ""
+    external_id: str | None = None
+    transfer_group: str | None = None
+    lines: tuple[tuple[int | None, int, str], ...] | None = None
+
+
+_TX_COLUMNS = ("id", "user_id", "account_id", "category_id", "date", "amount", "kind", "payee",
+               "description", "notes", "transfer_group", "external_id")
+_EXPENSE_COLUMNS = ("id", "user_id", "transaction_id", "category_id", "account_id", "date", "amount", "memo")
+
+
+def _reserve_ids(session: Session, name: str, count: int) -> list[int]:
+    """``count`` new primary keys for ``name``: from its sequence on PostgreSQL (safe alongside
+    other writers), after the largest id on SQLite (one writer at a time there)."""
+    if count == 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.execute(text(
+            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, :n)"),
+            {"n": count}).scalars())
+    start = connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar_one() + 1
+    return list(range(start, start + count))
+
+
+def _insert(session: Session, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection   # psycopg 3: COPY is the fast path
+        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:   # SQLite: plain tuples straight to the driver, in the session's transaction
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               rows)
+        finally:
+            cursor.close()
+
+
+def bulk_write(session: Session, user_id: int, transactions: list[NewTransaction], *,
+               progress: Callable[[int, int], None] | None = None) -> set[date]:
+    """Insert many transactions and their expense lines with Core (COPY on PostgreSQL), then put the
+    expenses in their budgets and refresh the monthly roll-up of the touched months. Keeps the
+    invariants of services.transactions. The caller has checked ownership of every account and
+    category id; nothing is committed here. Returns the months touched."""
+    total = len(transactions)
+    if total == 0:
+        return set()
+    postgres = session.connection().dialect.name == "postgresql"
+    tx_ids = _reserve_ids(session, "transactions", total)
+    line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
+                     for t in transactions)
+    expense_ids = iter(_reserve_ids(session, "expenses", line_count))
+    months: set[date] = set()
+    expense_dates: list[date] = []
+    for start in range(0, total, BULK_CHUNK):
+        tx_rows, expense_rows = [], []
+        for tx_id, t in zip(tx_ids[start:start + BULK_CHUNK], transactions[start:start + BULK_CHUNK],
+                            strict=True):
+            day = t.date if postgres else t.date.isoformat()
+            tx_rows.append((tx_id, user_id, t.account_id, t.category_id, day, t.cents, t.kind, t.payee,
+                            t.description, t.notes, t.transfer_group, t.external_id))
+            months.add(month_start(t.date))
+            if t.kind == "expense":
+                lines = t.lines if t.lines is not None else ((t.category_id, -t.cents, ""),)
+                for category_id, cents, memo in lines:
+                    expense_rows.append((next(expense_ids), user_id, tx_id, category_id, t.account_id, day,
+                                         cents, memo))
+                expense_dates.append(t.date)
+        _insert(session, "transactions", _TX_COLUMNS, tx_rows)
+        _insert(session, "expenses", _EXPENSE_COLUMNS, expense_rows)
+        if progress:
+            progress(min(start + BULK_CHUNK, total), total)
+    if expense_dates:
+        first, last = min(expense_dates), max(expense_dates)
+        has_budget = session.scalar(select(Budget.id).where(
+            Budget.user_id == user_id, Budget.start_date <= last, Budget.end_date >= first).limit(1))
+        if has_budget is not None:
+            assign_budgets(session, user_id, date_from=first, date_to=last)
+    rollup.refresh(session, user_id, months)
+    return months
+
+
+@dataclass
+class ImportResult:
+    added: int
+    skipped: int
+    months: list[date]
+    income_cents: int
+    spending_cents: int
+
+    @property
+    def message(self) -> str:
+        if not self.added:
+            return "Nothing new to import: every row is already in this account."
+        skipped = f", {self.skipped:,} skipped" if self.skipped else ""
+        return f"Imported {self.added:,} transaction{'s' if self.added != 1 else ''}{skipped}."
+
+
+def lock_user(session: Session, user_id: int) -> None:
+    """One import (or other bulk write) per user at a time on PostgreSQL: the same row lock the
+    roll-up refresh takes, taken first."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
+
+def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
+               progress: Callable[[int, int], None] | None = None) -> ImportResult:
+    """Import the accepted rows of ``parsed`` into the user's account, all or none, and commit.
+
+    Lines that could not be read stop the import (ImportFileError naming the first one) unless the
+    user left them out. Any failure while writing rolls everything back and names the line."""
+    try:
+        lock_user(session, user_id)
+        plan = plan_import(session, user_id, account_id, parsed, decisions)
+        blocking = plan.blocking_errors
+        unlisted = max(plan.error_count - len(parsed.errors), 0)   # beyond the ones the preview lists
+        if blocking or unlisted:
+            first = blocking[0] if blocking else next(r for r in plan.rows if r.status == ERROR)
+            more = len(blocking) - 1 + unlisted if blocking else unlisted
+            suffix = f" (and {more} more line{'s' if more != 1 else ''} with problems)" if more > 0 else ""
+            raise ImportFileError(first.reason.removeprefix("Left out (your choice): ") + suffix, first.line)
+        rows = plan.to_import
+        if len(rows) <= BULK_THRESHOLD:
+            for row in rows:
+                try:
+                    create_transaction(session, user_id, account_id=plan.account_id, date=row.date,
+                                       amount=row.amount, kind=row.kind, category_id=row.category_id,
+                                       payee=row.payee, description=row.description,
+                                       external_id=row.external_id)
+                except ServiceError as exc:
+                    raise ImportFileError(exc.message, row.line) from None
+            if progress:
+                progress(len(rows), len(rows))
+            months = {month_start(r.date) for r in rows}
+        else:
+            months = bulk_write(session, user_id, [
+                NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
+                               r.description, external_id=r.external_id) for r in rows], progress=progress)
+        session.commit()
+    except ImportFileError:
+        session.rollback()
+        raise
+    except ServiceError:
+        session.rollback()
+        raise
+    except Exception as exc:
+        session.rollback()
+        raise ImportFileError(f"The import failed and nothing was added ({type(exc).__name__}).") from exc
+    income = sum(r.cents for r in rows if r.kind == "income")
+    spending = -sum(r.cents for r in rows if r.kind == "expense")
+    return ImportResult(len(rows), len(plan.rows) - len(rows), sorted(months), income, spending)
+
