@@ -110,9 +110,13 @@ def _register_cli(app: Flask) -> None:
             if if_empty and db.session.query(User.id).first() is not None:
                 click.echo("Database already has users; demo not loaded.")
                 return
-            stats = load_demo(db.session, seed=seed, end=end_date.date() if end_date else None,
-                              email=email or DEMO_EMAIL, n_transactions=transactions, replace=replace,
-                              progress=click.echo)
+            try:
+                stats = load_demo(db.session, seed=seed, end=end_date.date() if end_date else None,
+                                  email=email or DEMO_EMAIL, n_transactions=transactions, replace=replace,
+                                  progress=click.echo)
+            except ValueError as error:
+                db.session.rollback()
+                raise click.ClickException(str(error)) from None
         click.echo(f"Demo loaded: {stats['transactions']:,} transactions, "
                    f"{stats['budgets']} budgets, {stats['goals']} goals "
                    f"in {stats['seconds']:.1f} s.")

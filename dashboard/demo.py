@@ -19,7 +19,9 @@ How the transactions are made:
 Events are written in chunks by bulk inserts with ids assigned here (``COPY`` on PostgreSQL), with
 the invariants of :mod:`dashboard.services.transactions`: an expense-kind transaction has expense
 lines summing to ``-amount`` with its date and account, each in the budget that covers it
-(:func:`dashboard.services.budgets.covering_budget_id`); income and transfers have none.
+(:func:`dashboard.services.budgets.covering_budget_id`); income and transfers have none. The rows
+bypass the ORM, so the loader rebuilds the user's ``monthly_rollup`` itself. The vacation goal's
+saved amount is the sum of its ``goal_contributions``.
 
 Money is integer cents here, from the random draws to the rows (the columns store cents);
 ``models.from_cents`` turns them into ``Decimal`` for the ORM rows and the returned totals.
@@ -32,7 +34,8 @@ import uuid
 from bisect import bisect
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
 from fractions import Fraction
 from itertools import accumulate
@@ -41,7 +44,7 @@ from typing import NamedTuple
 from sqlalchemy import column, delete, select, table, text
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Budget, Category, Expense, Goal, Transaction, User, from_cents
+from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction, User, from_cents
 
 from .auth import hash_password
 from .services import rollup
@@ -54,6 +57,7 @@ DEMO_NAME = "Jordan Rivera"
 MONTHS = 24            # calendar months of activity, the last one ending on `end`
 BUDGET_MONTHS = 6      # monthly budgets for the last six months, the current one included
 CHUNK = 50_000         # transactions per bulk insert
+FIRST_CHUNK = 1_000    # ... but a small first one, after which PostgreSQL gets fresh statistics
 
 # key, name, type, opening balance (cents)
 ACCOUNTS = (
@@ -89,7 +93,10 @@ DESTINATIONS = ("Lisbon", "Denver", "Montreal", "San Diego", "Mexico City", "Chi
 AIRLINES = ("Delta Air Lines", "United Airlines", "Southwest Airlines", "Alaska Airlines")
 LODGING = ("Airbnb", "Marriott", "Hilton", "Hyatt")
 
-# category, category name of each budget, monthly cents, rollover
+VACATION_MONTHS = 6     # the vacation goal: one deposit a month for the last months
+VACATION_DEPOSIT = 225_00
+
+# category name of each budget, monthly cents, rollover
 BUDGETS = (
     ("Food > Groceries", 700_00, False),
     ("Food", 420_00, False),                      # restaurants and coffee
@@ -177,10 +184,19 @@ class Event(NamedTuple):
 # The generator
 # ---------------------------------------------------------------------------------------------------
 
+def _below(rng: random.Random, n: int) -> int:
+    """A uniform integer in [0, n) from 32 random bits: several times faster than ``randrange`` on
+    the hot path of a million purchases (its bias, under n / 2**32, does not matter here)."""
+    return n * rng.getrandbits(32) >> 32
+
+
+def _pick(rng: random.Random, options: tuple):
+    return options[_below(rng, len(options))]
+
+
 def _draw(rng: random.Random, low: int, high: int) -> int:
     """Cents between low and high, small amounts more likely than large ones."""
-    span = high - low + 1
-    return low + min(rng.randrange(span), rng.randrange(span))
+    return low + ((high - low + 1) * min(rng.getrandbits(32), rng.getrandbits(32)) >> 32)
 
 
 def _split(rng: random.Random, total: int, categories: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
@@ -237,7 +253,7 @@ def _plan(rng: random.Random, start: date, end: date) -> dict[date, list[Event]]
         if index % 3 == 1:
             payee, category = rng.choice(REFUNDS)
             add(first.replace(day=rng.randint(3, 27)), "expense", "card", rng.randint(15_00, 130_00),
-                payee, category, description="Refund: returned item")
+                payee, category, description="Refund: returned item")   # positive: money back
 
     saturday = start + timedelta(days=(5 - start.weekday()) % 7)
     for week in range((end - saturday).days // 7 + 1):
@@ -281,9 +297,24 @@ def _purchases_per_day(rng: random.Random, days: list[date], total: int | None) 
                 count += 1
             counts.append(count)
         return counts
-    weights = [(14 if day.weekday() >= 5 else 10) * (6 if day.month in HOLIDAY_MONTHS else 5) for day in days]
+    weights = [(14 if day.weekday() >= 5 else 10) * (6 if day.month in HOLIDAY_MONTHS else 5)  # +40%, +20%
+               for day in days]
     bounds = [0, *accumulate(weights)]
     return [bounds[i + 1] * total // bounds[-1] - bounds[i] * total // bounds[-1] for i in range(len(days))]
+
+
+def _schedule(rng: random.Random, days: list[date], n_transactions: int | None):
+    """The plan, the number of purchases of each day, and the volume scales (empty by default)."""
+    plan = _plan(rng, days[0], days[-1])
+    if n_transactions is None:
+        return plan, _purchases_per_day(rng, days, None), {}
+    scheduled = sum(event.legs for events in plan.values() for event in events)
+    if n_transactions < scheduled:
+        raise ValueError(f"n_transactions must be at least {scheduled} (the scheduled transactions)")
+    purchases = _purchases_per_day(rng, days, n_transactions - scheduled)
+    scales = _volume_scales(plan, days, n_transactions - scheduled)
+    _scale_pay(plan, scales["Income"])
+    return plan, purchases, scales
 
 
 def _usual_purchases(days: list[date]) -> Fraction:
@@ -307,8 +338,7 @@ def _expected_spending(plan: dict[date, list[Event]], purchases: Fraction) -> Co
                     spending[category] += cents
     weights = sum(habit.weight for habit in HABITS)
     for habit in HABITS:
-        span = habit.high - habit.low + 1   # the mean of _draw: low + (span - 1)(2 span - 1) / (6 span)
-        mean = habit.low + Fraction((span - 1) * (2 * span - 1), 6 * span)
+        mean = habit.low + Fraction(habit.high - habit.low, 3)   # of _draw: the smaller of two draws
         spending[habit.category] += purchases * habit.weight / weights * mean
     return spending
 
@@ -324,8 +354,9 @@ def _volume_scales(plan: dict[date, list[Event]], days: list[date], purchases: i
 
     budgeted = {category for category, _, _ in BUDGETS}
     scales = {"Income": pct(list(usual))}
-    for category in budgeted:
-        covered = [c for c in usual if c == category or (c.startswith(f"{category} > ") and c not in budgeted)]
+    for category, _, _ in BUDGETS:   # a parent's budget covers its children without their own
+        covered = [c for c in usual
+                   if c == category or (c.startswith(f"{category} > ") and c not in budgeted)]
         scales[category] = pct(covered) if covered else 100
     return scales
 
@@ -367,7 +398,8 @@ def _events(rng: random.Random, plan: dict[date, list[Event]], days: list[date],
             purchases: list[int]) -> Iterator[Event]:
     """Every event in date order: the day's scheduled ones, then its purchases."""
     cum_weights = {holiday: list(accumulate(
-        (h.holiday_weight or h.weight) if holiday else h.weight for h in HABITS)) for holiday in (False, True)}
+        (h.holiday_weight or h.weight) if holiday else h.weight for h in HABITS))
+        for holiday in (False, True)}
     ledger = _Ledger()
     for day, count in zip(days, purchases, strict=True):
         for event in plan.get(day, ()):
@@ -378,10 +410,10 @@ def _events(rng: random.Random, plan: dict[date, list[Event]], days: list[date],
         iso = day.isoformat()
         weights = cum_weights[day.month in HOLIDAY_MONTHS]
         for _ in range(count):
-            habit = HABITS[bisect(weights, rng.randrange(weights[-1]))]
+            habit = HABITS[bisect(weights, _below(rng, weights[-1]))]
             cents = _draw(rng, habit.low, habit.high)
             lines = _split(rng, cents, (habit.category, *habit.split_with)) if habit.split_with else ()
-            event = Event(iso, "expense", rng.choice(habit.accounts), -cents, rng.choice(habit.payees),
+            event = Event(iso, "expense", _pick(rng, habit.accounts), -cents, _pick(rng, habit.payees),
                           habit.category, lines)
             ledger.book(event)
             yield event
@@ -410,8 +442,9 @@ class _BulkWriter:
         self.user_id, self.account_ids, self.category_ids = user_id, account_ids, category_ids
         self.parent_ids, self.budget_ids = parent_ids, budget_ids
         self.namespace, self.report = transfer_namespace, report
-        self.next_tx = self._max_id("transactions") + 1
-        self.next_expense = self._max_id("expenses") + 1
+        self.next_tx = self._first_id("transactions")
+        self.next_expense = self._first_id("expenses")
+        self.chunks = 0
         self.transfers = 0
         self.tx_rows: list[tuple] = []
         self.expense_rows: list[tuple] = []
@@ -420,8 +453,14 @@ class _BulkWriter:
         self.expense_count = 0
         self.expense_cents = 0
 
-    def _max_id(self, name: str) -> int:
-        return self.connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar_one()
+    def _first_id(self, name: str) -> int:
+        """The first id to give: past every row, and on PostgreSQL past every id its sequence handed out
+        (ids of rows deleted just before, e.g. by ``replace``, are not reused: their dead index entries
+        would slow down every uniqueness and foreign-key check)."""
+        sql = f"SELECT COALESCE(MAX(id), 0) + 1 FROM {name}"
+        if self.postgres:
+            sql = f"SELECT GREATEST(({sql}), nextval(pg_get_serial_sequence('{name}', 'id')))"
+        return self.connection.execute(text(sql)).scalar_one()
 
     def add(self, event: Event) -> None:
         if event.kind == "transfer":
@@ -449,7 +488,7 @@ class _BulkWriter:
                 self.next_expense += 1
                 self.expense_count += 1
                 self.expense_cents += cents
-        if len(self.tx_rows) >= CHUNK:
+        if len(self.tx_rows) >= (CHUNK if self.chunks else FIRST_CHUNK):
             self.flush()
 
     def _transaction(self, event: Event, account: str, cents: int, payee: str, category_id, group) -> int:
@@ -466,7 +505,19 @@ class _BulkWriter:
             self._insert("transactions", TX_COLUMNS, self.tx_rows)
             self._insert("expenses", EXPENSE_COLUMNS, self.expense_rows)
             self.tx_rows, self.expense_rows = [], []
+            self.chunks += 1
+            if self.chunks == 1 and self.postgres:
+                # The statistics predate this user, who "has no rows": PostgreSQL may then plan the
+                # per-row foreign-key checks (WHERE id = $1 AND user_id = $2) on a user_id index and
+                # rescan all of the user's new rows for every row (quadratic: minutes for 50,000).
+                # Statistics taken after a small first chunk (ANALYZE sees this transaction's rows)
+                # make them use the primary key.
+                self._analyze()
             self.report(sum(self.count.values()))
+
+    def _analyze(self) -> None:
+        for name in ("transactions", "expenses"):
+            self.connection.execute(text(f"ANALYZE {name}"))
 
     def _insert(self, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         if not rows:
@@ -488,7 +539,7 @@ class _BulkWriter:
                 self.connection.execute(text(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"))
-                self.connection.execute(text(f"ANALYZE {name}"))
+            self._analyze()   # for the queries that follow (the roll-up, the app)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -525,24 +576,44 @@ def _budgets(session: Session, user_id: int, end: date, category_ids: dict[str, 
         first = add_months(month_start(end), -back)
         for category, cents, rollover in BUDGETS:
             budgets.append(Budget(user_id=user_id, category_id=category_ids[category],
-                                  amount=from_cents(cents * scales.get(category, 100) // 100), period_type="monthly",
-                                  start_date=first, end_date=month_end(first), rollover=rollover))
+                                  amount=from_cents(cents * scales.get(category, 100) // 100),
+                                  period_type="monthly", start_date=first, end_date=month_end(first),
+                                  rollover=rollover, created_at=_morning(first)))
     session.add_all(budgets)
     session.flush()
     return {(b.category_id, b.start_date.isoformat()[:7]): b.id for b in budgets}
 
 
-def _goals(session: Session, user_id: int, end: date, accounts: dict[str, Account]) -> list[Goal]:
+def _goals(session: Session, user_id: int, start: date, end: date,
+           accounts: dict[str, Account]) -> list[Goal]:
+    """The emergency fund follows Savings and the debt goal the card, both set when the demo starts
+    (a debt goal's progress is the debt paid off since it was set); the vacation fund is saved by
+    hand, one contribution a month for the last months."""
+    deposits = [add_months(end, -back) for back in range(VACATION_MONTHS - 1, -1, -1)]
+    vacation = Goal(user_id=user_id, name="Vacation", kind="savings", target_amount=Decimal("3500.00"),
+                    saved_amount=from_cents(VACATION_DEPOSIT * len(deposits)),
+                    target_date=month_start(add_months(end, 10)), created_at=_morning(deposits[0]))
     goals = [
         Goal(user_id=user_id, name="Emergency fund", kind="savings", account_id=accounts["savings"].id,
-             target_amount=Decimal("10000.00"), target_date=month_start(add_months(end, 12))),
-        Goal(user_id=user_id, name="Vacation", kind="savings", target_amount=Decimal("3500.00"),
-             saved_amount=Decimal("1350.00"), target_date=month_start(add_months(end, 7))),
+             target_amount=Decimal("10000.00"), target_date=month_start(add_months(end, 12)),
+             created_at=_morning(start)),
+        vacation,
         Goal(user_id=user_id, name="Pay off credit card", kind="debt", account_id=accounts["card"].id,
-             target_amount=from_cents(-ACCOUNTS[2][3]), target_date=month_start(add_months(end, 9))),
+             target_amount=from_cents(-ACCOUNTS[2][3]), target_date=month_start(add_months(end, 9)),
+             created_at=_morning(start)),
     ]
     session.add_all(goals)
+    session.flush()
+    session.add_all(GoalContribution(user_id=user_id, goal_id=vacation.id, date=day,
+                                     amount=from_cents(VACATION_DEPOSIT), note="Monthly deposit",
+                                     created_at=_morning(day))
+                    for day in deposits)
     return goals
+
+
+def _morning(day: date) -> datetime:
+    """A fixed creation time for the rows the demo dates (not the wall clock: same seed, same rows)."""
+    return datetime.combine(day, dt_time(9))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -556,8 +627,10 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
 
     ``n_transactions`` asks for exactly that many transactions (a transfer counts its two legs) over
     the same 24 months: the everyday purchases are multiplied, and the pay and the budgets scaled with
-    the spending they go with (their amounts per row stay believable). It must be at least the number of scheduled transactions (about 650).
+    the spending they go with (the amount of each row stays believable). It must be at least the
+    number of scheduled transactions (about 650).
     An existing user with ``email`` is an error unless ``replace``: then that user is deleted first.
+    ``progress`` receives a status line per chunk written.
     Returns counts and totals (Decimal) of what was written, and the seconds it took.
     """
     started = time.perf_counter()
@@ -578,27 +651,20 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
     rng = random.Random(seed)
     start = month_start(add_months(end, -(MONTHS - 1)))
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
-    plan = _plan(rng, start, end)
-    scheduled = sum(event.legs for events in plan.values() for event in events)
-    if n_transactions is not None and n_transactions < scheduled:
-        raise ValueError(f"n_transactions must be at least {scheduled} (the scheduled transactions)")
-    purchases = _purchases_per_day(rng, days, None if n_transactions is None else n_transactions - scheduled)
-    total = scheduled + sum(purchases)
-    scales: dict[str, int] = {}
-    if n_transactions is not None:
-        scales = _volume_scales(plan, days, sum(purchases))
-        _scale_pay(plan, scales["Income"])
+    plan, purchases, scales = _schedule(rng, days, n_transactions)
+    total = sum(event.legs for events in plan.values() for event in events) + sum(purchases)
 
     user = User(email=email, display_name=DEMO_NAME, currency="USD",
-                password_hash=hash_password(DEMO_PASSWORD))
+                password_hash=hash_password(DEMO_PASSWORD), created_at=_morning(start))
     session.add(user)
     session.flush()
-    accounts = {key: Account(user_id=user.id, name=name, type=type_, opening_balance=from_cents(opening))
+    accounts = {key: Account(user_id=user.id, name=name, type=type_, opening_balance=from_cents(opening),
+                             created_at=_morning(start))
                 for key, name, type_, opening in ACCOUNTS}
     session.add_all(accounts.values())
     session.flush()
     budget_ids = _budgets(session, user.id, end, category_ids, scales)
-    goals = _goals(session, user.id, end, accounts)
+    goals = _goals(session, user.id, start, end, accounts)
     session.flush()
 
     say(f"Writing {total:,} transactions from {start} to {end}...")
@@ -606,7 +672,8 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
         session, user_id=user.id, account_ids={key: a.id for key, a in accounts.items()},
         category_ids=category_ids, parent_ids=parent_ids, budget_ids=budget_ids,
         transfer_namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-demo:{email}:{seed}"),
-        report=lambda done: say(f"  {done:,} / {total:,} transactions ({time.perf_counter() - started:.1f} s)"))
+        report=lambda done: say(f"  {done:,} / {total:,} transactions "
+                                f"({time.perf_counter() - started:.1f} s)"))
     for event in _events(rng, plan, days, purchases):
         writer.add(event)
     writer.close()
