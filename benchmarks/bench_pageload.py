@@ -25,7 +25,9 @@ from werkzeug.serving import make_server
 
 PAGES = {"overview": ("/", "#overview-cashflow .main-svg"),
          "spending": ("/spending?preset=last_12_months",
-                      "#spending-grid .ag-center-cols-container [col-id='payee']")}
+                      "#spending-over-time .main-svg .bars, #spending-by-category .main-svg .treemaplayer")}
+# The page counts as loaded when its last chart is drawn and the grid has rows.
+GRID_READY = "#spending-grid .ag-center-cols-container [col-id='payee']"
 
 
 def _free_port() -> int:
@@ -68,6 +70,11 @@ def main() -> None:
                     started = time.perf_counter()
                     driver.get(base + path)
                     WebDriverWait(driver, 60).until(EC.presence_of_element_located((By.CSS_SELECTOR, ready)))
+                    if name == "spending":
+                        WebDriverWait(driver, 60).until(
+                            EC.presence_of_element_located((By.CSS_SELECTOR, GRID_READY)))
+                        WebDriverWait(driver, 60).until(lambda d: len(d.find_elements(
+                            By.CSS_SELECTOR, "#spending-comparison .main-svg, #spending-payees .main-svg")) >= 2)
                     times.append((time.perf_counter() - started) * 1000)
                     entries = driver.execute_script(
                         "return performance.getEntriesByType('navigation').concat("
