@@ -61,13 +61,13 @@ def filter_bar(prefix: str, filters: SpendingFilters, account_options: list[dict
                                labelCheckedClassName="active",
                                options=[{"label": "Spending", "value": "spending"},
                                         {"label": "Income", "value": "income"}]),
-            ], xs=6, sm=6, lg=3),
+            ], xs=12, sm=6, lg=3),
             dbc.Col([
                 _label("Over time by", f"{prefix}-grain"),
                 dcc.Dropdown(id=f"{prefix}-grain", value=f.grain, clearable=False, searchable=False,
                              options=[{"label": "Auto", "value": "auto"}, {"label": "Month", "value": "month"},
                                       {"label": "Week", "value": "week"}]),
-            ], xs=6, sm=6, lg=2),
+            ], xs=12, sm=6, lg=2),
         ], className="g-2 mt-1 align-items-end"),
         html.Div(id=f"{prefix}-filter-error", className="text-danger small mt-2", role="alert"),
     ]), className="shadow-sm mb-3 filter-bar")

@@ -187,13 +187,16 @@ def comparison(current: pd.DataFrame, previous: pd.DataFrame, categories: pd.Dat
     fig = go.Figure(go.Bar(
         x=to_units(merged["change"]), y=[names.get(int(n), "?") for n in merged["node"]], orientation="h",
         marker_color=colors,
-        text=[f"{format_money(c, currency, cents=True, signed=True)} ({p})" for c, p in zip(merged["change"], pct)],
-        textposition="auto",
+        text=[f"{format_money(c, currency, cents=True, signed=True, compact=True)}" for c in merged["change"]],
+        textposition="outside", cliponaxis=False,
         customdata=[[format_money(n, currency, cents=True), format_money(b, currency, cents=True), p]
                     for n, b, p in zip(merged["now"], merged["before"], pct)],
-        hovertemplate="<b>%{y}</b><br>Now %{customdata[0]}, before %{customdata[1]}<br>%{customdata[2]}"
-                      "<extra></extra>",
+        hovertemplate="<b>%{y}</b><br>%{text} (%{customdata[2]})<br>Now %{customdata[0]}, before "
+                      "%{customdata[1]}<extra></extra>",
     ), layout=base_layout(title, height=max(300, 60 + 30 * len(merged)), legend=False))
-    fig.update_xaxes(**money_axis(currency))
+    # Room beside the longest bars for their labels.
+    low, high = min(0, int(merged["change"].min())) / 100, max(0, int(merged["change"].max())) / 100
+    pad = 0.45 * max(high - low, 1)
+    fig.update_xaxes(**money_axis(currency), range=[low - (pad if low < 0 else 0), high + (pad if high > 0 else 0)])
     fig.update_yaxes(automargin=True)
     return fig
