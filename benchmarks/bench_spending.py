@@ -96,7 +96,6 @@ def main() -> None:
     from sqlalchemy import select
 
     from dashboard.demo import DEMO_PASSWORD
-    from dashboard.services import spending as svc
     from dashboard.services.periods import add_months
     from models import Account, Category, db
 

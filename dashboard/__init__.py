@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Dash, dcc, html
+from dash import Dash, html
 from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import time
 
-from selenium.webdriver.common.action_chains import ActionChains
-from selenium.webdriver.common.by import By
-
 from browser import require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 
 pytestmark = require_browser()
 

@@ -8,8 +8,13 @@ from sqlalchemy import func, select
 
 from dashboard.services import rollup
 from dashboard.services.sql import cents
-from dashboard.services.transactions import (Split, create_transaction, create_transfer,
-                                             delete_transaction, update_transaction)
+from dashboard.services.transactions import (
+    Split,
+    create_transaction,
+    create_transfer,
+    delete_transaction,
+    update_transaction,
+)
 from models import Category, Expense, MonthlyRollup, Transaction
 
 
