@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 
-.PHONY: venv run test lint bench bench-spending bench-pageload clean
+.PHONY: venv run serve test lint bench bench-spending bench-pageload bench-load clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ run: venv
 	$(PY) -m flask --app app migrate
 	$(PY) -m flask --app app demo --if-empty
 	HOST=$(HOST) PORT=$(PORT) $(PY) app.py
+
+## make serve: migrate, then the app under gunicorn with several workers (gunicorn.conf.py). Settings
+## come from the environment: DATABASE_URL, REDIS_URL, SECRET_KEY, WORKERS, HOST/PORT (or BIND).
+## Binds 127.0.0.1:8050 unless told otherwise.
+serve: venv
+	$(PY) -m flask --app app migrate
+	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 ## make test: every test (browser tests need Debian's chromium and chromium-driver)
 test: venv
@@ -42,8 +49,30 @@ bench-spending: venv
 bench-pageload: venv
 	env -u DATABASE_URL $(PY) benchmarks/bench_pageload.py --rows $(BENCH_ROWS)
 
+## make bench-load: 50 people for 2 minutes against gunicorn (4 workers), on SQLite, then on PostgreSQL
+## when one answers at BENCH_PG_URL (with Redis as the cache when one answers on 127.0.0.1:6379).
+## The client (locust) lives in .venv-bench. Ends in `bench load.<db> ...` lines; see docs/benchmarks.md.
+BENCH_VENV  ?= .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cksum requirements-bench.txt | cut -d' ' -f1)
+LOAD_USERS   ?= 50
+LOAD_SECONDS ?= 120
+LOAD_WORKERS ?= 4
+
+$(BENCH_STAMP): requirements-bench.txt
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r requirements-bench.txt
+	@rm -f $(BENCH_VENV)/.installed-* && touch $(BENCH_STAMP)
+
+bench-load: venv $(BENCH_STAMP)
+	env -u DATABASE_URL $(PY) benchmarks/bench_load.py --rows $(BENCH_ROWS) --users $(LOAD_USERS) \
+	  --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS)
+	@if pg_isready -q -d "$(BENCH_PG_URL)" 2>/dev/null; then \
+	  DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_load.py --rows $(BENCH_ROWS) --users $(LOAD_USERS) \
+	    --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS); \
+	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
+
 lint: venv
 	$(PY) -m ruff check .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .hypothesis

@@ -23,9 +23,18 @@ def _secret_key(instance_path: str) -> str:
     path = Path(instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole under a temporary name, then linked into place: several workers starting at
+        # once all end up with the one key that got there first, never with a half-written file.
+        tmp = path.with_name(f".secret_key.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
     return path.read_text().strip()
 
 
@@ -36,6 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard.auth import login_manager, require_login
     from dashboard.exports import bp as exports_bp
     from dashboard.security import init_security
+    from dashboard.services.cache import init_cache
     from models import database_url, db
     from models.db import default_instance_path
 
@@ -61,6 +71,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
     db.init_app(app)
+    init_cache(app)  # Flask-Caching: in-process by default, Redis when REDIS_URL is set
     init_security(app)  # CSRF, rate limits, cookie flags, security headers
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)

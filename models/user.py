@@ -1,12 +1,20 @@
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String, func
+from sqlalchemy import BigInteger, CheckConstraint, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
+
+
+def initial_data_version() -> int:
+    """A new user's first data version: random, not 0. Cached answers are keyed by (user id, data
+    version), and SQLite may give a deleted user's id to the next new user; a random start never
+    meets the keys the deleted user left in a cache."""
+    return secrets.randbits(52)
 
 
 class User(UserMixin, db.Model):
@@ -23,6 +31,10 @@ class User(UserMixin, db.Model):
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # Bumped (data_version + 1) in the same transaction as every commit that changes what this user's
+    # pages show (dashboard/services/rollup.py). Cached reads are keyed by it, so a commit makes every
+    # older cached answer unreachable on every worker at once (dashboard/services/cache.py).
+    data_version: Mapped[int] = mapped_column(BigInteger, default=initial_data_version, server_default="0")
 
     accounts = relationship("Account", back_populates="user", cascade="all, delete-orphan",
                             passive_deletes=True)

@@ -24,6 +24,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from models import PERIOD_TYPES, Budget, Category, Expense, Transaction
 
+from .cache import cached
 from .categories import category_frame, get_category, visible_to
 from .errors import Conflict, NotFound, ServiceError
 from .periods import add_months, period_bounds
@@ -274,6 +275,7 @@ def carried_in(session: Session, user_id: int, period: Period, category_ids: Ite
     return result
 
 
+@cached  # per (user, data version, period, today): see services/cache.py
 def budget_frame(session: Session, user_id: int, period: Period, today: date) -> pd.DataFrame:
     """The period's budgets with what was spent against them, one row per budget (columns
     ``FRAME_COLUMNS``; ``category`` is "Food › Groceries", ``name`` "Groceries", ``parent`` "Food" or
@@ -330,14 +332,21 @@ class PeriodSummary:
         return self.income_cents - self.budgeted_cents
 
 
+@cached
+def period_flows(session: Session, user_id: int, start: date, end: date) -> tuple[int, int]:
+    """(income, spending) in cents between two dates: income-kind transactions, expense lines."""
+    income = session.scalar(select(cents_sum(Transaction.amount)).where(
+        Transaction.user_id == user_id, Transaction.kind == "income",
+        Transaction.date >= start, Transaction.date <= end))
+    spending = session.scalar(select(cents_sum(Expense.amount)).where(
+        Expense.user_id == user_id, Expense.date >= start, Expense.date <= end))
+    return int(income or 0), int(spending or 0)
+
+
 def period_summary(session: Session, user_id: int, period: Period, frame: pd.DataFrame,
                    today: date) -> PeriodSummary:
     """Totals of the period: the frame's sums plus the period's income and all its spending (SQL)."""
-    income = session.scalar(select(cents_sum(Transaction.amount)).where(
-        Transaction.user_id == user_id, Transaction.kind == "income",
-        Transaction.date >= period.start, Transaction.date <= period.end))
-    spending = session.scalar(select(cents_sum(Expense.amount)).where(
-        Expense.user_id == user_id, Expense.date >= period.start, Expense.date <= period.end))
+    income, spending = period_flows(session, user_id, period.start, period.end)
     budgeted = int(frame["amount_cents"].sum())
     carried = int(frame["carried_cents"].sum())
     spent = int(frame["spent_cents"].sum())

@@ -1309,8 +1309,8 @@ class ImportResult:
 
 def lock_user(session: Session, user_id: int) -> None:
     """One import (or other bulk write) per user at a time on PostgreSQL: the same row lock the
-    roll-up refresh takes, taken first."""
-    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    roll-up refresh takes (FOR NO KEY UPDATE: see rollup.refresh), taken first."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
 
 
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,

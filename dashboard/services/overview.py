@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Account, MonthlyRollup, Transaction
 
+from .cache import cached
 from .periods import add_months, month_end, month_start
 from .sql import cents, cents_sum
 
@@ -39,6 +40,7 @@ def net_by_account(session: Session, user_id: int, as_of: date | None = None):
             .group_by(combined.c.account_id).subquery())
 
 
+@cached
 def account_balances(session: Session, user_id: int, *, as_of: date | None = None,
                      include_archived: bool = False) -> pd.DataFrame:
     """One row per account: id, name, type, archived, balance_cents (opening balance plus every
@@ -81,6 +83,7 @@ def period_totals(session: Session, user_id: int, start: date, end: date) -> Per
     return PeriodTotals(int(income["total_cents"].iloc[0]), int(spending["total_cents"].iloc[0]))
 
 
+@cached
 def month_comparison(session: Session, user_id: int, today: date) -> tuple[PeriodTotals, PeriodTotals]:
     """This month so far, and the whole of last month."""
     this_start = month_start(today)
@@ -89,6 +92,7 @@ def month_comparison(session: Session, user_id: int, today: date) -> tuple[Perio
             period_totals(session, user_id, last_start, month_end(last_start)))
 
 
+@cached
 def spending_by_top_category(session: Session, user_id: int, start: date, end: date,
                              limit: int | None = None) -> pd.DataFrame:
     """Spending per top-level category (children rolled into their parent): category_id, name, color,
@@ -114,6 +118,7 @@ def spending_by_top_category(session: Session, user_id: int, start: date, end: d
     return frame[columns].reset_index(drop=True)
 
 
+@cached
 def monthly_cashflow(session: Session, user_id: int, end: date, months: int = 12) -> pd.DataFrame:
     """Income and spending per month for the ``months`` months ending with ``end``'s month:
     month (date), income_cents, spending_cents, net_cents. Months without activity are zeros."""

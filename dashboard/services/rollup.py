@@ -1,8 +1,17 @@
-"""Keeping ``monthly_rollup`` in step with expenses and income.
+"""Keeping ``monthly_rollup`` in step with expenses and income, and ``users.data_version`` with
+everything a user's pages show.
 
 Any commit of a session that added, changed or deleted an Expense or a Transaction recomputes the
 roll-up rows of the touched (user, month) pairs from the raw tables, inside the same database
 transaction. Bulk writes that bypass the ORM (the demo loader, imports) call ``refresh`` themselves.
+
+The same hook bumps the data version (``UPDATE users SET data_version = data_version + 1``) of every
+user whose rows the transaction changed: ORM objects with a ``user_id`` (transactions, expenses,
+budgets, goals, contributions, accounts, the user's own categories, import rules), a change to the
+user row itself (not a password rehash), ORM-enabled UPDATE/DELETE/INSERT statements on those tables
+(the user is read from their ``user_id = ...`` criterion; when none can be found, every user is
+bumped), and every ``refresh``. Cached reads are keyed by the version (dashboard/services/cache.py),
+so nothing committed is ever answered from an older cache entry.
 """
 from __future__ import annotations
 
@@ -10,8 +19,25 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Date, and_, cast, delete, event, func, insert, inspect, literal, null, or_, select
+from sqlalchemy import (
+    Column,
+    Date,
+    and_,
+    cast,
+    delete,
+    event,
+    func,
+    insert,
+    inspect,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from models import Expense, MonthlyRollup, Transaction, User
 
@@ -19,6 +45,12 @@ from .periods import month_end, month_start
 from .sql import cents
 
 _PENDING = "ledgerlens_rollup_pending"
+_CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit bumps; ALL_USERS: all
+ALL_USERS = "*"
+# Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
+_NOT_USER_DATA = {"monthly_rollup", "users"}
+# Changes to the user row that change nothing a page shows.
+_USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
 
 
 def month_of(session: Session, column):
@@ -37,8 +69,13 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     month_list = sorted({month_start(m) for m in months}) if months is not None else None
     if month_list == []:
         return
-    # One refresh per user at a time (PostgreSQL); SQLite serialises writers anyway.
-    session.execute(select(User.id).where(User.id == user_id).with_for_update())
+    mark_changed(session, user_id)
+    # One refresh per user at a time (PostgreSQL); SQLite serialises writers anyway. FOR NO KEY UPDATE,
+    # not FOR UPDATE: the foreign-key checks of this transaction's own inserts (and of every other
+    # writer of this user) hold FOR KEY SHARE on the user row, which FOR UPDATE waits for: two writers
+    # of one user would deadlock. FOR NO KEY UPDATE still excludes the other refreshes, and is the
+    # lock the data-version bump at commit takes anyway.
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     stmt = delete(MonthlyRollup).where(MonthlyRollup.user_id == user_id)
     if month_list is not None:
         stmt = stmt.where(MonthlyRollup.month.in_(month_list))
@@ -86,6 +123,88 @@ def _touched(obj) -> list[tuple[int, date]]:
     return [(u, month_start(d)) for u in user_ids for d in dates if u is not None and d is not None]
 
 
+# -- the data version ------------------------------------------------------------------------------
+
+def mark_changed(session: Session, user_id) -> None:
+    """Have this transaction's commit bump the user's data version (ALL_USERS: every user's)."""
+    if user_id is not None:
+        session.info.setdefault(_CHANGED, set()).add(user_id if user_id == ALL_USERS else int(user_id))
+
+
+def _owner(obj, *, load: bool):
+    """The user whose data ``obj`` is, or None (built-in category, roll-up row, unknown)."""
+    if isinstance(obj, MonthlyRollup):
+        return None
+    state = inspect(obj)
+    if isinstance(obj, User):
+        changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+        return state.dict.get("id") if (changed - _USER_QUIET_ATTRIBUTES or state.deleted) else None
+    if "user_id" not in state.mapper.attrs:
+        return None
+    if "user_id" in state.dict:
+        return state.dict["user_id"]
+    if load and state.persistent:
+        return obj.user_id  # expired: loaded now, before the flush (the row still exists)
+    history = state.attrs.user_id.history
+    values = [v for v in (*history.added, *history.unchanged, *history.deleted) if v is not None]
+    return values[0] if values else None
+
+
+@event.listens_for(Session, "before_flush")
+def _collect_owners_before(session: Session, _flush_context, _instances) -> None:
+    for obj in (*session.dirty, *session.deleted):
+        mark_changed(session, _owner(obj, load=True))
+
+
+def _criterion_user_ids(statement, table) -> set | None:
+    """The user ids named by ``<table>.user_id = x`` / ``IN (...)`` in a DML statement's WHERE; None
+    when it names none (then the statement may touch any user)."""
+    where = getattr(statement, "whereclause", None)
+    if where is None:
+        return None
+    found: set = set()
+    for node in visitors.iterate(where):
+        if not isinstance(node, BinaryExpression) or node.operator not in (operators.eq, operators.in_op):
+            continue
+        column, value = node.left, node.right
+        if not isinstance(column, Column) or column.name != "user_id" or \
+                getattr(column.table, "name", None) != table.name or not isinstance(value, BindParameter):
+            continue
+        bound = value.effective_value
+        found.update(bound if isinstance(bound, (list, tuple, set)) else [bound])
+    return found or None
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _collect_statement(state) -> None:
+    """UPDATE / DELETE / INSERT statements run through the session (not only ORM objects)."""
+    if not (state.is_update or state.is_delete or state.is_insert):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is None or getattr(table, "name", None) in _NOT_USER_DATA or "user_id" not in table.c:
+        return
+    if state.is_insert:
+        rows = state.parameters if isinstance(state.parameters, list) else [state.parameters or {}]
+        user_ids = {row.get("user_id") for row in rows if isinstance(row, dict)} - {None} or None
+    else:
+        user_ids = _criterion_user_ids(state.statement, table)
+    if user_ids is None:
+        mark_changed(state.session, ALL_USERS)
+        return
+    for user_id in user_ids:
+        mark_changed(state.session, user_id)
+
+
+def _bump(session: Session, user_ids: set) -> None:
+    users = User.__table__
+    stmt = update(users).values(data_version=users.c.data_version + 1)
+    if ALL_USERS not in user_ids:
+        stmt = stmt.where(users.c.id.in_(sorted(user_ids)))  # one order: no deadlock between two commits
+    session.execute(stmt)
+
+
+# -- the hooks -------------------------------------------------------------------------------------
+
 @event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush_context) -> None:
     pending = session.info.setdefault(_PENDING, defaultdict(set))
@@ -93,19 +212,25 @@ def _collect(session: Session, _flush_context) -> None:
         if isinstance(obj, (Expense, Transaction)):
             for user_id, month in _touched(obj):
                 pending[user_id].add(month)
+        mark_changed(session, _owner(obj, load=False))
 
 
 @event.listens_for(Session, "before_commit")
 def _apply(session: Session) -> None:
     session.flush()
     pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    for user_id, months in pending.items():
-        refresh(session, user_id, months)
-    session.flush()
+    if pending:
+        for user_id, months in pending.items():
+            refresh(session, user_id, months)
+        session.flush()
+    changed = session.info.pop(_CHANGED, None)
+    if changed:
+        _bump(session, changed)
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _forget(session: Session, _previous_transaction) -> None:
+def _forget(session: Session, previous_transaction) -> None:
+    if previous_transaction.nested:
+        return  # a savepoint: the outer transaction goes on with what it changed before
     session.info.pop(_PENDING, None)
+    session.info.pop(_CHANGED, None)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 
 from models import Account, Category, Expense, MonthlyRollup, Transaction
 
+from .cache import cached
 from .categories import category_frame, visible_to
 from .errors import ServiceError
 from .periods import add_months, month_end, month_start
@@ -425,6 +426,7 @@ class Exploration:
         return self.row_count == 0
 
 
+@cached  # per (user, data version, filters): see services/cache.py
 def explore(session: Session, user_id: int, filters: SpendingFilters) -> Exploration:
     """Everything the explorer draws, in as few passes over the data as the filters allow.
 
