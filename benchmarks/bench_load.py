@@ -201,6 +201,26 @@ class Gunicorn:
         self.log.close()
 
 
+def _cpu_seconds() -> tuple[float, dict[int, float]]:
+    """(busy CPU seconds of the whole machine, CPU seconds of each process of the system under test:
+    this script, gunicorn, locust, PostgreSQL and Redis). The difference between the two deltas over a
+    run is what other work on the machine took: a run that others disturbed shows it."""
+    try:
+        import psutil
+    except ImportError:
+        return 0.0, {}
+    times = psutil.cpu_times()
+    busy = sum(getattr(times, f, 0.0) for f in ("user", "system", "nice", "irq", "softirq", "steal"))
+    ours = {}
+    for process in psutil.process_iter(["name", "cmdline", "cpu_times"]):
+        cmd = " ".join(process.info["cmdline"] or [])
+        name = process.info["name"] or ""
+        if (process.pid == os.getpid() or "gunicorn" in cmd or "locust" in cmd or name.startswith("postgres")
+                or name.startswith("redis-server")) and process.info["cpu_times"] is not None:
+            ours[process.pid] = process.info["cpu_times"].user + process.info["cpu_times"].system
+    return busy, ours
+
+
 def _clear_cache(redis_url: str) -> None:
     """Start from a cold cache: remove this app's keys (only those) from the benchmark's Redis."""
     import redis
@@ -292,15 +312,20 @@ def main() -> None:
             while not sampling.wait(5):
                 memory.append(server.memory_mb())
         threading.Thread(target=sample, daemon=True).start()
+        cpu_before = _cpu_seconds()
         print(f"gunicorn: {args.workers} workers on {server.base} ({kind}, cache {cache}); "
               f"locust: {args.users} users for {args.seconds} s", flush=True)
         run_locust(server.base, args.users, args.seconds, args.spawn_rate, {
             "LOAD_USERS": str(users_file), "LOAD_PASSWORD": DEMO_PASSWORD,
             "LOAD_CATEGORIES": ",".join(categories), "LOAD_EDIT_LOG": str(edit_log),
             "LOAD_TIMINGS": str(timings_file), "LOAD_THINK": args.think}, out)
+        cpu_after = _cpu_seconds()
     finally:
         sampling.set()
         server.stop()
+    busy = cpu_after[0] - cpu_before[0]
+    ours = sum(t - cpu_before[1].get(pid, 0.0) for pid, t in cpu_after[1].items())
+    other_cpu = max(0.0, busy - ours)
 
     after = budget_snapshot(app, [p["id"] for p in people])
     edits = [json.loads(line) for line in edit_log.read_text().splitlines() if line.strip()]
@@ -331,12 +356,14 @@ def main() -> None:
         "p99_ms": round(_percentile(callbacks, .99)), "errors": errors, "failures": dict(failures),
         "edits": dict(statuses), **writes,
         "server_rss_mb_max": round(max(memory), 0) if memory else None,
+        "cpu_busy_s": round(busy, 1), "cpu_other_work_s": round(other_cpu, 1),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"edits: {dict(statuses)}; budgets edited: {writes['budgets_edited']}; unexpected writes: "
           f"{writes['unexpected_writes']}; uncertain: {writes['uncertain_budgets']}; "
           f"callbacks/s: {summary['callback_rps']}; p99_ms: {summary['p99_ms']}; "
-          f"server RSS max: {summary['server_rss_mb_max']} MB")
+          f"server RSS max: {summary['server_rss_mb_max']} MB; CPU busy {busy:.0f} s of "
+          f"{(os.cpu_count() or 1) * elapsed:.0f} available, other work on the machine {other_cpu:.0f} s")
     print(f"bench load.{kind} users={args.users} seconds={args.seconds} rps={summary['rps']:.0f} "
           f"p50_ms={summary['p50_ms']} p95_ms={summary['p95_ms']} errors={errors} "
           f"lost_writes={writes['lost_writes']}", flush=True)

@@ -38,7 +38,7 @@ db = SQLAlchemy(model_class=Base)
 def to_cents(value) -> int:
     """Exact conversion of a Decimal / int / numeric string to integer cents.
 
-    Floats are refused, and so is anything with more than two decimals, NaN or infinity.
+    A float is refused, and so is anything with more than two decimals, NaN or infinity.
     """
     if isinstance(value, bool) or isinstance(value, float):
         raise TypeError(f"money must be Decimal, int or str, not {type(value).__name__}")

@@ -16,8 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import flag_modified
 
-from models import Account, Expense, Transaction
+from models import Expense, Transaction
 
+from .accounts import get_account  # noqa: F401  (re-exported: the one owner check for accounts)
 from .budgets import assign_budgets
 from .categories import get_category
 from .errors import Conflict, NotFound, ServiceError
@@ -30,14 +31,6 @@ class Split:
     category_id: int | None
     amount: Decimal
     memo: str = ""
-
-
-def get_account(session: Session, user_id: int, account_id) -> Account:
-    aid = parse_id(account_id, field="account")
-    account = session.scalar(select(Account).where(Account.id == aid, Account.user_id == user_id))
-    if account is None:
-        raise NotFound("Unknown account.", "account")
-    return account
 
 
 def get_transaction(session: Session, user_id: int, transaction_id) -> Transaction:
