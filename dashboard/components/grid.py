@@ -52,3 +52,23 @@ def ledger_grid(grid_id: str, column_defs: list[dict], *, row_data=None, infinit
         kwargs["rowData"] = row_data or []
     kwargs.update(props)
     return dag.AgGrid(**kwargs)
+
+
+def infinite_window(request) -> tuple[int, int, list] | None:
+    """(start_row, end_row, sort_model) from an infinite grid's ``getRowsRequest``, or None when the
+    request is not one. Whatever the client sends, a window is never more than 500 rows."""
+    if not isinstance(request, dict):
+        return None
+    try:
+        start = max(0, int(request.get("startRow") or 0))
+        end = int(request.get("endRow") or start + 100)
+    except (TypeError, ValueError):
+        return None
+    sort_model = request.get("sortModel")
+    return start, max(start + 1, min(end, start + 500)), sort_model if isinstance(sort_model, list) else []
+
+
+def infinite_response(rows: list[dict], start: int, end: int) -> dict:
+    """The ``getRowsResponse`` for one window: the last page tells the grid where the end is, earlier
+    pages leave the count open."""
+    return {"rowData": rows, "rowCount": start + len(rows) if len(rows) < end - start else None}

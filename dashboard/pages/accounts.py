@@ -14,6 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.forms import form_field
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.accounts import balance_history_figure, net_worth_figure
@@ -32,13 +33,6 @@ FORM_FIELDS = ("name", "type", "opening_balance")
 
 # -- layout ----------------------------------------------------------------------------------------
 
-def _field(label: str, control, field_id: str, help_text: str | None = None) -> html.Div:
-    return html.Div([
-        dbc.Label(label, html_for=field_id),
-        control,
-        html.Div(id=f"{field_id}-feedback", className="invalid-feedback d-block"),
-        dbc.FormText(help_text) if help_text else None,
-    ], className="mb-3")
 
 
 def _form_modal() -> dbc.Modal:
@@ -46,12 +40,12 @@ def _form_modal() -> dbc.Modal:
         dbc.ModalHeader(dbc.ModalTitle("New account")),
         dbc.ModalBody([
             html.Div(id=f"{P}-form-message"),
-            _field("Name", dbc.Input(id=f"{P}-form-name", maxlength=100, placeholder="e.g. Everyday checking"),
+            form_field("Name", dbc.Input(id=f"{P}-form-name", maxlength=100, placeholder="e.g. Everyday checking"),
                    f"{P}-form-name"),
-            _field("Type", dbc.Select(id=f"{P}-form-type", value="checking",
+            form_field("Type", dbc.Select(id=f"{P}-form-type", value="checking",
                                       options=[{"label": svc.TYPE_LABELS[t], "value": t} for t in ACCOUNT_TYPES]),
                    f"{P}-form-type"),
-            _field("Opening balance", dbc.InputGroup([
+            form_field("Opening balance", dbc.InputGroup([
                 dbc.InputGroupText("$", id=f"{P}-form-currency"),
                 dbc.Input(id=f"{P}-form-opening", inputmode="decimal", placeholder="0.00"),
             ]), f"{P}-form-opening", "The balance before the first transaction you record here. "

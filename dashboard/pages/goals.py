@@ -14,12 +14,14 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import page_header, stat_card
+from dashboard.components.forms import form_field
 from dashboard.components.goals import STATUS_BOOTSTRAP, short_date, status_badge
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import require_viewer
 from dashboard.figures.goals import gauge_figure, history_figure, progress_word
 from dashboard.formatting import currency_symbol, format_money
 from dashboard.services import goals as svc
+from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.errors import Conflict, ServiceError
 from dashboard.services.periods import add_months
 from models import db, to_cents
@@ -29,20 +31,14 @@ dash.register_page(__name__, path="/goals", name="Goals", title="Goals · Ledger
 GRAPH_CONFIG = {"displayModeBar": False, "responsive": True}
 FORM_FIELDS = ("name", "kind", "target", "target_date", "account")
 CONTRIB_FIELDS = ("amount", "date", "note")
-ACCOUNT_TYPE_LABELS = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit card",
-                       "cash": "Cash", "investment": "Investment", "loan": "Loan"}
 NO_ACCOUNT = "none"
 
 
 # -- layout ----------------------------------------------------------------------------------------
 
 def _field(label: str, control, field_id: str, help_text: str | None = None) -> html.Div:
-    return html.Div([
-        dbc.Label(label, html_for=field_id if not field_id.endswith("kind") else None),
-        control,
-        html.Div(id=f"{field_id}-feedback", className="invalid-feedback d-block"),
-        dbc.FormText(help_text) if help_text else None,
-    ], className="mb-3")
+    # The kind is a radio group: its label names no single input.
+    return form_field(label, control, field_id, help_text, label_for=not field_id.endswith("kind"))
 
 
 def _form_modal() -> dbc.Modal:
@@ -350,7 +346,7 @@ def render_goals(_refresh):
 def _account_options(user_id: int) -> list[dict]:
     accounts = svc.account_choices(db.session, user_id)
     options = [{"label": "Contributions I record here", "value": NO_ACCOUNT}]
-    options += [{"label": f"{row.name} ({ACCOUNT_TYPE_LABELS.get(row.type, row.type)})", "value": str(row.id)}
+    options += [{"label": f"{row.name} ({TYPE_LABELS.get(row.type, row.type)})", "value": str(row.id)}
                 for row in accounts.itertuples()]
     return options
 

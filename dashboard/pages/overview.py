@@ -14,13 +14,12 @@ from dashboard.figures.overview import cashflow_figure, top_categories_figure
 from dashboard.formatting import format_money, format_percent
 from dashboard.services import goals as goals_svc
 from dashboard.services import overview as svc
+from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.periods import month_start
 from models import DEBT_TYPES, db
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Ledgerlens", order=0)
 
-ACCOUNT_TYPE_LABELS = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit card",
-                       "cash": "Cash", "investment": "Investment", "loan": "Loan"}
 
 
 def layout(**_query):
@@ -84,7 +83,7 @@ def accounts_children(balances, currency: str):
         return html.P("No accounts yet.", className="text-muted mb-0")
     rows = [html.Tr([
         html.Td([html.Div(row.name, className="fw-semibold"),
-                 html.Small(ACCOUNT_TYPE_LABELS.get(row.type, row.type), className="text-muted")]),
+                 html.Small(TYPE_LABELS.get(row.type, row.type), className="text-muted")]),
         html.Td(format_money(row.balance_cents, currency, cents=True),
                 className="text-end money" + (" text-danger" if row.balance_cents < 0 else "")),
     ]) for row in balances.itertuples()]

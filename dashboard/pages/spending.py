@@ -13,7 +13,14 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 
 from dashboard.components.cards import graph_card, page_header, stat_card
 from dashboard.components.filters import filter_bar
-from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
+from dashboard.components.grid import (
+    date_column,
+    infinite_response,
+    infinite_window,
+    ledger_grid,
+    money_column,
+    text_column,
+)
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures import spending as figs
 from dashboard.formatting import format_money, format_percent
@@ -253,20 +260,13 @@ def _breadcrumb(result: svc.Exploration, filters: svc.SpendingFilters):
 )
 def grid_rows(request, state):
     viewer = require_viewer()
-    if not isinstance(request, dict):
+    window = infinite_window(request)
+    if window is None:
         return no_update
+    start_row, end_row, sort_model = window
     filters = svc.parse_filters(state if isinstance(state, dict) else {}, date.today())
-    start_row = request.get("startRow") or 0
-    end_row = request.get("endRow") or start_row + 100
-    try:
-        page = svc.rows_page(db.session, viewer.user_id, filters, start_row, end_row, request.get("sortModel"))
-    except (TypeError, ValueError):
-        return {"rowData": [], "rowCount": 0}
-    rows = page.to_dict("records")
-    # The last page tells the grid where the end is; earlier pages leave the count open.
-    size = max(1, int(end_row) - int(start_row))
-    row_count = int(start_row) + len(rows) if len(rows) < size else None
-    return {"rowData": rows, "rowCount": row_count}
+    page = svc.rows_page(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
+    return infinite_response(page.to_dict("records"), start_row, end_row)
 
 
 # Keep the address bar in step (a new history entry per change, so Back steps through views), and

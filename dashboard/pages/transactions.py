@@ -19,7 +19,13 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashboard.components.cards import page_header
-from dashboard.components.grid import date_column, ledger_grid, text_column
+from dashboard.components.grid import (
+    date_column,
+    infinite_response,
+    infinite_window,
+    ledger_grid,
+    text_column,
+)
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import currency_symbol, format_money
 from dashboard.services import ledger as svc
@@ -326,19 +332,12 @@ def update_filters(start, end, accounts, categories, kind, text):
 )
 def grid_rows(request, state):
     viewer = require_viewer()
-    if not isinstance(request, dict):
+    window = infinite_window(request)
+    if window is None:
         return no_update
-    try:
-        start_row = max(0, int(request.get("startRow") or 0))
-        end_row = int(request.get("endRow") or start_row + 100)
-    except (TypeError, ValueError):
-        return {"rowData": [], "rowCount": 0}
-    page = svc.rows_page(db.session, viewer.user_id, svc.parse_filters(state), start_row, end_row,
-                         request.get("sortModel"))
-    rows = svc.grid_records(page)
-    size = max(1, end_row - start_row)
-    # The last page tells the grid where the end is; earlier pages leave the count open.
-    return {"rowData": rows, "rowCount": start_row + len(rows) if len(rows) < size else None}
+    start_row, end_row, sort_model = window
+    page = svc.rows_page(db.session, viewer.user_id, svc.parse_filters(state), start_row, end_row, sort_model)
+    return infinite_response(svc.grid_records(page), start_row, end_row)
 
 
 @callback(
