@@ -8,11 +8,13 @@ from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
 from .rollup import MonthlyRollup
 from .rule import ImportRule as ImportRule  # re-exported
+from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
 __all__ = [
-    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
-    "Account", "Base", "Budget", "Category", "Expense", "Goal", "Money", "MonthlyRollup", "Transaction", "User",
+    "ACCOUNT_TYPES", "CATEGORY_KINDS", "SCHEDULE_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
+    "Account", "Base", "Budget", "Category", "DismissedRecurring", "Expense", "Goal", "Money", "MonthlyRollup",
+    "Scenario", "Schedule", "ScheduleOccurrence", "Transaction", "User",
     "database_url", "db", "from_cents", "to_cents",
 ]
