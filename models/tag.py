@@ -68,6 +68,7 @@ class EditBatchRow(db.Model):
     transaction_id: Mapped[int] = mapped_column()
     category_id: Mapped[int | None] = mapped_column()
     payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")  # the row's version after the edit
 
 
 class EditBatchTag(db.Model):

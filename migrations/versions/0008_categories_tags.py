@@ -110,6 +110,7 @@ def upgrade() -> None:
     sa.Column('transaction_id', sa.Integer(), nullable=False),
     sa.Column('category_id', sa.Integer(), nullable=True),
     sa.Column('payee', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('version', sa.Integer(), server_default='1', nullable=False),
     sa.ForeignKeyConstraint(['batch_id'], ['edit_batches.id'], name=op.f('fk_edit_batch_rows_batch_id_edit_batches'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_edit_batch_rows'))
     )
