@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0009_schedules'
-down_revision: Union[str, Sequence[str], None] = '0005_user_data_version'
+down_revision: Union[str, Sequence[str], None] = '0008_categories_tags'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
