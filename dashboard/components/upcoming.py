@@ -33,10 +33,13 @@ def upcoming_list(frame: pd.DataFrame, currency: str):
     paid = frame[frame["status"] == "paid"]
     out = int(due.loc[due["amount_cents"] < 0, "amount_cents"].sum())
     incoming = int(due.loc[due["amount_cents"] > 0, "amount_cents"].sum())
-    already = int(paid["paid_cents"].fillna(paid["amount_cents"]).abs().sum()) if not paid.empty else 0
+    paid_amounts = paid["paid_cents"].fillna(paid["amount_cents"]) if not paid.empty else paid["amount_cents"]
+    paid_out = int(-paid_amounts[paid_amounts < 0].sum())
+    paid_in = int(paid_amounts[paid_amounts > 0].sum())
     summary = html.P([f"Still to come: {format_money(-out, currency, cents=True)} out, "
                       f"{format_money(incoming, currency, cents=True)} in · already paid: "
-                      f"{format_money(already, currency, cents=True)}"], className="small mb-2",
+                      f"{format_money(paid_out, currency, cents=True)} out, "
+                      f"{format_money(paid_in, currency, cents=True)} in"], className="small mb-2",
                      id="overview-upcoming-summary")
     return [summary, dbc.Table(html.Tbody(rows), size="sm", hover=True, className="mb-0",
                                id="overview-upcoming-table")]

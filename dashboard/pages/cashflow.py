@@ -29,13 +29,16 @@ NONE = "none"
 
 
 def _budget_options(user_id: int, today: date) -> list[dict]:
-    options = []
-    for period in (Period.containing("monthly", today), Period.containing("monthly", add_months(today, -1))):
+    """Budgets of last month and this one, the most overspent first."""
+    ranked = []
+    for period in (Period.containing("monthly", add_months(today, -1)), Period.containing("monthly", today)):
         frame = budget_frame(db.session, user_id, period, today)
         for r in frame.itertuples():
             state = "over" if r.remaining_cents < 0 else "within"
-            options.append({"label": f"{r.category} · {period.label} ({state})", "value": str(int(r.id))})
-    return options
+            ranked.append((int(r.remaining_cents), {"label": f"{r.category} · {period.label} ({state})",
+                                                    "value": str(int(r.id))}))
+    ranked.sort(key=lambda item: item[0])
+    return [option for _, option in ranked]
 
 
 def layout(**query):

@@ -50,12 +50,15 @@ def _controls(user_id: int, query: dict) -> dbc.Card:
     scenarios = _scenario_options(user_id)
     return dbc.Card(dbc.CardBody(dbc.Row([
         dbc.Col([dbc.Label("Account", html_for=f"{P}-account"),
-                 dbc.Select(id=f"{P}-account", options=_account_options(user_id), value=ALL_ACCOUNTS)], md=3),
+                 dbc.Select(id=f"{P}-account", options=_account_options(user_id),
+                            value=str(query.get("account", ALL_ACCOUNTS)))], md=3),
         dbc.Col([dbc.Label("Months ahead"),
-                 dbc.RadioItems(id=f"{P}-months", inline=True, value=6,
+                 dbc.RadioItems(id=f"{P}-months", inline=True,
+                                value=int(query["months"]) if str(query.get("months")) in ("3", "6", "12") else 6,
                                 options=[{"label": str(m), "value": m} for m in svc.HORIZONS])], md=2),
         dbc.Col([dbc.Label("Warn below", html_for=f"{P}-threshold"),
-                 dbc.Input(id=f"{P}-threshold", inputmode="decimal", value="0", debounce=True),
+                 dbc.Input(id=f"{P}-threshold", inputmode="decimal", debounce=True,
+                           value=str(query.get("threshold", "0"))[:20]),
                  html.Div(id=f"{P}-threshold-feedback", className="invalid-feedback d-block")], md=2),
         dbc.Col([dbc.Label("Scenario", html_for=f"{P}-scenario-a"),
                  dbc.Select(id=f"{P}-scenario-a", options=scenarios, value=query.get("a", NONE))], md=2),
@@ -192,10 +195,11 @@ def update_forecast(account, months, threshold, scenario_a, scenario_b, _refresh
     series = [Series(name, r.frame(), r.breach) for name, r in results]
     chart = forecast_figure(series, viewer.currency, threshold_cents=threshold_cents,
                             title=f"Balance forecast, next {months} months")
-    first = results[-1][1] if len(results) > 1 else results[0][1]
-    until = first.breach or first.days[-1]
-    drivers = drivers_figure(first.drivers, viewer.currency, until_label=f"{until:%d %b %Y}"
-                             + (f" ({results[-1][0]})" if len(results) > 1 else ""))
+    # The biggest items of the first forecast that breaks the threshold, else of the first scenario.
+    shown_name, shown = next(((n, r) for n, r in results if r.breach is not None), results[min(1, len(results) - 1)])
+    until = shown.breach or shown.days[-1]
+    drivers = drivers_figure(shown.drivers, viewer.currency, until_label=f"{until:%d %b %Y}"
+                             + (f" ({shown_name})" if len(results) > 1 else ""))
     summary = [summary_children(r, viewer.currency, name) for name, r in results]
     return chart, drivers, summary, feedback
 
