@@ -126,6 +126,7 @@ def _register_cli(app: Flask) -> None:
                 stats = load_demo(db.session, seed=seed, end=end_date.date() if end_date else None,
                                   email=email or DEMO_EMAIL, n_transactions=transactions, replace=replace,
                                   progress=click.echo)
+                db.session.commit()
             except ValueError as error:
                 db.session.rollback()
                 raise click.ClickException(str(error)) from None

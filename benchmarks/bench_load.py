@@ -92,6 +92,7 @@ def prepare_users(app, count: int) -> list[dict]:
                 .where(Budget.user_id == user_id, Budget.period_type == "monthly", Budget.start_date == this_month))
             if not budgets:
                 stats = load_demo(db.session, email=email, seed=1000 + index, replace=True)
+                db.session.commit()
                 user_id = stats["user_id"]
                 made += 1
             accounts = list(db.session.scalars(select(Account.id).where(Account.user_id == user_id)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from dashboard.security import limiter
 from dashboard.services import users as users_svc
-from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import User, db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
@@ -241,21 +241,16 @@ def register():
     status = 200
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in ("email", "display_name", "currency")}
-        try:
-            user = users_svc.register_user(
-                db.session, email=form["email"], password=request.form.get("password", ""),
-                password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
-                display_name=form["display_name"])
-            db.session.commit()
-        except users_svc.EmailTaken:
-            db.session.rollback()
-            errors = {"form": EMAIL_UNAVAILABLE}
-            status = 400
-        except ServiceError as exc:
-            db.session.rollback()
-            errors = {exc.field or "form": exc.message}
-            status = 400
+        done = unit_of_work(users_svc.register_user, db.session, email=form["email"],
+                            password=request.form.get("password", ""),
+                            password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
+                            display_name=form["display_name"])
+        if isinstance(done.error, users_svc.EmailTaken):
+            errors, status = {"form": EMAIL_UNAVAILABLE}, 400
+        elif not done.ok:
+            errors, status = {done.field or "form": done.message}, 400
         else:
+            user = done.value
             start_session(user)
             flash(f"Welcome to Ledgerlens, {user.display_name}.")
             return redirect("/")
@@ -285,29 +280,27 @@ def settings():
         return _settings_page()
     action = request.form.get("action")
     user_id = current_user.id
-    try:
-        if action == "profile":
-            users_svc.update_profile(db.session, user_id, display_name=request.form.get("display_name"),
-                                     currency=request.form.get("currency"))
-            db.session.commit()
-            flash("Profile saved.")
-        elif action == "password":
-            user = users_svc.change_password(
-                db.session, user_id, current=request.form.get("current_password", ""),
-                new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
-            db.session.commit()
-            # This session goes on; every other session of this user ends (see _fingerprint).
-            session[_FINGERPRINT_KEY] = _fingerprint(user)
-            flash("Password changed. Other devices will have to log in again.")
-        elif action == "delete":
-            return _delete_account(user_id)
-        else:
-            abort(400)
-    except ServiceError as exc:
-        db.session.rollback()
+    if action == "profile":
+        done = unit_of_work(users_svc.update_profile, db.session, user_id,
+                            display_name=request.form.get("display_name"), currency=request.form.get("currency"))
+    elif action == "password":
+        done = unit_of_work(users_svc.change_password, db.session, user_id,
+                            current=request.form.get("current_password", ""),
+                            new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
+    elif action == "delete":
+        return _delete_account(user_id)
+    else:
+        abort(400)
+    if not done.ok:
         form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
-        return _settings_page({exc.field or "form": exc.message}, section=action, status=400,
+        return _settings_page({done.field or "form": done.message}, section=action, status=400,
                               form=form if action == "profile" else None)
+    if action == "profile":
+        flash("Profile saved.")
+    else:
+        # This session goes on; every other session of this user ends (see _fingerprint).
+        session[_FINGERPRINT_KEY] = _fingerprint(done.value)
+        flash("Password changed. Other devices will have to log in again.")
     return redirect(url_for("auth.settings"))
 
 

@@ -527,7 +527,7 @@ def _morning(day: date) -> datetime:
 def load_demo(session: Session, *, seed: int = 42, end: date | None = None, email: str = DEMO_EMAIL,
               n_transactions: int | None = None, replace: bool = False,
               progress: Callable[[str], None] | None = None) -> dict:
-    """Create the demo user and commit. See the module docstring for what it contains.
+    """Create the demo user (the caller commits). See the module docstring for what it contains.
 
     ``n_transactions`` asks for exactly that many transactions (a transfer counts its two legs) over
     the same 24 months: the everyday purchases are multiplied, and the pay and the budgets scaled with
@@ -578,10 +578,8 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
                       category_ids=category_ids,
                       transfer_namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-demo:{email}:{seed}")),
         progress=lambda done: say(f"  {done:,} / {total:,} transactions ({time.perf_counter() - started:.1f} s)"))
-    say(f"  budgets assigned, roll-up rebuilt ({time.perf_counter() - started:.1f} s)")
-    session.commit()
     seconds = time.perf_counter() - started
-    say(f"Committed in {seconds:.1f} s.")
+    say(f"  budgets assigned, roll-up rebuilt ({seconds:.1f} s)")
     return {
         "user_id": user.id,
         "email": email,

@@ -154,3 +154,15 @@ def login(client, email: str, password: str = TEST_PASSWORD):
 @pytest.fixture()
 def client(app, db_session):
     return app.test_client()
+
+
+def commit_or_rollback(session, work, *args, **kwargs):
+    """What every caller of a writing service does (the commit rule, docs/architecture.md): run it,
+    commit, or roll back and re-raise."""
+    try:
+        value = work(session, *args, **kwargs)
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return value

@@ -483,16 +483,15 @@ def archive_summary(archive: Archive) -> dict[str, int]:
 
 
 def restore_archive(session: Session, user_id: int, archive: Archive) -> RestoreResult:
-    """Add what the archive holds and the user lacks, all or nothing, and commit."""
+    """Add what the archive holds and the user lacks, all or nothing. Does not commit: the caller
+    commits, or rolls back on an error (the commit rule, docs/architecture.md)."""
     try:
         result = _restore(session, user_id, archive)
-        session.commit()
+        session.flush()
         return result
-    except ImportFileError:
-        session.rollback()
+    except ServiceError:
         raise
     except Exception as exc:
-        session.rollback()
         raise ImportFileError(f"The restore failed and nothing was added ({type(exc).__name__}).") from exc
 
 

@@ -12,8 +12,9 @@ Three layers, each usable alone:
    before) and the kind (expense or income) of each row. The user's decisions (import a duplicate
    anyway, leave a row out) are applied here.
 3. Writing (:func:`run_import`) adds every accepted row or none, in one database transaction: through
-   :func:`dashboard.services.transactions.create_transaction` for small batches, or a bulk path for
-   large files that keeps the same invariants (expense lines, budgets, the monthly roll-up).
+   :func:`dashboard.services.transactions.create_transaction` for small batches, or the bulk path
+   (:mod:`dashboard.services.bulk`) for large files, which keeps the same invariants (expense lines,
+   budgets, the monthly roll-up). The caller commits.
 
 The categorisation rules (models.ImportRule) are read and written here too.
 """
@@ -1209,10 +1210,12 @@ class ImportResult:
 
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
                progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Import the accepted rows of ``parsed`` into the user's account, all or none, and commit.
+    """Import the accepted rows of ``parsed`` into the user's account, all or none. Does not commit:
+    the caller commits, or rolls back on an error (the commit rule, docs/architecture.md).
 
     Lines that could not be read stop the import (ImportFileError naming the first one) unless the
-    user left them out. Any failure while writing rolls everything back and names the line."""
+    user left them out. Any other failure while writing becomes an ImportFileError ("nothing was
+    added"): the caller's rollback then leaves the database as it was."""
     try:
         lock_user(session, user_id)
         plan = plan_import(session, user_id, account_id, parsed, decisions)
@@ -1242,15 +1245,10 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
                                r.description, external_id=r.external_id) for r in rows),
                 progress=(lambda done: progress(done, total)) if progress else None).months
-        session.commit()
-    except ImportFileError:
-        session.rollback()
-        raise
+        session.flush()
     except ServiceError:
-        session.rollback()
         raise
     except Exception as exc:
-        session.rollback()
         raise ImportFileError(f"The import failed and nothing was added ({type(exc).__name__}).") from exc
     income = sum(r.cents for r in rows if r.kind == "income")
     spending = -sum(r.cents for r in rows if r.kind == "expense")
