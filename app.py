@@ -115,7 +115,8 @@ def _register_cli(app: Flask) -> None:
     @click.option("--replace", is_flag=True, help="Delete an existing user with this email first.")
     def demo_command(transactions, seed, end_date, email, if_empty, replace):
         """Load a deterministic demo user."""
-        from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+        from dashboard.demo import load_demo
+        from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
         from models import User, db
 
         with app.app_context():
@@ -159,7 +160,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def main() -> None:
-    from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
 
     app = create_app()
     host = os.environ.get("HOST", "127.0.0.1")

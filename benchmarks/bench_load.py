@@ -275,7 +275,7 @@ def main() -> None:
     people = prepare_users(app, args.users)
     from sqlalchemy import select
 
-    from dashboard.demo import DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_PASSWORD
     from models import Category, db
     with app.app_context():
         categories = [str(c) for c in db.session.scalars(select(Category.id).where(Category.user_id.is_(None)))]

@@ -10,21 +10,20 @@ import hmac
 from urllib.parse import urlsplit
 
 import dash
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
 from dashboard.security import limiter
+from dashboard.services import passwords
 from dashboard.services import users as users_svc
+from dashboard.services.passwords import hash_password, needs_rehash, verify_password
 from dashboard.unit_of_work import unit_of_work
 from models import User, db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
 # Paths anyone may fetch: the login and registration forms and static files (no user data in them).
 PUBLIC_PREFIXES = ("/login", "/register", "/logout", "/assets/", "/_dash-component-suites/",
@@ -38,30 +37,12 @@ EMAIL_UNAVAILABLE = ("We could not create an account with that email address. If
 _FINGERPRINT_KEY = "_auth_fp"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    try:
-        return _hasher.check_needs_rehash(stored_hash)
-    except InvalidHashError:
-        return True
-
-
 def authenticate(email: str, password: str) -> User | None:
     """The user with this email and password, or None. Same work for unknown emails and wrong passwords."""
     user = db.session.scalar(select(User).where(User.email == users_svc.normalise_email(email)))
     if user is None:
         # Spend the same time as a real check, so timing does not reveal which emails exist.
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(passwords.DUMMY_HASH, password or "")
         return None
     if not verify_password(user.password_hash, password or ""):
         return None
@@ -71,7 +52,6 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-_DUMMY_HASH = _hasher.hash("not a real password")
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -201,7 +181,7 @@ def login():
 
 
 def _demo_hint() -> dict | None:
-    from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
     exists = db.session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD} if exists else None
 
@@ -318,6 +298,17 @@ def _delete_account(user_id: int):
     end_session()
     flash("Your account and all its data were deleted.")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_errorhandler(429)
+def too_many_requests(_error):
+    """Every rate limit's answer (the limits are set up in dashboard/security.py)."""
+    if request.path.startswith("/login"):
+        return render_login(error="Too many attempts. Wait a minute, then try again.", status=429)
+    if request.accept_mimetypes.accept_html and not request.is_json:
+        return render_template("message.html", title="Too many attempts",
+                               message="Too many attempts. Wait a little, then try again."), 429
+    return {"error": "rate_limited"}, 429
 
 
 @bp.route("/healthz")

@@ -77,7 +77,6 @@ def init_security(app: Flask) -> None:
     app.before_request(_check_dash_callback_origin)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(429, _too_many_requests)
 
 
 # -- Dash's callback route --------------------------------------------------------------------------
@@ -162,13 +161,3 @@ def _csrf_error(error: CSRFError):
                                message="This form was open too long or came from another site. "
                                        "Go back, reload the page and try again."), 400
     return {"error": "csrf", "message": error.description}, 400
-
-
-def _too_many_requests(_error):
-    if request.path.startswith("/login"):
-        from dashboard.auth import render_login
-        return render_login(error="Too many attempts. Wait a minute, then try again.", status=429)
-    if request.accept_mimetypes.accept_html and not request.is_json:
-        return render_template("message.html", title="Too many attempts",
-                               message="Too many attempts. Wait a little, then try again."), 429
-    return {"error": "rate_limited"}, 429

@@ -9,7 +9,8 @@ import pytest
 from conftest import commit_or_rollback
 from sqlalchemy import func, select, text
 
-from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+from dashboard.demo import load_demo
+from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
 from dashboard.services.budgets import covering_budget_id
 from dashboard.services.sql import cents
 from models import Account, Budget, Expense, Goal, GoalContribution, MonthlyRollup, Transaction, User
@@ -97,7 +98,7 @@ def _fingerprint(session, user_id: int) -> dict:
 def test_demo_user_has_two_years_of_believable_data(db_session, demo):
     user = db_session.get(User, demo["user_id"])
     assert user.email == DEMO_EMAIL and user.currency == "USD" and user.display_name
-    from dashboard.auth import verify_password
+    from dashboard.services.passwords import verify_password
     assert verify_password(user.password_hash, DEMO_PASSWORD)
 
     accounts = {a.name: a for a in db_session.scalars(select(Account).where(Account.user_id == user.id))}

@@ -43,7 +43,7 @@ from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
-from .sql import cents as cents_of
+from .sql import cents as sql_cents
 from .transactions import create_transaction, get_account
 from .validation import parse_id
 
@@ -1063,7 +1063,7 @@ def _existing_fingerprints(session: Session, user_id: int, account_id: int, rows
     if not rows:
         return every, without_id
     start, end = min(r.date for r in rows), max(r.date for r in rows)
-    amount = cents_of(Transaction.amount)   # raw integer cents, not Decimal
+    amount = sql_cents(Transaction.amount)   # raw integer cents, not Decimal
     no_id = Transaction.external_id.is_(None)
     result = session.execute(
         select(Transaction.date, amount, Transaction.payee, no_id, func.count())

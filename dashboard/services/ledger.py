@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import and_, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Category, Expense, Transaction
+from models import Account, Category, Expense, Transaction, to_cents
 
 from . import transactions as tx_service
 from .categories import get_category, visible_to
@@ -308,12 +307,8 @@ def transaction_detail(session: Session, user_id: int, transaction_id) -> dict:
                             .order_by(Expense.id)).all()
     account = session.scalar(select(Account.name).where(Account.id == tx.account_id, Account.user_id == user_id))
     return {"id": tx.id, "version": tx.version, "date": tx.date, "payee": tx.payee, "kind": tx.kind,
-            "amount_cents": int(cents_of(tx.amount)), "account": account,
+            "amount_cents": to_cents(tx.amount), "account": account,
             "lines": [{"category_id": r[0], "amount_cents": int(r[1]), "memo": r[2]} for r in lines]}
-
-
-def cents_of(amount: Decimal) -> int:
-    return int(amount.scaleb(2))
 
 
 # --- writes (do not commit) ------------------------------------------------------------------------
@@ -402,7 +397,7 @@ def split_remaining(total_cents: int, amounts) -> tuple[int | None, str | None]:
         if amount is None or str(amount).strip() == "":
             continue
         try:
-            assigned += cents_of(parse_amount(amount, allow_negative=True))
+            assigned += to_cents(parse_amount(amount, allow_negative=True))
         except ServiceError as exc:
             return None, f"Line {index + 1}: {exc.message}"
     return total_cents - assigned, None
