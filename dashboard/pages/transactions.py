@@ -32,6 +32,7 @@ from dashboard.services import ledger as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
 from dashboard.services.errors import ServiceError
+from dashboard.services.filters import MAX_TEXT
 from dashboard.unit_of_work import unit_of_work
 from models import db
 
@@ -93,7 +94,7 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
             ], xs=6, md=3, xl=2),
             dbc.Col([
                 _label("Search payee or description", f"{P}-text"),
-                dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=svc.MAX_TEXT,
+                dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=MAX_TEXT,
                           placeholder="e.g. coffee"),
             ], xs=6, md=4, xl=2),
         ], className="g-2"),
