@@ -42,7 +42,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard import init_dashboard
     from dashboard.auth import bp as auth_bp
     from dashboard.auth import login_manager, require_login
-    from dashboard.exports import bp as exports_bp
+    from dashboard.downloads import bp as downloads_bp
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
     from dashboard.services.hooks import install_session_hooks
@@ -76,7 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
     init_security(app)  # CSRF, rate limits, cookie flags, security headers
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(exports_bp)
+    app.register_blueprint(downloads_bp)
     app.before_request(require_login)
     init_dashboard(app)
     _register_cli(app)

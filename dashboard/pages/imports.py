@@ -17,7 +17,7 @@ from dashboard.components.cards import page_header
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import format_money
-from dashboard.services import export as archive_svc
+from dashboard.services import archive as archive_svc
 from dashboard.services import importer as svc
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame

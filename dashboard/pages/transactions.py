@@ -2,7 +2,7 @@
 on the server, edited inline, added, deleted with undo, split across categories, and transfers between
 two accounts.
 
-Callbacks unpack inputs, call dashboard.services.ledger (which goes through services.transactions for
+Callbacks unpack inputs, call dashboard.services.transaction_grid (which goes through services.transactions for
 every write and re-checks every id against the logged-in user), commit or roll back, and return. After
 a write the grid re-reads its rows from the server: an accepted edit shows its new version, a refused
 one goes back to the stored value.
@@ -28,7 +28,7 @@ from dashboard.components.grid import (
 )
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import currency_symbol, format_money
-from dashboard.services import ledger as svc
+from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
 from dashboard.services.errors import ServiceError

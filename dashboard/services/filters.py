@@ -1,5 +1,5 @@
 """The one parser of filter values (from a URL query or the filter controls) and the one text match,
-shared by the Spending explorer (services/spending.py) and the Transactions grid (services/ledger.py).
+shared by the Spending explorer (services/spending.py) and the Transactions grid (services/transaction_grid.py).
 
 Nothing from the client is trusted: malformed values are dropped, never raised on, unless the caller
 asks for ``strict`` checking of a range.

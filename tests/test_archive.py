@@ -1,4 +1,4 @@
-"""services.export: the whole-account zip, reading it back into a new user (same totals per category
+"""services.archive: the whole-account zip, reading it back into a new user (same totals per category
 and month), restoring twice, formula-safe cells that still round-trip, broken archives, the download."""
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy.orm import aliased
 from test_rollup import raw_totals, rollup_totals
 from test_transactions_service import check_ledger
 
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from dashboard.services import importer as imp
 from dashboard.services.budgets import create_budget
 from dashboard.services.importer import ImportFileError
