@@ -500,8 +500,8 @@ def test_rules_file_categories_and_history(db_session, world, cats):
 def test_rule_editing_checks_patterns_and_ownership(db_session, world, cats):
     alice, bob = world["alice"], world["bob"]
     for pattern, match_type, words in [("", "contains", "Enter"), ("x" * 201, "contains", "200"),
-                                       ("(unclosed", "regex", "valid pattern"), ("(a+)+$", "regex", "hang"),
-                                       ("(a|aa)*b", "regex", "hang"), (r"(a)\1", "regex", "Back-references"),
+                                       ("(unclosed", "regex", "valid pattern"), ("(?=x)y", "regex", "Look-arounds"),
+                                       (r"(a)\1", "regex", "Back-references"), ("a{1000}{1000}", "regex", "repet"),
                                        ("x", "glob", "contains")]:
         with pytest.raises(ServiceError, match=words):
             imp.create_rule(db_session, alice.id, pattern=pattern, match_type=match_type, category_id=cats["Coffee"])

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session
 from models import Category, ImportRule, MonthlyRollup, Transaction
 from models.db import MAX_CENTS
 
+from . import patterns
 from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
@@ -846,29 +847,18 @@ def parse_file(data: bytes, filename: str = "", mapping: CsvMapping | None = Non
 # Rules and suggestions
 # ---------------------------------------------------------------------------------------------------
 
-_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?:[*+|]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[*+]|\{\d*,)")
-
-
 def check_pattern(pattern, match_type: str) -> str:
-    """A rule's pattern, checked: not empty, at most 200 characters, a valid regular expression for
-    "regex" without repeated groups that repeat inside (those can take exponential time)."""
+    """A rule's pattern, checked: not empty, at most 200 characters, and for "regex" a pattern that
+    RE2 (a linear-time engine, :mod:`dashboard.services.patterns`) accepts."""
     if match_type not in ("contains", "regex"):
         raise ServiceError("Choose “contains” or “matches”.", "match_type")
     value = "" if pattern is None else str(pattern).strip()
     if not value:
         raise ServiceError("Enter the text to look for in the payee.", "pattern")
-    if len(value) > 200:
-        raise ServiceError("At most 200 characters.", "pattern")
+    if len(value) > patterns.MAX_PATTERN_LENGTH:
+        raise ServiceError(f"At most {patterns.MAX_PATTERN_LENGTH} characters.", "pattern")
     if match_type == "regex":
-        try:
-            re.compile(value, re.IGNORECASE)
-        except (re.error, RecursionError, OverflowError) as exc:
-            raise ServiceError(f"Not a valid pattern: {exc}.", "pattern") from None
-        if _NESTED_REPEAT.search(value):
-            raise ServiceError("A repeated group may not contain repeats or alternatives "
-                               "(like (a+)+ or (a|b)*): such patterns can hang the import.", "pattern")
-        if re.search(r"\\[1-9]|\(\?P=|\(\?<?[=!]", value):
-            raise ServiceError("Back-references and look-arounds are not supported.", "pattern")
+        patterns.check_pattern(value)
     return value
 
 
@@ -885,10 +875,10 @@ def compile_rules(rules: Iterable[Rule]) -> list[tuple[Callable[[str], bool], Ru
     for rule in rules:
         if rule.match_type == "regex":
             try:
-                matcher = re.compile(rule.pattern, re.IGNORECASE).search
-            except re.error:
+                matcher = patterns.compile_pattern(rule.pattern).search
+            except patterns.PatternError:
                 continue
-            compiled.append((lambda s, m=matcher: m(s) is not None, rule))
+            compiled.append((matcher, rule))
         else:
             needle = rule.pattern.casefold()
             compiled.append((lambda s, n=needle: n in s.casefold(), rule))
