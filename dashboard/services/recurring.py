@@ -382,3 +382,68 @@ def confirm(session: Session, user_id: int, key, today: date, **changes) -> Sche
 def _units(cents_value: int) -> str:
     from models import from_cents
     return str(from_cents(cents_value))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Subscriptions and bills: what they cost a month and a year, and their price changes
+# ---------------------------------------------------------------------------------------------------
+
+SUBSCRIPTION_COLUMNS = ["name", "source", "cadence", "amount_cents", "monthly_cents", "yearly_cents",
+                        "next_date", "price_changes"]
+
+
+def rule_label(rule: str) -> str:
+    """A short name for a rule: the cadence people know, or the rule itself."""
+    known = {
+        "FREQ=WEEKLY": "Weekly", "FREQ=WEEKLY;INTERVAL=2": "Every two weeks", "FREQ=MONTHLY": "Monthly",
+        "FREQ=MONTHLY;BYMONTHDAY=-1": "Last day of the month",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1": "Last weekday of the month",
+        "FREQ=YEARLY": "Yearly",
+    }
+    if rule in known:
+        return known[rule]
+    parts = dict(p.split("=", 1) for p in rule.split(";") if "=" in p)
+    interval = int(parts.get("INTERVAL", "1"))
+    freq = parts.get("FREQ")
+    if freq == "MONTHLY" and interval == 3:
+        return "Quarterly"
+    if freq == "MONTHLY" and interval == 1 and "BYMONTHDAY" in parts:
+        day = parts["BYMONTHDAY"].split(",")[0]
+        return f"Monthly on the {day}{_ordinal(int(day))}" if day.lstrip("-").isdigit() and int(day) > 0 else "Monthly"
+    if freq == "WEEKLY" and "BYDAY" in parts:
+        return ("Every two weeks" if interval == 2 else "Weekly") + f" ({parts['BYDAY'].title()})"
+    if freq == "YEARLY":
+        return "Yearly"
+    return rule
+
+
+def _ordinal(n: int) -> str:
+    return "th" if 11 <= n % 100 <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+
+
+@cached
+def subscriptions(session: Session, user_id: int, today: date) -> pd.DataFrame:
+    """Recurring expenses: the user's expense schedules (cost from their occurrences in the next 12
+    months) and the recurring expenses found in the history that no schedule covers yet; with the price
+    changes found in the history (for a schedule: in its payee's history)."""
+    from .periods import add_months
+    from .schedules import RuleSpec, expand, schedules_frame
+    found = find_recurring(session, user_id, today)
+    changes_by_payee = {s.payee_key: s.detection.price_changes for s in found if s.sign < 0}
+    rows = []
+    schedules = schedules_frame(session, user_id, include_paused=False)
+    year_end = add_months(today, 12) - timedelta(days=1)
+    for r in schedules[schedules["kind"] == "expense"].itertuples():
+        count = None if pd.isna(r.count) else int(r.count)
+        days = expand(RuleSpec(r.rrule, r.start_date, r.until, count), today, year_end)
+        yearly = -int(r.amount_cents) * len(days)
+        rows.append((r.name, "schedule", rule_label(r.rrule), -int(r.amount_cents), round(yearly / 12), yearly,
+                     days[0] if days else None, changes_by_payee.get((r.payee or "").strip().lower(), [])))
+    for s in found:
+        if s.sign > 0 or s.status == "scheduled":
+            continue
+        d = s.detection
+        rows.append((s.payee, "found", BY_NAME[d.cadence].label, -d.amount_cents, -d.monthly_cents, -d.yearly_cents,
+                     d.next_date, d.price_changes))
+    frame = pd.DataFrame(rows, columns=SUBSCRIPTION_COLUMNS)
+    return frame.sort_values(["monthly_cents", "name"], ascending=[False, True]).reset_index(drop=True)
