@@ -240,6 +240,8 @@ HINTS = {
     ("import-grid", "cellValueChanged"): lambda w: [{"rowIndex": 0, "rowId": "1", "colId": "include",
                                                      "data": {"line": 1, "include": False}, "value": False,
                                                      "oldValue": True, "newValue": False}],
+    # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
+    ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,
