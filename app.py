@@ -39,13 +39,13 @@ def _secret_key(instance_path: str) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    import dashboard.services.rollup  # noqa: F401  (keeps monthly_rollup in step on every commit)
     from dashboard import init_dashboard
     from dashboard.auth import bp as auth_bp
     from dashboard.auth import login_manager, require_login
     from dashboard.exports import bp as exports_bp
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
+    from dashboard.services.hooks import install_session_hooks
     from models import database_url, db
     from models.db import default_instance_path
 
@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
+    install_session_hooks()  # roll-up, data version, cache bookkeeping on every session (explicit)
     db.init_app(app)
     init_cache(app)  # Flask-Caching: in-process by default, Redis when REDIS_URL is set
     init_security(app)  # CSRF, rate limits, cookie flags, security headers

@@ -242,6 +242,14 @@ HINTS = {
                                                      "oldValue": True, "newValue": False}],
     # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
     ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
+    # categories
+    ("categories-new-kind", "value"): lambda w: "expense",
+    ("categories-merge-budgets", "value"): lambda w: "sum",
+    ("categories-recolor-color", "value"): lambda w: "#123456",
+    ("categories-pending-merge", "data"): lambda w: {"source": w.a.ids["category"][0],
+                                                     "target": w.a.ids["category"][1], "version": 1},
+    ("categories-pending-delete", "data"): lambda w: {"category": w.a_id("category"),
+                                                      "move_to": w.a.ids["category"][1], "version": 1},
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,

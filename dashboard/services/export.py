@@ -49,15 +49,13 @@ from models import (
 )
 
 from .budgets import assign_budgets
+from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
 from .importer import (
     ImportFileError,
-    NewTransaction,
-    bulk_write,
     check_pattern,
     dedupe_key,
-    lock_user,
     parse_money,
 )
 from .sql import cents
@@ -692,7 +690,7 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
             if key in seen or key in bank_ids:
                 new[index] = dataclasses.replace(tx, external_id=None)
             seen.add(key)
-    bulk_write(session, user_id, new)
+    write_transactions(session, user_id, new)
     added["transactions"] += len(new)
     if budget_span:
         assign_budgets(session, user_id, date_from=min(budget_span), date_to=max(budget_span))

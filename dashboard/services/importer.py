@@ -32,14 +32,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Budget, Category, ImportRule, MonthlyRollup, Transaction, User
+from models import Category, ImportRule, MonthlyRollup, Transaction
 from models.db import MAX_CENTS
 
-from . import rollup
-from .budgets import assign_budgets
+from . import patterns
+from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
@@ -49,7 +49,6 @@ from .validation import parse_id
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024   # what the import page accepts
 BULK_THRESHOLD = 300                  # more rows than this go through the bulk path
-BULK_CHUNK = 20_000                   # rows per bulk INSERT / COPY
 PAYEE_MAX, DESCRIPTION_MAX, EXTERNAL_ID_MAX = 200, 500, 255
 MAX_ERRORS_LISTED = 200               # lines with a problem kept for the preview
 
@@ -847,29 +846,18 @@ def parse_file(data: bytes, filename: str = "", mapping: CsvMapping | None = Non
 # Rules and suggestions
 # ---------------------------------------------------------------------------------------------------
 
-_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?:[*+|]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[*+]|\{\d*,)")
-
-
 def check_pattern(pattern, match_type: str) -> str:
-    """A rule's pattern, checked: not empty, at most 200 characters, a valid regular expression for
-    "regex" without repeated groups that repeat inside (those can take exponential time)."""
+    """A rule's pattern, checked: not empty, at most 200 characters, and for "regex" a pattern that
+    RE2 (a linear-time engine, :mod:`dashboard.services.patterns`) accepts."""
     if match_type not in ("contains", "regex"):
         raise ServiceError("Choose “contains” or “matches”.", "match_type")
     value = "" if pattern is None else str(pattern).strip()
     if not value:
         raise ServiceError("Enter the text to look for in the payee.", "pattern")
-    if len(value) > 200:
-        raise ServiceError("At most 200 characters.", "pattern")
+    if len(value) > patterns.MAX_PATTERN_LENGTH:
+        raise ServiceError(f"At most {patterns.MAX_PATTERN_LENGTH} characters.", "pattern")
     if match_type == "regex":
-        try:
-            re.compile(value, re.IGNORECASE)
-        except (re.error, RecursionError, OverflowError) as exc:
-            raise ServiceError(f"Not a valid pattern: {exc}.", "pattern") from None
-        if _NESTED_REPEAT.search(value):
-            raise ServiceError("A repeated group may not contain repeats or alternatives "
-                               "(like (a+)+ or (a|b)*): such patterns can hang the import.", "pattern")
-        if re.search(r"\\[1-9]|\(\?P=|\(\?<?[=!]", value):
-            raise ServiceError("Back-references and look-arounds are not supported.", "pattern")
+        patterns.check_pattern(value)
     return value
 
 
@@ -886,10 +874,10 @@ def compile_rules(rules: Iterable[Rule]) -> list[tuple[Callable[[str], bool], Ru
     for rule in rules:
         if rule.match_type == "regex":
             try:
-                matcher = re.compile(rule.pattern, re.IGNORECASE).search
-            except re.error:
+                matcher = patterns.compile_pattern(rule.pattern).search
+            except patterns.PatternError:
                 continue
-            compiled.append((lambda s, m=matcher: m(s) is not None, rule))
+            compiled.append((matcher, rule))
         else:
             needle = rule.pattern.casefold()
             compiled.append((lambda s, n=needle: n in s.casefold(), rule))
@@ -1193,104 +1181,6 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
 # Writing
 # ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class NewTransaction:
-    """A transaction for :func:`bulk_write`: amounts in cents; ``lines`` are the expense lines
-    (category_id, cents spent, memo) of an expense, or None for one line of ``-cents``."""
-    account_id: int
-    date: date
-    cents: int
-    kind: str
-    category_id: int | None
-    payee: str
-    description: str = ""
-    notes: str = ""
-    external_id: str | None = None
-    transfer_group: str | None = None
-    lines: tuple[tuple[int | None, int, str], ...] | None = None
-
-
-_TX_COLUMNS = ("id", "user_id", "account_id", "category_id", "date", "amount", "kind", "payee",
-               "description", "notes", "transfer_group", "external_id")
-_EXPENSE_COLUMNS = ("id", "user_id", "transaction_id", "category_id", "account_id", "date", "amount", "memo")
-
-
-def _reserve_ids(session: Session, name: str, count: int) -> list[int]:
-    """``count`` new primary keys for ``name``: from its sequence on PostgreSQL (safe alongside
-    other writers), after the largest id on SQLite (one writer at a time there)."""
-    if count == 0:
-        return []
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return list(connection.execute(text(
-            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, :n)"),
-            {"n": count}).scalars())
-    start = connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar_one() + 1
-    return list(range(start, start + count))
-
-
-def _insert(session: Session, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection   # psycopg 3: COPY is the fast path
-        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:   # SQLite: plain tuples straight to the driver, in the session's transaction
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                               rows)
-        finally:
-            cursor.close()
-
-
-def bulk_write(session: Session, user_id: int, transactions: list[NewTransaction], *,
-               progress: Callable[[int, int], None] | None = None) -> set[date]:
-    """Insert many transactions and their expense lines with Core (COPY on PostgreSQL), then put the
-    expenses in their budgets and refresh the monthly roll-up of the touched months. Keeps the
-    invariants of services.transactions. The caller has checked ownership of every account and
-    category id; nothing is committed here. Returns the months touched."""
-    total = len(transactions)
-    if total == 0:
-        return set()
-    postgres = session.connection().dialect.name == "postgresql"
-    tx_ids = _reserve_ids(session, "transactions", total)
-    line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
-                     for t in transactions)
-    expense_ids = iter(_reserve_ids(session, "expenses", line_count))
-    months: set[date] = set()
-    expense_dates: list[date] = []
-    for start in range(0, total, BULK_CHUNK):
-        tx_rows, expense_rows = [], []
-        for tx_id, t in zip(tx_ids[start:start + BULK_CHUNK], transactions[start:start + BULK_CHUNK],
-                            strict=True):
-            day = t.date if postgres else t.date.isoformat()
-            tx_rows.append((tx_id, user_id, t.account_id, t.category_id, day, t.cents, t.kind, t.payee,
-                            t.description, t.notes, t.transfer_group, t.external_id))
-            months.add(month_start(t.date))
-            if t.kind == "expense":
-                lines = t.lines if t.lines is not None else ((t.category_id, -t.cents, ""),)
-                for category_id, cents, memo in lines:
-                    expense_rows.append((next(expense_ids), user_id, tx_id, category_id, t.account_id, day,
-                                         cents, memo))
-                expense_dates.append(t.date)
-        _insert(session, "transactions", _TX_COLUMNS, tx_rows)
-        _insert(session, "expenses", _EXPENSE_COLUMNS, expense_rows)
-        if progress:
-            progress(min(start + BULK_CHUNK, total), total)
-    if expense_dates:
-        first, last = min(expense_dates), max(expense_dates)
-        has_budget = session.scalar(select(Budget.id).where(
-            Budget.user_id == user_id, Budget.start_date <= last, Budget.end_date >= first).limit(1))
-        if has_budget is not None:
-            assign_budgets(session, user_id, date_from=first, date_to=last)
-    rollup.refresh(session, user_id, months)
-    return months
-
-
 @dataclass
 class ImportResult:
     added: int
@@ -1305,12 +1195,6 @@ class ImportResult:
             return "Nothing new to import: every row is already in this account."
         skipped = f", {self.skipped:,} skipped" if self.skipped else ""
         return f"Imported {self.added:,} transaction{'s' if self.added != 1 else ''}{skipped}."
-
-
-def lock_user(session: Session, user_id: int) -> None:
-    """One import (or other bulk write) per user at a time on PostgreSQL: the same row lock the
-    roll-up refresh takes (FOR NO KEY UPDATE: see rollup.refresh), taken first."""
-    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
 
 
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
@@ -1343,9 +1227,11 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
                 progress(len(rows), len(rows))
             months = {month_start(r.date) for r in rows}
         else:
-            months = bulk_write(session, user_id, [
+            total = len(rows)
+            months = write_transactions(session, user_id, (
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
-                               r.description, external_id=r.external_id) for r in rows], progress=progress)
+                               r.description, external_id=r.external_id) for r in rows),
+                progress=(lambda done: progress(done, total)) if progress else None).months
         session.commit()
     except ImportFileError:
         session.rollback()
