@@ -122,7 +122,11 @@ def registration_open() -> bool:
 
 @bp.app_context_processor
 def _template_globals():
-    return {"nav_pages": _nav_pages, "registration_open": registration_open}
+    return {"nav_pages": _nav_pages, "registration_open": registration_open, "ll_theme": _theme}
+
+
+def _theme() -> str:
+    return users_svc.theme_of(current_user) if current_user.is_authenticated else "system"
 
 
 def _nav_pages() -> list[dict]:
@@ -242,10 +246,15 @@ def register():
 
 def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
                    form: dict | None = None):
-    shown = {"display_name": current_user.display_name, "currency": current_user.currency}
+    shown = {"display_name": current_user.display_name, "currency": current_user.currency,
+             "theme": users_svc.theme_of(current_user)}
     shown.update({k: v for k, v in (form or {}).items() if v is not None})
     return render_template("settings.html", errors=errors or {}, section=section, form=shown,
-                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN), status
+                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN,
+                           themes=THEME_LABELS), status
+
+
+THEME_LABELS = {"system": "Same as this device", "light": "Light", "dark": "Dark"}
 
 
 def _password_check_failed(response) -> bool:
@@ -263,6 +272,8 @@ def settings():
     if action == "profile":
         done = unit_of_work(users_svc.update_profile, db.session, user_id,
                             display_name=request.form.get("display_name"), currency=request.form.get("currency"))
+    elif action == "theme":
+        done = unit_of_work(users_svc.set_theme, db.session, user_id, request.form.get("theme"))
     elif action == "password":
         done = unit_of_work(users_svc.change_password, db.session, user_id,
                             current=request.form.get("current_password", ""),
@@ -277,6 +288,8 @@ def settings():
                               form=form if action == "profile" else None)
     if action == "profile":
         flash("Profile saved.")
+    elif action == "theme":
+        flash("Appearance saved.")
     else:
         # This session goes on; every other session of this user ends (see _fingerprint).
         session[_FINGERPRINT_KEY] = _fingerprint(done.value)
