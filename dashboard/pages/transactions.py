@@ -32,6 +32,7 @@ from dashboard.services import ledger as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
 from dashboard.services.errors import Conflict, ServiceError
+from dashboard.services.tokens import spend_token
 from models import db
 
 dash.register_page(__name__, path="/transactions", name="Transactions", title="Transactions · Ledgerlens",
@@ -477,7 +478,11 @@ def undo_delete(n_clicks, token):
         return (no_update,) * 4
     viewer = require_viewer()
     try:
-        restored = tx_service.restore_transaction(db.session, viewer.user_id, _undo_snapshot(token, viewer.user_id))
+        snapshot = _undo_snapshot(token, viewer.user_id)
+        # Once only: a second click, a replay, or two requests at once find the token spent.
+        spend_token(db.session, viewer.user_id, token, lifetime_seconds=UNDO_MAX_AGE,
+                    message="This delete has already been undone.")
+        restored = tx_service.restore_transaction(db.session, viewer.user_id, snapshot)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
