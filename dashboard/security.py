@@ -55,8 +55,12 @@ def init_security(app: Flask) -> None:
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(settings.redis_url))
     config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    # Login: the sixth failure within a minute is refused, per client address and per email.
+    # Login failures (docs/security.md): 5 a minute per address and account; 30 a minute per address over
+    # all accounts; 100 an hour per account over all addresses, except from browsers that logged in to
+    # that account before (so strangers cannot lock the owner out).
     config.setdefault("LOGIN_RATE_LIMIT", "5 per minute")
+    config.setdefault("LOGIN_ADDRESS_RATE_LIMIT", "30 per minute")
+    config.setdefault("LOGIN_ACCOUNT_RATE_LIMIT", "100 per hour")
     config.setdefault("REGISTER_RATE_LIMIT", "10 per hour")
     config.setdefault("PASSWORD_CHECK_RATE_LIMIT", "5 per minute")
     # Origins besides this request's own host that may call Dash callbacks (a proxy that rewrites the
