@@ -10,8 +10,8 @@ from .rollup import MonthlyRollup
 from .rule import ImportRule as ImportRule  # re-exported
 from .rule import RuleTag
 from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
-from .token import SpentToken
 from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
+from .token import SpentToken
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
