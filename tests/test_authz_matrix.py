@@ -242,6 +242,8 @@ HINTS = {
     ("import-grid", "cellValueChanged"): lambda w: [{"rowIndex": 0, "rowId": "1", "colId": "include",
                                                      "data": {"line": 1, "include": False}, "value": False,
                                                      "oldValue": True, "newValue": False}],
+    # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
+    ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",

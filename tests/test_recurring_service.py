@@ -10,7 +10,7 @@ import pytest
 from ahead_data import TODAY, history
 
 from dashboard.services import recurring as svc
-from dashboard.services.errors import NotFound
+from dashboard.services.errors import NotFound, ServiceError
 from dashboard.services.periods import add_months, month_end
 from models import DismissedRecurring, Schedule, ScheduleOccurrence
 
@@ -135,7 +135,7 @@ def test_dismissed_never_comes_back_and_confirm_makes_a_linked_schedule(db_sessi
     assert link.status == "paid" and link.schedule_id == schedule.id
     states = {s.payee_key: s.status for s in svc.find_recurring(db_session, user.id, TODAY)}
     assert states["netflix"] == "scheduled"
-    with pytest.raises(Exception):
+    with pytest.raises(ServiceError, match="already covers"):
         svc.confirm(db_session, user.id, by_payee["netflix"].key, TODAY)
     db_session.rollback()
     assert db_session.query(Schedule).count() == 1
