@@ -41,8 +41,8 @@ def _secret_key(instance_path: str) -> str:
 def create_app(config: dict | None = None) -> Flask:
     import dashboard.services.rollup  # noqa: F401  (keeps monthly_rollup in step on every commit)
     from dashboard import init_dashboard
+    from dashboard.auth import apply_user_locale, login_manager, require_login
     from dashboard.auth import bp as auth_bp
-    from dashboard.auth import login_manager, require_login
     from dashboard.exports import bp as exports_bp
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
@@ -77,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(exports_bp)
     app.before_request(require_login)
+    app.before_request(apply_user_locale)
     init_dashboard(app)
     _register_cli(app)
     return app

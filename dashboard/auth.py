@@ -16,6 +16,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
+from dashboard.formatting import LOCALES, use_locale
 from dashboard.security import limiter
 from dashboard.services import users as users_svc
 from dashboard.services.errors import ServiceError
@@ -110,6 +111,12 @@ def _unauthorized():
     if request.path.startswith(API_PREFIXES):
         abort(401)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def apply_user_locale():
+    """before_request hook: money, numbers and dates of this request in the user's locale (set on
+    every request, so a worker thread never carries the previous request's locale)."""
+    use_locale(getattr(current_user, "locale", None) if current_user.is_authenticated else None)
 
 
 def require_login():
@@ -267,10 +274,12 @@ def register():
 
 def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
                    form: dict | None = None):
-    shown = {"display_name": current_user.display_name, "currency": current_user.currency}
+    shown = {"display_name": current_user.display_name, "currency": current_user.currency,
+             "locale": current_user.locale}
     shown.update({k: v for k, v in (form or {}).items() if v is not None})
     return render_template("settings.html", errors=errors or {}, section=section, form=shown,
-                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN), status
+                           currencies=users_svc.CURRENCIES, locales=LOCALES,
+                           password_min=users_svc.PASSWORD_MIN), status
 
 
 def _password_check_failed(response) -> bool:
@@ -288,7 +297,7 @@ def settings():
     try:
         if action == "profile":
             users_svc.update_profile(db.session, user_id, display_name=request.form.get("display_name"),
-                                     currency=request.form.get("currency"))
+                                     currency=request.form.get("currency"), locale=request.form.get("locale"))
             db.session.commit()
             flash("Profile saved.")
         elif action == "password":
@@ -305,7 +314,7 @@ def settings():
             abort(400)
     except ServiceError as exc:
         db.session.rollback()
-        form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
+        form = {key: request.form.get(key) for key in ("display_name", "currency", "locale")}
         return _settings_page({exc.field or "form": exc.message}, section=action, status=400,
                               form=form if action == "profile" else None)
     return redirect(url_for("auth.settings"))

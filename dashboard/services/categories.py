@@ -47,7 +47,8 @@ def category_frame(session: Session, user_id: int) -> pd.DataFrame:
         return frame
     frame["full_name"] = frame.apply(
         lambda r: f"{r.parent_name} › {r['name']}" if isinstance(r.parent_name, str) else r["name"], axis=1)
-    frame["top_id"] = frame["parent_id"].fillna(frame["id"]).astype("int64")
+    parents = parents_map(frame)
+    frame["top_id"] = pd.Series([path_to(parents, c)[0] for c in frame["id"]], index=frame.index, dtype="int64")
     frame["color"] = frame["color"].fillna(frame["parent_color"])
     return frame.drop(columns=["parent_color"])
 
@@ -61,3 +62,45 @@ def with_descendants(session: Session, user_id: int, category_ids) -> list[int]:
         select(Category.id).where(Category.parent_id.in_(ids), visible_to(user_id))).all()
     allowed = session.scalars(select(Category.id).where(Category.id.in_(ids), visible_to(user_id))).all()
     return sorted(set(allowed) | set(children))
+
+
+# --- the tree, at any depth ----------------------------------------------------------------------
+# Pure functions over category_frame's (id, parent_id): users may nest categories as deep as they
+# like, so nothing here assumes two levels.
+
+def parents_map(categories: pd.DataFrame) -> dict[int, int | None]:
+    return {int(c): (int(p) if pd.notna(p) else None)
+            for c, p in zip(categories["id"], categories["parent_id"], strict=True)}
+
+
+def path_to(parents: dict[int, int | None], category_id: int) -> list[int]:
+    """[root, ..., category_id]; a category the map does not know is a root of its own."""
+    path, seen = [], set()
+    node: int | None = int(category_id)
+    while node is not None and node not in seen:
+        path.append(node)
+        seen.add(node)
+        node = parents.get(node)
+    return path[::-1]
+
+
+def children_map(parents: dict[int, int | None]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for node, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(node)
+    return children
+
+
+def subtree(parents: dict[int, int | None], roots) -> set[int]:
+    """The given categories and every category below them, at any depth."""
+    children = children_map(parents)
+    found: set[int] = set()
+    stack = [int(r) for r in roots]
+    while stack:
+        node = stack.pop()
+        if node in found:
+            continue
+        found.add(node)
+        stack.extend(children.get(node, ()))
+    return found
