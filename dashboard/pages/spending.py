@@ -85,7 +85,9 @@ def layout(**query):
     account_options, category_options = _options(viewer.user_id)
     return html.Div([
         dcc.Store(id=f"{P}-state", data=svc.filters_to_query(filters)),
-        dcc.Store(id=f"{P}-url-sync"),
+        # The page's own view of the address bar: written when the filters change (a history entry
+        # per change), read when Back or Forward brings another one.
+        dcc.Location(id=f"{P}-url", refresh=False),
         page_header("Spending", "Where the money goes. Click a category or a bar to drill in.",
                     actions=[html.A("Download CSV", id=f"{P}-download", className="btn btn-outline-primary btn-sm",
                                     href="/export/spending.csv" + svc.query_string(filters))]),
@@ -157,7 +159,9 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
     """Any control or chart click -> the one filter state, and everything drawn from it, at once."""
     viewer = require_viewer()
     today = date.today()
-    trigger = ctx.triggered_id
+    # One control changed (a pick, a click), or several at once (Back put a whole URL into them).
+    changed = {prop.rsplit(".", 1)[0] for prop in (ctx.triggered_prop_ids or {})}
+    trigger = ctx.triggered_id if len(changed) == 1 else None
     filters, error = filters_from_controls(
         trigger, today, preset=preset, start=start, end=end, accounts=accounts, categories=categories,
         text=text, min_amount=min_amount, max_amount=max_amount, flow=flow, grain=grain,
@@ -347,35 +351,68 @@ def grid_rows(request, state):
     return infinite_response(page.to_dict("records"), start_row, end_row)
 
 
-# Keep the address bar in step (a new history entry per change, so Back steps through views; the
-# same filters written in another order only replace the entry), and make the grid fetch its rows
-# again for the new filters.
+# Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so
+# Back steps through views) and make the grid fetch its rows again for the new filters.
 clientside_callback(
     """
     function(state) {
         if (!state) { return window.dash_clientside.no_update; }
-        const canonical = function(search) {
-            const params = new URLSearchParams(search);
-            const keys = Array.from(params.keys()).sort();
-            const out = new URLSearchParams();
-            keys.forEach(function(k) { out.set(k, params.get(k)); });
-            return out.toString();
-        };
         const params = new URLSearchParams();
         Object.keys(state).sort().forEach(function(k) { params.set(k, state[k]); });
         const search = params.toString() ? "?" + params.toString() : "";
-        if (canonical(window.location.search) !== canonical(search)) {
-            window.history.pushState({}, "", window.location.pathname + search);
-        } else if (window.location.search !== search) {
-            window.history.replaceState(window.history.state, "", window.location.pathname + search);
-        }
         if (window.dash_ag_grid && window.dash_ag_grid.getApi) {
             try { window.dash_ag_grid.getApi("spending-grid").purgeInfiniteCache(); } catch (e) {}
         }
-        return search;
+        const canonical = function(text) {
+            const p = new URLSearchParams(text), out = new URLSearchParams();
+            Array.from(p.keys()).sort().forEach(function(k) { out.set(k, p.get(k)); });
+            return out.toString();
+        };
+        // The same filters written in another order (a hand-typed link) need no new entry.
+        return canonical(window.location.search) === canonical(search) ? window.dash_clientside.no_update : search;
     }
     """,
-    Output(f"{P}-url-sync", "data"),
+    Output(f"{P}-url", "search"),
     Input(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+
+# Back / Forward: the address bar holds other filters than the page shows. Put them into the
+# controls (in the browser), which runs `update` once; the server re-reads and checks every value.
+clientside_callback(
+    """
+    function(search, state) {
+        const nothing = window.dash_clientside.no_update;
+        if (typeof search !== "string") { return Array(10).fill(nothing); }
+        const canonical = function(params) {
+            const out = new URLSearchParams();
+            Array.from(params.keys()).sort().forEach(function(k) { out.set(k, params.get(k)); });
+            return out.toString();
+        };
+        const current = new URLSearchParams();
+        Object.keys(state || {}).forEach(function(k) { current.set(k, state[k]); });
+        const asked = new URLSearchParams(search);
+        if (canonical(asked) === canonical(current)) { return Array(10).fill(nothing); }
+        const ids = function(key) {
+            const text = asked.get(key);
+            return text ? text.split(",").map(Number).filter(function(n) { return Number.isInteger(n); }) : [];
+        };
+        return [asked.get("preset") || "this_month", asked.get("from") || nothing, asked.get("to") || nothing,
+                ids("accounts"), ids("categories"), asked.get("q") || "", asked.get("min") || "",
+                asked.get("max") || "", asked.get("flow") || "spending", asked.get("grain") || "auto"];
+    }
+    """,
+    Output(f"{P}-preset", "value", allow_duplicate=True),
+    Output(f"{P}-dates", "start_date", allow_duplicate=True),
+    Output(f"{P}-dates", "end_date", allow_duplicate=True),
+    Output(f"{P}-accounts", "value"),
+    Output(f"{P}-categories", "value", allow_duplicate=True),
+    Output(f"{P}-text", "value"),
+    Output(f"{P}-min", "value"),
+    Output(f"{P}-max", "value"),
+    Output(f"{P}-flow", "value"),
+    Output(f"{P}-grain", "value"),
+    Input(f"{P}-url", "search"),
+    State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
