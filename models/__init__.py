@@ -1,18 +1,24 @@
 """The data model: one module per aggregate, all on one declarative Base."""
 from .account import ACCOUNT_TYPES, DEBT_TYPES, Account
 from .budget import PERIOD_TYPES, Budget
-from .category import CATEGORY_KINDS, Category
+from .category import CATEGORY_KINDS, Category, CategoryMapping, HiddenCategory
 from .db import Base, Money, database_url, db, from_cents, to_cents
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
 from .rollup import MonthlyRollup
 from .rule import ImportRule as ImportRule  # re-exported
+from .rule import RuleTag
+from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
+from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
 __all__ = [
-    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
-    "Account", "Base", "Budget", "Category", "Expense", "Goal", "Money", "MonthlyRollup", "Transaction", "User",
+    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
+    "TRANSACTION_KINDS",
+    "Account", "Base", "Budget", "Category", "CategoryMapping", "DismissedRecurring", "EditBatch", "EditBatchRow",
+    "EditBatchTag", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup", "RuleTag", "Scenario",
+    "Schedule", "ScheduleOccurrence", "Tag", "Transaction", "TransactionTag", "User",
     "database_url", "db", "from_cents", "to_cents",
 ]

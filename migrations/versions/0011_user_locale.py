@@ -1,7 +1,7 @@
 """users.locale: how the user's money, numbers and dates are written (a Babel locale, en_US by default)
 
 Revision ID: 0011_user_locale
-Revises: 0005_user_data_version
+Revises: 0012_user_prefs
 Create Date: 2026-12-02 16:40:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0011_user_locale'
-down_revision: Union[str, Sequence[str], None] = '0005_user_data_version'
+down_revision: Union[str, Sequence[str], None] = '0012_user_prefs'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
