@@ -174,7 +174,8 @@ def _page_query(world: World):
     a = world.a
     acc, cat, goal, tx = a.first("account"), a.first("category"), a.first("goal"), a.first("transaction")
     return (f"?accounts={acc}&account={acc}&categories={cat}&category={cat}&goal={goal}&id={tx}"
-            f"&transaction={tx}&budget={a.first('budget')}&type=monthly&period={world.today:%Y-%m}")
+            f"&transaction={tx}&budget={a.first('budget')}&type=monthly&period={world.today:%Y-%m}"
+            f"&a={a.ids.get('scenario', [0])[0]}&b={a.ids.get('scenario', [0])[0]}")
 
 
 def _undo_token(world: World):
@@ -256,6 +257,18 @@ HINTS = {
     ("recurring-form-cadence", "value"): lambda w: "monthly",
     ("recurring-form-rrule", "value"): lambda w: "FREQ=MONTHLY;BYMONTHDAY=1",
     ("recurring-form-suggestion", "data"): lambda w: Variants([None, _suggestion_key(w)]),
+    # forecast
+    ("forecast-months", "value"): lambda w: 6,
+    ("forecast-threshold", "value"): lambda w: Variants(["100.00", "1e308"]),
+    ("forecast-item-type", "value"): lambda w: Variants(["one_off", "recurring", "remove_schedule",
+                                                         "change_schedule", "budget"]),
+    ("forecast-item-cadence", "value"): lambda w: "monthly",
+    ("forecast-edit-scenario", "value"): lambda w: str(w.a_id("scenario")),
+    # cash flow
+    ("cashflow-preset", "value"): lambda w: "last_12_months",
+    ("cashflow-compare", "value"): lambda w: Variants(["previous", "average3"]),
+    ("cashflow-drill-category", "value"): lambda w: str(w.a_id("category")),
+    ("cashflow-budget", "value"): lambda w: str(w.a_id("budget")),
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,
@@ -274,6 +287,7 @@ INDEX_HINTS = {
     "recurring-pause": lambda w: w.a_id("schedule"),
     "recurring-skip": lambda w: w.a_id("schedule"),
     "recurring-delete": lambda w: w.a_id("schedule"),
+    "forecast-item-remove": lambda w: 0,   # the first item of the scenario named by forecast-edit-scenario
 }
 
 

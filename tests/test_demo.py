@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 
 from dashboard.demo import load_demo
 from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
-from dashboard.services.budgets import covering_budget_id
+from dashboard.services.budget_lines import covering_budget_id
 from dashboard.services.sql import cents
 from models import Account, Budget, Expense, Goal, GoalContribution, MonthlyRollup, Transaction, User
 

@@ -48,7 +48,7 @@ from models import (
     from_cents,
 )
 
-from .budgets import assign_budgets
+from .budget_lines import assign_budgets
 from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
