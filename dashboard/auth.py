@@ -102,6 +102,12 @@ def apply_user_locale():
     use_locale(getattr(current_user, "locale", None) if current_user.is_authenticated else None)
 
 
+def reset_user_locale(_error=None):
+    """teardown_request hook: back to the default, so nothing after the request (a test, a CLI
+    command in the same thread) inherits the user's locale."""
+    use_locale(None)
+
+
 def require_login():
     """before_request hook: everything but the public prefixes needs a logged-in user."""
     if request.path.startswith(PUBLIC_PREFIXES) or request.endpoint == "static":
