@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
-from babel.dates import format_interval, format_skeleton
+from babel.dates import format_interval, format_skeleton, get_date_format
 from babel.numbers import (
     format_compact_currency,
     format_currency,
@@ -192,26 +192,65 @@ def money_ticks(low: float, high: float, currency: str, *, count: int = 5,
 
 # --- dates ---------------------------------------------------------------------------------------
 
+def _as_date(day) -> date:
+    """A date from a date, a datetime or pandas Timestamp, or an ISO string (``2026-12-02``)."""
+    if isinstance(day, str):
+        return date.fromisoformat(day[:10])
+    if hasattr(day, "date") and callable(day.date):
+        return day.date()
+    return day
+
+
 def format_date(day: date | None, *, locale: str | None = None) -> str:
     """The one date style: ``Dec 2, 2026`` (``02.12.2026`` in de_DE)."""
     if day is None:
         return "–"
-    return _babel_date(day, format="medium", locale=_loc(locale))
+    return _babel_date(_as_date(day), format="medium", locale=_loc(locale))
+
+
+def moment_date_format(locale: str | None = None) -> str:
+    """The one date style for the date pickers (which take a moment.js format): ``MMM D, YYYY`` in
+    en_US, ``DD.MM.YYYY`` in de_DE, from the locale's "medium" pattern."""
+    pattern = get_date_format("medium", locale=_loc(locale)).pattern
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        run = 1
+        while i + run < len(pattern) and pattern[i + run] == ch:
+            run += 1
+        if ch == "'":  # quoted literal
+            end = pattern.find("'", i + 1)
+            end = len(pattern) if end < 0 else end
+            out.append("[" + pattern[i + 1:end] + "]")
+            i = end + 1
+            continue
+        if ch == "y":
+            out.append("YYYY")
+        elif ch == "d":
+            out.append("D" * min(run, 2))
+        elif ch in "ML":
+            out.append("M" * min(run, 4))
+        elif ch.isalpha():
+            out.append(ch * run)
+        else:
+            out.append(ch * run)
+        i += run
+    return "".join(out)
 
 
 def format_day(day: date, *, locale: str | None = None) -> str:
     """A day without its year: ``Dec 2`` (``2. Dez.``)."""
-    return format_skeleton("MMMd", day, locale=_loc(locale))
+    return format_skeleton("MMMd", _as_date(day), locale=_loc(locale))
 
 
 def format_month(day: date, *, locale: str | None = None, long: bool = False) -> str:
     """A month: ``Dec 2026``; ``long`` gives ``December 2026``."""
-    return format_skeleton("yMMMM" if long else "yMMM", day, locale=_loc(locale))
+    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_loc(locale))
 
 
 def format_month_name(day: date, *, locale: str | None = None) -> str:
     """The month alone, standing by itself: ``December`` (``Dezember``)."""
-    return _babel_date(day, format="LLLL", locale=_loc(locale))
+    return _babel_date(_as_date(day), format="LLLL", locale=_loc(locale))
 
 
 def format_date_range(start: date, end: date, *, today: date | None = None, year: bool | None = None,

@@ -88,7 +88,7 @@ def money_axis(currency: str, values=None, *, low: float | None = None, high: fl
     if low is None and high is None:
         return {}
     tickvals, ticktext = money_ticks(low or 0.0, high or 0.0, currency)
-    return dict(tickmode="array", tickvals=tickvals, ticktext=ticktext)
+    return dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, automargin=True)
 
 
 def date_ticks(days, grain: str, *, most: int = 12) -> dict:
@@ -100,7 +100,7 @@ def date_ticks(days, grain: str, *, most: int = 12) -> dict:
     every = max(1, -(-len(days) // most))
     shown = days[::every]
     label = format_day if grain in ("week", "day") else format_month
-    return dict(tickmode="array", tickvals=shown, ticktext=[label(d) for d in shown])
+    return dict(tickmode="array", tickvals=shown, ticktext=[label(d) for d in shown], automargin=True)
 
 
 def to_units(cents: pd.Series) -> pd.Series:
