@@ -38,7 +38,7 @@ from babel.numbers import get_currency_precision, list_currencies
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import ExchangeRate
+from models import Account, ExchangeRate, Transaction, User
 from models.db import to_rate
 
 from .errors import ServiceError
@@ -274,3 +274,37 @@ def set_rate(session: Session, user_id: int, *, day, currency, base, rate) -> Ex
         row.rate = value
     session.flush()
     return row
+
+
+def base_currency(session: Session, user_id: int) -> str:
+    """The user's base currency (users.currency): totals are shown in it."""
+    base = session.scalar(select(User.currency).where(User.id == user_id))
+    if base is None:
+        raise ServiceError("Unknown user.")
+    return base
+
+
+def rate_coverage(session: Session, user_id: int) -> dict:
+    """For each currency the user's accounts are in, other than the base currency: how many accounts,
+    the days with transactions, and the days among them with no rate to the base currency (the first
+    and last of them and how many). The Rates page shows it so a missing rate is seen, not guessed."""
+    base = base_currency(session, user_id)
+    accounts = dict(session.execute(select(Account.currency, func.count()).where(Account.user_id == user_id)
+                                    .group_by(Account.currency)).all())
+    foreign = sorted(c for c in accounts if c != base)
+    out = []
+    for currency in foreign:
+        days = session.scalars(
+            select(Transaction.date).join(Account, and_(Account.id == Transaction.account_id,
+                                                        Account.user_id == Transaction.user_id))
+            .where(Transaction.user_id == user_id, Account.currency == currency)
+            .group_by(Transaction.date).order_by(Transaction.date)).all()
+        missing: list[date] = []
+        if days:
+            book = load_rates(session, user_id, {currency, base}, days[0], days[-1])
+            missing = [d for d in days if book.factor(currency, base, d) is None]
+        out.append({"currency": currency, "accounts": int(accounts[currency]), "days": len(days),
+                    "first_day": days[0] if days else None, "last_day": days[-1] if days else None,
+                    "missing_days": len(missing), "first_missing": missing[0] if missing else None,
+                    "last_missing": missing[-1] if missing else None})
+    return {"base": base, "currencies": out}
