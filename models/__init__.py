@@ -3,6 +3,7 @@ from .account import ACCOUNT_TYPES, DEBT_TYPES, Account
 from .budget import PERIOD_TYPES, Budget
 from .category import CATEGORY_KINDS, Category, CategoryMapping, HiddenCategory
 from .db import Base, Money, database_url, db, from_cents, to_cents
+from .exchange_rate import ExchangeRate
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
@@ -19,7 +20,7 @@ __all__ = [
     "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
     "TRANSACTION_KINDS",
     "Account", "Base", "Budget", "Category", "CategoryMapping", "DismissedRecurring", "EditBatch", "EditBatchRow",
-    "EditBatchTag", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup", "RuleTag", "Scenario",
+    "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup", "RuleTag", "Scenario",
     "Schedule", "ScheduleOccurrence", "SpentToken", "Tag", "Transaction", "TransactionTag", "User",
     "database_url", "db", "from_cents", "to_cents",
 ]
