@@ -55,13 +55,24 @@ def init_security(app: Flask) -> None:
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(settings.redis_url))
     config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    # Login: the sixth failure within a minute is refused, per client address and per email.
+    # Login failures (docs/security.md): 5 a minute per address and account; 30 a minute per address over
+    # all accounts; 100 an hour per account over all addresses, except from browsers that logged in to
+    # that account before (so strangers cannot lock the owner out).
     config.setdefault("LOGIN_RATE_LIMIT", "5 per minute")
+    config.setdefault("LOGIN_ADDRESS_RATE_LIMIT", "30 per minute")
+    config.setdefault("LOGIN_ACCOUNT_RATE_LIMIT", "100 per hour")
     config.setdefault("REGISTER_RATE_LIMIT", "10 per hour")
     config.setdefault("PASSWORD_CHECK_RATE_LIMIT", "5 per minute")
     # Origins besides this request's own host that may call Dash callbacks (a proxy that rewrites the
     # Host header): "https://money.example.org,https://other.example.org".
     config.setdefault("TRUSTED_ORIGINS", list(settings.trusted_origins))
+
+    # Request size limits (docs/security.md, "Limits"): 1 MiB for every request (forms, logins, pages);
+    # Dash's callback route gets room for one upload (the import page sends the file, base64-encoded,
+    # to its callbacks) and no more. Larger bodies get 413 before anything reads them.
+    if config.get("MAX_CONTENT_LENGTH") is None:   # Flask's default is None: no limit
+        config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    config.setdefault("DASH_MAX_CONTENT_LENGTH", dash_request_limit())
 
     if settings.proxies:
         # Behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host (client address for the
@@ -74,12 +85,26 @@ def init_security(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(DASH_DISPATCH_VIEW)
     limiter.init_app(app)
+    # First of all hooks, so nothing reads a body before its limit is set.
+    app.before_request_funcs.setdefault(None, []).insert(0, _limit_request_size)
     app.before_request(_check_dash_callback_origin)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
 
 
 # -- Dash's callback route --------------------------------------------------------------------------
+
+def dash_request_limit() -> int:
+    """The largest callback request: one upload of MAX_UPLOAD_BYTES as a base64 data URL, plus 1 MiB."""
+    from dashboard.services.importer import MAX_UPLOAD_BYTES
+    return MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
+
+
+def _limit_request_size():
+    if request.path.endswith(DASH_CALLBACK_PATH):
+        request.max_content_length = current_app.config["DASH_MAX_CONTENT_LENGTH"]
+    return None
+
 
 def _same_origin(url: str) -> bool:
     parts = urlsplit(url)

@@ -33,6 +33,7 @@ from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
 from dashboard.services.errors import ServiceError
 from dashboard.services.filters import MAX_TEXT
+from dashboard.services.tokens import spend_token
 from dashboard.unit_of_work import unit_of_work
 from models import db
 
@@ -477,8 +478,14 @@ def undo_delete(n_clicks, token):
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    done = unit_of_work(lambda: tx_service.restore_transaction(db.session, viewer.user_id,
-                                                               _undo_snapshot(token, viewer.user_id)))
+    def restore():
+        snapshot = _undo_snapshot(token, viewer.user_id)
+        # Once only: a second click, a replay, or two requests at once find the token spent.
+        spend_token(db.session, viewer.user_id, token, lifetime_seconds=UNDO_MAX_AGE,
+                    message="This delete has already been undone.")
+        return tx_service.restore_transaction(db.session, viewer.user_id, snapshot)
+
+    done = unit_of_work(restore)
     if not done.ok:
         return False, None, _alert(done.message, "warning", id=f"{P}-undo-error"), no_update
     restored = done.value

@@ -112,6 +112,31 @@ def update_profile(session: Session, user_id: int, *, display_name, currency) ->
     return user
 
 
+THEMES = ("system", "light", "dark")
+
+
+def check_theme(value) -> str:
+    if value not in THEMES:
+        raise ServiceError("Choose System, Light or Dark.", "theme")
+    return value
+
+
+def set_theme(session: Session, user_id: int, theme) -> User:
+    """The colour theme of the logged-in user: "system" follows the browser, or "light" / "dark"."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError("Unknown user.")
+    user.theme = check_theme(theme)
+    session.flush()
+    return user
+
+
+def theme_of(user) -> str:
+    """A user's theme, "system" for anything unknown (an old row, a value from a newer version)."""
+    theme = getattr(user, "theme", None)
+    return theme if theme in THEMES else "system"
+
+
 def change_password(session: Session, user_id: int, *, current, new, confirm) -> User:
 
     user = session.get(User, user_id)
