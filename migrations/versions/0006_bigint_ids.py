@@ -7,7 +7,7 @@ holding many users' ledgers never runs out of ids at 2**31. SQLite needs nothing
 PRIMARY KEY is already a 64-bit rowid (the models use BigInteger().with_variant(Integer, "sqlite")).
 
 Revision ID: 0006_bigint_ids
-Revises: 0009_schedules
+Revises: 0012_user_prefs
 Create Date: 2026-12-02 16:55:00
 
 """
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0006_bigint_ids'
-down_revision: Union[str, Sequence[str], None] = '0009_schedules'
+down_revision: Union[str, Sequence[str], None] = '0012_user_prefs'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
