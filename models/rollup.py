@@ -5,7 +5,7 @@ from datetime import date
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import BigId, db
 
 
 class MonthlyRollup(db.Model):
@@ -24,7 +24,7 @@ class MonthlyRollup(db.Model):
         Index("ix_monthly_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]

@@ -308,6 +308,7 @@ def test_add_a_budget_from_the_form(client, setup):
 
 def test_delete_asks_first_and_only_deletes_the_users_own(client, setup):
     groceries, bobs = setup["groceries"], setup["bobs"]
+    groceries_id = groceries.id   # the object is gone once the request deleted its row
     ask_outputs = [("budgets-delete-modal", "is_open"), ("budgets-delete-body", "children"),
                    ("budgets-pending-delete", "data")]
     ask_inputs = lambda click: [("budgets-grid", "cellClicked", click),  # noqa: E731
@@ -324,7 +325,7 @@ def test_delete_asks_first_and_only_deletes_the_users_own(client, setup):
     assert _stored(bobs.id)[0] == D("300.00")
     status, body = write(client, trigger="budgets-delete-confirm.n_clicks", pending=str(groceries.id))
     assert "Deleted the Groceries budget." in message(body)
-    assert db.session.get(Budget, groceries.id) is None
+    assert db.session.get(Budget, groceries_id) is None
 
 
 def test_copy_last_period_and_fill_from_average(client, setup, db_session):

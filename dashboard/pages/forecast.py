@@ -25,6 +25,7 @@ from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
 from dashboard.services.schedules import CADENCES, schedules_frame
 from dashboard.services.validation import parse_amount, parse_id
+from dashboard.unit_of_work import unit_of_work
 from models import db, to_cents
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="Forecast · Ledgerlens", order=6)
@@ -268,21 +269,19 @@ def write_scenario(_new, _add, _delete, _remove, name, scenario, kind, label, am
     viewer = require_viewer()
     trigger = ctx.triggered_id
     bump = (refresh + 1) if isinstance(refresh, int) else 1
-    try:
+
+    def work():
         if trigger == f"{P}-new-save":
             created = scen.create_scenario(db.session, viewer.user_id, name=name)
-            db.session.commit()
             return _alert(f"Created “{created.name}”. Add what-ifs to it below."), bump, str(created.id)
         sid = _scenario_id(scenario)
         if sid is None:
             raise ServiceError("Pick a scenario first.", "scenario")
         if trigger == f"{P}-delete-save":
             scen.delete_scenario(db.session, viewer.user_id, sid)
-            db.session.commit()
             return _alert("Scenario deleted."), bump, None
         if isinstance(trigger, dict):
             scen.remove_item(db.session, viewer.user_id, sid, trigger.get("index"))
-            db.session.commit()
             return _alert("Item removed."), bump, no_update
         item = {"type": kind, "label": label, "amount": amount}
         if kind == "one_off":
@@ -294,8 +293,9 @@ def write_scenario(_new, _add, _delete, _remove, name, scenario, kind, label, am
         elif kind == "budget":
             item.update(category_id=category)
         scen.add_item(db.session, viewer.user_id, sid, item)
-        db.session.commit()
         return _alert("Added."), bump, no_update
-    except ServiceError as exc:
-        db.session.rollback()
-        return _alert(exc.message, "danger"), no_update, no_update
+
+    done = unit_of_work(work)
+    if not done.ok:
+        return _alert(done.message, "danger"), no_update, no_update
+    return done.value

@@ -20,7 +20,7 @@ from dashboard.services import recurring as rec
 from dashboard.services import schedules as sched
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
-from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db, from_cents
 
 dash.register_page(__name__, path="/recurring", name="Recurring", title="Recurring · Ledgerlens", order=5)
@@ -252,7 +252,8 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
     today = date.today()
     trigger = ctx.triggered_id
     bump = (refresh or 0) + 1 if isinstance(refresh, int) else 1
-    try:
+
+    def work():
         if trigger == f"{P}-form-save":
             fields = dict(name=name, payee=payee or "", kind=kind, amount=amount, account_id=account,
                           category_id=category or None, start_date=start, until=until or None)
@@ -263,7 +264,6 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
                 schedule = rec.confirm(db.session, viewer.user_id, suggestion, today, **changes)
             else:
                 schedule = sched.create_schedule(db.session, viewer.user_id, **fields)
-            db.session.commit()
             return _alert(f"Saved “{schedule.name}”."), bump, None, None
         kind_of = trigger.get("type", "").removeprefix(f"{P}-") if isinstance(trigger, dict) else ""
         index = trigger.get("index") if isinstance(trigger, dict) else None
@@ -285,13 +285,14 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
             message = "Schedule deleted."
         else:
             return no_update, no_update, no_update, no_update
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+        return _alert(message), bump, no_update, no_update
+
+    done = unit_of_work(work)
+    if not done.ok:
         if trigger == f"{P}-form-save":
-            return no_update, no_update, _alert(exc.message, "danger"), no_update
-        return _alert(exc.message, "danger"), bump, no_update, no_update
-    return _alert(message), bump, no_update, no_update
+            return no_update, no_update, _alert(done.message, "danger"), no_update
+        return _alert(done.message, "danger"), bump, no_update, no_update
+    return done.value
 
 
 @callback(
