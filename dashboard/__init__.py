@@ -8,6 +8,8 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 from flask import Flask
 
+from dashboard.guard import APP_ALERT_ID, guard_dash_routes, on_callback_error
+
 ROOT = Path(__file__).resolve().parent.parent
 
 def navbar() -> dbc.Navbar:
@@ -47,11 +49,16 @@ def init_dashboard(server: Flask) -> Dash:
         serve_locally=True,
         compress=True,  # gzip for scripts and callback responses (flask-compress)
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=on_callback_error,   # bad input: a message, not a 500 (dashboard/guard.py)
     )
     app.layout = html.Div([
         navbar(),
-        dbc.Container(dash.page_container, fluid="xxl", className="pb-5"),
+        dbc.Container([
+            dbc.Alert(id=APP_ALERT_ID, is_open=False, dismissable=True, color="warning"),
+            dash.page_container,
+        ], fluid="xxl", className="pb-5"),
     ])
+    guard_dash_routes(server, app)
 
     @app.callback(
         dash.Output("nav-collapse", "is_open"),

@@ -46,7 +46,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dashboard.formatting import format_money
-from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User
+from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User, from_cents
+from models.db import MAX_CENTS
 
 from .errors import Conflict, NotFound, ServiceError
 from .overview import account_balance_history, account_balances_on
@@ -515,6 +516,9 @@ def record_contribution(session: Session, user_id: int, goal_id, *, amount, date
     if new_saved < 0:
         raise ServiceError(f"Only {format_money(goal.saved_amount, _currency(session, user_id))} is saved "
                            "in this goal.", "amount")
+    if abs(new_saved) * 100 > MAX_CENTS:   # the saved total must stay storable (issue 13, item 10)
+        raise ServiceError(f"A goal can hold at most {format_money(from_cents(MAX_CENTS), _currency(session, user_id))}.",
+                           "amount")
     contribution = GoalContribution(user_id=user_id, goal_id=goal.id, date=day, amount=signed, note=text)
     session.add(contribution)
     goal.saved_amount = new_saved
