@@ -60,6 +60,7 @@ from .importer import (
     parse_money,
 )
 from .sql import cents
+from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
 VERSION = 1
@@ -430,7 +431,9 @@ def _check(archive: Archive) -> None:
     for raw in t["accounts.csv"]:
         r = _Row("accounts.csv", raw)
         ref = r.ref("ref")
-        name = r.text("name", 100, required=True)
+        name = normalise_name(r.text("name", 100, required=True))   # as a live write stores it
+        if not name:
+            r.fail("name is empty.")
         if name in names:
             r.fail(f"the account name “{name}” appears twice.")
         names.add(name)
@@ -520,7 +523,8 @@ def _check(archive: Archive) -> None:
         target = r.money("target_amount", positive=True)
         if target == 0:
             r.fail("target_amount must be more than zero.")
-        goals[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", GOAL_KINDS),
+        goal_name = normalise_name(r.text("name", 100, required=True)) or r.fail("name is empty.")
+        goals[ref] = {"name": goal_name, "kind": r.choice("kind", GOAL_KINDS),
                       "target": target, "saved": r.money("saved_amount", positive=True),
                       "target_date": r.day("target_date", required=False), "account_ref": account_ref,
                       "contributions": []}

@@ -53,7 +53,7 @@ from .errors import Conflict, NotFound, ServiceError
 from .overview import account_balance_history, account_balances_on
 from .periods import add_months, month_end
 from .sql import cents, cents_sum
-from .validation import clean_text, parse_amount, parse_date, parse_id
+from .validation import clean_name, clean_text, parse_amount, parse_date, parse_id
 
 RATE_MONTHS = 3
 STATUSES = ("achieved", "on_track", "behind", "overdue")
@@ -371,7 +371,7 @@ def get_goal(session: Session, user_id: int, goal_id, *, for_update: bool = Fals
 
 
 def _name(value) -> str:
-    return clean_text(value, field="name", max_length=100, required=True)
+    return clean_name(value, max_length=100)
 
 
 def _kind(value) -> str:
