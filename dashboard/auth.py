@@ -119,9 +119,13 @@ def require_login():
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
-    if not target:
+    if not target or not isinstance(target, str) or len(target) > 2000 \
+            or any(ord(c) < 32 or ord(c) == 127 for c in target):   # CR/LF would split the header
         return "/"
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "/"
     if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
             or "\\" in target):
         return "/"

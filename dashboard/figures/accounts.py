@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_money
 
+<<<<<<< HEAD
 from .theme import (
     COLORWAY,
     INCOME,
@@ -17,6 +18,10 @@ from .theme import (
     money_axis,
     to_units,
 )
+=======
+from .theme import (COLORWAY, INCOME, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units,
+                    user_text)
+>>>>>>> h-harden
 
 
 def net_worth_figure(frame: pd.DataFrame, currency: str, *, title: str = "Net worth by month") -> go.Figure:
@@ -51,7 +56,7 @@ def balance_history_figure(history: pd.DataFrame, currency: str, *,
         return empty_figure("No balances to show yet.", title=title)
     fig = go.Figure(layout=base_layout(title, height=360))
     for i, (account_id, rows) in enumerate(history.groupby("account_id", sort=False)):
-        name = str(rows["name"].iloc[0]) + (" (archived)" if bool(rows["archived"].iloc[0]) else "")
+        name = user_text(rows["name"].iloc[0]) + (" (archived)" if bool(rows["archived"].iloc[0]) else "")
         fig.add_trace(go.Scatter(
             x=pd.to_datetime(rows["month"]), y=to_units(rows["balance_cents"]), name=name,
             mode="lines+markers", line=dict(width=2, color=COLORWAY[i % len(COLORWAY)],

@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_money, format_month, format_percent
 
+<<<<<<< HEAD
 from .theme import (
     INCOME,
     MUTED,
@@ -17,6 +18,10 @@ from .theme import (
     money_axis,
     to_units,
 )
+=======
+from .theme import (INCOME, MUTED, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units,
+                    user_labels)
+>>>>>>> h-harden
 
 
 def cashflow_figure(frame: pd.DataFrame, currency: str) -> go.Figure:
@@ -59,7 +64,7 @@ def top_categories_figure(frame: pd.DataFrame, currency: str, *, period_label: s
     shares = [f"{format_percent(v / total, digits=0)} of spending" if total else "" for v in ordered["amount_cents"]]
     fig = go.Figure(layout=base_layout(title, height=max(260, 48 + 34 * len(ordered)), legend=False))
     fig.add_trace(go.Bar(
-        x=to_units(ordered["amount_cents"]), y=ordered["name"], orientation="h",
+        x=to_units(ordered["amount_cents"]), y=user_labels(ordered["name"]), orientation="h",
         marker_color=[c if isinstance(c, str) else MUTED for c in ordered["color"]],
         text=[format_money(v, currency, cents=True) for v in ordered["amount_cents"]],
         textposition="auto", customdata=shares,

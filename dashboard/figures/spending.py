@@ -16,6 +16,7 @@ from dashboard.formatting import (
     format_percent,
 )
 
+<<<<<<< HEAD
 from .theme import (
     COLORWAY,
     INCOME,
@@ -27,12 +28,16 @@ from .theme import (
     money_axis,
     to_units,
 )
+=======
+from .theme import (COLORWAY, INCOME, MUTED, SPENDING, base_layout, empty_figure, money_axis, to_units,
+                    user_labels, user_text)
+>>>>>>> h-harden
 
 OTHER = -1
 
 
 def _names(categories: pd.DataFrame) -> dict[int, str]:
-    names = dict(zip(categories["id"].astype(int), categories["name"]))
+    names = dict(zip(categories["id"].astype(int), user_labels(categories["name"])))
     names[0] = "Uncategorized"
     names[OTHER] = "Other"
     return names
@@ -225,7 +230,7 @@ def top_payees(payees: pd.DataFrame, currency: str, *, title: str) -> go.Figure:
     if payees.empty:
         return empty_figure("No payees in this period.", title=title)
     ordered = payees.iloc[::-1]
-    labels = [p if p else "(no payee)" for p in ordered["payee"]]
+    labels = [user_text(p) if p else "(no payee)" for p in ordered["payee"]]
     fig = go.Figure(go.Bar(
         x=to_units(ordered["total_cents"]), y=labels, orientation="h", marker_color="#3459e6",
         text=[format_money(v, currency, cents=True) for v in ordered["total_cents"]], textposition="auto",

@@ -60,6 +60,20 @@ def client_templates() -> dict:
     return {name: template.to_plotly_json() for name, template in TEMPLATES.items()}
 
 
+def user_text(value) -> str:
+    """User text (an account, category, goal or payee name) made inert for Plotly, which renders a
+    subset of HTML in every label, legend, hover and annotation (``<b>``, ``<a href>``, ``<br>``...):
+    ``& < >`` become entities, which Plotly shows as the characters themselves. Every figure module
+    passes user text through this (or :func:`user_labels`) and nothing else."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_labels(values) -> list[str]:
+    """:func:`user_text` for each of ``values`` (a list or a Series)."""
+    return [user_text(v) for v in values]
+
+
 def base_layout(title: str | None = None, *, height: int = 340, legend: bool = True) -> dict:
     return dict(
         template=TEMPLATES["light"],

@@ -51,6 +51,7 @@ from models import (
     User,
     from_cents,
 )
+from models.db import MAX_CENTS
 
 from .budget_lines import assign_budgets
 from .bulk import NewTransaction, lock_user, write_transactions
@@ -63,6 +64,7 @@ from .importer import (
     parse_money,
 )
 from .sql import cents
+from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
 VERSION = 1
@@ -446,6 +448,30 @@ class _Row:
         return value in ("1", "true")
 
 
+def _check_goals(goals: dict) -> None:
+    """A goal as a live write would leave it (services.goals): its saved amount is the sum of its
+    contributions, which never dips below zero (in date order), within the largest storable amount;
+    a goal that follows an account has no contributions of its own."""
+    for ref, goal in goals.items():
+        where = f"goals.csv: the goal “{goal['name'][:40]}” (ref {ref})"
+        contributions = goal["contributions"]
+        if goal["account_ref"] and contributions:
+            raise ImportFileError(f"{where} follows an account, so it cannot have contributions.")
+        if goal["account_ref"]:
+            continue
+        running = 0
+        for day, amount, _note in sorted(contributions, key=lambda c: c[0]):
+            running += amount
+            if running < 0:
+                raise ImportFileError(f"{where}: by {day.isoformat()} its contributions take out more than "
+                                      "was put in.")
+            if running > MAX_CENTS:
+                raise ImportFileError(f"{where}: its contributions add up to more than can be stored.")
+        if goal["saved"] != running:
+            raise ImportFileError(f"{where}: saved_amount {_money(goal['saved'])} is not the sum of its "
+                                  f"contributions ({_money(running)}).")
+
+
 def _check(archive: Archive) -> None:
     """Every value and cross-reference of an archive, before anything is written."""
     t = archive.tables
@@ -454,7 +480,9 @@ def _check(archive: Archive) -> None:
     for raw in t["accounts.csv"]:
         r = _Row("accounts.csv", raw)
         ref = r.ref("ref")
-        name = r.text("name", 100, required=True)
+        name = normalise_name(r.text("name", 100, required=True))   # as a live write stores it
+        if not name:
+            r.fail("name is empty.")
         if name in names:
             r.fail(f"the account name “{name}” appears twice.")
         names.add(name)
@@ -544,7 +572,8 @@ def _check(archive: Archive) -> None:
         target = r.money("target_amount", positive=True)
         if target == 0:
             r.fail("target_amount must be more than zero.")
-        goals[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", GOAL_KINDS),
+        goal_name = normalise_name(r.text("name", 100, required=True)) or r.fail("name is empty.")
+        goals[ref] = {"name": goal_name, "kind": r.choice("kind", GOAL_KINDS),
                       "target": target, "saved": r.money("saved_amount", positive=True),
                       "target_date": r.day("target_date", required=False), "account_ref": account_ref,
                       "contributions": []}
@@ -554,6 +583,7 @@ def _check(archive: Archive) -> None:
         if ref not in goals:
             r.fail(f"goal_ref {ref} is not in goals.csv.")
         goals[ref]["contributions"].append((r.day("date"), r.money("amount", nonzero=True), r.text("note", 200)))
+    _check_goals(goals)
     rules = []
     for raw in t["import_rules.csv"]:
         r = _Row("import_rules.csv", raw)

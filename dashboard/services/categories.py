@@ -22,6 +22,7 @@ from models import Budget, Category, CategoryMapping, Expense, HiddenCategory, I
 from .budget_lines import assign_budgets
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
+from .validation import normalise_name
 
 NAME_MAX = 100
 PATH_SEPARATOR = " › "
@@ -145,7 +146,7 @@ def category_choices(session: Session, user_id: int, *, include_hidden: bool = F
 def check_name(value) -> str:
     if value is not None and not isinstance(value, str):
         raise ServiceError("Enter a name.", "name")
-    name = " ".join((value or "").split())
+    name = normalise_name(value)
     if not name:
         raise ServiceError("Enter a name.", "name")
     if len(name) > NAME_MAX:
