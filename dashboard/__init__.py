@@ -35,7 +35,7 @@ def navbar() -> dbc.Navbar:
                 id="nav-collapse", navbar=True, is_open=False,
             ),
         ], fluid=True),
-        color="primary", dark=True, className="mb-3 shadow-sm",
+        color="primary", dark=True, expand="xl", className="mb-3 shadow-sm",
     )
 
 
@@ -62,7 +62,8 @@ def init_dashboard(server: Flask) -> Dash:
         return html.Div([
             html.A("Skip to content", href="#main-content", className="visually-hidden-focusable skip-link"),
             navbar(),
-            html.Main(dbc.Container([appearance.flash_messages(), dash.page_container], fluid="xxl",
+            html.Main(dbc.Container([appearance.flash_messages(), appearance.first_run_area(),
+                                                   dash.page_container], fluid="xxl",
                                     className="pb-5"), id="main-content", tabIndex="-1"),
             *appearance.chrome_stores(),
         ])

@@ -13,6 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header, stat_card
 from dashboard.components.forms import form_field
 from dashboard.components.goals import STATUS_BOOTSTRAP, short_date, status_badge
@@ -129,7 +130,7 @@ def layout(**_query):
             html.P("Double-click a name, target or date to change it; Enter saves.",
                    className="text-muted small mb-2"),
             html.Div(id="goals-grid-message"),
-            ledger_grid("goals-grid", [], row_data=[], getRowId="params.data.id", style={},
+            ledger_grid("goals-grid", [], row_data=[], getRowId="params.data.id", style={}, empty=empty_texts.NO_GOALS,
                         grid_options={"domLayout": "autoHeight", "stopEditingWhenCellsLoseFocus": True,
                                       "singleClickEdit": False}),
         ]), className="shadow-sm"),
@@ -333,7 +334,9 @@ def render_goals(_refresh):
         empty = dbc.Col(dbc.Card(dbc.CardBody([
             html.H5("No goals yet", className="card-title"),
             html.P("Set a goal — an emergency fund, a trip, paying off a card — and see how far along "
-                   "it is and whether it will be reached in time.", className="text-muted mb-0"),
+                   "it is and whether it will be reached in time.", className="text-muted mb-2"),
+            dcc.Link("Set your first goal", href=empty_texts.NEW_GOAL, className="btn btn-primary btn-sm",
+                     id="goals-empty-new"),
         ]), className="shadow-sm"), xs=12)
         return [empty], _summary([], viewer.currency), [], _grid_columns(viewer.currency)
     cards = [goal_card(goal, svc.goal_history(db.session, viewer.user_id, goal, today), viewer.currency, today)

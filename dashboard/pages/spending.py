@@ -12,6 +12,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
 from dashboard.components.grid import (
     date_column,
@@ -217,9 +218,12 @@ def update_views(state, cat_view):
 def _totals(result: svc.Exploration, currency: str, noun: str) -> list:
     f = result.filters
     if result.empty:
-        message = ("No transactions yet. Add some on the Transactions page or import a bank statement."
-                   if not f.category_ids and not f.account_ids and not f.row_filtered
-                   else "Nothing matches these filters. Widen the dates or clear a filter.")
+        if not f.category_ids and not f.account_ids and not f.row_filtered:
+            message = empty_state("Nothing spent in these dates", "Import a bank statement or add a "
+                                  "transaction, or widen the dates.",
+                                  [("Import a statement", IMPORT), ("Add a transaction", NEW_TRANSACTION)])
+        else:
+            message = "Nothing matches these filters. Widen the dates or clear a filter."
         return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)]
     previous_total = int(result.previous["total_cents"].sum()) if not result.previous.empty else 0
     change = result.total_cents - previous_total

@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header
 from dashboard.components.grid import (
     date_column,
@@ -236,6 +237,7 @@ def layout(**query):
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-2"),
             html.Div(id=f"{P}-message", role="alert"),
             ledger_grid(f"{P}-grid", _grid_columns(viewer.currency, categories), infinite=True, height="560px",
+                        empty=empty_texts.NO_TRANSACTIONS,
                         getRowId="'' + params.data.id",
                         grid_options={"maxConcurrentDatasourceRequests": 1, "stopEditingWhenCellsLoseFocus": True,
                                       "rowSelection": {"mode": "singleRow", "checkboxes": False,
@@ -573,7 +575,11 @@ def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, 
         field = {"to_account": "to_account"}.get(exc.field, exc.field)
         return no_update, {field if field in ADD_FIELDS else "form": exc.message}, no_update, no_update
     what = "transfer" if kind == "transfer" else _describe(created[0], viewer.currency)
-    return False, {}, _alert(f"Added {what}.", id=f"{P}-added"), _reload()
+    # No time-out: the message carries a link (links must not vanish while being read).
+    message = dbc.Alert([f"Added {what}. ", dcc.Link("See where your money goes →", href="/spending",
+                                                      id=f"{P}-added-spending")],
+                        color="success", dismissable=True, class_name="py-2 mb-2", id=f"{P}-added")
+    return False, {}, message, _reload()
 
 
 @callback(
