@@ -61,7 +61,8 @@ def _form_modal() -> dbc.Modal:
                 dbc.Col(_field("Target date", dbc.Input(id="goals-form-date", type="date"),
                                "goals-form-date"), sm=6),
             ]),
-            _field("Progress comes from", dbc.Select(id="goals-form-account", value=NO_ACCOUNT, options=[]),
+            _field("Progress comes from", dcc.Dropdown(id="goals-form-account", value=NO_ACCOUNT, options=[],
+                                                                  clearable=False, searchable=False),
                    "goals-form-account",
                    "Record contributions yourself, or follow an account's balance. A debt goal follows a "
                    "credit card or loan down to zero."),
@@ -154,6 +155,24 @@ def _stat(label: str, value: str, *, id: str | None = None, tone: str | None = N
     ], className="goal-stat")
 
 
+def _no_pace_line(goal: dict, today: date) -> str:
+    """Why there is no projection, said truthfully: a goal whose money so far all came on its first day
+    (a first contribution right after setting it up) has no pace yet; it did not get "no contributions"."""
+    debt = goal["kind"] == "debt"
+    count = int(goal["contributions"] or 0) if goal["source"] == "contributions" else 0
+    start = goal["start_date"]
+    young = isinstance(start, date) and start > add_months(today, -3)
+    if count and young:
+        what = "payment" if debt else "contribution"
+        so_far = f"your first {what}" if count == 1 else f"all {count} {what}s so far"
+        return (f"{so_far[0].upper()}{so_far[1:]} came on the goal's first day ({short_date(start)}): "
+                "a projection shows once there is a pace over later days.")
+    source = "no payments" if debt else "no contributions"
+    if goal["source"] == "account":
+        source = "the balance did not move" if not debt else "the debt did not go down"
+    return f"Last 3 months: {source}, so no projection yet."
+
+
 def _plan_lines(goal: dict, currency: str, today: date) -> list:
     """What it takes and where the recent pace leads, in words."""
     lines = []
@@ -185,10 +204,7 @@ def _plan_lines(goal: dict, currency: str, today: date) -> list:
             lines.append(html.Span(f"Over the last 3 months {what} {_money(-rate, currency)} a month: "
                                    "not on course at this pace.", className="text-danger"))
         else:
-            source = "no payments" if debt else "no contributions"
-            if goal["source"] == "account":
-                source = "the balance did not move" if not debt else "the debt did not go down"
-            lines.append(html.Span(f"Last 3 months: {source}, so no projection yet.", className="text-muted"))
+            lines.append(html.Span(_no_pace_line(goal, today), className="text-muted"))
     return [html.Div(line, className="goal-plan-line") for line in lines]
 
 

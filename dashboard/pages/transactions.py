@@ -158,7 +158,10 @@ def _add_modal() -> dbc.Modal:
                         sm=6, id=f"{P}-add-account-col"),
                 dbc.Col(_field("To account", dbc.Select(id=f"{P}-add-to-account", options=[]),
                                f"{P}-add-to-account"), sm=6, id=f"{P}-add-to-col", style={"display": "none"}),
-                dbc.Col(_field("Category", dbc.Select(id=f"{P}-add-category", options=[], placeholder="No category"), f"{P}-add-category"),
+                # A Dash dropdown, not a <select>: "No category" is its placeholder (clear it to get there),
+                # shown once, with no blank option before it.
+                dbc.Col(_field("Category", dcc.Dropdown(id=f"{P}-add-category", options=[], placeholder="No category",
+                                                        clearable=True), f"{P}-add-category"),
                         sm=6, id=f"{P}-add-category-col"),
             ]),
             _field("Payee", dbc.Input(id=f"{P}-add-payee", maxlength=200, placeholder="e.g. Corner store"),
@@ -537,12 +540,11 @@ def add_kind(kind, _open):
     if kind == "transfer":
         return shown, hidden, hidden, [], None, "Moved from the first account to the second.", "Add transfer"
     kind = "income" if kind == "income" else "expense"
-    options = [{"label": "No category", "value": ""}] + [
-        {"label": o["label"], "value": str(o["value"])}
-        for o in _category_options(svc.category_choices(db.session, viewer.user_id), kind)]
+    options = [{"label": o["label"], "value": str(o["value"])}
+               for o in _category_options(svc.category_choices(db.session, viewer.user_id), kind)]
     help_text = ("What was received." if kind == "income"
                  else "What was spent. A negative amount records a refund.")
-    return hidden, shown, shown, options, "", help_text, "Add"
+    return hidden, shown, shown, options, None, help_text, "Add"
 
 
 @callback(
