@@ -36,7 +36,7 @@ def navbar() -> dbc.Navbar:
                 id="nav-collapse", navbar=True, is_open=False,
             ),
         ], fluid=True),
-        color="primary", dark=True, className="mb-3 shadow-sm",
+        color="primary", dark=True, expand="xl", className="mb-3 shadow-sm",
     )
 
 
@@ -67,6 +67,7 @@ def init_dashboard(server: Flask) -> Dash:
             html.Main(dbc.Container([
                 appearance.flash_messages(),
                 dbc.Alert(id=APP_ALERT_ID, is_open=False, dismissable=True, color="warning"),
+                appearance.first_run_area(),
                 dash.page_container,
             ], fluid="xxl", className="pb-5"), id="main-content", tabIndex="-1"),
             *appearance.chrome_stores(),

@@ -10,11 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
-<<<<<<< HEAD
-from sqlalchemy import BigInteger, CheckConstraint, MetaData, String, event
-=======
-from sqlalchemy import BigInteger, Integer, MetaData, event
->>>>>>> h-structure
+from sqlalchemy import BigInteger, CheckConstraint, Integer, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator

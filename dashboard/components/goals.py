@@ -28,7 +28,7 @@ def goals_summary(goals: list[dict], currency: str, *, limit: int = 4):
     """Up to ``limit`` goals (the ones needing attention first): name, status, a progress bar and
     saved of target, with a link to the Goals page."""
     if not goals:
-        return html.P(["No goals yet. ", dcc.Link("Set one on the Goals page", href="/goals"), "."],
+        return html.P(["No goals yet. ", dcc.Link("Set one on the Goals page", href="/goals#new"), "."],
                       className="text-muted mb-0", id="overview-goals-empty")
     items = []
     for goal in goals[:limit]:

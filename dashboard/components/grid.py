@@ -42,11 +42,14 @@ def text_column(field: str, header: str, **extra) -> dict:
 
 
 def ledger_grid(grid_id: str, column_defs: list[dict], *, row_data=None, infinite: bool = False,
-                height: str = "480px", grid_options: dict | None = None, **props) -> dag.AgGrid:
+                height: str = "480px", grid_options: dict | None = None, empty: str | None = None,
+                **props) -> dag.AgGrid:
     """A themed grid. ``infinite=True`` pages on the server: the page answers ``getRowsRequest`` with
-    ``getRowsResponse`` ({rowData, rowCount}), so the browser never holds more than it shows."""
+    ``getRowsResponse`` ({rowData, rowCount}), so the browser never holds more than it shows.
+    ``empty`` is what the grid says when it has no rows: what to do next (never "No Rows To Show")."""
     options = {"theme": GRID_THEME, "animateRows": False, "tooltipShowDelay": 400,
-               "suppressCellFocus": False, "domLayout": "normal"}
+               "suppressCellFocus": False, "domLayout": "normal",
+               "localeText": {"noRowsToShow": empty or "Nothing here yet."}}
     if infinite:
         options.update({"rowModelType": "infinite", "cacheBlockSize": 100, "maxBlocksInCache": 5,
                         "infiniteInitialRowCount": 1, "rowBuffer": 0})

@@ -6,7 +6,6 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_money
 
-<<<<<<< HEAD
 from .theme import (
     COLORWAY,
     INCOME,
@@ -17,11 +16,8 @@ from .theme import (
     empty_figure,
     money_axis,
     to_units,
+    user_text,
 )
-=======
-from .theme import (COLORWAY, INCOME, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units,
-                    user_text)
->>>>>>> h-harden
 
 
 def net_worth_figure(frame: pd.DataFrame, currency: str, *, title: str = "Net worth by month") -> go.Figure:

@@ -6,7 +6,6 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_money, format_month, format_percent
 
-<<<<<<< HEAD
 from .theme import (
     INCOME,
     MUTED,
@@ -17,11 +16,8 @@ from .theme import (
     empty_figure,
     money_axis,
     to_units,
+    user_labels,
 )
-=======
-from .theme import (INCOME, MUTED, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units,
-                    user_labels)
->>>>>>> h-harden
 
 
 def cashflow_figure(frame: pd.DataFrame, currency: str) -> go.Figure:

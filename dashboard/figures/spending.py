@@ -16,7 +16,6 @@ from dashboard.formatting import (
     format_percent,
 )
 
-<<<<<<< HEAD
 from .theme import (
     COLORWAY,
     INCOME,
@@ -27,11 +26,9 @@ from .theme import (
     empty_figure,
     money_axis,
     to_units,
+    user_labels,
+    user_text,
 )
-=======
-from .theme import (COLORWAY, INCOME, MUTED, SPENDING, base_layout, empty_figure, money_axis, to_units,
-                    user_labels, user_text)
->>>>>>> h-harden
 
 OTHER = -1
 

@@ -30,7 +30,8 @@ FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', A
 
 def _template(name: str) -> go.layout.Template:
     colors = THEME_COLORS[name]
-    axis = dict(gridcolor=colors["grid"], zerolinecolor=colors["zero"], linecolor=colors["zero"],
+    # automargin: tick labels ($2k, month names) push the plot in instead of being cut at the card's edge
+    axis = dict(automargin=True, gridcolor=colors["grid"], zerolinecolor=colors["zero"], linecolor=colors["zero"],
                 tickfont=dict(color=colors["text"]), title=dict(font=dict(color=colors["text"])))
     return go.layout.Template(
         layout=dict(

@@ -45,7 +45,8 @@ def _href(period: svc.Period) -> str:
 def grid_columns(currency: str) -> list[dict]:
     fixed = {"suppressSizeToFit": True}  # only the category column grows and shrinks with the grid
     return [
-        text_column("category", "Category", minWidth=130, flex=1, pinned="left", cellRenderer="BudgetCategory"),
+        text_column("category", "Category", minWidth=170, flex=1, pinned="left", cellRenderer="BudgetCategory",
+                    wrapText=True, autoHeight=True),  # long names wrap, never cut
         money_column("budgeted", "Budgeted", currency, editable=True, cellDataType="text",
                      cellEditor="agTextCellEditor", cellEditorParams={"maxLength": 64},
                      valueFormatter={"function": f"budgetAmountText(params.value, '{currency}')"},

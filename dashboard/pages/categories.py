@@ -100,6 +100,7 @@ def layout(**_query):
                     dbc.InputGroup([dbc.Input(id=f"{P}-rename-name", maxlength=100, placeholder="New name"),
                                     dbc.Button("Rename", id=f"{P}-rename", n_clicks=0, color="secondary")],
                                    class_name="mb-2"),
+                    dbc.Label("Colour", html_for=f"{P}-recolor-color", class_name="visually-hidden"),
                     dbc.InputGroup([dbc.Input(id=f"{P}-recolor-color", type="color", value="#3459e6",
                                               style={"maxWidth": "5rem"}),
                                     dbc.Button("Recolour", id=f"{P}-recolor", n_clicks=0, color="secondary")],

@@ -133,7 +133,8 @@ def _preview_columns(currency: str) -> list[dict]:
             "import-status-duplicate": "params.value === 'Duplicate'",
             "import-status-error": "params.value === 'Error'",
             "import-status-skipped": "params.value === 'Skipped'"}),
-        text_column("reason", "Why", minWidth=220),
+        # The whole reason, wrapped: "Unknown category “Financial services”: left uncategorized." is never cut.
+        text_column("reason", "Why", minWidth=260, flex=2, wrapText=True, autoHeight=True, cellClass="wrap-cell"),
     ]
 
 
@@ -464,7 +465,12 @@ def preview(file_data, account_id, *args):
             counts = archive_svc.archive_summary(archive)
             summary = [_badge(f"{format_number(n)} {k.replace('_', ' ')}", "light", text_color="dark")
                        for k, n in counts.items() if n]
-            return ([], small, summary, "", "", False, token, *styles)
+            # An export to restore: say what it holds and what Import will do (no row grid for a zip).
+            about = html.P([html.Strong("A Ledgerlens export. "),
+                            "Import restores its accounts (matched by name), transactions, budgets and goals; "
+                            "whatever is already here is skipped, nothing is overwritten."],
+                           className="mb-2", id=f"{P}-archive-info")
+            return ([], HIDDEN, summary, about, "", not any(counts.values()), token, *styles)
         parsed = _parse(data, name, values)
         if account_id is None:
             return ([], small, "", "", "Choose the account to import into.", True, None, *styles)
@@ -484,9 +490,12 @@ def preview(file_data, account_id, *args):
         warnings.append(f"Showing {format_number(len(rows))} of {format_number(total)} rows: every row with a problem first.")
     if plan.error_count:
         warnings.append("Rows with an error stop the import: fix the mapping, or untick them to leave them out.")
+    # Nothing to import (every row a duplicate, skipped or left out): the button waits until a row is
+    # ticked back in (the clientside callback below).
+    nothing = not any(r.include for r in plan.rows) and not plan.error_count
     return (rows, {"height": _grid_height(len(rows), 150, 480)}, [b for b in summary if b is not None],
             html.Ul([html.Li(w) for w in warnings], className="mb-2 ps-3") if warnings else "",
-            "", False, token, *styles)
+            "", nothing, token, *styles)
 
 
 @callback(
@@ -648,3 +657,19 @@ def edit_rules(_add, _delete, changes, pattern, match_type, category_id, selecte
     rows = _rules_rows(viewer.user_id, options)
     return (rows, {"height": _grid_height(len(rows), 120, 300)}, message,
             (version or 0) + 1 if isinstance(version, int) else 1, clear_pattern)
+
+
+# A preview with nothing to import keeps the Import button disabled until a row is ticked back in.
+clientside_callback(
+    """
+    function(decisions, previewId) {
+        if (!decisions || !previewId || decisions["for"] !== previewId) { return window.dash_clientside.no_update; }
+        var back = Object.values(decisions.lines || {}).some(function(v) { return v === true; });
+        return back ? false : window.dash_clientside.no_update;
+    }
+    """,
+    Output(f"{P}-run", "disabled", allow_duplicate=True),
+    Input(f"{P}-decisions", "data"),
+    State(f"{P}-preview-id", "data"),
+    prevent_initial_call=True,
+)

@@ -8,6 +8,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.empty import NEW_ACCOUNT, empty_state
 from dashboard.components.goals import goals_summary
 from dashboard.components.upcoming import upcoming_list
 from dashboard.context import require_viewer
@@ -93,7 +94,8 @@ def stats_children(user_id: int, currency: str, today: date, balances) -> list:
 
 def accounts_children(balances, currency: str):
     if balances.empty:
-        return html.P("No accounts yet.", className="text-muted mb-0")
+        return empty_state("No accounts yet", "Add the account your money lives in, with today's balance.",
+                           [("Add an account", NEW_ACCOUNT)], id="overview-accounts-empty")
     rows = [html.Tr([
         html.Td([html.Div(row.name, className="fw-semibold"),
                  html.Small(TYPE_LABELS.get(row.type, row.type), className="text-muted")]),

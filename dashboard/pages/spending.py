@@ -18,6 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
 from dashboard.components.grid import (
     date_column,
@@ -68,12 +69,13 @@ def _options(user_id: int) -> tuple[list[dict], list[dict]]:
 
 def _grid_columns(currency: str) -> list[dict]:
     return [
-        date_column("date", "Date", sort="desc"),
-        text_column("payee", "Payee", minWidth=140),
-        text_column("description", "Description", minWidth=140),
+        # Amount third, so that a phone shows date, payee and amount without scrolling sideways.
+        date_column("date", "Date", sort="desc", minWidth=104),
+        text_column("payee", "Payee", minWidth=110),
+        money_column("amount_cents", "Amount", currency, minWidth=96),
         text_column("category", "Category", minWidth=150),
+        text_column("description", "Description", minWidth=140),
         text_column("account", "Account", minWidth=110),
-        money_column("amount_cents", "Amount", currency),
     ]
 
 
@@ -268,9 +270,12 @@ def _comparison_title(comparison, today: date) -> str:
 def _totals(result: svc.Exploration, currency: str, noun: str, today: date) -> list:
     f = result.filters
     if result.empty:
-        message = ("No transactions yet. Add some on the Transactions page or import a bank statement."
-                   if not f.category_ids and not f.account_ids and not f.row_filtered
-                   else "Nothing matches these filters. Widen the dates or clear a filter.")
+        if not f.category_ids and not f.account_ids and not f.row_filtered:
+            message = empty_state("Nothing spent in these dates", "Import a bank statement or add a "
+                                  "transaction, or widen the dates.",
+                                  [("Import a statement", IMPORT), ("Add a transaction", NEW_TRANSACTION)])
+        else:
+            message = "Nothing matches these filters. Widen the dates or clear a filter."
         return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)]
     comparison = result.comparison
     previous_total = int(result.previous["total_cents"].sum()) if not result.previous.empty else 0
