@@ -6,13 +6,14 @@ from .db import Base, Money, database_url, db, from_cents, to_cents
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
-from .rollup import MonthlyRollup
+from .rollup import BAND_EDGES, AmountRollup, DailyRollup, MonthlyRollup, PayeeRollup, band_bounds, band_of
 from .rule import ImportRule as ImportRule  # re-exported
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
 __all__ = [
-    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
-    "Account", "Base", "Budget", "Category", "Expense", "Goal", "Money", "MonthlyRollup", "Transaction", "User",
+    "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
+    "Account", "AmountRollup", "Base", "Budget", "Category", "DailyRollup", "Expense", "Goal", "Money", "MonthlyRollup",
+    "PayeeRollup", "Transaction", "User", "band_bounds", "band_of",
     "database_url", "db", "from_cents", "to_cents",
 ]
