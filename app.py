@@ -39,13 +39,13 @@ def _secret_key(instance_path: str) -> str:
 
 
 def create_app(config: dict | None = None) -> Flask:
-    import dashboard.services.rollup  # noqa: F401  (keeps monthly_rollup in step on every commit)
     from dashboard import init_dashboard
     from dashboard.auth import bp as auth_bp
     from dashboard.auth import login_manager, require_login
-    from dashboard.exports import bp as exports_bp
+    from dashboard.downloads import bp as downloads_bp
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
+    from dashboard.services.hooks import install_session_hooks
     from models import database_url, db
     from models.db import default_instance_path
 
@@ -70,12 +70,13 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(app.instance_path)
 
+    install_session_hooks()  # roll-up, data version, cache bookkeeping on every session (explicit)
     db.init_app(app)
     init_cache(app)  # Flask-Caching: in-process by default, Redis when REDIS_URL is set
     init_security(app)  # CSRF, rate limits, cookie flags, security headers
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)
-    app.register_blueprint(exports_bp)
+    app.register_blueprint(downloads_bp)
     app.before_request(require_login)
     init_dashboard(app)
     _register_cli(app)
@@ -114,7 +115,8 @@ def _register_cli(app: Flask) -> None:
     @click.option("--replace", is_flag=True, help="Delete an existing user with this email first.")
     def demo_command(transactions, seed, end_date, email, if_empty, replace):
         """Load a deterministic demo user."""
-        from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
+        from dashboard.demo import load_demo
+        from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
         from models import User, db
 
         with app.app_context():
@@ -125,6 +127,7 @@ def _register_cli(app: Flask) -> None:
                 stats = load_demo(db.session, seed=seed, end=end_date.date() if end_date else None,
                                   email=email or DEMO_EMAIL, n_transactions=transactions, replace=replace,
                                   progress=click.echo)
+                db.session.commit()
             except ValueError as error:
                 db.session.rollback()
                 raise click.ClickException(str(error)) from None
@@ -157,7 +160,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def main() -> None:
-    from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
 
     app = create_app()
     host = os.environ.get("HOST", "127.0.0.1")

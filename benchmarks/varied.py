@@ -15,8 +15,8 @@ user has:
 - **10 years** (120 calendar months ending today), salaries, rent, bills, ~3 % split purchases, refunds,
   and transfers (savings, card payments, ATM withdrawals, brokerage contributions).
 
-Rows are written by :class:`dashboard.demo._BulkWriter` (COPY on PostgreSQL, executemany on SQLite);
-the roll-ups are rebuilt with ``rollup.refresh`` as the demo loader does.
+Rows are written by :func:`dashboard.services.bulk.write_transactions`, the one bulk path (COPY on
+PostgreSQL, executemany on SQLite), which also rebuilds the roll-ups of the months it touched.
 """
 from __future__ import annotations
 
@@ -30,10 +30,11 @@ from itertools import accumulate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dashboard import demo
-from dashboard.auth import hash_password
-from dashboard.services import rollup
+from dashboard.demo import DEMO_PASSWORD, Event
+from dashboard.services.bulk import NewTransaction, write_transactions
+from dashboard.services.passwords import hash_password
 from dashboard.services.periods import add_months, month_start
+from dashboard.services.users import delete_user
 from models import Account, Category, User, from_cents
 
 MONTHS = 120
@@ -226,7 +227,7 @@ def _description(rng: random.Random, payee: str, day: date) -> str:
     return ""
 
 
-def _scheduled(rng: random.Random, start: date, months: int, Event) -> dict[date, list]:
+def _scheduled(rng: random.Random, start: date, months: int) -> dict[date, list]:
     """Salary, rent, bills and transfers of every month."""
     plan: dict[date, list] = {}
 
@@ -276,92 +277,81 @@ def _scheduled(rng: random.Random, start: date, months: int, Event) -> dict[date
     return plan
 
 
-class _Writer(demo._BulkWriter):
-    """The demo's bulk writer with this user's account names on transfer legs."""
-
-    def add(self, event) -> None:
-        if event.kind != "transfer":
-            return super().add(event)
-        self.transfers += 1
-        group = str(uuid.uuid5(self.namespace, str(self.transfers)))
-        self._transaction(event, event.account, -event.cents, f"Transfer to {ACCOUNT_NAMES[event.to_account]}",
-                          None, group)
-        self._transaction(event, event.to_account, event.cents, f"Transfer from {ACCOUNT_NAMES[event.account]}",
-                          None, group)
-        if len(self.tx_rows) >= (demo.CHUNK if self.chunks else demo.FIRST_CHUNK):
-            self.flush()
-
-
 def load_varied(session: Session, *, email: str, n_transactions: int, seed: int = 11, end: date | None = None,
                 progress: Callable[[str], None] | None = None) -> dict:
-    """Create (replacing any user with ``email``) the varied benchmark user and commit."""
-    Event = demo.Event
+    """Create (replacing any user with ``email``) the varied benchmark user; the caller commits."""
     say = progress or (lambda message: None)
     started = time.perf_counter()
     existing = session.scalar(select(User.id).where(User.email == email))
     if existing is not None:
-        demo._delete_user(session, existing)
+        delete_user(session, existing)
     rng = random.Random(seed)
     end = end or date.today()
     start = month_start(add_months(end, -(MONTHS - 1)))
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
 
-    user = User(email=email, display_name="Varied Bench", currency="USD",
-                password_hash=hash_password(demo.DEMO_PASSWORD))
+    user = User(email=email, display_name="Varied Bench", currency="USD", password_hash=hash_password(DEMO_PASSWORD))
     session.add(user)
     session.flush()
     accounts = {key: Account(user_id=user.id, name=name, type=type_, opening_balance=from_cents(opening))
                 for key, name, type_, opening in ACCOUNTS}
     session.add_all(accounts.values())
     session.flush()
+    account_ids = {key: a.id for key, a in accounts.items()}
     category_ids = _create_categories(session, user.id)
-    parent_ids = {cid: None for cid in category_ids.values()}
     leaves = _leaves()
     payees = _payees(rng, leaves)
     zipf = list(accumulate(1 / (k ** ZIPF_S) for k in range(1, len(payees) + 1)))
     leaf_paths = [leaf[0] for leaf in leaves if leaf[4] > 0]
 
-    plan = {day: events for day, events in _scheduled(rng, start, MONTHS, Event).items() if day <= end}
-    scheduled = sum(event.legs for events in plan.values() for event in events)
+    plan = {day: events for day, events in _scheduled(rng, start, MONTHS).items() if day <= end}
+    scheduled = sum(2 if event.kind == "transfer" else 1 for events in plan.values() for event in events)
     purchases = max(0, n_transactions - scheduled)
     weights = [(13 if day.weekday() >= 5 else 10) * (12 if day.month == 12 else 10) for day in days]
     bounds = [0, *accumulate(weights)]
     per_day = [bounds[i + 1] * purchases // bounds[-1] - bounds[i] * purchases // bounds[-1] for i in range(len(days))]
 
-    writer = _Writer(
-        session, user_id=user.id, account_ids={key: a.id for key, a in accounts.items()},
-        category_ids=category_ids, parent_ids=parent_ids, budget_ids={},
-        transfer_namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-varied:{email}:{seed}"),
-        report=lambda done: say(f"  {done:,} / {n_transactions:,} transactions ({time.perf_counter() - started:.1f} s)"))
-    random_ = rng.random
-    total_weight = zipf[-1]
-    for day, count in zip(days, per_day, strict=True):
-        for event in plan.get(day, ()):
-            writer.add(event)
-        iso = day.isoformat()
-        for _ in range(count):
-            payee = payees[_bisect(zipf, random_() * total_weight)]
-            category = payee.categories[0] if len(payee.categories) == 1 or random_() < 0.8 else payee.categories[1]
-            account = payee.accounts[0] if len(payee.accounts) == 1 or random_() < 0.7 else payee.accounts[1]
-            cents = payee.low + int((payee.high - payee.low) * min(random_(), random_()))
-            roll = random_()
-            description = _description(rng, payee.name, day)
-            if roll < 0.03 and cents >= 6_00:   # a split over the home category and one or two others
-                others = rng.sample(leaf_paths, 2)
-                cut1 = max(1_00, cents // 2)
-                cut2 = max(1_00, (cents - cut1) // 2)
-                lines = ((category, cut1), (others[0], cents - cut1 - cut2), (others[1], cut2))
-                lines = tuple(line for line in lines if line[1] > 0)
-                writer.add(Event(iso, "expense", account, -sum(c for _, c in lines), payee.name,
-                                 lines=lines, description=description))
-            elif roll < 0.045:   # a refund
-                writer.add(Event(iso, "expense", account, max(1_00, cents // 2), payee.name, category,
-                                 description=f"Refund {payee.name}"))
-            else:
-                writer.add(Event(iso, "expense", account, -cents, payee.name, category, description=description))
-    writer.close()
-    rollup.refresh(session, user.id)
-    say(f"  roll-ups rebuilt ({time.perf_counter() - started:.1f} s)")
-    session.commit()
-    return {"user_id": user.id, "transactions": sum(writer.count.values()), "expenses": writer.expense_count,
+    def rows():
+        transfers = 0
+        random_ = rng.random
+        total_weight = zipf[-1]
+        for day, count in zip(days, per_day, strict=True):
+            for event in plan.get(day, ()):
+                if event.kind == "transfer":
+                    transfers += 1
+                    group = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-varied:{email}:{seed}:{transfers}"))
+                    yield NewTransaction(account_ids[event.account], day, -event.cents, "transfer", None,
+                                         f"Transfer to {ACCOUNT_NAMES[event.to_account]}", event.description,
+                                         transfer_group=group)
+                    yield NewTransaction(account_ids[event.to_account], day, event.cents, "transfer", None,
+                                         f"Transfer from {ACCOUNT_NAMES[event.account]}", event.description,
+                                         transfer_group=group)
+                else:
+                    yield NewTransaction(account_ids[event.account], day, event.cents, event.kind,
+                                         category_ids[event.category], event.payee, event.description)
+            for _ in range(count):
+                payee = payees[_bisect(zipf, random_() * total_weight)]
+                category = payee.categories[0] if len(payee.categories) == 1 or random_() < 0.8 else payee.categories[1]
+                account = payee.accounts[0] if len(payee.accounts) == 1 or random_() < 0.7 else payee.accounts[1]
+                cents = payee.low + int((payee.high - payee.low) * min(random_(), random_()))
+                roll = random_()
+                description = _description(rng, payee.name, day)
+                if roll < 0.03 and cents >= 6_00:   # a split over the home category and two others
+                    others = rng.sample(leaf_paths, 2)
+                    cut1 = max(1_00, cents // 2)
+                    cut2 = max(1_00, (cents - cut1) // 2)
+                    lines = tuple((category_ids[c], v, "") for c, v in
+                                  ((category, cut1), (others[0], cents - cut1 - cut2), (others[1], cut2)) if v > 0)
+                    yield NewTransaction(account_ids[account], day, -sum(v for _, v, _ in lines), "expense", None,
+                                         payee.name, description, lines=lines)
+                elif roll < 0.045:   # a refund
+                    yield NewTransaction(account_ids[account], day, max(1_00, cents // 2), "expense",
+                                         category_ids[category], payee.name, f"Refund {payee.name}")
+                else:
+                    yield NewTransaction(account_ids[account], day, -cents, "expense", category_ids[category],
+                                         payee.name, description)
+
+    written = write_transactions(session, user.id, rows(), progress=lambda done: say(
+        f"  {done:,} / {n_transactions:,} transactions ({time.perf_counter() - started:.1f} s)"))
+    return {"user_id": user.id, "transactions": written.transactions, "expenses": written.expense_count,
             "categories": len(category_ids), "payees": len(payees), "seconds": time.perf_counter() - started}

@@ -16,12 +16,10 @@ How the transactions are made:
 - a *ledger* that follows the balances, so the card payment pays what was charged (plus a little of
   the card's old debt) and ATM withdrawals top Cash up.
 
-Events are written in chunks by bulk inserts with ids assigned here (``COPY`` on PostgreSQL), with
-the invariants of :mod:`dashboard.services.transactions`: an expense-kind transaction has expense
-lines summing to ``-amount`` with its date and account, each in the budget that covers it
-(:func:`dashboard.services.budgets.covering_budget_id`); income and transfers have none. The rows
-bypass the ORM, so the loader rebuilds the user's ``monthly_rollup`` itself. The vacation goal's
-saved amount is the sum of its ``goal_contributions``.
+Events are written by the one bulk writer (:mod:`dashboard.services.bulk`: chunks, ``COPY`` on
+PostgreSQL, budgets assigned by the rule every write uses, the roll-up refreshed), with the invariants
+of :mod:`dashboard.services.transactions`. The vacation goal's saved amount is the sum of its
+``goal_contributions``.
 
 Money is integer cents here, from the random draws to the rows (the columns store cents);
 ``models.from_cents`` turns them into ``Decimal`` for the ORM rows and the returned totals.
@@ -41,23 +39,19 @@ from fractions import Fraction
 from itertools import accumulate
 from typing import NamedTuple
 
-from sqlalchemy import column, delete, select, table, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction, User, from_cents
+from models import Account, Budget, Category, Goal, GoalContribution, User, from_cents
 
-from .auth import hash_password
-from .services import rollup
+from .demo_account import DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD
+from .services.bulk import NewTransaction, write_transactions
+from .services.passwords import hash_password
 from .services.periods import add_months, month_end, month_start
-
-DEMO_EMAIL = "demo@ledgerlens.local"
-DEMO_PASSWORD = "demo-password"
-DEMO_NAME = "Jordan Rivera"
+from .services.users import delete_user
 
 MONTHS = 24            # calendar months of activity, the last one ending on `end`
 BUDGET_MONTHS = 6      # monthly budgets for the last six months, the current one included
-CHUNK = 50_000         # transactions per bulk insert
-FIRST_CHUNK = 1_000    # ... but a small first one, after which PostgreSQL gets fresh statistics
 
 # key, name, type, opening balance (cents)
 ACCOUNTS = (
@@ -423,154 +417,53 @@ def _events(rng: random.Random, plan: dict[date, list[Event]], days: list[date],
 # Writing
 # ---------------------------------------------------------------------------------------------------
 
-TX_COLUMNS = ("id", "user_id", "account_id", "category_id", "date", "amount", "kind", "payee",
-              "description", "transfer_group")
-EXPENSE_COLUMNS = ("id", "user_id", "transaction_id", "category_id", "budget_id", "account_id", "date",
-                   "amount", "memo")
-
-
-class _BulkWriter:
-    """Turns events into transaction and expense rows (raw cents, ids assigned here) and inserts them
-    in chunks: COPY on PostgreSQL, a Core executemany elsewhere. Keeps the totals it wrote."""
-
-    def __init__(self, session: Session, *, user_id: int, account_ids: dict[str, int],
-                 category_ids: dict[str, int], parent_ids: dict[int, int | None],
-                 budget_ids: dict[tuple[int, str], int], transfer_namespace: uuid.UUID,
-                 report: Callable[[int], None]):
-        self.connection = session.connection()
-        self.postgres = self.connection.dialect.name == "postgresql"
-        self.user_id, self.account_ids, self.category_ids = user_id, account_ids, category_ids
-        self.parent_ids, self.budget_ids = parent_ids, budget_ids
-        self.namespace, self.report = transfer_namespace, report
-        self.next_tx = self._first_id("transactions")
-        self.next_expense = self._first_id("expenses")
-        self.chunks = 0
-        self.transfers = 0
-        self.tx_rows: list[tuple] = []
-        self.expense_rows: list[tuple] = []
-        self.count: Counter[str] = Counter()
-        self.cents: Counter[str] = Counter()
-        self.expense_count = 0
-        self.expense_cents = 0
-
-    def _first_id(self, name: str) -> int:
-        """The first id to give: past every row, and on PostgreSQL past every id its sequence handed out
-        (ids of rows deleted just before, e.g. by ``replace``, are not reused: their dead index entries
-        would slow down every uniqueness and foreign-key check)."""
-        sql = f"SELECT COALESCE(MAX(id), 0) + 1 FROM {name}"
-        if self.postgres:
-            sql = f"SELECT GREATEST(({sql}), nextval(pg_get_serial_sequence('{name}', 'id')))"
-        return self.connection.execute(text(sql)).scalar_one()
-
-    def add(self, event: Event) -> None:
+def _transactions(events: Iterator[Event], *, account_ids: dict[str, int], category_ids: dict[str, int],
+                  transfer_namespace: uuid.UUID) -> Iterator[NewTransaction]:
+    """Events as rows for the bulk writer (a transfer is two legs sharing a transfer group)."""
+    transfers = 0
+    day = None
+    for event in events:
+        if day is None or day.isoformat() != event.day:
+            day = date.fromisoformat(event.day)
         if event.kind == "transfer":
-            self.transfers += 1
-            group = str(uuid.uuid5(self.namespace, str(self.transfers)))
-            self._transaction(event, event.account, -event.cents,
-                              f"Transfer to {ACCOUNT_NAMES[event.to_account]}", None, group)
-            self._transaction(event, event.to_account, event.cents,
-                              f"Transfer from {ACCOUNT_NAMES[event.account]}", None, group)
+            transfers += 1
+            group = str(uuid.uuid5(transfer_namespace, str(transfers)))
+            yield NewTransaction(account_ids[event.account], day, -event.cents, "transfer", None,
+                                 f"Transfer to {ACCOUNT_NAMES[event.to_account]}", event.description,
+                                 transfer_group=group)
+            yield NewTransaction(account_ids[event.to_account], day, event.cents, "transfer", None,
+                                 f"Transfer from {ACCOUNT_NAMES[event.account]}", event.description,
+                                 transfer_group=group)
         elif event.kind == "income":
-            self._transaction(event, event.account, event.cents, event.payee,
-                              self.category_ids[event.category], None)
+            yield NewTransaction(account_ids[event.account], day, event.cents, "income",
+                                 category_ids[event.category], event.payee, event.description)
         else:
             lines = event.lines or ((event.category, -event.cents),)
-            header = self.category_ids[lines[0][0]] if len(lines) == 1 else None
-            tx_id = self._transaction(event, event.account, event.cents, event.payee, header, None)
-            month = event.day[:7]
-            account_id = self.account_ids[event.account]
-            for category, cents in lines:
-                category_id = self.category_ids[category]
-                budget_id = (self.budget_ids.get((category_id, month))
-                             or self.budget_ids.get((self.parent_ids[category_id], month)))
-                self.expense_rows.append((self.next_expense, self.user_id, tx_id, category_id, budget_id,
-                                          account_id, event.day, cents, ""))
-                self.next_expense += 1
-                self.expense_count += 1
-                self.expense_cents += cents
-        if len(self.tx_rows) >= (CHUNK if self.chunks else FIRST_CHUNK):
-            self.flush()
-
-    def _transaction(self, event: Event, account: str, cents: int, payee: str, category_id, group) -> int:
-        tx_id = self.next_tx
-        self.next_tx += 1
-        self.tx_rows.append((tx_id, self.user_id, self.account_ids[account], category_id, event.day, cents,
-                             event.kind, payee, event.description, group))
-        self.count[event.kind] += 1
-        self.cents[event.kind] += cents
-        return tx_id
-
-    def flush(self) -> None:
-        if self.tx_rows:   # transactions first: the expenses point at them
-            self._insert("transactions", TX_COLUMNS, self.tx_rows)
-            self._insert("expenses", EXPENSE_COLUMNS, self.expense_rows)
-            self.tx_rows, self.expense_rows = [], []
-            self.chunks += 1
-            if self.chunks == 1 and self.postgres:
-                # The statistics predate this user, who "has no rows": PostgreSQL may then plan the
-                # per-row foreign-key checks (WHERE id = $1 AND user_id = $2) on a user_id index and
-                # rescan all of the user's new rows for every row (quadratic: minutes for 50,000).
-                # Statistics taken after a small first chunk (ANALYZE sees this transaction's rows)
-                # make them use the primary key.
-                self._analyze()
-            self.report(sum(self.count.values()))
-
-    def _analyze(self) -> None:
-        for name in ("transactions", "expenses"):
-            self.connection.execute(text(f"ANALYZE {name}"))
-
-    def _insert(self, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        if self.postgres:
-            driver = self.connection.connection.driver_connection   # psycopg 3
-            with driver.cursor() as cursor, cursor.copy(
-                    f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        else:   # raw cents and ISO dates straight into the columns (no Money conversion)
-            target = table(name, *(column(c) for c in columns))
-            self.connection.execute(target.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
-
-    def close(self) -> None:
-        self.flush()
-        if self.postgres:   # ids were given explicitly: move the sequences past them
-            for name in ("transactions", "expenses"):
-                self.connection.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {name}), false)"))
-            self._analyze()   # for the queries that follow (the roll-up, the app)
+            header = category_ids[lines[0][0]] if len(lines) == 1 else None
+            yield NewTransaction(account_ids[event.account], day, event.cents, "expense", header, event.payee,
+                                 event.description,
+                                 lines=tuple((category_ids[category], cents, "") for category, cents in lines))
 
 
 # ---------------------------------------------------------------------------------------------------
 # The rows around the transactions
 # ---------------------------------------------------------------------------------------------------
 
-def _builtin_categories(session: Session) -> tuple[dict[str, int], dict[int, int | None]]:
-    """The built-in categories by "Parent > Child" (and "Parent") name, and each one's parent id."""
+def _builtin_categories(session: Session) -> dict[str, int]:
+    """The built-in categories by "Parent > Child" (and "Parent") name."""
     parent = aliased(Category)
     rows = session.execute(select(Category.id, Category.name, Category.parent_id, parent.name)
                            .outerjoin(parent, parent.id == Category.parent_id)
                            .where(Category.user_id.is_(None))).all()
     ids = {(f"{parent_name} > {name}" if parent_name else name): cid for cid, name, _, parent_name in rows}
-    parents = {cid: parent_id for cid, _, parent_id, _ in rows}
     if not ids:
         raise LookupError("no built-in categories: run the migrations first")
-    return ids, parents
-
-
-def _delete_user(session: Session, user_id: int) -> None:
-    """Delete a user and everything they own. The two big tables are emptied first with one statement
-    each (much faster than the row-by-row cascade); ON DELETE CASCADE removes the rest."""
-    session.execute(delete(Expense.__table__).where(Expense.__table__.c.user_id == user_id))
-    session.execute(delete(Transaction.__table__).where(Transaction.__table__.c.user_id == user_id))
-    session.execute(delete(User.__table__).where(User.__table__.c.id == user_id))
-    session.expire_all()
+    return ids
 
 
 def _budgets(session: Session, user_id: int, end: date, category_ids: dict[str, int],
-             scales: dict[str, int]) -> dict[tuple[int, str], int]:
-    """The monthly budgets of the last months; returns budget id by (category id, "YYYY-MM")."""
+             scales: dict[str, int]) -> list[Budget]:
+    """The monthly budgets of the last months (the bulk writer puts the expenses in them)."""
     budgets = []
     for back in range(BUDGET_MONTHS - 1, -1, -1):
         first = add_months(month_start(end), -back)
@@ -581,7 +474,7 @@ def _budgets(session: Session, user_id: int, end: date, category_ids: dict[str, 
                                   rollover=rollover, created_at=_morning(first)))
     session.add_all(budgets)
     session.flush()
-    return {(b.category_id, b.start_date.isoformat()[:7]): b.id for b in budgets}
+    return budgets
 
 
 def _goals(session: Session, user_id: int, start: date, end: date,
@@ -623,7 +516,7 @@ def _morning(day: date) -> datetime:
 def load_demo(session: Session, *, seed: int = 42, end: date | None = None, email: str = DEMO_EMAIL,
               n_transactions: int | None = None, replace: bool = False,
               progress: Callable[[str], None] | None = None) -> dict:
-    """Create the demo user and commit. See the module docstring for what it contains.
+    """Create the demo user (the caller commits). See the module docstring for what it contains.
 
     ``n_transactions`` asks for exactly that many transactions (a transfer counts its two legs) over
     the same 24 months: the everyday purchases are multiplied, and the pay and the budgets scaled with
@@ -644,9 +537,9 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
     if existing is not None:
         if not replace:
             raise ValueError(f"a user with the email {email} already exists (use replace=True)")
-        _delete_user(session, existing)
+        delete_user(session, existing)
         say(f"Deleted the previous {email} ({time.perf_counter() - started:.1f} s).")
-    category_ids, parent_ids = _builtin_categories(session)
+    category_ids = _builtin_categories(session)
 
     rng = random.Random(seed)
     start = month_start(add_months(end, -(MONTHS - 1)))
@@ -663,39 +556,32 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
                 for key, name, type_, opening in ACCOUNTS}
     session.add_all(accounts.values())
     session.flush()
-    budget_ids = _budgets(session, user.id, end, category_ids, scales)
+    budgets = _budgets(session, user.id, end, category_ids, scales)
     goals = _goals(session, user.id, start, end, accounts)
     session.flush()
 
     say(f"Writing {total:,} transactions from {start} to {end}...")
-    writer = _BulkWriter(
-        session, user_id=user.id, account_ids={key: a.id for key, a in accounts.items()},
-        category_ids=category_ids, parent_ids=parent_ids, budget_ids=budget_ids,
-        transfer_namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-demo:{email}:{seed}"),
-        report=lambda done: say(f"  {done:,} / {total:,} transactions "
-                                f"({time.perf_counter() - started:.1f} s)"))
-    for event in _events(rng, plan, days, purchases):
-        writer.add(event)
-    writer.close()
-    # The bulk rows bypassed the ORM, so the roll-up is rebuilt for this user explicitly.
-    rollup.refresh(session, user.id)
-    say(f"  roll-up rebuilt ({time.perf_counter() - started:.1f} s)")
-    session.commit()
+    written = write_transactions(
+        session, user.id,
+        _transactions(_events(rng, plan, days, purchases), account_ids={key: a.id for key, a in accounts.items()},
+                      category_ids=category_ids,
+                      transfer_namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-demo:{email}:{seed}")),
+        progress=lambda done: say(f"  {done:,} / {total:,} transactions ({time.perf_counter() - started:.1f} s)"))
     seconds = time.perf_counter() - started
-    say(f"Committed in {seconds:.1f} s.")
+    say(f"  budgets assigned, roll-up rebuilt ({seconds:.1f} s)")
     return {
         "user_id": user.id,
         "email": email,
         "start": start,
         "end": end,
         "accounts": len(accounts),
-        "transactions": sum(writer.count.values()),
-        "expenses": writer.expense_count,
-        "budgets": len(budget_ids),
+        "transactions": written.transactions,
+        "expenses": written.expense_count,
+        "budgets": len(budgets),
         "goals": len(goals),
-        "by_kind": {kind: {"count": writer.count[kind], "total": from_cents(writer.cents[kind])}
+        "by_kind": {kind: {"count": written.count[kind], "total": from_cents(written.cents[kind])}
                     for kind in ("expense", "income", "transfer")},
-        "expense_total": from_cents(writer.expense_cents),
+        "expense_total": from_cents(written.expense_cents),
         "seconds": seconds,
     }
 

@@ -62,6 +62,13 @@ def init_security(app: Flask) -> None:
     config.setdefault("TRUSTED_ORIGINS", [o.strip().rstrip("/") for o in
                                           os.environ.get("LEDGERLENS_TRUSTED_ORIGINS", "").split(",") if o.strip()])
 
+    # Request size limits (docs/security.md, "Limits"): 1 MiB for every request (forms, logins, pages);
+    # Dash's callback route gets room for one upload (the import page sends the file, base64-encoded,
+    # to its callbacks) and no more. Larger bodies get 413 before anything reads them.
+    if config.get("MAX_CONTENT_LENGTH") is None:   # Flask's default is None: no limit
+        config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    config.setdefault("DASH_MAX_CONTENT_LENGTH", dash_request_limit())
+
     proxies = os.environ.get("LEDGERLENS_PROXIES", "").strip()
     if proxies:
         # Behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host (client address for the
@@ -74,13 +81,26 @@ def init_security(app: Flask) -> None:
     csrf.init_app(app)
     csrf.exempt(DASH_DISPATCH_VIEW)
     limiter.init_app(app)
+    # First of all hooks, so nothing reads a body before its limit is set.
+    app.before_request_funcs.setdefault(None, []).insert(0, _limit_request_size)
     app.before_request(_check_dash_callback_origin)
     app.after_request(_security_headers)
     app.register_error_handler(CSRFError, _csrf_error)
-    app.register_error_handler(429, _too_many_requests)
 
 
 # -- Dash's callback route --------------------------------------------------------------------------
+
+def dash_request_limit() -> int:
+    """The largest callback request: one upload of MAX_UPLOAD_BYTES as a base64 data URL, plus 1 MiB."""
+    from dashboard.services.importer import MAX_UPLOAD_BYTES
+    return MAX_UPLOAD_BYTES * 4 // 3 + 1024 * 1024
+
+
+def _limit_request_size():
+    if request.path.endswith(DASH_CALLBACK_PATH):
+        request.max_content_length = current_app.config["DASH_MAX_CONTENT_LENGTH"]
+    return None
+
 
 def _same_origin(url: str) -> bool:
     parts = urlsplit(url)
@@ -162,13 +182,3 @@ def _csrf_error(error: CSRFError):
                                message="This form was open too long or came from another site. "
                                        "Go back, reload the page and try again."), 400
     return {"error": "csrf", "message": error.description}, 400
-
-
-def _too_many_requests(_error):
-    if request.path.startswith("/login"):
-        from dashboard.auth import render_login
-        return render_login(error="Too many attempts. Wait a minute, then try again.", status=429)
-    if request.accept_mimetypes.accept_html and not request.is_json:
-        return render_template("message.html", title="Too many attempts",
-                               message="Too many attempts. Wait a little, then try again."), 429
-    return {"error": "rate_limited"}, 429

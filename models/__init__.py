@@ -1,19 +1,25 @@
 """The data model: one module per aggregate, all on one declarative Base."""
 from .account import ACCOUNT_TYPES, DEBT_TYPES, Account
 from .budget import PERIOD_TYPES, Budget
-from .category import CATEGORY_KINDS, Category
+from .category import CATEGORY_KINDS, Category, CategoryMapping, HiddenCategory
 from .db import Base, Money, database_url, db, from_cents, to_cents
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
 from .rollup import BAND_EDGES, AmountRollup, DailyRollup, MonthlyRollup, PayeeRollup, band_bounds, band_of
 from .rule import ImportRule as ImportRule  # re-exported
+from .rule import RuleTag
+from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
+from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
 __all__ = [
-    "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
-    "Account", "AmountRollup", "Base", "Budget", "Category", "DailyRollup", "Expense", "Goal", "Money", "MonthlyRollup",
-    "PayeeRollup", "Transaction", "User", "band_bounds", "band_of",
+    "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
+    "TRANSACTION_KINDS",
+    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring",
+    "EditBatch", "EditBatchRow", "EditBatchTag", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup",
+    "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence", "Tag", "Transaction", "TransactionTag",
+    "User", "band_bounds", "band_of",
     "database_url", "db", "from_cents", "to_cents",
 ]

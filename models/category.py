@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
@@ -12,7 +14,8 @@ class Category(db.Model):
     """A spending or income category.
 
     ``user_id`` NULL marks a built-in category shared by every user; a user's own categories carry
-    their id. ``parent_id`` builds a two-level tree (Food > Groceries).
+    their id. ``parent_id`` builds a tree of any depth (Home > Utilities > Power); the services refuse
+    cycles. ``version`` is for optimistic locking, as for budgets and transactions.
     """
 
     __tablename__ = "categories"
@@ -32,6 +35,9 @@ class Category(db.Model):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10), default="expense")
     color: Mapped[str | None] = mapped_column(String(7))
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Optimistic locking: every UPDATE says "WHERE version = <the version read>" and bumps it.
+    __mapper_args__ = {"version_id_col": version}
 
     user = relationship("User", back_populates="categories")
     parent = relationship("Category", remote_side=[id], back_populates="children")
@@ -39,3 +45,32 @@ class Category(db.Model):
 
     def __repr__(self) -> str:
         return f"<Category {self.id} {self.name!r}>"
+
+
+class HiddenCategory(db.Model):
+    """A built-in category one user chose not to see (a per-user setting: built-ins are shared rows)."""
+
+    __tablename__ = "category_hidden"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+
+
+class CategoryMapping(db.Model):
+    """What a user chose for a category name an imported file used ("Home:Rent"): a category, or
+    none (``category_id`` NULL: leave such rows uncategorized). Applied to later files without asking.
+    ``source_name`` is the file's text, case-folded and trimmed."""
+
+    __tablename__ = "category_mappings"
+    __table_args__ = (
+        UniqueConstraint("user_id", "source_name"),
+        CheckConstraint("length(source_name) > 0", name="source_not_empty"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    source_name: Mapped[str] = mapped_column(String(200))
+    # Deleting the category forgets the choice: the next file asks again.
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, MetaData, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -115,6 +115,45 @@ def database_url(instance_path: str | os.PathLike | None = None) -> str:
     path = Path(instance_path).resolve()
     path.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path / 'ledgerlens.sqlite3'}"
+
+
+# -- the write guard --------------------------------------------------------------------------------
+# The roll-up and the per-user data version are kept right by session hooks that the services layer
+# registers (dashboard/services/hooks.py: install_session_hooks, called by create_app). Writing
+# without them would leave both silently stale, so until they are installed every ORM write fails.
+
+_hooks = {"installed": False}
+
+
+class SessionHooksMissing(RuntimeError):
+    """A write through a session before the session hooks were installed."""
+
+    def __init__(self):
+        super().__init__("the session hooks are not installed: call "
+                         "dashboard.services.hooks.install_session_hooks() (create_app does) before writing")
+
+
+def set_session_hooks_installed(installed: bool) -> None:
+    _hooks["installed"] = bool(installed)
+
+
+def require_session_hooks() -> None:
+    """Raise SessionHooksMissing unless the session hooks are installed (the bulk writer calls this:
+    its Core inserts pass no ORM event)."""
+    if not _hooks["installed"]:
+        raise SessionHooksMissing()
+
+
+@event.listens_for(Session, "before_flush")
+def _guard_flush(session, _flush_context, _instances) -> None:
+    if not _hooks["installed"] and (session.new or session.dirty or session.deleted):
+        raise SessionHooksMissing()
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _guard_statement(state) -> None:
+    if not _hooks["installed"] and (state.is_insert or state.is_update or state.is_delete):
+        raise SessionHooksMissing()
 
 
 @event.listens_for(Engine, "connect")

@@ -36,6 +36,9 @@ class User(UserMixin, db.Model):
     # older cached answer unreachable on every worker at once (dashboard/services/cache.py).
     data_version: Mapped[int] = mapped_column(BigInteger, default=initial_data_version, server_default="0")
 
+    # The colour theme: "system" (follow the browser's preference), "light" or "dark".
+    theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")
+
     accounts = relationship("Account", back_populates="user", cascade="all, delete-orphan",
                             passive_deletes=True)
     budgets = relationship("Budget", back_populates="user", cascade="all, delete-orphan",

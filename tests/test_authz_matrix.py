@@ -61,8 +61,9 @@ KIND_WORDS = {
     "goal": "goal", "goals": "goal", "budget": "budget", "budgets": "budget", "contrib": "contribution",
     "contribution": "contribution", "transaction": "transaction", "transactions": "transaction",
     "rule": "rule", "rules": "rule", "expense": "expense",
+    "schedule": "schedule", "schedules": "schedule", "scenario": "scenario", "scenarios": "scenario",
 }
-PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules"}
+PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules", "schedules", "scenarios"}
 AMOUNT_WORDS = {"amount", "target", "opening", "min", "max", "balance", "limit", "total"}
 DATE_WORDS = {"date", "day", "start", "end", "from", "until"}
 TEXT_WORDS = {"name", "payee", "description", "note", "notes", "memo", "text", "pattern", "search", "q",
@@ -240,6 +241,21 @@ HINTS = {
     ("import-grid", "cellValueChanged"): lambda w: [{"rowIndex": 0, "rowId": "1", "colId": "include",
                                                      "data": {"line": 1, "include": False}, "value": False,
                                                      "oldValue": True, "newValue": False}],
+    # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
+    ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
+    # categories
+    ("categories-new-kind", "value"): lambda w: "expense",
+    ("categories-merge-budgets", "value"): lambda w: "sum",
+    ("categories-recolor-color", "value"): lambda w: "#123456",
+    ("categories-pending-merge", "data"): lambda w: {"source": w.a.ids["category"][0],
+                                                     "target": w.a.ids["category"][1], "version": 1},
+    ("categories-pending-delete", "data"): lambda w: {"category": w.a_id("category"),
+                                                      "move_to": w.a.ids["category"][1], "version": 1},
+    # recurring
+    ("recurring-form-kind", "value"): lambda w: "expense",
+    ("recurring-form-cadence", "value"): lambda w: "monthly",
+    ("recurring-form-rrule", "value"): lambda w: "FREQ=MONTHLY;BYMONTHDAY=1",
+    ("recurring-form-suggestion", "data"): lambda w: Variants([None, _suggestion_key(w)]),
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,
@@ -251,7 +267,19 @@ INDEX_HINTS = {
     "transactions-split-amount": lambda w: 0,
     "transactions-split-category": lambda w: 0,
     "transactions-split-memo": lambda w: 0,
+    # recurring: suggestions are keyed by payee, sign and amount band (A's payee here); schedules by id
+    "recurring-confirm": lambda w: _suggestion_key(w),
+    "recurring-edit": lambda w: _suggestion_key(w),
+    "recurring-dismiss": lambda w: _suggestion_key(w),
+    "recurring-pause": lambda w: w.a_id("schedule"),
+    "recurring-skip": lambda w: w.a_id("schedule"),
+    "recurring-delete": lambda w: w.a_id("schedule"),
 }
+
+
+def _suggestion_key(world: World) -> str:
+    from dashboard.services.recurring import suggestion_key
+    return suggestion_key(f"{MARK_A} Payee".lower(), -1, None)
 
 # Callbacks that never run on the server (clientside) are listed by the map with callback=None.
 

@@ -21,7 +21,7 @@ from dashboard.services import goals as goals_svc
 from dashboard.services import overview as overview_svc
 from dashboard.services import spending as spending_svc
 from dashboard.services.accounts import update_account
-from dashboard.services.importer import NewTransaction, bulk_write
+from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.transactions import create_transaction, update_transaction
 from dashboard.services.users import delete_user
 from models import Budget, Category, User, db
@@ -95,7 +95,7 @@ def test_every_kind_of_write_bumps_the_owners_version_and_nobody_elses(db_sessio
     assert bumped(lambda: update_account(db_session, alice.id, account.id, expected_version=account.version,
                                          opening_balance="25.00"))
     # Raw inserts (an import), which only the roll-up refresh sees.
-    assert bumped(lambda: bulk_write(db_session, alice.id, [NewTransaction(
+    assert bumped(lambda: write_transactions(db_session, alice.id, [NewTransaction(
         account_id=account.id, date=date(2026, 3, 9), cents=-500, kind="expense",
         category_id=cats["Coffee"], payee="Cafe")]))
     assert version(bob.id) == bobs_version
@@ -154,7 +154,7 @@ def test_a_cached_total_is_fresh_right_after_an_edit_and_an_import(client, db_se
     spend(db_session, alice, account, date(2026, 3, 3), "-5.00", cats["Coffee"])
     assert summary(client) == "2 rows · total $30.00"
 
-    bulk_write(db_session, alice.id, [NewTransaction(account_id=account.id, date=date(2026, 3, 9), cents=-700,
+    write_transactions(db_session, alice.id, [NewTransaction(account_id=account.id, date=date(2026, 3, 9), cents=-700,
                                                      kind="expense", category_id=cats["Coffee"], payee="Cafe")])
     db_session.commit()
     assert summary(client) == "3 rows · total $37.00"

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Select, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -57,16 +57,20 @@ def covering_budget_id(user_id_col, category_id_col, date_col):
 
 
 def assign_budgets(session: Session, user_id: int, *, transaction_ids=None,
-                   date_from: date | None = None, date_to: date | None = None) -> None:
-    """Point each of the user's expenses (optionally only some transactions or a date range) at the
-    budget that covers it now. One UPDATE, whatever the number of rows."""
+                   date_from: date | None = None, date_to: date | None = None, category_ids=None) -> None:
+    """Point each of the user's expenses (optionally only some transactions, a date range or some
+    categories) at the budget that covers it now. One UPDATE, whatever the number of rows.
+    ``transaction_ids`` may be a list or a SELECT of ids."""
     session.flush()
     stmt = (update(Expense)
             .where(Expense.user_id == user_id)
             .values(budget_id=covering_budget_id(Expense.user_id, Expense.category_id, Expense.date))
             .execution_options(synchronize_session=False))
     if transaction_ids is not None:
-        stmt = stmt.where(Expense.transaction_id.in_(list(transaction_ids)))
+        ids = transaction_ids if isinstance(transaction_ids, Select) else list(transaction_ids)
+        stmt = stmt.where(Expense.transaction_id.in_(ids))
+    if category_ids is not None:
+        stmt = stmt.where(Expense.category_id.in_(list(category_ids)))
     if date_from is not None:
         stmt = stmt.where(Expense.date >= date_from)
     if date_to is not None:

@@ -2,7 +2,8 @@
 
 How it stays correct: every user has a data version (``users.data_version``) that every commit which
 changes what their pages show bumps, in the same database transaction (the before_commit hook in
-dashboard/services/rollup.py). A cached read is stored under
+dashboard/services/rollup.py, registered with this module's own listeners by
+dashboard/services/hooks.py). A cached read is stored under
 
     <prefix><code generation>:<function>:<user id>:<data version>:<hash of the other arguments>
 
@@ -33,7 +34,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, has_app_context
 from flask_caching import Cache
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import User
@@ -108,18 +109,15 @@ def has_written(session: Session) -> bool:
     return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
 
 
-@event.listens_for(Session, "after_flush")
 def _mark_flush(session: Session, _flush_context) -> None:
     session.info[WROTE] = True
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _mark_dml(state) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         state.session.info[WROTE] = True
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction: committed or rolled back
         session.info.pop(VERSIONS, None)

@@ -1,13 +1,30 @@
-"""Categories a user can see: the built-in tree (user_id NULL) and their own."""
+"""Categories a user can see (the built-in tree, user_id NULL, and their own) and the user's changes
+to their taxonomy: create, rename, recolour, move (any depth, never a cycle), hide a built-in one (a
+per-user setting), merge one into another, delete with a choice of where its transactions go.
+
+Every write is scoped to the user, checks the category's version (optimistic locking, like budgets),
+validates before it changes anything, flushes and leaves the commit to the caller. Writes that move
+money between categories do it with set-based UPDATEs and then recompute the roll-up of exactly the
+months they touched (dashboard/services/rollup.py), so no total by month ever changes.
+"""
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
 import pandas as pd
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import delete, or_, select, union, update
+from sqlalchemy.orm import Session
 
-from models import Category
+from models import Budget, Category, CategoryMapping, Expense, HiddenCategory, ImportRule, Transaction
 
-from .errors import NotFound, ServiceError
+from .errors import Conflict, NotFound, ServiceError
+from .sql import cents
+
+NAME_MAX = 100
+PATH_SEPARATOR = " › "
+_COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 def visible_to(user_id: int):
@@ -28,36 +45,465 @@ def get_category(session: Session, user_id: int, category_id, *, kind: str | Non
     return category
 
 
+def hidden_ids(session: Session, user_id: int) -> set[int]:
+    """The built-in categories this user hid."""
+    return set(session.scalars(select(HiddenCategory.category_id).where(HiddenCategory.user_id == user_id)))
+
+
+# --- the tree -------------------------------------------------------------------------------------
+
+FRAME_COLUMNS = ["id", "name", "kind", "color", "parent_id", "parent_name", "full_name", "top_id", "depth",
+                 "path_ids", "own", "hidden", "version"]
+
+
 def category_frame(session: Session, user_id: int) -> pd.DataFrame:
-    """Every category the user sees with its parent: id, name, kind, color, parent_id, parent_name,
-    full_name ("Food › Groceries"), top_id (the root of its tree)."""
-    parent = aliased(Category)
+    """Every category the user sees, at any depth: id, name, kind, color (inherited from the nearest
+    ancestor that has one), parent_id, parent_name, full_name ("Home › Utilities › Power"), top_id (the
+    root of its tree), depth (0 for a root), path_ids (root first, itself last), own (the user's, not
+    built-in), hidden (a built-in the user hid), version. Ordered as a tree walk (parents before their
+    children, siblings by name)."""
     rows = session.execute(
-        select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id,
-               parent.name.label("parent_name"), parent.color.label("parent_color"))
-        .outerjoin(parent, parent.id == Category.parent_id)
-        .where(visible_to(user_id))
-        .order_by(parent.name.nulls_first(), Category.name)
-    ).all()
-    frame = pd.DataFrame(rows, columns=["id", "name", "kind", "color", "parent_id", "parent_name",
-                                        "parent_color"])
-    if frame.empty:
-        frame["full_name"] = pd.Series(dtype=str)
+        select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id, Category.user_id,
+               Category.version)
+        .where(visible_to(user_id))).all()
+    hidden = hidden_ids(session, user_id)
+    by_id = {r.id: r for r in rows}
+    children: dict[int | None, list] = {}
+    for r in rows:
+        parent = r.parent_id if r.parent_id in by_id else None
+        children.setdefault(parent, []).append(r)
+    records: list[dict] = []
+
+    def walk(parent_id, path: list[int], names: list[str], color, depth: int) -> None:
+        for r in sorted(children.get(parent_id, []), key=lambda c: (c.name.casefold(), c.id)):
+            if r.id in path:  # never loops, whatever the rows say
+                continue
+            own_color = r.color or color
+            ids = [*path, r.id]
+            records.append({
+                "id": r.id, "name": r.name, "kind": r.kind, "color": own_color, "parent_id": parent_id,
+                "parent_name": names[-1] if names else None,
+                "full_name": PATH_SEPARATOR.join([*names, r.name]), "top_id": ids[0], "depth": depth,
+                "path_ids": ids, "own": r.user_id is not None,
+                "hidden": r.id in hidden or any(i in hidden for i in path), "version": r.version})
+            walk(r.id, ids, [*names, r.name], own_color, depth + 1)
+
+    walk(None, [], [], None, 0)
+    frame = pd.DataFrame(records, columns=FRAME_COLUMNS)
+    if not frame.empty:
+        frame["parent_id"] = frame["parent_id"].astype("Int64")
+        frame["top_id"] = frame["top_id"].astype("int64")
+    else:
         frame["top_id"] = pd.Series(dtype="int64")
-        return frame
-    frame["full_name"] = frame.apply(
-        lambda r: f"{r.parent_name} › {r['name']}" if isinstance(r.parent_name, str) else r["name"], axis=1)
-    frame["top_id"] = frame["parent_id"].fillna(frame["id"]).astype("int64")
-    frame["color"] = frame["color"].fillna(frame["parent_color"])
-    return frame.drop(columns=["parent_color"])
+    return frame
+
+
+def _parents(session: Session, user_id: int) -> dict[int, int | None]:
+    return dict(session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all())
+
+
+def descendants(session: Session, user_id: int, category_id: int) -> set[int]:
+    """The category's children, their children, ... (not itself)."""
+    parents = _parents(session, user_id)
+    kids: dict[int | None, set[int]] = {}
+    for cid, parent in parents.items():
+        kids.setdefault(parent, set()).add(cid)
+    found: set[int] = set()
+    todo = [category_id]
+    while todo:
+        for child in kids.get(todo.pop(), ()):
+            if child not in found and child != category_id:
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 def with_descendants(session: Session, user_id: int, category_ids) -> list[int]:
-    """The given categories and their children (a parent selects its children)."""
+    """The given categories and everything below them, at any depth (a parent selects its subtree)."""
     ids = {int(c) for c in category_ids}
     if not ids:
         return []
-    children = session.scalars(
-        select(Category.id).where(Category.parent_id.in_(ids), visible_to(user_id))).all()
-    allowed = session.scalars(select(Category.id).where(Category.id.in_(ids), visible_to(user_id))).all()
-    return sorted(set(allowed) | set(children))
+    allowed = set(session.scalars(select(Category.id).where(Category.id.in_(ids), visible_to(user_id))).all())
+    out = set(allowed)
+    for cid in allowed:
+        out |= descendants(session, user_id, cid)
+    return sorted(out)
+
+
+def category_choices(session: Session, user_id: int, *, include_hidden: bool = False) -> list[dict]:
+    """Categories to pick from: id, label (the full path), kind, depth; hidden built-ins left out."""
+    frame = category_frame(session, user_id)
+    if not include_hidden:
+        frame = frame[~frame["hidden"]]
+    return [{"id": int(r.id), "label": r.full_name, "kind": r.kind, "depth": int(r.depth)}
+            for r in frame.itertuples()]
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+def check_name(value) -> str:
+    if value is not None and not isinstance(value, str):
+        raise ServiceError("Enter a name.", "name")
+    name = " ".join((value or "").split())
+    if not name:
+        raise ServiceError("Enter a name.", "name")
+    if len(name) > NAME_MAX:
+        raise ServiceError(f"A category name has at most {NAME_MAX} characters.", "name")
+    if "›" in name:
+        raise ServiceError("A category name cannot contain “›” (it separates levels).", "name")
+    return name
+
+
+def check_color(value) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not _COLOR_RE.match(value.strip()):
+        raise ServiceError("Choose a colour like #1f77b4.", "color")
+    return value.strip().lower()
+
+
+def _version(value) -> int:
+    if isinstance(value, bool):
+        raise ServiceError("Reload the page and try again.", "version")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ServiceError("Reload the page and try again.", "version") from None
+
+
+def own_category(session: Session, user_id: int, category_id, *, expected_version=None,
+                 action: str = "change") -> Category:
+    """One of the user's own categories (built-in ones are shared: they can only be hidden)."""
+    category = get_category(session, user_id, category_id)
+    if category.user_id is None:
+        raise ServiceError(f"“{category.name}” is built in: it cannot be {action}d. Hide it, or merge it into "
+                           "one of your own.", "category")
+    if expected_version is not None and category.version != _version(expected_version):
+        raise Conflict(f"“{category.name}” was changed meanwhile; reload and try again.", category)
+    return category
+
+
+def _sibling_clash(session: Session, user_id: int, parent_id, name: str, exclude: int | None = None) -> bool:
+    parent_clause = Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id
+    names = session.scalars(select(Category.name).where(visible_to(user_id), parent_clause,
+                                                        Category.id != (exclude or 0))).all()
+    return name.casefold() in {n.casefold() for n in names}
+
+
+# --- writes ---------------------------------------------------------------------------------------
+
+def create_category(session: Session, user_id: int, *, name, parent_id=None, kind=None, color=None) -> Category:
+    """A new category of the user's own, at the top or under any category they see (its kind is the
+    parent's)."""
+    clean = check_name(name)
+    colour = check_color(color)
+    parent = None
+    if parent_id not in (None, ""):
+        parent = get_category(session, user_id, parent_id)
+        kind_value = parent.kind
+    else:
+        kind_value = kind if kind in (None, "") else str(kind)
+        if kind_value in (None, ""):
+            kind_value = "expense"
+        if kind_value not in ("expense", "income"):
+            raise ServiceError("Choose spending or income.", "kind")
+    if _sibling_clash(session, user_id, parent.id if parent else None, clean):
+        where = f"under “{parent.name}”" if parent else "at the top level"
+        raise ServiceError(f"There is already a “{clean}” {where}.", "name")
+    category = Category(user_id=user_id, name=clean, kind=kind_value, color=colour,
+                        parent_id=parent.id if parent else None)
+    session.add(category)
+    session.flush()
+    return category
+
+
+def ensure_path(session: Session, user_id: int, path: list[str], *, kind: str = "expense") -> Category:
+    """The category at ``path`` (["Home", "Rent"]), creating the missing levels as the user's own;
+    an existing level (built-in or own, any case) is reused."""
+    parent_id = None
+    category = None
+    for part in path:
+        clean = check_name(part)
+        parent_clause = Category.parent_id.is_(None) if parent_id is None else Category.parent_id == parent_id
+        candidates = session.scalars(select(Category).where(visible_to(user_id), parent_clause)
+                                     .order_by(Category.user_id.is_(None), Category.id)).all()
+        category = next((c for c in candidates if c.name.casefold() == clean.casefold()), None)
+        if category is None:
+            category = Category(user_id=user_id, name=clean, kind=kind, parent_id=parent_id)
+            session.add(category)
+            session.flush()
+        parent_id = category.id
+    if category is None:
+        raise ServiceError("Enter a name.", "name")
+    return category
+
+
+def rename_category(session: Session, user_id: int, category_id, *, expected_version, name) -> Category:
+    category = own_category(session, user_id, category_id, expected_version=expected_version, action="rename")
+    clean = check_name(name)
+    if _sibling_clash(session, user_id, category.parent_id, clean, exclude=category.id):
+        raise ServiceError(f"There is already a “{clean}” beside it.", "name")
+    category.name = clean
+    session.flush()
+    return category
+
+
+def recolor_category(session: Session, user_id: int, category_id, *, expected_version, color) -> Category:
+    category = own_category(session, user_id, category_id, expected_version=expected_version, action="recolour")
+    category.color = check_color(color)
+    session.flush()
+    return category
+
+
+def move_category(session: Session, user_id: int, category_id, *, expected_version, parent_id) -> Category:
+    """Put a category (with its subtree) under another one, or at the top (``parent_id`` None).
+    Refuses a cycle (under itself or one of its own descendants) and a parent of the other kind."""
+    category = own_category(session, user_id, category_id, expected_version=expected_version, action="move")
+    new_parent = None
+    if parent_id not in (None, "", 0, "0"):
+        new_parent = get_category(session, user_id, parent_id)
+        if new_parent.id == category.id:
+            raise ServiceError("A category cannot be its own parent.", "parent")
+        if new_parent.id in descendants(session, user_id, category.id):
+            raise ServiceError(f"“{new_parent.name}” is inside “{category.name}”: that would make a loop.", "parent")
+        if new_parent.kind != category.kind:
+            raise ServiceError(f"“{new_parent.name}” is an {new_parent.kind} category; “{category.name}” is "
+                               f"{category.kind}.", "parent")
+    target = new_parent.id if new_parent else None
+    if target == category.parent_id:
+        return category
+    if _sibling_clash(session, user_id, target, category.name, exclude=category.id):
+        raise ServiceError(f"There is already a “{category.name}” there.", "parent")
+    category.parent_id = target
+    session.flush()
+    _reassign_budgets(session, user_id, [category.id, *descendants(session, user_id, category.id)])
+    return category
+
+
+def set_hidden(session: Session, user_id: int, category_id, hidden: bool) -> Category:
+    """Hide a built-in category for this user (it leaves the pickers; rows in it keep it), or show it
+    again. The user's own categories are deleted or merged instead."""
+    category = get_category(session, user_id, category_id)
+    if category.user_id is not None:
+        raise ServiceError(f"“{category.name}” is your own: delete or merge it instead of hiding it.", "category")
+    exists = session.get(HiddenCategory, (user_id, category.id))
+    if hidden and exists is None:
+        session.add(HiddenCategory(user_id=user_id, category_id=category.id))
+    elif not hidden and exists is not None:
+        session.delete(exists)
+    session.flush()
+    return category
+
+
+# --- merge and delete -------------------------------------------------------------------------------
+
+@dataclass
+class MergePlan:
+    source: Category
+    target: Category
+    transactions: int = 0
+    lines: int = 0
+    budgets: int = 0
+    rules: int = 0
+    children: int = 0
+    clashes: list[dict] = field(default_factory=list)   # periods both have a budget for
+
+    @property
+    def message(self) -> str:
+        parts = [f"{self.transactions:,} transaction{'s' if self.transactions != 1 else ''}",
+                 f"{self.budgets:,} budget{'s' if self.budgets != 1 else ''}",
+                 f"{self.rules:,} rule{'s' if self.rules != 1 else ''}",
+                 f"{self.children:,} subcategor{'ies' if self.children != 1 else 'y'}"]
+        return f"Moves {', '.join(parts)} from “{self.source.name}” to “{self.target.name}”."
+
+
+def _source_target(session: Session, user_id: int, source_id, target_id, expected_version):
+    source = get_category(session, user_id, source_id)
+    target = get_category(session, user_id, target_id)
+    if source.id == target.id:
+        raise ServiceError("Choose another category to merge into: a category cannot be merged into itself.",
+                           "target")
+    if expected_version is not None and source.version != _version(expected_version):
+        raise Conflict(f"“{source.name}” was changed meanwhile; reload and try again.", source)
+    if target.id in descendants(session, user_id, source.id):
+        raise ServiceError(f"“{target.name}” is inside “{source.name}”: move it out first.", "target")
+    if source.kind != target.kind:
+        raise ServiceError(f"“{source.name}” is {source.kind} and “{target.name}” is {target.kind}: "
+                           "they cannot be merged.", "target")
+    if source.user_id is None and session.scalar(
+            select(Category.id).where(Category.parent_id == source.id, Category.user_id.is_(None)).limit(1)):
+        raise ServiceError(f"“{source.name}” is built in and has built-in subcategories: hide it instead.",
+                           "category")
+    return source, target
+
+
+def merge_plan(session: Session, user_id: int, source_id, target_id, *, expected_version=None) -> MergePlan:
+    """What merging ``source`` into ``target`` moves, and the periods where both have a budget (the
+    user chooses: add the amounts, or keep the target's). Reads only."""
+    from sqlalchemy import func
+    source, target = _source_target(session, user_id, source_id, target_id, expected_version)
+    plan = MergePlan(source, target)
+    plan.transactions = session.scalar(select(func.count()).select_from(Transaction).where(
+        Transaction.user_id == user_id, Transaction.category_id == source.id)) or 0
+    plan.lines = session.scalar(select(func.count()).select_from(Expense).where(
+        Expense.user_id == user_id, Expense.category_id == source.id)) or 0
+    plan.budgets = session.scalar(select(func.count()).select_from(Budget).where(
+        Budget.user_id == user_id, Budget.category_id == source.id)) or 0
+    plan.rules = session.scalar(select(func.count()).select_from(ImportRule).where(
+        ImportRule.user_id == user_id, ImportRule.category_id == source.id)) or 0
+    plan.children = session.scalar(select(func.count()).select_from(Category).where(
+        Category.user_id == user_id, Category.parent_id == source.id)) or 0
+    mine = Budget.__table__.alias("b_source")
+    theirs = Budget.__table__.alias("b_target")
+    clashes = session.execute(
+        select(mine.c.start_date, mine.c.end_date, cents(mine.c.amount), cents(theirs.c.amount))
+        .join(theirs, (theirs.c.user_id == mine.c.user_id) & (theirs.c.start_date == mine.c.start_date))
+        .where(mine.c.user_id == user_id, mine.c.category_id == source.id, theirs.c.category_id == target.id)
+        .order_by(mine.c.start_date)).all()
+    plan.clashes = [{"start": s, "end": e, "source_cents": int(a), "target_cents": int(b)}
+                    for s, e, a, b in clashes]
+    return plan
+
+
+def _months_of(session: Session, user_id: int, category_id: int) -> set[date]:
+    """First days of the months in which the user has expense lines or income in the category."""
+    from .rollup import month_of
+    e = select(month_of(session, Expense.date)).where(Expense.user_id == user_id,
+                                                      Expense.category_id == category_id)
+    t = select(month_of(session, Transaction.date)).where(Transaction.user_id == user_id,
+                                                          Transaction.category_id == category_id)
+    out = set()
+    for (value,) in session.execute(union(e, t)):
+        out.add(value if isinstance(value, date) else date.fromisoformat(str(value)[:10]))
+    return out
+
+
+def _reassign_budgets(session: Session, user_id: int, category_ids) -> None:
+    from .budgets import assign_budgets
+    ids = list(category_ids)
+    if ids:
+        assign_budgets(session, user_id, category_ids=ids)
+
+
+def _move_rows(session: Session, user_id: int, source_id: int, target_id: int | None) -> set[date]:
+    """Every transaction and expense line of the user in ``source`` goes to ``target`` (None:
+    uncategorized). Returns the months touched."""
+    months = _months_of(session, user_id, source_id)
+    session.execute(update(Transaction)
+                    .where(Transaction.user_id == user_id, Transaction.category_id == source_id)
+                    .values(category_id=target_id, version=Transaction.version + 1)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(Expense)
+                    .where(Expense.user_id == user_id, Expense.category_id == source_id)
+                    .values(category_id=target_id)
+                    .execution_options(synchronize_session=False))
+    return months
+
+
+def _finish(session: Session, user_id: int, months: set[date], category_ids) -> None:
+    from .rollup import refresh
+    session.flush()
+    _reassign_budgets(session, user_id, category_ids)
+    refresh(session, user_id, months)
+    session.expire_all()
+
+
+def merge_categories(session: Session, user_id: int, source_id, target_id, *, expected_version,
+                     budgets: str = "sum") -> MergePlan:
+    """Merge ``source`` into ``target``: its transactions, expense lines, budgets, rules, remembered
+    import names and subcategories move to ``target``; then ``source`` is deleted (one of the user's
+    own) or hidden (a built-in). Where both have a budget for the same period, ``budgets`` says what
+    happens: "sum" adds the amounts, "keep" keeps the target's. Totals by month do not change."""
+    if budgets not in ("sum", "keep"):
+        raise ServiceError("Choose whether to add the budgets or keep the target's.", "budgets")
+    plan = merge_plan(session, user_id, source_id, target_id, expected_version=expected_version)
+    source, target = plan.source, plan.target
+    months = _move_rows(session, user_id, source.id, target.id)
+    for budget in session.scalars(select(Budget).where(Budget.user_id == user_id, Budget.category_id == source.id)):
+        clash = session.scalar(select(Budget).where(Budget.user_id == user_id, Budget.category_id == target.id,
+                                                    Budget.start_date == budget.start_date))
+        if clash is None:
+            budget.category_id = target.id
+        else:
+            if budgets == "sum":
+                clash.amount = clash.amount + budget.amount
+            session.delete(budget)
+    session.flush()
+    session.execute(update(ImportRule).where(ImportRule.user_id == user_id, ImportRule.category_id == source.id)
+                    .values(category_id=target.id).execution_options(synchronize_session=False))
+    session.execute(update(CategoryMapping)
+                    .where(CategoryMapping.user_id == user_id, CategoryMapping.category_id == source.id)
+                    .values(category_id=target.id).execution_options(synchronize_session=False))
+    for child in session.scalars(select(Category).where(Category.user_id == user_id,
+                                                        Category.parent_id == source.id)):
+        if _sibling_clash(session, user_id, target.id, child.name, exclude=child.id):
+            child.name = _free_name(session, user_id, target.id, child.name)
+        child.parent_id = target.id
+    session.flush()
+    if source.user_id is None:
+        set_hidden(session, user_id, source.id, True)
+    else:
+        session.flush()
+        session.expire(source, ["children"])
+        session.delete(source)
+    _finish(session, user_id, months, [target.id, *descendants(session, user_id, target.id)])
+    return plan
+
+
+def _free_name(session: Session, user_id: int, parent_id, name: str) -> str:
+    for n in range(2, 1000):
+        candidate = f"{name[:NAME_MAX - 6]} ({n})"
+        if not _sibling_clash(session, user_id, parent_id, candidate):
+            return candidate
+    raise ServiceError("Too many categories with that name.", "name")
+
+
+def delete_category(session: Session, user_id: int, category_id, *, expected_version, move_to=None) -> int:
+    """Delete one of the user's own categories. Its transactions go to ``move_to`` (a category of the
+    same kind) or become uncategorized (None); its subcategories move up to its parent; its budgets,
+    rules and remembered import names go with it. Returns how many transactions moved."""
+    from sqlalchemy import func
+    category = own_category(session, user_id, category_id, expected_version=expected_version, action="delete")
+    if move_to not in (None, "", 0, "0"):
+        target = get_category(session, user_id, move_to)
+        if target.id == category.id:
+            raise ServiceError("Choose another category for its transactions (or none).", "move_to")
+        if target.id in descendants(session, user_id, category.id):
+            raise ServiceError(f"“{target.name}” is inside “{category.name}”: choose a category outside it.",
+                               "move_to")
+        if target.kind != category.kind:
+            raise ServiceError(f"“{target.name}” is an {target.kind} category, not {category.kind}.", "move_to")
+        target_id = target.id
+    else:
+        target_id = None
+    count = session.scalar(select(func.count()).select_from(Transaction).where(
+        Transaction.user_id == user_id, Transaction.category_id == category.id)) or 0
+    months = _move_rows(session, user_id, category.id, target_id)
+    for child in session.scalars(select(Category).where(Category.user_id == user_id,
+                                                        Category.parent_id == category.id)):
+        if _sibling_clash(session, user_id, category.parent_id, child.name, exclude=child.id):
+            child.name = _free_name(session, user_id, category.parent_id, child.name)
+        child.parent_id = category.parent_id
+    session.flush()
+    session.execute(delete(Budget).where(Budget.user_id == user_id, Budget.category_id == category.id))
+    session.execute(delete(ImportRule).where(ImportRule.user_id == user_id, ImportRule.category_id == category.id))
+    session.execute(delete(CategoryMapping).where(CategoryMapping.user_id == user_id,
+                                                  CategoryMapping.category_id == category.id))
+    session.flush()
+    session.expire(category, ["children"])
+    session.delete(category)
+    touched = [target_id] if target_id else []
+    if target_id:
+        touched += list(descendants(session, user_id, target_id))
+    _finish(session, user_id, months, touched)
+    return int(count)
+
+
+def usage(session: Session, user_id: int) -> dict[int, int]:
+    """How many of the user's transactions each category holds (for the Categories page)."""
+    from sqlalchemy import func
+    rows = session.execute(select(Transaction.category_id, func.count()).where(
+        Transaction.user_id == user_id, Transaction.category_id.is_not(None))
+        .group_by(Transaction.category_id)).all()
+    return {int(c): int(n) for c, n in rows}
+

@@ -12,8 +12,9 @@ Three layers, each usable alone:
    before) and the kind (expense or income) of each row. The user's decisions (import a duplicate
    anyway, leave a row out) are applied here.
 3. Writing (:func:`run_import`) adds every accepted row or none, in one database transaction: through
-   :func:`dashboard.services.transactions.create_transaction` for small batches, or a bulk path for
-   large files that keeps the same invariants (expense lines, budgets, the monthly roll-up).
+   :func:`dashboard.services.transactions.create_transaction` for small batches, or the bulk path
+   (:mod:`dashboard.services.bulk`) for large files, which keeps the same invariants (expense lines,
+   budgets, the monthly roll-up). The caller commits.
 
 The categorisation rules (models.ImportRule) are read and written here too.
 """
@@ -32,26 +33,32 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Budget, Category, ImportRule, PayeeRollup, Transaction, User
+from models import Category, ImportRule, PayeeRollup, Transaction
 from models.db import MAX_CENTS
 
-from . import rollup
-from .budgets import assign_budgets
+from . import patterns
+from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
-from .sql import cents as cents_of
+from .sql import cents as sql_cents
 from .transactions import create_transaction, get_account
 from .validation import parse_id
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024   # what the import page accepts
 BULK_THRESHOLD = 300                  # more rows than this go through the bulk path
-BULK_CHUNK = 20_000                   # rows per bulk INSERT / COPY
 PAYEE_MAX, DESCRIPTION_MAX, EXTERNAL_ID_MAX = 200, 500, 255
 MAX_ERRORS_LISTED = 200               # lines with a problem kept for the preview
+# Bounds on what one file may cost to read (docs/security.md lists every limit; the worst case of each is
+# measured by benchmarks/bench_parsers.py). A file beyond them is refused with a message, early.
+MAX_IMPORT_ROWS = 100_000             # data lines of a CSV, transactions of an OFX
+MAX_CSV_COLUMNS = 100                 # columns of a CSV
+MAX_OFX_TAGS = 200_000                # "<" in an OFX file: bounds the work of the OFX parser
+INSPECT_BYTES = 256 * 1024            # how much of a CSV is looked at to guess its layout
+PREVIEW_CELL = 100                    # characters of a cell shown in the mapping preview
 
 
 class ImportFileError(ServiceError):
@@ -590,12 +597,15 @@ def _guess_decimal(cells: list[str]) -> str:
 def inspect_csv(data: bytes) -> CsvGuess:
     """Look at a CSV: separator, header, preamble lines, and which column is probably what."""
     text_, encoding = decode_text(data)
+    text_ = text_[:INSPECT_BYTES]   # the layout is guessed from the start of the file only
     delimiter = _sniff_delimiter(text_)
     records = list(_records(text_, delimiter, limit=60))
     if not records:
         raise ImportFileError("The file has no rows.")
     widths = Counter(len(cells) for _, cells in records if len(cells) >= 2)
     width = max(widths, key=lambda w: (widths[w], w)) if widths else 1
+    if max(len(cells) for _, cells in records) > MAX_CSV_COLUMNS:
+        raise ImportFileError(_too_many_columns(max(len(cells) for _, cells in records)))
     if width < 2:
         raise ImportFileError("Only one column was found: a statement needs at least a date and an "
                               "amount. Is this a CSV file?", records[0][0])
@@ -625,12 +635,23 @@ def inspect_csv(data: bytes) -> CsvGuess:
     mapping = CsvMapping(
         date_format=_guess_date_format(date_cells, warnings), decimal=_guess_decimal(amount_cells),
         delimiter=delimiter, has_header=has_header, skip_rows=records[skip][0] - 1 if skip else 0, **found)
-    columns = ([c.strip() or f"Column {i + 1}" for i, c in enumerate(first)] if has_header
+    columns = ([c.strip()[:PREVIEW_CELL] or f"Column {i + 1}" for i, c in enumerate(first)] if has_header
                else [f"Column {i + 1}" for i in range(width)])
     columns += [f"Column {i + 1}" for i in range(len(columns), width)]
     if skip:
         warnings.append(f"The first {mapping.skip_rows} line(s) look like a preamble and are skipped.")
-    return CsvGuess(encoding, mapping, columns, body[:8], warnings)
+    sample = [[c[:PREVIEW_CELL] for c in cells] for cells in body[:8]]
+    return CsvGuess(encoding, mapping, columns, sample, warnings)
+
+
+def _too_many_columns(width: int) -> str:
+    return (f"The file has {width:,} columns; at most {MAX_CSV_COLUMNS} are read. Is this a bank statement? "
+            "Remove the columns you do not need.")
+
+
+def _too_many_rows(what: str) -> str:
+    return (f"The file has more than {MAX_IMPORT_ROWS:,} {what}. Split it into smaller statements "
+            "(by year, for example).")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -664,9 +685,15 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
         if len(errors) < MAX_ERRORS_LISTED:
             errors.append(RowError(line, reason, clean_cell(mapping.delimiter.join(cells), 200)))
 
+    records = 0
     for line, cells in _records(text_, mapping.delimiter):
         if line <= mapping.skip_rows:
             continue
+        if len(cells) > MAX_CSV_COLUMNS:
+            raise ImportFileError(_too_many_columns(len(cells)), line)
+        records += 1
+        if records > MAX_IMPORT_ROWS + 1:   # + 1: the header
+            raise ImportFileError(_too_many_rows("rows"))
         if not header_seen:
             header_seen = True
             if not width_checked:
@@ -733,6 +760,16 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
 _OFX_TRN = re.compile(rb"<STMTTRN>", re.IGNORECASE)
 
 
+def _line_numbers(data: bytes, offsets: list[int]) -> list[int]:
+    """The 1-based line of each offset (ascending) in one pass over ``data``."""
+    lines, line, previous = [], 1, 0
+    for offset in offsets:
+        line += data.count(b"\n", previous, offset)
+        previous = offset
+        lines.append(line)
+    return lines
+
+
 def parse_ofx(data: bytes) -> ParseResult:
     """The bank and card transactions of an OFX / QFX statement (1.x SGML or 2.x XML), read with
     ofxtools. The bank's FITID becomes ``external_id``; the date is the bank's own posting day."""
@@ -749,6 +786,12 @@ def parse_ofx(data: bytes) -> ParseResult:
         raise ImportFileError("this looks like a binary file, not an OFX statement", 1)
     if not body.rstrip().upper().endswith(b"</OFX>"):
         raise ImportFileError("The OFX file is incomplete (it does not end with </OFX>): download it again.")
+    starts = [m.start() for m in _OFX_TRN.finditer(body)]
+    if len(starts) > MAX_IMPORT_ROWS:
+        raise ImportFileError(_too_many_rows("transactions"))
+    if body.count(b"<") > MAX_OFX_TAGS:
+        raise ImportFileError(f"The OFX file has more than {MAX_OFX_TAGS:,} tags. Split it into smaller "
+                              "statements (by year, for example).")
     tree = OFXTree()
     try:
         tree.parse(io.BytesIO(body))
@@ -758,8 +801,7 @@ def parse_ofx(data: bytes) -> ParseResult:
     root = tree.getroot()
     if root is None or root.tag != "OFX":
         raise ImportFileError("This is not an OFX statement: it has no <OFX> element.")
-    offset = len(data) - len(body)
-    lines = [data.count(b"\n", 0, m.start() + offset) + 1 for m in _OFX_TRN.finditer(body)]
+    lines = _line_numbers(data, [start + len(data) - len(body) for start in starts])
     to_date, to_amount, to_text = Types.DateTime(), Types.Decimal(), Types.String(EXTERNAL_ID_MAX)
 
     def value(element, path: str) -> str:
@@ -847,29 +889,18 @@ def parse_file(data: bytes, filename: str = "", mapping: CsvMapping | None = Non
 # Rules and suggestions
 # ---------------------------------------------------------------------------------------------------
 
-_NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?:[*+|]|\{\d*,\d*\})(?:[^()\\]|\\.)*\)\s*(?:[*+]|\{\d*,)")
-
-
 def check_pattern(pattern, match_type: str) -> str:
-    """A rule's pattern, checked: not empty, at most 200 characters, a valid regular expression for
-    "regex" without repeated groups that repeat inside (those can take exponential time)."""
+    """A rule's pattern, checked: not empty, at most 200 characters, and for "regex" a pattern that
+    RE2 (a linear-time engine, :mod:`dashboard.services.patterns`) accepts."""
     if match_type not in ("contains", "regex"):
         raise ServiceError("Choose “contains” or “matches”.", "match_type")
     value = "" if pattern is None else str(pattern).strip()
     if not value:
         raise ServiceError("Enter the text to look for in the payee.", "pattern")
-    if len(value) > 200:
-        raise ServiceError("At most 200 characters.", "pattern")
+    if len(value) > patterns.MAX_PATTERN_LENGTH:
+        raise ServiceError(f"At most {patterns.MAX_PATTERN_LENGTH} characters.", "pattern")
     if match_type == "regex":
-        try:
-            re.compile(value, re.IGNORECASE)
-        except (re.error, RecursionError, OverflowError) as exc:
-            raise ServiceError(f"Not a valid pattern: {exc}.", "pattern") from None
-        if _NESTED_REPEAT.search(value):
-            raise ServiceError("A repeated group may not contain repeats or alternatives "
-                               "(like (a+)+ or (a|b)*): such patterns can hang the import.", "pattern")
-        if re.search(r"\\[1-9]|\(\?P=|\(\?<?[=!]", value):
-            raise ServiceError("Back-references and look-arounds are not supported.", "pattern")
+        patterns.check_pattern(value)
     return value
 
 
@@ -886,10 +917,10 @@ def compile_rules(rules: Iterable[Rule]) -> list[tuple[Callable[[str], bool], Ru
     for rule in rules:
         if rule.match_type == "regex":
             try:
-                matcher = re.compile(rule.pattern, re.IGNORECASE).search
-            except re.error:
+                matcher = patterns.compile_pattern(rule.pattern).search
+            except patterns.PatternError:
                 continue
-            compiled.append((lambda s, m=matcher: m(s) is not None, rule))
+            compiled.append((matcher, rule))
         else:
             needle = rule.pattern.casefold()
             compiled.append((lambda s, n=needle: n in s.casefold(), rule))
@@ -1064,7 +1095,7 @@ def _existing_fingerprints(session: Session, user_id: int, account_id: int, rows
     if not rows:
         return every, without_id
     start, end = min(r.date for r in rows), max(r.date for r in rows)
-    amount = cents_of(Transaction.amount)   # raw integer cents, not Decimal
+    amount = sql_cents(Transaction.amount)   # raw integer cents, not Decimal
     no_id = Transaction.external_id.is_(None)
     result = session.execute(
         select(Transaction.date, amount, Transaction.payee, no_id, func.count())
@@ -1193,104 +1224,6 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
 # Writing
 # ---------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
-class NewTransaction:
-    """A transaction for :func:`bulk_write`: amounts in cents; ``lines`` are the expense lines
-    (category_id, cents spent, memo) of an expense, or None for one line of ``-cents``."""
-    account_id: int
-    date: date
-    cents: int
-    kind: str
-    category_id: int | None
-    payee: str
-    description: str = ""
-    notes: str = ""
-    external_id: str | None = None
-    transfer_group: str | None = None
-    lines: tuple[tuple[int | None, int, str], ...] | None = None
-
-
-_TX_COLUMNS = ("id", "user_id", "account_id", "category_id", "date", "amount", "kind", "payee",
-               "description", "notes", "transfer_group", "external_id")
-_EXPENSE_COLUMNS = ("id", "user_id", "transaction_id", "category_id", "account_id", "date", "amount", "memo")
-
-
-def _reserve_ids(session: Session, name: str, count: int) -> list[int]:
-    """``count`` new primary keys for ``name``: from its sequence on PostgreSQL (safe alongside
-    other writers), after the largest id on SQLite (one writer at a time there)."""
-    if count == 0:
-        return []
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        return list(connection.execute(text(
-            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, :n)"),
-            {"n": count}).scalars())
-    start = connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar_one() + 1
-    return list(range(start, start + count))
-
-
-def _insert(session: Session, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        driver = connection.connection.driver_connection   # psycopg 3: COPY is the fast path
-        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:   # SQLite: plain tuples straight to the driver, in the session's transaction
-        cursor = connection.connection.driver_connection.cursor()
-        try:
-            cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                               rows)
-        finally:
-            cursor.close()
-
-
-def bulk_write(session: Session, user_id: int, transactions: list[NewTransaction], *,
-               progress: Callable[[int, int], None] | None = None) -> set[date]:
-    """Insert many transactions and their expense lines with Core (COPY on PostgreSQL), then put the
-    expenses in their budgets and refresh the monthly roll-up of the touched months. Keeps the
-    invariants of services.transactions. The caller has checked ownership of every account and
-    category id; nothing is committed here. Returns the months touched."""
-    total = len(transactions)
-    if total == 0:
-        return set()
-    postgres = session.connection().dialect.name == "postgresql"
-    tx_ids = _reserve_ids(session, "transactions", total)
-    line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
-                     for t in transactions)
-    expense_ids = iter(_reserve_ids(session, "expenses", line_count))
-    months: set[date] = set()
-    expense_dates: list[date] = []
-    for start in range(0, total, BULK_CHUNK):
-        tx_rows, expense_rows = [], []
-        for tx_id, t in zip(tx_ids[start:start + BULK_CHUNK], transactions[start:start + BULK_CHUNK],
-                            strict=True):
-            day = t.date if postgres else t.date.isoformat()
-            tx_rows.append((tx_id, user_id, t.account_id, t.category_id, day, t.cents, t.kind, t.payee,
-                            t.description, t.notes, t.transfer_group, t.external_id))
-            months.add(month_start(t.date))
-            if t.kind == "expense":
-                lines = t.lines if t.lines is not None else ((t.category_id, -t.cents, ""),)
-                for category_id, cents, memo in lines:
-                    expense_rows.append((next(expense_ids), user_id, tx_id, category_id, t.account_id, day,
-                                         cents, memo))
-                expense_dates.append(t.date)
-        _insert(session, "transactions", _TX_COLUMNS, tx_rows)
-        _insert(session, "expenses", _EXPENSE_COLUMNS, expense_rows)
-        if progress:
-            progress(min(start + BULK_CHUNK, total), total)
-    if expense_dates:
-        first, last = min(expense_dates), max(expense_dates)
-        has_budget = session.scalar(select(Budget.id).where(
-            Budget.user_id == user_id, Budget.start_date <= last, Budget.end_date >= first).limit(1))
-        if has_budget is not None:
-            assign_budgets(session, user_id, date_from=first, date_to=last)
-    rollup.refresh(session, user_id, months)
-    return months
-
-
 @dataclass
 class ImportResult:
     added: int
@@ -1307,18 +1240,14 @@ class ImportResult:
         return f"Imported {self.added:,} transaction{'s' if self.added != 1 else ''}{skipped}."
 
 
-def lock_user(session: Session, user_id: int) -> None:
-    """One import (or other bulk write) per user at a time on PostgreSQL: the same row lock the
-    roll-up refresh takes (FOR NO KEY UPDATE: see rollup.refresh), taken first."""
-    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-
-
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
                progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Import the accepted rows of ``parsed`` into the user's account, all or none, and commit.
+    """Import the accepted rows of ``parsed`` into the user's account, all or none. Does not commit:
+    the caller commits, or rolls back on an error (the commit rule, docs/architecture.md).
 
     Lines that could not be read stop the import (ImportFileError naming the first one) unless the
-    user left them out. Any failure while writing rolls everything back and names the line."""
+    user left them out. Any other failure while writing becomes an ImportFileError ("nothing was
+    added"): the caller's rollback then leaves the database as it was."""
     try:
         lock_user(session, user_id)
         plan = plan_import(session, user_id, account_id, parsed, decisions)
@@ -1343,18 +1272,15 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
                 progress(len(rows), len(rows))
             months = {month_start(r.date) for r in rows}
         else:
-            months = bulk_write(session, user_id, [
+            total = len(rows)
+            months = write_transactions(session, user_id, (
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
-                               r.description, external_id=r.external_id) for r in rows], progress=progress)
-        session.commit()
-    except ImportFileError:
-        session.rollback()
-        raise
+                               r.description, external_id=r.external_id) for r in rows),
+                progress=(lambda done: progress(done, total)) if progress else None).months
+        session.flush()
     except ServiceError:
-        session.rollback()
         raise
     except Exception as exc:
-        session.rollback()
         raise ImportFileError(f"The import failed and nothing was added ({type(exc).__name__}).") from exc
     income = sum(r.cents for r in rows if r.kind == "income")
     spending = -sum(r.cents for r in rows if r.kind == "expense")

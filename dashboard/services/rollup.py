@@ -1,6 +1,10 @@
 """Keeping ``monthly_rollup`` in step with expenses and income, and ``users.data_version`` with
 everything a user's pages show.
 
+The listeners below are plain functions; :func:`dashboard.services.hooks.install_session_hooks`
+registers them (create_app calls it; a script that writes calls it too). Without it a write fails
+(models.db.SessionHooksMissing) instead of leaving the roll-up and the data version stale.
+
 Any commit of a session that added, changed or deleted an Expense or a Transaction recomputes the
 roll-up rows of the touched (user, month) pairs from the raw tables, inside the same database
 transaction. Bulk writes that bypass the ORM (the demo loader, imports) call ``refresh`` themselves.
@@ -25,7 +29,6 @@ from sqlalchemy import (
     and_,
     cast,
     delete,
-    event,
     func,
     insert,
     inspect,
@@ -40,6 +43,7 @@ from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from models import AmountRollup, DailyRollup, Expense, MonthlyRollup, PayeeRollup, Transaction, User, band_of
+from models.db import require_session_hooks
 
 from .periods import month_end, month_start
 from .sql import cents
@@ -66,6 +70,7 @@ def _in_months(column, months: list[date]):
 
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
     """Recompute the user's roll-up rows (monthly, amount bands, daily, payee), for the given months or entirely."""
+    require_session_hooks()  # the data-version bump below happens in the before_commit hook
     month_list = sorted({month_start(m) for m in months}) if months is not None else None
     if month_list == []:
         return
@@ -184,7 +189,6 @@ def _owner(obj, *, load: bool):
     return values[0] if values else None
 
 
-@event.listens_for(Session, "before_flush")
 def _collect_owners_before(session: Session, _flush_context, _instances) -> None:
     for obj in (*session.dirty, *session.deleted):
         mark_changed(session, _owner(obj, load=True))
@@ -209,7 +213,6 @@ def _criterion_user_ids(statement, table) -> set | None:
     return found or None
 
 
-@event.listens_for(Session, "do_orm_execute")
 def _collect_statement(state) -> None:
     """UPDATE / DELETE / INSERT statements run through the session (not only ORM objects)."""
     if not (state.is_update or state.is_delete or state.is_insert):
@@ -239,7 +242,6 @@ def _bump(session: Session, user_ids: set) -> None:
 
 # -- the hooks -------------------------------------------------------------------------------------
 
-@event.listens_for(Session, "after_flush")
 def _collect(session: Session, _flush_context) -> None:
     pending = session.info.setdefault(_PENDING, defaultdict(set))
     for obj in (*session.new, *session.dirty, *session.deleted):
@@ -249,7 +251,6 @@ def _collect(session: Session, _flush_context) -> None:
         mark_changed(session, _owner(obj, load=False))
 
 
-@event.listens_for(Session, "before_commit")
 def _apply(session: Session) -> None:
     session.flush()
     pending = session.info.pop(_PENDING, None)
@@ -262,7 +263,6 @@ def _apply(session: Session) -> None:
         _bump(session, changed)
 
 
-@event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous_transaction) -> None:
     if previous_transaction.nested:
         return  # a savepoint: the outer transaction goes on with what it changed before

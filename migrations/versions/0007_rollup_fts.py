@@ -15,7 +15,7 @@
 All three roll-ups are filled from the existing rows.
 
 Revision ID: 0007_rollup_fts
-Revises: 0005_user_data_version
+Revises: 0012_user_prefs
 Create Date: 2026-12-02 16:40:00.000000
 
 """
@@ -26,7 +26,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0007_rollup_fts'
-down_revision: Union[str, Sequence[str], None] = '0005_user_data_version'
+down_revision: Union[str, Sequence[str], None] = '0012_user_prefs'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -1,0 +1,193 @@
+"""The one bulk path for transactions: statement import, archive restore and the demo loader use it.
+
+:func:`write_transactions` takes transactions (any iterable, consumed chunk by chunk) whose accounts
+and categories the caller has already checked belong to the user, and writes them and their expense
+lines with Core, bypassing the ORM:
+
+- ids come from the tables' sequences on PostgreSQL (``nextval``, safe beside other writers; ids of
+  rows deleted just before are never reused), after the largest id on SQLite (one writer at a time);
+- rows go in by ``COPY`` on PostgreSQL and by the driver's ``executemany`` on SQLite;
+- the first chunk is small and followed by ``ANALYZE`` on PostgreSQL (see :data:`FIRST_CHUNK`), and
+  the tables are analysed again at the end when many rows were written;
+- afterwards every expense line is put in the budget that covers it
+  (:func:`dashboard.services.budgets.assign_budgets`, the same rule as every other write), and the
+  monthly roll-up of the touched months is rebuilt (which also bumps the user's data version).
+
+The invariants of :mod:`dashboard.services.transactions` hold: an expense-kind transaction has expense
+lines summing to ``-amount`` with its date and account; income and transfers have none. Nothing is
+committed here (the caller owns the commit: see docs/architecture.md).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from itertools import islice
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from models import Budget, User
+from models.db import require_session_hooks
+
+from . import rollup
+from .budgets import assign_budgets
+from .periods import month_start
+
+FIRST_CHUNK = 1_000   # a small first chunk, after which PostgreSQL gets fresh statistics
+CHUNK = 50_000        # transactions per COPY / executemany after that
+ANALYZE_AFTER = 10_000  # analyse the tables again at the end when at least this many rows were written
+
+
+@dataclass(frozen=True, slots=True)
+class NewTransaction:
+    """A transaction to write: amounts in cents (signed on the account); ``lines`` are the expense
+    lines (category_id, cents spent, memo) of an expense, or None for one line of ``-cents`` in the
+    transaction's category."""
+    account_id: int
+    date: date
+    cents: int
+    kind: str
+    category_id: int | None
+    payee: str
+    description: str = ""
+    notes: str = ""
+    external_id: str | None = None
+    transfer_group: str | None = None
+    lines: tuple[tuple[int | None, int, str], ...] | None = None
+
+
+@dataclass
+class BulkResult:
+    """What was written: months touched, and counts and cents by kind (for the callers' summaries)."""
+    months: set[date] = field(default_factory=set)
+    count: Counter = field(default_factory=Counter)
+    cents: Counter = field(default_factory=Counter)
+    expense_count: int = 0
+    expense_cents: int = 0
+
+    @property
+    def transactions(self) -> int:
+        return sum(self.count.values())
+
+
+TX_COLUMNS = ("id", "user_id", "account_id", "category_id", "date", "amount", "kind", "payee",
+              "description", "notes", "transfer_group", "external_id")
+EXPENSE_COLUMNS = ("id", "user_id", "transaction_id", "category_id", "account_id", "date", "amount", "memo")
+
+
+def reserve_ids(session: Session, name: str, count: int) -> list[int]:
+    """``count`` new primary keys for table ``name``: from its sequence on PostgreSQL, after the
+    largest id on SQLite."""
+    if count == 0:
+        return []
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        return list(connection.execute(text(
+            f"SELECT nextval(pg_get_serial_sequence('{name}', 'id')) FROM generate_series(1, :n)"),
+            {"n": count}).scalars())
+    start = connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {name}")).scalar_one() + 1
+    return list(range(start, start + count))
+
+
+def insert_rows(session: Session, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Raw rows (cents, and ISO dates on SQLite) into ``name``, in the session's transaction."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        driver = connection.connection.driver_connection   # psycopg 3: COPY is the fast path
+        with driver.cursor() as cursor, cursor.copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        cursor = connection.connection.driver_connection.cursor()
+        try:
+            cursor.executemany(f"INSERT INTO {name} ({', '.join(columns)}) "
+                               f"VALUES ({', '.join('?' * len(columns))})", rows)
+        finally:
+            cursor.close()
+
+
+def analyze(session: Session) -> None:
+    """Fresh planner statistics for the two big tables (PostgreSQL; ANALYZE sees this transaction's
+    own rows)."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        for name in ("transactions", "expenses"):
+            connection.execute(text(f"ANALYZE {name}"))
+
+
+def _chunks(items: Iterable[NewTransaction]) -> Iterator[list[NewTransaction]]:
+    iterator = iter(items)
+    size = FIRST_CHUNK
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+        size = CHUNK
+
+
+def write_transactions(session: Session, user_id: int, transactions: Iterable[NewTransaction], *,
+                       progress: Callable[[int], None] | None = None) -> BulkResult:
+    """Insert the transactions and their expense lines, assign budgets, refresh the roll-up of the
+    touched months. ``progress`` gets the number written so far after each chunk. Does not commit."""
+    require_session_hooks()   # Core inserts pass no ORM event: check here
+    postgres = session.connection().dialect.name == "postgresql"
+    result = BulkResult()
+    first_expense = last_expense = None
+    for number, chunk in enumerate(_chunks(transactions)):
+        tx_ids = reserve_ids(session, "transactions", len(chunk))
+        line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
+                         for t in chunk)
+        expense_ids = iter(reserve_ids(session, "expenses", line_count))
+        tx_rows, expense_rows = [], []
+        for tx_id, t in zip(tx_ids, chunk, strict=True):
+            day = t.date if postgres else t.date.isoformat()
+            tx_rows.append((tx_id, user_id, t.account_id, t.category_id, day, t.cents, t.kind, t.payee,
+                            t.description, t.notes, t.transfer_group, t.external_id))
+            result.months.add(month_start(t.date))
+            result.count[t.kind] += 1
+            result.cents[t.kind] += t.cents
+            if t.kind == "expense":
+                lines = t.lines if t.lines is not None else ((t.category_id, -t.cents, ""),)
+                for category_id, cents, memo in lines:
+                    expense_rows.append((next(expense_ids), user_id, tx_id, category_id, t.account_id, day,
+                                         cents, memo))
+                    result.expense_count += 1
+                    result.expense_cents += cents
+                if first_expense is None or t.date < first_expense:
+                    first_expense = t.date
+                if last_expense is None or t.date > last_expense:
+                    last_expense = t.date
+        insert_rows(session, "transactions", TX_COLUMNS, tx_rows)   # first: the expenses point at them
+        insert_rows(session, "expenses", EXPENSE_COLUMNS, expense_rows)
+        if number == 0 and postgres:
+            # The statistics predate these rows: PostgreSQL may then plan the per-row foreign-key checks
+            # (WHERE id = $1 AND user_id = $2) on a user_id index and rescan all of the user's new rows
+            # for every row (quadratic: minutes for 50,000). Statistics taken after a small first
+            # chunk make them use the primary key.
+            analyze(session)
+        if progress:
+            progress(result.transactions)
+    if result.transactions == 0:
+        return result
+    if first_expense is not None:
+        _assign_budgets(session, user_id, first_expense, last_expense)
+    if result.transactions >= ANALYZE_AFTER:
+        analyze(session)   # for the roll-up refresh and the queries that follow
+    rollup.refresh(session, user_id, result.months)
+    return result
+
+
+def _assign_budgets(session: Session, user_id: int, first: date, last: date) -> None:
+    """Budgets for the new expense lines: only over the days some budget of the user covers."""
+    span = session.execute(select(func.min(Budget.start_date), func.max(Budget.end_date)).where(
+        Budget.user_id == user_id, Budget.start_date <= last, Budget.end_date >= first)).one()
+    if span[0] is not None:
+        assign_budgets(session, user_id, date_from=max(first, span[0]), date_to=min(last, span[1]))
+
+
+def lock_user(session: Session, user_id: int) -> None:
+    """One bulk write (import, restore) per user at a time on PostgreSQL: the same row lock the
+    roll-up refresh takes (FOR NO KEY UPDATE: see rollup.refresh), taken first."""
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
