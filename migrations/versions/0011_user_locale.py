@@ -1,7 +1,7 @@
 """users.locale: how the user's money, numbers and dates are written (a Babel locale, en_US by default)
 
 Revision ID: 0011_user_locale
-Revises: 0012_user_prefs
+Revises: 0007_rollup_fts
 Create Date: 2026-12-02 16:40:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0011_user_locale'
-down_revision: Union[str, Sequence[str], None] = '0012_user_prefs'
+down_revision: Union[str, Sequence[str], None] = '0007_rollup_fts'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
