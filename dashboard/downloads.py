@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request, send_file, stream_with_context
 from flask_login import current_user, login_required
 
 from dashboard.services import spending as svc
-from dashboard.services.export import safe_text
+from dashboard.services.archive import safe_text
 from models import db, from_cents
 
 bp = Blueprint("downloads", __name__)
@@ -18,7 +18,7 @@ bp = Blueprint("downloads", __name__)
 
 def _csv_line(values) -> str:
     """One CSV line; every text cell, whatever its column, goes through the one formula neutraliser
-    (services.export.safe_text: a leading apostrophe before = + - @ tab CR or ')."""
+    (services.archive.safe_text: a leading apostrophe before = + - @ tab CR or ')."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([safe_text(v) if isinstance(v, str) else v for v in values])
     return buffer.getvalue()

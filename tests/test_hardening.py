@@ -13,7 +13,7 @@ from test_archive import _zip
 from test_transactions_callbacks import post
 
 from dashboard.guard import TOO_LARGE
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from dashboard.services import goals as goals_svc
 from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.errors import ServiceError
