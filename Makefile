@@ -80,8 +80,10 @@ bench-load: venv $(BENCH_STAMP)
 	    --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS); \
 	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
+## make lint: ruff, then the architecture contracts (import-linter, [tool.importlinter] in pyproject.toml)
 lint: dev-venv
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .hypothesis

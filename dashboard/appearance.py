@@ -22,7 +22,7 @@ from dashboard.context import require_viewer
 from dashboard.figures.theme import client_templates
 from dashboard.services import onboarding
 from dashboard.services import users as users_svc
-from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 # Dash's page, with the theme script in <head> (so the first paint already has the right colours) and
@@ -144,10 +144,6 @@ def register_callbacks(app: Dash) -> None:
     @app.callback(Output("theme-saved", "data"), Input("theme-choice", "data"), prevent_initial_call=True)
     def save_theme(choice):
         viewer = require_viewer()
-        try:
-            users_svc.set_theme(db.session, viewer.user_id, choice)
-            db.session.commit()
-        except ServiceError:
-            db.session.rollback()
-            raise PreventUpdate from None
+        if not unit_of_work(users_svc.set_theme, db.session, viewer.user_id, choice).ok:
+            raise PreventUpdate  # an unknown theme: nothing saved
         return choice

@@ -11,6 +11,7 @@ from .rule import ImportRule as ImportRule  # re-exported
 from .rule import RuleTag
 from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
 from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
+from .token import SpentToken
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
@@ -19,6 +20,6 @@ __all__ = [
     "TRANSACTION_KINDS",
     "Account", "Base", "Budget", "Category", "CategoryMapping", "DismissedRecurring", "EditBatch", "EditBatchRow",
     "EditBatchTag", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup", "RuleTag", "Scenario",
-    "Schedule", "ScheduleOccurrence", "Tag", "Transaction", "TransactionTag", "User",
+    "Schedule", "ScheduleOccurrence", "SpentToken", "Tag", "Transaction", "TransactionTag", "User",
     "database_url", "db", "from_cents", "to_cents",
 ]

@@ -15,6 +15,7 @@ from dashboard.formatting import CURRENCY_SYMBOLS
 from models import Category, User, db
 
 from .errors import ServiceError
+from .passwords import hash_password, verify_password
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # Argon2 hashes any length; this only keeps a request from costing seconds.
@@ -80,7 +81,6 @@ def email_exists(session: Session, email: str) -> bool:
 def register_user(session: Session, *, email, password, currency, display_name=None,
                   password_confirm=None) -> User:
     """A new user. Raises ServiceError for bad input and EmailTaken when the email has an account."""
-    from dashboard.auth import hash_password
 
     email = check_email(email)
     password = check_password(password, email=email)
@@ -138,7 +138,6 @@ def theme_of(user) -> str:
 
 
 def change_password(session: Session, user_id: int, *, current, new, confirm) -> User:
-    from dashboard.auth import hash_password, verify_password
 
     user = session.get(User, user_id)
     if user is None:
