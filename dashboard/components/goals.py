@@ -7,7 +7,7 @@ from datetime import date
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money
 
 STATUS_LABELS = {"achieved": "Achieved", "on_track": "On track", "behind": "Behind", "overdue": "Overdue"}
 # Bootstrap colour names: the same hues as dashboard.figures.goals.STATUS_COLORS in the Zephyr theme.
@@ -15,7 +15,7 @@ STATUS_BOOTSTRAP = {"achieved": "success", "on_track": "primary", "behind": "war
 
 
 def short_date(day: date | None) -> str:
-    return "no date" if day is None else f"{day:%b} {day.day}, {day.year}"
+    return "no date" if day is None else format_date(day)
 
 
 def status_badge(status: str, **props) -> dbc.Badge:

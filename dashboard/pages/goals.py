@@ -20,7 +20,7 @@ from dashboard.components.goals import STATUS_BOOTSTRAP, short_date, status_badg
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import require_viewer
 from dashboard.figures.goals import gauge_figure, history_figure, progress_word
-from dashboard.formatting import currency_symbol, format_money
+from dashboard.formatting import currency_symbol, format_money, format_month
 from dashboard.services import goals as svc
 from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.errors import ServiceError
@@ -199,7 +199,7 @@ def _plan_lines(goal: dict, currency: str, today: date) -> list:
             late = target_date is not None and when > target_date
             lines.append(html.Span([
                 f"At the recent pace ({_money(rate, currency)} a month) it is reached by ",
-                html.Strong(f"{when:%B %Y}", className="text-danger" if late else None), "."]))
+                html.Strong(f"{format_month(when, long=True)}", className="text-danger" if late else None), "."]))
         elif rate is not None and rate < 0:
             what = "the debt grew by" if debt else "it fell by"
             lines.append(html.Span(f"Over the last 3 months {what} {_money(-rate, currency)} a month: "

@@ -28,7 +28,7 @@ from dashboard.components.grid import (
     text_column,
 )
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import currency_symbol, format_money
+from dashboard.formatting import currency_symbol, format_date, format_money, format_number, moment_date_format
 from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
@@ -71,7 +71,7 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
         dbc.Row([
             dbc.Col([
                 _label("Dates", f"{P}-dates"),
-                dcc.DatePickerRange(id=f"{P}-dates", display_format="D MMM YYYY", first_day_of_week=1,
+                dcc.DatePickerRange(id=f"{P}-dates", display_format=moment_date_format(), first_day_of_week=1,
                                     minimum_nights=0, clearable=True, className="w-100",
                                     start_date=filters.start.isoformat() if filters.start else None,
                                     end_date=filters.end.isoformat() if filters.end else None,
@@ -306,7 +306,7 @@ def _new_value(change: dict):
 
 def _describe(tx, currency: str) -> str:
     payee = tx.payee or "(no payee)"
-    return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {tx.date:%d %b %Y}"
+    return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {format_date(tx.date)}"
 
 
 # -- callbacks: filters and the grid's pages --------------------------------------------------------
@@ -359,7 +359,7 @@ def update_summary(state, _reload_token):
     totals = svc.summary(db.session, viewer.user_id, filters)
     noun = "transaction" if totals["count"] == 1 else "transactions"
     scope = "matching" if filters.active else "in all"
-    return [html.Span(f"{totals['count']:,} {noun} {scope}", id=f"{P}-count"), " · net ",
+    return [html.Span(f"{format_number(totals['count'])} {noun} {scope}", id=f"{P}-count"), " · net ",
             html.Span(format_money(totals["total_cents"], viewer.currency, cents=True, signed=True),
                       className="money", id=f"{P}-net")]
 
@@ -654,7 +654,7 @@ def open_split(_split, _cancel, rows):
     padded = lines + [None] * (SPLIT_LINES - len(lines))
     spent = -detail["amount_cents"]
     info = html.Div([
-        html.Div(f"{detail['payee'] or '(no payee)'} · {detail['date']:%d %b %Y} · {detail['account']}",
+        html.Div(f"{detail['payee'] or '(no payee)'} · {format_date(detail['date'])} · {detail['account']}",
                  className="fw-semibold"),
         html.Div([f"{'Spent' if spent >= 0 else 'Refunded'} ",
                   html.Span(format_money(abs(spent), viewer.currency, cents=True), className="money fw-semibold"),

@@ -48,14 +48,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dashboard.formatting import format_money
-from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User
+from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User, from_cents
+from models.db import MAX_CENTS
 
 from .accounts import balance_history
 from .errors import Conflict, NotFound, ServiceError
 from .overview import account_balances_on
 from .periods import add_months, month_end
 from .sql import cents, cents_sum
-from .validation import clean_text, parse_amount, parse_date, parse_id
+from .validation import clean_name, clean_text, parse_amount, parse_date, parse_id
 
 RATE_MONTHS = 3
 STATUSES = ("achieved", "on_track", "behind", "overdue")
@@ -378,7 +379,7 @@ def get_goal(session: Session, user_id: int, goal_id, *, for_update: bool = Fals
 
 
 def _name(value) -> str:
-    return clean_text(value, field="name", max_length=100, required=True)
+    return clean_name(value, max_length=100)
 
 
 def _kind(value) -> str:
@@ -523,6 +524,9 @@ def record_contribution(session: Session, user_id: int, goal_id, *, amount, date
     if new_saved < 0:
         raise ServiceError(f"Only {format_money(goal.saved_amount, _currency(session, user_id))} is saved "
                            "in this goal.", "amount")
+    if abs(new_saved) * 100 > MAX_CENTS:   # the saved total must stay storable (issue 13, item 10)
+        raise ServiceError(f"A goal can hold at most {format_money(from_cents(MAX_CENTS), _currency(session, user_id))}.",
+                           "amount")
     contribution = GoalContribution(user_id=user_id, goal_id=goal.id, date=day, amount=signed, note=text)
     session.add(contribution)
     goal.saved_amount = new_saved
