@@ -34,7 +34,7 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_name, get_currency_precision, list_currencies
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -74,6 +74,15 @@ def check_account_currency(value, field_name: str = "currency") -> str:
         raise ServiceError(f"Accounts in {code} ({minor_digits(code)} decimals) are not supported yet.",
                            field_name)
     return code
+
+
+@lru_cache(maxsize=64)
+def account_currency_choices(base: str) -> tuple[tuple[str, str], ...]:
+    """(code, "EUR – Euro") for every currency an account can be in, the base currency first."""
+    codes = sorted(c for c in known_currencies() if minor_digits(c) <= STORED_DIGITS)
+    names = {c: get_currency_name(c, locale="en") for c in codes}
+    ordered = [base] + [c for c in codes if c != base] if base in names else codes
+    return tuple((c, f"{c} – {names[c]}") for c in ordered)
 
 
 def check_amount(amount: Decimal, currency: str, field_name: str = "amount") -> Decimal:
