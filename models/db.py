@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, CheckConstraint, MetaData, String, event
+from sqlalchemy import BigInteger, CheckConstraint, Integer, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
@@ -28,6 +28,12 @@ NAMING_CONVENTION = {
 CENT = Decimal("0.01")
 # Largest amount a BIGINT of cents can hold, kept well inside float-free territory.
 MAX_CENTS = 10**15  # 10 trillion in currency units
+
+
+# Ids that grow with the number of transactions (about one per transaction, or more) can pass 2**31 on
+# a large shared PostgreSQL: BIGINT there. SQLite keeps INTEGER (its rowid is 64-bit anyway, and only an
+# INTEGER PRIMARY KEY autoincrements). Migration 0006_bigint_ids.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):

@@ -245,6 +245,7 @@ HINTS = {
                                                      "oldValue": True, "newValue": False}],
     # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
     ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
+    ("first-run-seen", "data"): lambda w: Variants([True, None]),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",

@@ -7,7 +7,7 @@ one unit of ``base`` is worth ``rate`` units of ``currency`` (the ECB's conventi
 The rate is an exact decimal kept as text: SQLite would keep a NUMERIC as a binary float.
 
 Revision ID: 0013_currencies
-Revises: 0012_user_prefs
+Revises: 0011_user_locale
 Create Date: 2026-12-02 16:50:00.000000
 
 """
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0013_currencies'
-down_revision: Union[str, Sequence[str], None] = '0012_user_prefs'
+down_revision: Union[str, Sequence[str], None] = '0011_user_locale'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
