@@ -174,3 +174,34 @@ def test_new_accounts_default_to_their_owners_currency(db_session, make_user):
     db_session.commit()
     got = dict(db_session.query(Account.name, Account.currency).filter_by(user_id=user.id).all())
     assert got == {"Yen": "JPY", "Dollars": "USD"}
+
+
+def test_converted_spending_from_the_daily_rollup_matches_the_hand_calculation(db_session, make_user):
+    """The same month as above, written as transactions: the roll-up path (GROUP BY day and currency,
+    rates joined in SQL) gives the hand-calculated total; a day with no rate is reported."""
+    from sqlalchemy import select
+
+    from dashboard.services.accounts import create_account
+    from dashboard.services.transactions import create_transaction
+    from models import Category
+
+    user = make_user(currency="EUR")
+    food = db_session.scalar(select(Category.id).where(Category.name == "Food", Category.user_id.is_(None)))
+    accounts = {c: create_account(db_session, user.id, name=c, currency=c).id for c in ("EUR", "USD", "JPY")}
+    for day, currency, amount in [(JAN(3), "EUR", "-12.34"), (JAN(10), "USD", "-100.00"),
+                                  (JAN(20), "USD", "-50.00"), (JAN(5), "JPY", "-1234")]:
+        create_transaction(db_session, user.id, account_id=accounts[currency], date=day, kind="expense",
+                           amount=D(amount), category_id=food)
+    for day, currency, base, rate in ECB_ROWS:
+        fx.set_rate(db_session, user.id, day=day, currency=currency, base=base, rate=rate)
+    db_session.commit()
+    total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
+    assert total.complete and total.converted_rows == 4
+    assert abs(total.amount) == D("12.34") + D("91.95") + D("45.45") + D("7.85") == D("157.59")
+
+    create_transaction(db_session, user.id, account_id=accounts["USD"], date=JAN(1), kind="expense",
+                       amount=D("-1.00"), category_id=food)
+    db_session.commit()
+    total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
+    assert total.missing == (fx.Missing("USD", "EUR", JAN(1)),)
+    assert abs(total.partial) == D("157.59")
