@@ -205,3 +205,32 @@ def test_converted_spending_from_the_daily_rollup_matches_the_hand_calculation(d
     total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
     assert total.missing == (fx.Missing("USD", "EUR", JAN(1)),)
     assert abs(total.partial) == D("157.59")
+
+
+def test_transaction_writes_keep_to_the_accounts_currency(db_session, make_user):
+    """No half yen; no transaction moved into an account of another currency; no one-amount transfer
+    between two currencies (until transfers across currencies have two amounts)."""
+    from dashboard.services.accounts import create_account
+    from dashboard.services.transactions import create_transaction, create_transfer, update_transaction
+    from models import Transaction
+
+    user = make_user(currency="EUR")
+    euro, yen, yen2 = (create_account(db_session, user.id, name=n, currency=c).id
+                       for n, c in (("Euro", "EUR"), ("Yen", "JPY"), ("Yen 2", "JPY")))
+    with pytest.raises(ServiceError, match="no decimals"):
+        create_transaction(db_session, user.id, account_id=yen, date=JAN(5), kind="income", amount="10.50")
+    tx = create_transaction(db_session, user.id, account_id=yen, date=JAN(5), kind="income", amount="1050")
+    db_session.commit()
+    with pytest.raises(ServiceError, match="no decimals"):
+        update_transaction(db_session, user.id, tx.id, expected_version=tx.version, amount="10.5")
+    db_session.rollback()
+    with pytest.raises(ServiceError, match="in EUR"):
+        update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=euro)
+    db_session.rollback()
+    update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=yen2)
+    with pytest.raises(ServiceError, match="between currencies"):
+        create_transfer(db_session, user.id, from_account_id=euro, to_account_id=yen, date=JAN(5), amount="10")
+    db_session.rollback()
+    create_transfer(db_session, user.id, from_account_id=yen, to_account_id=yen2, date=JAN(5), amount="500")
+    db_session.commit()
+    assert db_session.query(Transaction).filter_by(user_id=user.id).count() == 3
