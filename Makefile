@@ -50,9 +50,9 @@ BENCH_ROWS   ?= 1000000
 bench: bench-spending bench-pageload bench-ahead
 
 bench-spending: venv
-	env -u DATABASE_URL $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS)
+	for set in uniform varied; do env -u DATABASE_URL $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done
 	@if pg_isready -q -d "$(BENCH_PG_URL)" 2>/dev/null; then \
-	  DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS); \
+	  for set in uniform varied; do DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done; \
 	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
 bench-pageload: dev-venv
