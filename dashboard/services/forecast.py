@@ -29,7 +29,7 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from models import Account, MonthlyRollup, Schedule, to_cents
+from models import Account, MonthlyRollup, PayeeRollup, Schedule, to_cents
 
 from .cache import cached
 from .errors import ServiceError
@@ -134,7 +134,9 @@ def variable_history(session: Session, user_id: int, today: date, *, account_id:
     GROUP BY over the roll-up."""
     first = add_months(month_start(today), -months)
     last = month_start(today) - timedelta(days=1)
-    r = MonthlyRollup
+    # Spending and income by payee from the payee roll-up (a schedule's payee is left out), and for one
+    # account its net movement from the monthly roll-up (what is neither is transfers).
+    r = PayeeRollup
     covered = covered_payees(session, user_id)
     payee_key = func.lower(func.trim(r.payee))
     keys = [r.flow, r.month, r.category_id]
@@ -143,19 +145,26 @@ def variable_history(session: Session, user_id: int, today: date, *, account_id:
     stmt = (select(*keys, func.sum(r.total_cents))
             .where(r.user_id == user_id, r.month >= first, r.month <= last)
             .group_by(*keys))
+    m = MonthlyRollup
+    net_stmt = None
     if account_id is not None:
         stmt = stmt.where(r.account_id == account_id)
+        net_stmt = (select(m.flow, m.month, m.category_id, func.sum(m.total_cents))
+                    .where(m.user_id == user_id, m.flow == "net", m.month >= first, m.month <= last,
+                           m.account_id == account_id)
+                    .group_by(m.flow, m.month, m.category_id))
     else:
         # Over every account transfers cancel out; archived accounts are left out of the forecast.
-        stmt = stmt.where(r.flow != "net", r.account_id.in_(
+        stmt = stmt.where(r.account_id.in_(
             select(Account.id).where(Account.user_id == user_id, Account.archived.is_(False))))
     month_list = [add_months(first, i) for i in range(months)]
     table: dict = {}
     net: dict = {}
     flows: dict = {}
-    for row in session.execute(stmt).all():
+    rows = session.execute(stmt).all() + (session.execute(net_stmt).all() if net_stmt is not None else [])
+    for row in rows:
         flow, month, category_id, total = row[0], row[1], row[2], row[-1]
-        cover = covered and row[3]
+        cover = bool(covered) and flow != "net" and row[3]
         month = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
         total = int(total)
         if flow == "net":

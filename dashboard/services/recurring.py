@@ -2,7 +2,7 @@
 dismiss (they never come back).
 
 SQL first. How often each payee (the clean name: trimmed, lower case) was paid, and in which months,
-comes from the monthly roll-up (a GROUP BY over a small table); payees too frequent to be a bill (a
+comes from the payee roll-up (a GROUP BY over a small table); payees too frequent to be a bill (a
 coffee shop) or too rare are dropped there. A payee bought from at random can still hold a fixed-price
 subscription (a monthly 14.99 membership at a shop): one GROUP BY of the raw rows by payee and exact
 amount keeps, in its HAVING clause, only groups of at least five evenly spaced payments 5 to 100 days apart on
@@ -204,9 +204,9 @@ def _plausible(count: int, first: date, last: date, today: date) -> bool:
 
 
 def payee_groups(session: Session, user_id: int, today: date, days: int = HISTORY_DAYS) -> pd.DataFrame:
-    """Per payee (as written) and direction: how many payments in which months, from the monthly roll-up
+    """Per payee (as written) and direction: how many payments in which months, from the payee roll-up
     (no pass over the transactions): payee, sign, n, first, last."""
-    from models import MonthlyRollup as R
+    from models import PayeeRollup as R
 
     from .periods import month_start
     since = month_start(today - timedelta(days=days))
