@@ -356,7 +356,7 @@ def test_layout_is_a_skeleton_without_a_user_and_reads_the_period_from_the_url(a
     with app.test_request_context():
         flask_login.login_user(setup["alice"])
         tree = json.dumps(page.layout(type="weekly", period="2026-11-18"), cls=plotly_json())
-        assert '"start": "2026-11-16"' in tree and "16\\u201322 Nov 2026" in tree
+        assert '"start": "2026-11-16"' in tree and "Nov 16\\u2009\\u2013\\u200922, 2026" in tree
         assert "/budgets?type=weekly&period=2026-11-09" in tree  # previous week
         assert "/budgets?type=weekly&period=2026-11-23" in tree  # next week
         assert "Copy last week" in tree and "average spending of the last 3 weeks" in tree

@@ -17,7 +17,7 @@ from dashboard.components.cards import graph_card, page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import Series, drivers_figure, forecast_figure
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money
 from dashboard.services import forecast as svc
 from dashboard.services import scenarios as scen
 from dashboard.services.accounts import list_accounts
@@ -152,7 +152,7 @@ def summary_children(result: svc.Forecast, currency: str, name: str):
                  html.Strong(f"{result.breach:%d %B %Y}", className="text-danger"), "."]
     else:
         text += [f"even in a bad month (10th percentile) the balance stays above {threshold} until {end:%d %B %Y}."]
-    text += [f" Median on {end:%d %b %Y}: {format_money(int(result.p50[-1]), currency, cents=True)} "
+    text += [f" Median on {format_date(end)}: {format_money(int(result.p50[-1]), currency, cents=True)} "
              f"(80 % band {format_money(int(result.p10[-1]), currency, cents=True)} – "
              f"{format_money(int(result.p90[-1]), currency, cents=True)}); "
              f"{len(result.items)} scheduled items, spending estimated from {result.history_months} months."]
@@ -199,7 +199,7 @@ def update_forecast(account, months, threshold, scenario_a, scenario_b, _refresh
     # The biggest items of the first forecast that breaks the threshold, else of the first scenario.
     shown_name, shown = next(((n, r) for n, r in results if r.breach is not None), results[min(1, len(results) - 1)])
     until = shown.breach or shown.days[-1]
-    drivers = drivers_figure(shown.drivers, viewer.currency, until_label=f"{until:%d %b %Y}"
+    drivers = drivers_figure(shown.drivers, viewer.currency, until_label=f"{format_date(until)}"
                              + (f" ({shown_name})" if len(results) > 1 else ""))
     summary = [summary_children(r, viewer.currency, name) for name, r in results]
     return chart, drivers, summary, feedback

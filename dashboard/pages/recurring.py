@@ -15,7 +15,7 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard.components.cards import page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money, format_month, format_percent
 from dashboard.services import recurring as rec
 from dashboard.services import schedules as sched
 from dashboard.services.accounts import list_accounts
@@ -122,12 +122,12 @@ def suggestions_table(frame, currency: str):
     for r in frame.itertuples():
         rows.append(html.Tr([
             html.Td([html.Div(r.payee, className="fw-semibold"),
-                     html.Small(f"{r.count} payments, last {r.last_date:%d %b %Y}", className="text-muted")]),
+                     html.Small(f"{r.count} payments, last {format_date(r.last_date)}", className="text-muted")]),
             html.Td(r.cadence_label),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
                     className="text-end money"),
-            html.Td(f"{r.next_date:%d %b %Y}"),
-            html.Td(f"{r.confidence:.0%}", className="text-end"),
+            html.Td(f"{format_date(r.next_date)}"),
+            html.Td(f"{format_percent(r.confidence, digits=0)}", className="text-end"),
             html.Td([_button("Confirm", "confirm", r.key, "primary"), _button("Edit", "edit", r.key),
                      _button("Dismiss", "dismiss", r.key, "danger")], className="text-nowrap"),
         ]))
@@ -148,7 +148,7 @@ def schedules_table(frame, nexts: dict, currency: str):
             html.Td(rec.rule_label(r.rrule)),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
                     className="text-end money"),
-            html.Td("paused" if r.paused else (f"{upcoming:%d %b %Y}" if upcoming else "ended")),
+            html.Td("paused" if r.paused else (f"{format_date(upcoming)}" if upcoming else "ended")),
             html.Td([_button("Resume" if r.paused else "Pause", "pause", int(r.id)),
                      _button("Skip next", "skip", int(r.id)),
                      _button("Delete", "delete", int(r.id), "danger")], className="text-nowrap"),
@@ -165,7 +165,7 @@ def price_change_text(changes, currency: str) -> str:
         return ""
     since, old, new = changes[-1]
     return (f"{format_money(abs(old), currency, cents=True)} → {format_money(abs(new), currency, cents=True)} "
-            f"since {since:%B %Y}")
+            f"since {format_month(since, long=True)}")
 
 
 def subscriptions_table(frame, currency: str):
@@ -279,7 +279,7 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
             message = f"“{schedule.name}” {'paused' if schedule.paused else 'resumed'}."
         elif kind_of == "skip":
             skipped = sched.skip_next(db.session, viewer.user_id, index, today)
-            message = f"Skipped the one on {skipped.occurs_on:%d %b %Y}."
+            message = f"Skipped the one on {format_date(skipped.occurs_on)}."
         elif kind_of == "delete":
             sched.delete_schedule(db.session, viewer.user_id, index)
             message = "Schedule deleted."
