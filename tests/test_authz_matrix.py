@@ -240,6 +240,7 @@ HINTS = {
     ("import-grid", "cellValueChanged"): lambda w: [{"rowIndex": 0, "rowId": "1", "colId": "include",
                                                      "data": {"line": 1, "include": False}, "value": False,
                                                      "oldValue": True, "newValue": False}],
+    ("import-catmap", "value"): lambda w: w.a_id("category"),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",
@@ -259,6 +260,7 @@ INDEX_HINTS = {
     "transactions-split-amount": lambda w: 0,
     "transactions-split-category": lambda w: 0,
     "transactions-split-memo": lambda w: 0,
+    "import-catmap": lambda w: "Food:Alcohol",
 }
 
 # Callbacks that never run on the server (clientside) are listed by the map with callback=None.
