@@ -1184,7 +1184,8 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
     choices = _decisions(decisions)
     kinds, names = _categories(session, user_id)
     remembered = remembered_mappings(session, user_id)
-    compiled = compile_rules(_user_rules(session, user_id))
+    from . import rules as rule_service
+    compiled = rule_service.compile_rules(rule_service.load_rules(session, user_id))
     suggestions = history_suggestions(session, user_id)
     every, without_id = _existing_fingerprints(session, user_id, account.id, parsed.rows)
     known_ids = _existing_external_ids(session, user_id, account.id,
@@ -1194,7 +1195,15 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
     planned: list[PlannedRow] = []
     for row in parsed.rows:
         cents = int(row.amount * 100)
+        rule = rule_service.first_match(compiled, payee=row.payee, description=row.description,
+                                        cents_value=cents, account_id=account.id) if compiled else None
+        payee = rule.set_payee if rule is not None and rule.set_payee else row.payee
         key = (row.date, cents, dedupe_key(row.payee))
+        if payee != row.payee:
+            # A rule renames the payee: rows imported under the rule carry the clean name.
+            clean_key = (row.date, cents, dedupe_key(payee))
+            if every[clean_key] > 0 or matched[clean_key]:
+                key = clean_key
         external_id = row.external_id
         status, reason = NEW, ""
         id_taken = False
@@ -1217,9 +1226,8 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
             seen_ids.add(external_id)
 
         category_id, source = None, ""
-        rule = match_rules(compiled, row.payee) if compiled else None
         file_key = category_key(row.category) if row.category else ""
-        if rule is not None:
+        if rule is not None and rule.category_id is not None:
             category_id, source = rule.category_id, "rule"
         elif file_key and file_key in remembered:
             category_id, source = remembered[file_key], "mapped"   # None: the user said leave it
@@ -1252,7 +1260,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
             elif status == NEW and not choice:
                 reason = "Left out (your choice)."
             include = choice
-        planned.append(PlannedRow(row.line, row.date, row.amount, row.payee, row.description, external_id,
+        planned.append(PlannedRow(row.line, row.date, row.amount, payee, row.description, external_id,
                                   category_id, source, kind, status, reason, include))
     for error in parsed.errors:
         include = choices.get(error.line, True)

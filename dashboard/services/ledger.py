@@ -17,10 +17,10 @@ import pandas as pd
 from sqlalchemy import and_, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Category, Expense, Transaction
+from models import Account, Category, Expense, Transaction, TransactionTag
 
 from . import transactions as tx_service
-from .categories import get_category, visible_to
+from .categories import get_category, visible_to, with_descendants
 from .errors import ServiceError
 from .sql import cents, cents_sum
 from .validation import clean_text, parse_amount, parse_id
@@ -43,10 +43,12 @@ class LedgerFilters:
     category_ids: tuple[int, ...] = ()
     text: str = ""
     kind: str = ""  # "" = every kind
+    tag_ids: tuple[int, ...] = ()
 
     @property
     def active(self) -> bool:
-        return bool(self.start or self.end or self.account_ids or self.category_ids or self.text or self.kind)
+        return bool(self.start or self.end or self.account_ids or self.category_ids or self.text or self.kind
+                    or self.tag_ids)
 
 
 def _ids(value) -> tuple[int, ...]:
@@ -77,7 +79,8 @@ def _iso(value) -> date | None:
 
 def parse_filters(query, *, strict: bool = False) -> LedgerFilters:
     """Filters from the filter controls or a URL query: ``from``, ``to`` (ISO dates), ``accounts``,
-    ``categories`` (ids, comma-separated or a list; 0 = uncategorised), ``kind``, ``q``. Malformed values
+    ``categories`` (ids, comma-separated or a list; 0 = uncategorised), ``tags`` (ids, any of them),
+    ``kind``, ``q``. Malformed values
     are dropped; with ``strict`` an end before the start raises ServiceError."""
     query = query if isinstance(query, dict) else {}
     start, end = _iso(query.get("from")), _iso(query.get("to"))
@@ -88,7 +91,8 @@ def parse_filters(query, *, strict: bool = False) -> LedgerFilters:
     kind = query.get("kind") if query.get("kind") in KINDS else ""
     text = query.get("q") if isinstance(query.get("q"), str) else ""
     return LedgerFilters(start=start, end=end, account_ids=_ids(query.get("accounts")),
-                         category_ids=_ids(query.get("categories")), text=text.strip()[:MAX_TEXT], kind=kind)
+                         category_ids=_ids(query.get("categories")), text=text.strip()[:MAX_TEXT], kind=kind,
+                         tag_ids=_ids(query.get("tags")))
 
 
 def filters_to_query(filters: LedgerFilters) -> dict:
@@ -105,6 +109,8 @@ def filters_to_query(filters: LedgerFilters) -> dict:
         query["kind"] = filters.kind
     if filters.text:
         query["q"] = filters.text
+    if filters.tag_ids:
+        query["tags"] = ",".join(map(str, filters.tag_ids))
     return query
 
 
@@ -145,9 +151,8 @@ def _where(session: Session, user_id: int, filters: LedgerFilters) -> list:
         chosen.discard(UNCATEGORIZED)
         parts = []
         if chosen:
-            # A parent selects its children; only categories the user may see count.
-            ids = session.scalars(select(Category.id).where(
-                visible_to(user_id), or_(Category.id.in_(chosen), Category.parent_id.in_(chosen)))).all()
+            # A parent selects its whole subtree; only categories the user may see count.
+            ids = with_descendants(session, user_id, chosen)
             if ids:
                 # A split matches by any of its lines.
                 parts.append(Transaction.category_id.in_(ids))
@@ -158,6 +163,9 @@ def _where(session: Session, user_id: int, filters: LedgerFilters) -> list:
                               ~Transaction.id.in_(select(Expense.transaction_id).where(
                                   Expense.user_id == user_id, Expense.category_id.is_not(None)))))
         where.append(or_(*parts) if parts else literal(False))
+    if filters.tag_ids:
+        where.append(Transaction.id.in_(select(TransactionTag.transaction_id).where(
+            TransactionTag.user_id == user_id, TransactionTag.tag_id.in_(filters.tag_ids))))
     if filters.text:
         where.append(or_(_contains(session, Transaction.payee, filters.text),
                          _contains(session, Transaction.description, filters.text)))
