@@ -19,11 +19,12 @@ def db_kind() -> str:
     return "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
 
 
-def bench_app(rows: int):
+def bench_app(rows: int, label: str = "bench"):
     """The app on a benchmark database holding a demo user with ``rows`` transactions.
 
-    SQLite: benchmarks/data/bench-<rows>.sqlite3. PostgreSQL: schema bench_<rows> in DATABASE_URL's
-    database. The data is built once (deterministic seed) and reused by later runs."""
+    SQLite: benchmarks/data/<label>-<rows>.sqlite3. PostgreSQL: schema <label>_<rows> in DATABASE_URL's
+    database. The data is built once (deterministic seed) and reused by later runs. A benchmark that
+    writes gets a label of its own, so that it never changes another benchmark's data."""
     from sqlalchemy import create_engine, select, text
 
     from app import create_app, migrate_to_head
@@ -31,7 +32,7 @@ def bench_app(rows: int):
 
     if db_kind() == "postgresql":
         base = database_url()
-        schema = f"bench_{rows}"
+        schema = f"{label}_{rows}"
         engine = create_engine(base)
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -40,7 +41,7 @@ def bench_app(rows: int):
         url = f"{base}{sep}options=-csearch_path%3D{schema}"
     else:
         DATA.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{DATA / f'bench-{rows}.sqlite3'}"
+        url = f"sqlite:///{DATA / f'{label}-{rows}.sqlite3'}"
     os.environ.setdefault("LEDGERLENS_INSTANCE", str(DATA / "instance"))
     # The benchmark logs in through the test client: no CSRF token, no login rate limit.
     # The aggregate cache is off unless asked for (BENCH_CACHE=1): the numbers are the work a cache

@@ -60,9 +60,9 @@ KIND_WORDS = {
     "account": "account", "accounts": "account", "category": "category", "categories": "category",
     "goal": "goal", "goals": "goal", "budget": "budget", "budgets": "budget", "contrib": "contribution",
     "contribution": "contribution", "transaction": "transaction", "transactions": "transaction",
-    "rule": "rule", "rules": "rule", "expense": "expense",
+    "rule": "rule", "rules": "rule", "expense": "expense", "tag": "tag", "tags": "tag", "batch": "batch",
 }
-PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules"}
+PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules", "tags"}
 AMOUNT_WORDS = {"amount", "target", "opening", "min", "max", "balance", "limit", "total"}
 DATE_WORDS = {"date", "day", "start", "end", "from", "until"}
 TEXT_WORDS = {"name", "payee", "description", "note", "notes", "memo", "text", "pattern", "search", "q",
@@ -241,6 +241,16 @@ HINTS = {
                                                      "data": {"line": 1, "include": False}, "value": False,
                                                      "oldValue": True, "newValue": False}],
     ("import-catmap", "value"): lambda w: w.a_id("category"),
+    # transactions: bulk edit and the rule offer
+    ("transactions-bulk-scope", "value"): lambda w: Variants(["selected", "filter"]),
+    ("transactions-bulk-category", "value"): lambda w: w.a_id("category"),
+    ("transactions-bulk-new-tags", "value"): lambda w: PROBE_TEXT,
+    ("transactions-bulk-pending", "data"): lambda w: Variants([
+        {"scope": "selected", "rows": [{"id": w.a_id("transaction"), "version": 1}], "category": w.a_id("category"),
+         "tags": [w.a_id("tag")], "new_tags": "", "payee": PROBE_TEXT, "expected": 1},
+        {"scope": "filter", "state": _filter_state(w), "rows": [], "category": "none", "tags": [],
+         "new_tags": PROBE_TEXT, "payee": PROBE_TEXT, "expected": None}]),
+    ("transactions-offer", "data"): lambda w: {"payee": PROBE_TEXT, "category_id": w.a_id("category"), "others": 1},
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",

@@ -250,6 +250,9 @@ def rows_page(session: Session, user_id: int, filters: LedgerFilters, start_row,
     size = max(1, min(MAX_PAGE, int(end_row if end_row is not None else start + 100) - start))
     rows = session.execute(page_query(session, user_id, filters, start, size, sort_model)).all()
     frame = pd.DataFrame(rows, columns=PAGE_COLUMNS)
+    from .tags import tags_by_transaction
+    tags = tags_by_transaction(session, user_id, frame["id"].tolist()) if not frame.empty else {}
+    frame["tags"] = [", ".join(tags.get(int(i), [])) for i in frame["id"]] if not frame.empty else []
     if not frame.empty:
         frame["date"] = frame["date"].astype(str)
         frame["amount_cents"] = frame["amount_cents"].astype("int64")
@@ -284,6 +287,7 @@ def grid_records(frame: pd.DataFrame) -> list[dict]:
             "amount_cents": int(row.amount_cents), "amount": units(int(row.amount_cents)),
             "account_id": int(row.account_id), "account": row.account, "category_id": key,
             "category": row.category if isinstance(row.category, str) else None, "lines": int(row.lines),
+            "tags": getattr(row, "tags", ""),
         })
     return records
 
@@ -296,15 +300,12 @@ def units(cents_value: int) -> str:
 
 
 def category_choices(session: Session, user_id: int) -> list[dict]:
-    """Every category the user may use: id, label ("Food › Groceries"), kind; expense ones first."""
-    parent = aliased(Category)
-    rows = session.execute(
-        select(Category.id, Category.name, Category.kind, parent.name.label("parent_name"))
-        .outerjoin(parent, parent.id == Category.parent_id)
-        .where(visible_to(user_id))).all()
-    choices = [{"id": int(r.id), "kind": r.kind,
-                "label": f"{r.parent_name} › {r.name}" if r.parent_name else r.name} for r in rows]
-    return sorted(choices, key=lambda c: (c["kind"] != "expense", c["label"].lower()))
+    """Every category the user sees: id, label (its full path, "Home › Utilities › Power"), kind,
+    hidden (a built-in the user hid: shown on rows, not offered); spending ones first."""
+    from .categories import category_choices as choices
+    out = [{"id": c["id"], "kind": c["kind"], "label": c["label"], "hidden": c.get("hidden", False)}
+           for c in choices(session, user_id, include_hidden=True)]
+    return sorted(out, key=lambda c: (c["kind"] != "expense", c["label"].lower()))
 
 
 def transaction_detail(session: Session, user_id: int, transaction_id) -> dict:

@@ -1,0 +1,127 @@
+"""Bulk edits at 1M transactions: "bulk set category on every row matching a filter" and "apply a rule
+to existing transactions", each touching ~100,000 rows, then their undo; the roll-up is checked against
+a recomputation from the raw rows after every run.
+
+    python benchmarks/bench_bulk_edit.py --rows 1000000             # SQLite
+    DATABASE_URL=postgresql://... python benchmarks/bench_bulk_edit.py --rows 1000000
+
+Each timing is one whole user action: resolve the rows on the server, write the batch, update the
+transactions, their expense lines and budgets, recompute the touched roll-up months, commit.
+Prints ``bench bulk.<what> ...`` lines (see docs/benchmarks.md). Uses its own data (label bulkedit),
+so it never changes another benchmark's database.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from common import bench_app, db_kind
+
+TARGET = 100_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    app, user_id = bench_app(args.rows, label="bulkedit")
+
+    from sqlalchemy import func, select
+
+    from dashboard.services import bulk_edit, rules
+    from dashboard.services.rollup import month_of
+    from dashboard.services.sql import cents
+    from models import Category, Expense, MonthlyRollup, Transaction, db
+
+    with app.app_context():
+        session = db.session
+        # A date range ending at the newest row that holds ~100k spending rows.
+        days = session.execute(select(Transaction.date, func.count()).where(
+            Transaction.user_id == user_id, Transaction.kind == "expense")
+            .group_by(Transaction.date).order_by(Transaction.date.desc())).all()
+        total, start = 0, None
+        for day, count in days:
+            total += count
+            start = day
+            if total >= TARGET:
+                break
+        query = {"from": start.isoformat(), "kind": "expense"}
+        target = session.scalar(select(Category.id).where(Category.user_id.is_(None), Category.name == "Hobbies"))
+        # Payees whose rows add up to ~100k, as one RE2 alternation.
+        payees = session.execute(select(Transaction.payee, func.count()).where(
+            Transaction.user_id == user_id, Transaction.kind == "expense")
+            .group_by(Transaction.payee).order_by(func.count().desc())).all()
+        chosen, total = [], 0
+        for payee, count in sorted(payees, key=lambda p: p[1]):
+            if total + count > TARGET * 1.1:
+                continue
+            chosen.append(payee)
+            total += count
+            if total >= TARGET * 0.9:
+                break
+        import re2   # RE2 escaping of our own payee names, for the pattern text
+        pattern = "^(" + "|".join(re2.escape(p) for p in chosen) + ")$"
+        session.rollback()
+
+        def check_rollup() -> bool:
+            m = month_of(session, Expense.date)
+            raw = dict(((str(a)[:10], c), int(t)) for a, c, t in session.execute(
+                select(m, Expense.category_id, func.sum(cents(Expense.amount)))
+                .where(Expense.user_id == user_id).group_by(m, Expense.category_id)))
+            rolled = dict(((str(a)[:10], c), int(t)) for a, c, t in session.execute(
+                select(MonthlyRollup.month, MonthlyRollup.category_id, func.sum(MonthlyRollup.total_cents))
+                .where(MonthlyRollup.user_id == user_id, MonthlyRollup.flow == "spending")
+                .group_by(MonthlyRollup.month, MonthlyRollup.category_id)))
+            session.rollback()
+            return {k: v for k, v in raw.items() if v} == {k: v for k, v in rolled.items() if v}
+
+        results: dict[str, list[float]] = {}
+        touched: dict[str, int] = {}
+
+        def timed(name, fn):
+            started = time.perf_counter()
+            out = fn()
+            session.commit()
+            results.setdefault(name, []).append(time.perf_counter() - started)
+            return out
+
+        rule = rules.create_rule(session, user_id, field="payee", match_type="regex", pattern=pattern,
+                                 category_id=target)
+        session.commit()
+        rule_id = rule.id
+        ok = True
+        for _ in range(args.runs):
+            def edit():
+                where = bulk_edit.filter_where(session, user_id, query)
+                actions = bulk_edit.make_actions(session, user_id, category_id=target)
+                return bulk_edit.apply(session, user_id, where, actions, label="bench")
+            batch = timed("bulk.set_category_filter", edit)
+            touched["bulk.set_category_filter"] = batch.row_count
+            ok &= check_rollup()
+            batch_id = batch.id
+            timed("bulk.undo_set_category", lambda: bulk_edit.undo(session, user_id, batch_id))
+            ok &= check_rollup()
+
+            preview = timed("bulk.rule_preview", lambda: rules.preview_existing(session, user_id, rule_id))
+            batch = timed("bulk.rule_apply_existing", lambda: rules.apply_existing(session, user_id, rule_id))
+            touched["bulk.rule_apply_existing"] = batch.row_count
+            touched["bulk.rule_preview"] = preview.rows
+            ok &= check_rollup()
+            batch_id = batch.id
+            timed("bulk.undo_rule", lambda: bulk_edit.undo(session, user_id, batch_id))
+            ok &= check_rollup()
+        rules.delete_rule(session, user_id, rule_id)
+        session.commit()
+
+    with open("/proc/loadavg") as fh:
+        load = fh.read().split()[0]
+    for name, times in results.items():
+        print(f"bench {name} db={db_kind()} rows={args.rows} touched={touched.get(name, touched.get(name.replace('undo_', ''), 0))} "
+              f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} runs={len(times)} "
+              f"rollup_ok={ok} load={load}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
