@@ -2,19 +2,28 @@
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
+# One stamp per requirements file: the app's own (make run) and the development tools on top (make test).
 STAMP  := $(VENV)/.installed-$(shell cksum requirements.txt | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 
-.PHONY: venv run serve test lint bench bench-spending bench-pageload bench-load clean
+.PHONY: venv dev-venv run serve test lint bench bench-spending bench-pageload bench-load clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
-	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+	@rm -f $(VENV)/.installed-[0-9]* && touch $(STAMP)
 
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@rm -f $(VENV)/.installed-dev-* && touch $(DEV_STAMP)
+
+## make venv: what the app needs to run (requirements.txt); make dev-venv adds the test and lint tools
 venv: $(STAMP)
+
+dev-venv: $(DEV_STAMP)
 
 ## make run: migrate the embedded SQLite database, load the demo when empty, serve on 127.0.0.1:8050
 run: venv
@@ -30,7 +39,7 @@ serve: venv
 	HOST=$(HOST) PORT=$(PORT) $(VENV)/bin/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 ## make test: every test (browser tests need Debian's chromium and chromium-driver)
-test: venv
+test: dev-venv
 	$(PY) -m pytest --headless $(PYTEST_ARGS)
 
 ## make bench: every benchmark, building its own data (1,000,000 transactions) on SQLite, then on
@@ -46,7 +55,7 @@ bench-spending: venv
 	  DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS); \
 	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
-bench-pageload: venv
+bench-pageload: dev-venv
 	env -u DATABASE_URL $(PY) benchmarks/bench_pageload.py --rows $(BENCH_ROWS)
 
 ## make bench-load: 50 people for 2 minutes against gunicorn (4 workers), on SQLite, then on PostgreSQL
@@ -71,8 +80,10 @@ bench-load: venv $(BENCH_STAMP)
 	    --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS); \
 	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
-lint: venv
+## make lint: ruff, then the architecture contracts (import-linter, [tool.importlinter] in pyproject.toml)
+lint: dev-venv
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .hypothesis

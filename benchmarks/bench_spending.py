@@ -95,7 +95,7 @@ def main() -> None:
     app, user_id = bench_app(args.rows)
     from sqlalchemy import select
 
-    from dashboard.demo import DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_PASSWORD
     from dashboard.services.periods import add_months
     from models import Account, Category, db
 

@@ -8,7 +8,10 @@ import dash_bootstrap_components as dbc
 from dash import Dash, html
 from flask import Flask
 
+from dashboard import appearance
+
 ROOT = Path(__file__).resolve().parent.parent
+
 
 def navbar() -> dbc.Navbar:
     links = [
@@ -22,6 +25,8 @@ def navbar() -> dbc.Navbar:
             dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
             dbc.Collapse(
                 dbc.Nav(links + [
+                    dbc.NavItem(appearance.nav_search(), className="d-flex align-items-center"),
+                    dbc.NavItem(appearance.theme_toggle()),
                     dbc.NavItem(html.A("Settings", href="/settings", className="nav-link",
                                        id="nav-settings")),
                     dbc.NavItem(html.A("Log out", href="/logout", className="nav-link",
@@ -41,6 +46,7 @@ def init_dashboard(server: Flask) -> Dash:
         use_pages=True,
         pages_folder=str(ROOT / "dashboard" / "pages"),
         assets_folder=str(ROOT / "assets"),
+        assets_ignore=appearance.ASSETS_IGNORE,  # theme.js is loaded in <head> by the index page
         title="Ledgerlens",
         update_title="Ledgerlens · loading…",
         suppress_callback_exceptions=True,
@@ -48,10 +54,21 @@ def init_dashboard(server: Flask) -> Dash:
         compress=True,  # gzip for scripts and callback responses (flask-compress)
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
-    app.layout = html.Div([
-        navbar(),
-        dbc.Container(dash.page_container, fluid="xxl", className="pb-5"),
-    ])
+    appearance.install_index(app)
+
+    def serve_layout():
+        # A function, so that a message flashed by the login views (the welcome after registering)
+        # shows on the first page the person sees.
+        return html.Div([
+            html.A("Skip to content", href="#main-content", className="visually-hidden-focusable skip-link"),
+            navbar(),
+            html.Main(dbc.Container([appearance.flash_messages(), dash.page_container], fluid="xxl",
+                                    className="pb-5"), id="main-content", tabIndex="-1"),
+            *appearance.chrome_stores(),
+        ])
+
+    app.layout = serve_layout
+    appearance.register_callbacks(app)
 
     @app.callback(
         dash.Output("nav-collapse", "is_open"),

@@ -10,21 +10,20 @@ import hmac
 from urllib.parse import urlsplit
 
 import dash
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from dashboard.security import limiter
+from dashboard.services import passwords
 from dashboard.services import users as users_svc
-from dashboard.services.errors import ServiceError
+from dashboard.services.passwords import hash_password, needs_rehash, verify_password
+from dashboard.unit_of_work import unit_of_work
 from models import User, db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
 # Paths anyone may fetch: the login and registration forms and static files (no user data in them).
 PUBLIC_PREFIXES = ("/login", "/register", "/logout", "/assets/", "/_dash-component-suites/",
@@ -38,30 +37,12 @@ EMAIL_UNAVAILABLE = ("We could not create an account with that email address. If
 _FINGERPRINT_KEY = "_auth_fp"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    try:
-        return _hasher.check_needs_rehash(stored_hash)
-    except InvalidHashError:
-        return True
-
-
 def authenticate(email: str, password: str) -> User | None:
     """The user with this email and password, or None. Same work for unknown emails and wrong passwords."""
     user = db.session.scalar(select(User).where(User.email == users_svc.normalise_email(email)))
     if user is None:
         # Spend the same time as a real check, so timing does not reveal which emails exist.
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(passwords.DUMMY_HASH, password or "")
         return None
     if not verify_password(user.password_hash, password or ""):
         return None
@@ -71,16 +52,18 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-_DUMMY_HASH = _hasher.hash("not a real password")
 
 
 # -- sessions --------------------------------------------------------------------------------------
 
 def _fingerprint(user: User) -> str:
-    """Binds a session to the password it was opened with: changing the password (or deleting the
-    user) ends every other session, including ones kept with "keep me logged in"."""
+    """Binds a session to the password it was opened with and to the user's session generation:
+    changing the password (or deleting the user) ends every other session, including ones kept with
+    "keep me logged in"; logging out bumps the generation, which ends this session on the server (a
+    copied cookie stops working) and the user's other sessions with it."""
     key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
+    message = f"{user.id}:{user.session_generation}:{user.password_hash}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
@@ -142,7 +125,11 @@ def registration_open() -> bool:
 
 @bp.app_context_processor
 def _template_globals():
-    return {"nav_pages": _nav_pages, "registration_open": registration_open}
+    return {"nav_pages": _nav_pages, "registration_open": registration_open, "ll_theme": _theme}
+
+
+def _theme() -> str:
+    return users_svc.theme_of(current_user) if current_user.is_authenticated else "system"
 
 
 def _nav_pages() -> list[dict]:
@@ -157,8 +144,59 @@ def _address_key() -> str:
     return "addr:" + (request.remote_addr or "unknown")
 
 
+def _login_email() -> str:
+    return users_svc.normalise_email(request.form.get("email"))[:254]
+
+
 def _email_key() -> str:
-    return "email:" + users_svc.normalise_email(request.form.get("email"))[:254]
+    return "email:" + _login_email()
+
+
+def _address_email_key() -> str:
+    return f"addr-email:{request.remote_addr or 'unknown'}:{_login_email()}"
+
+
+# A browser that logged in to an account before carries a signed "known device" cookie naming it; the
+# slow per-account ceiling does not apply to it, so strangers failing from many addresses cannot lock
+# the owner out of the devices she uses (OWASP's "device cookie" idea).
+DEVICE_COOKIE = "ll_device"
+_DEVICE_SALT = "ledgerlens.known-device"
+_DEVICE_DAYS = 365
+
+
+def _device_serializer():
+    from itsdangerous import URLSafeTimedSerializer
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)
+
+
+def _email_digest(email: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _known_emails() -> list[str]:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 4096:
+        return []
+    try:
+        value = _device_serializer().loads(raw, max_age=_DEVICE_DAYS * 86400)
+    except Exception:   # BadSignature, expired, malformed: an unknown device
+        return []
+    return [v for v in value if isinstance(v, str)][:10] if isinstance(value, list) else []
+
+
+def _known_device() -> bool:
+    """The login form names an account this browser logged in to before."""
+    return _email_digest(_login_email()) in _known_emails()
+
+
+def _remember_device(response, email: str):
+    digests = [d for d in _known_emails() if d != _email_digest(email)]
+    value = _device_serializer().dumps([_email_digest(email), *digests][:10])
+    response.set_cookie(DEVICE_COOKIE, value, max_age=_DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+                        path="/login")
+    return response
 
 
 def _user_key() -> str:
@@ -182,10 +220,15 @@ def render_login(*, error: str | None = None, email: str = "", status: int = 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_address_key, methods=["POST"],
+# Three limits on failed logins (successes never count): per address and account (fast), per address
+# over all accounts (one address spraying many accounts), and a slow ceiling per account over all
+# addresses that does not apply to browsers that logged in to that account before (see DEVICE_COOKIE).
+@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_address_email_key, methods=["POST"],
+               deduct_when=_refused, scope="login-address-email")
+@limiter.limit(_limit("LOGIN_ADDRESS_RATE_LIMIT"), key_func=_address_key, methods=["POST"],
                deduct_when=_refused, scope="login-address")
-@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_email_key, methods=["POST"],
-               deduct_when=_refused, scope="login-email")
+@limiter.limit(_limit("LOGIN_ACCOUNT_RATE_LIMIT"), key_func=_email_key, methods=["POST"],
+               deduct_when=_refused, scope="login-email", exempt_when=lambda: _known_device())
 def login():
     if current_user.is_authenticated:
         return redirect("/")
@@ -196,31 +239,36 @@ def login():
             # One message for an unknown email and a wrong password.
             return render_login(error=WRONG_LOGIN, email=email, status=401)
         start_session(user, remember=bool(request.form.get("remember")))
-        return redirect(_safe_next(request.args.get("next")))
+        return _remember_device(redirect(_safe_next(request.args.get("next"))), user.email)
     return render_login()
 
 
 def _demo_hint() -> dict | None:
-    from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
     exists = db.session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD} if exists else None
 
 
-def end_session() -> None:
+def end_session(*, revoke: bool = False) -> None:
+    """Forget the login in this browser; ``revoke`` also bumps the user's session generation, so that
+    this session's cookie (wherever it was copied) and every other session of the user stop working."""
+    if revoke and current_user.is_authenticated:
+        db.session.execute(update(User).where(User.id == current_user.id)
+                           .values(session_generation=User.session_generation + 1))
+        db.session.commit()
     logout_user()
     session.clear()
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    # A link from this app's own pages logs out at once; a GET sent from another site (which
-    # SameSite=Lax lets through for top-level links) gets a button to press instead.
-    if request.method == "GET" and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
-            "same-origin", "none"):
+    # POST only (with the form's CSRF token, checked by CSRFProtect): a GET, from a link on this app's
+    # pages or from anywhere else, shows the button that posts.
+    if request.method == "GET":
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return render_template("logout.html")
-    end_session()
+    end_session(revoke=True)
     flash("You are logged out.")
     return redirect(url_for("auth.login"))
 
@@ -241,21 +289,16 @@ def register():
     status = 200
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in ("email", "display_name", "currency")}
-        try:
-            user = users_svc.register_user(
-                db.session, email=form["email"], password=request.form.get("password", ""),
-                password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
-                display_name=form["display_name"])
-            db.session.commit()
-        except users_svc.EmailTaken:
-            db.session.rollback()
-            errors = {"form": EMAIL_UNAVAILABLE}
-            status = 400
-        except ServiceError as exc:
-            db.session.rollback()
-            errors = {exc.field or "form": exc.message}
-            status = 400
+        done = unit_of_work(users_svc.register_user, db.session, email=form["email"],
+                            password=request.form.get("password", ""),
+                            password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
+                            display_name=form["display_name"])
+        if isinstance(done.error, users_svc.EmailTaken):
+            errors, status = {"form": EMAIL_UNAVAILABLE}, 400
+        elif not done.ok:
+            errors, status = {done.field or "form": done.message}, 400
         else:
+            user = done.value
             start_session(user)
             flash(f"Welcome to Ledgerlens, {user.display_name}.")
             return redirect("/")
@@ -267,10 +310,15 @@ def register():
 
 def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
                    form: dict | None = None):
-    shown = {"display_name": current_user.display_name, "currency": current_user.currency}
+    shown = {"display_name": current_user.display_name, "currency": current_user.currency,
+             "theme": users_svc.theme_of(current_user)}
     shown.update({k: v for k, v in (form or {}).items() if v is not None})
     return render_template("settings.html", errors=errors or {}, section=section, form=shown,
-                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN), status
+                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN,
+                           themes=THEME_LABELS), status
+
+
+THEME_LABELS = {"system": "Same as this device", "light": "Light", "dark": "Dark"}
 
 
 def _password_check_failed(response) -> bool:
@@ -285,29 +333,31 @@ def settings():
         return _settings_page()
     action = request.form.get("action")
     user_id = current_user.id
-    try:
-        if action == "profile":
-            users_svc.update_profile(db.session, user_id, display_name=request.form.get("display_name"),
-                                     currency=request.form.get("currency"))
-            db.session.commit()
-            flash("Profile saved.")
-        elif action == "password":
-            user = users_svc.change_password(
-                db.session, user_id, current=request.form.get("current_password", ""),
-                new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
-            db.session.commit()
-            # This session goes on; every other session of this user ends (see _fingerprint).
-            session[_FINGERPRINT_KEY] = _fingerprint(user)
-            flash("Password changed. Other devices will have to log in again.")
-        elif action == "delete":
-            return _delete_account(user_id)
-        else:
-            abort(400)
-    except ServiceError as exc:
-        db.session.rollback()
+    if action == "profile":
+        done = unit_of_work(users_svc.update_profile, db.session, user_id,
+                            display_name=request.form.get("display_name"), currency=request.form.get("currency"))
+    elif action == "theme":
+        done = unit_of_work(users_svc.set_theme, db.session, user_id, request.form.get("theme"))
+    elif action == "password":
+        done = unit_of_work(users_svc.change_password, db.session, user_id,
+                            current=request.form.get("current_password", ""),
+                            new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
+    elif action == "delete":
+        return _delete_account(user_id)
+    else:
+        abort(400)
+    if not done.ok:
         form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
-        return _settings_page({exc.field or "form": exc.message}, section=action, status=400,
+        return _settings_page({done.field or "form": done.message}, section=action, status=400,
                               form=form if action == "profile" else None)
+    if action == "profile":
+        flash("Profile saved.")
+    elif action == "theme":
+        flash("Appearance saved.")
+    else:
+        # This session goes on; every other session of this user ends (see _fingerprint).
+        session[_FINGERPRINT_KEY] = _fingerprint(done.value)
+        flash("Password changed. Other devices will have to log in again.")
     return redirect(url_for("auth.settings"))
 
 
@@ -325,6 +375,17 @@ def _delete_account(user_id: int):
     end_session()
     flash("Your account and all its data were deleted.")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_errorhandler(429)
+def too_many_requests(_error):
+    """Every rate limit's answer (the limits are set up in dashboard/security.py)."""
+    if request.path.startswith("/login"):
+        return render_login(error="Too many attempts. Wait a minute, then try again.", status=429)
+    if request.accept_mimetypes.accept_html and not request.is_json:
+        return render_template("message.html", title="Too many attempts",
+                               message="Too many attempts. Wait a little, then try again."), 429
+    return {"error": "rate_limited"}, 429
 
 
 @bp.route("/healthz")

@@ -9,13 +9,17 @@ from .goal_contribution import GoalContribution as GoalContribution  # re-export
 from .rollup import MonthlyRollup
 from .rule import ImportRule as ImportRule  # re-exported
 from .rule import RuleTag
+from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
 from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
+from .token import SpentToken
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
 __all__ = [
-    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "TRANSACTION_KINDS",
-    "Account", "Base", "Budget", "Category", "CategoryMapping", "EditBatch", "EditBatchRow", "EditBatchTag",
-    "HiddenCategory", "RuleTag", "Tag", "TransactionTag", "Expense", "Goal", "Money", "MonthlyRollup", "Transaction", "User",
+    "ACCOUNT_TYPES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
+    "TRANSACTION_KINDS",
+    "Account", "Base", "Budget", "Category", "CategoryMapping", "DismissedRecurring", "EditBatch", "EditBatchRow",
+    "EditBatchTag", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup", "RuleTag", "Scenario",
+    "Schedule", "ScheduleOccurrence", "SpentToken", "Tag", "Transaction", "TransactionTag", "User",
     "database_url", "db", "from_cents", "to_cents",
 ]

@@ -15,6 +15,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
+from settings import get_settings
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -94,7 +96,7 @@ class Money(TypeDecorator):
 
 def default_instance_path() -> str:
     """The instance folder: ``LEDGERLENS_INSTANCE`` or ./instance beside app.py."""
-    return os.environ.get("LEDGERLENS_INSTANCE") or str(Path(__file__).resolve().parent.parent / "instance")
+    return get_settings().instance_path
 
 
 def database_url(instance_path: str | os.PathLike | None = None) -> str:
@@ -103,7 +105,7 @@ def database_url(instance_path: str | os.PathLike | None = None) -> str:
     ``DATABASE_URL`` wins; otherwise an absolute SQLite path in the instance folder.
     ``postgres://`` and ``postgresql://`` are mapped to the psycopg 3 driver.
     """
-    url = os.environ.get("DATABASE_URL", "").strip()
+    url = get_settings().database_url
     if url:
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]

@@ -35,6 +35,12 @@ class User(UserMixin, db.Model):
     # pages show (dashboard/services/rollup.py). Cached reads are keyed by it, so a commit makes every
     # older cached answer unreachable on every worker at once (dashboard/services/cache.py).
     data_version: Mapped[int] = mapped_column(BigInteger, default=initial_data_version, server_default="0")
+    # Part of every session's fingerprint (dashboard/auth.py): logging out bumps it, so a copied session
+    # cookie stops working on the server, not only in the browser that logged out.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    # The colour theme: "system" (follow the browser's preference), "light" or "dark".
+    theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")
 
     accounts = relationship("Account", back_populates="user", cascade="all, delete-orphan",
                             passive_deletes=True)

@@ -10,7 +10,7 @@ import os
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, delete, text, update
+from sqlalchemy import create_engine, text
 
 os.environ.setdefault("LEDGERLENS_DEMO_HINT", "1")
 
@@ -84,14 +84,13 @@ def app(app_database_url, tmp_path_factory):
 
 
 def wipe_user_data(session) -> None:
-    """Remove every user-owned row (the built-in categories stay)."""
-    from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction, User
-    for model in (Expense, Transaction, Budget, GoalContribution, Goal, Account):
-        session.execute(delete(model))
-    # A user's own category tree: parent_id is RESTRICT, so cut the links before deleting.
-    session.execute(update(Category).where(Category.user_id.is_not(None)).values(parent_id=None))
-    session.execute(delete(Category).where(Category.user_id.is_not(None)))
-    session.execute(delete(User))
+    """Remove every user and every row they own (the built-in categories stay), the service's way."""
+    from sqlalchemy import select
+
+    from dashboard.services.users import delete_user
+    from models import User
+    for user_id in session.scalars(select(User.id)).all():
+        delete_user(session, user_id)
     session.commit()
 
 
@@ -108,7 +107,7 @@ def db_session(app):
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from dashboard.auth import hash_password
+    from dashboard.services.passwords import hash_password
     return hash_password(TEST_PASSWORD)
 
 
@@ -154,3 +153,15 @@ def login(client, email: str, password: str = TEST_PASSWORD):
 @pytest.fixture()
 def client(app, db_session):
     return app.test_client()
+
+
+def commit_or_rollback(session, work, *args, **kwargs):
+    """What every caller of a writing service does (the commit rule, docs/architecture.md): run it,
+    commit, or roll back and re-raise."""
+    try:
+        value = work(session, *args, **kwargs)
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return value

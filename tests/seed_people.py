@@ -31,7 +31,8 @@ def default_names(tag: str) -> dict[str, str]:
         "parent_category": f"{tag} Hobbies", "child_category": f"{tag} Models", "income_category": f"{tag} Gigs",
         "payee": f"{tag} Payee", "income_payee": f"{tag} Client", "description": f"{tag} Description",
         "notes": f"{tag} Notes", "goal": f"{tag} Goal", "debt_goal": f"{tag} Debt", "contribution_note": f"{tag} Note",
-        "rule": f"{tag}rule", "tag": f"{tag} Label", "file_category": f"{tag}:Filecat",
+        "rule": f"{tag}rule", "schedule": f"{tag} Rent", "scenario": f"{tag} Scenario",
+        "scenario_item": f"{tag} Windfall", "tag": f"{tag} Label", "file_category": f"{tag}:Filecat",
     }
 
 
@@ -92,6 +93,24 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
         "contribution": [contribution.id],
         "expense": [line.id for line in expense.expenses],
     }
+    try:
+        from dashboard.services.scenarios import create_scenario
+        from dashboard.services.schedules import create_schedule
+    except ImportError:  # pragma: no cover - schedules are not there yet
+        create_schedule = None
+    if create_schedule is not None:
+        schedule = create_schedule(session, user.id, name=names["schedule"], payee=names["payee"], kind="expense",
+                                   amount=str(abs(Decimal(amounts["expense"]))), account_id=checking.id,
+                                   category_id=child.id, cadence="monthly", start_date=first)
+        session.flush()
+        scenario = create_scenario(session, user.id, name=names["scenario"], items=[
+            {"type": "one_off", "label": names["scenario_item"], "date": add_months(first, 1).isoformat(),
+             "amount": amounts["income"], "account_id": checking.id},
+            {"type": "change_schedule", "schedule_id": schedule.id, "amount": amounts["expense"]}])
+        session.flush()
+        seeded.ids["schedule"] = [schedule.id]
+        seeded.ids["scenario"] = [scenario.id]
+        seeded.secrets += [names["schedule"], names["scenario"], names["scenario_item"]]
     try:
         from dashboard.services.importer import create_rule
     except ImportError:  # pragma: no cover - the importer is not there yet

@@ -60,9 +60,11 @@ KIND_WORDS = {
     "account": "account", "accounts": "account", "category": "category", "categories": "category",
     "goal": "goal", "goals": "goal", "budget": "budget", "budgets": "budget", "contrib": "contribution",
     "contribution": "contribution", "transaction": "transaction", "transactions": "transaction",
-    "rule": "rule", "rules": "rule", "expense": "expense", "tag": "tag", "tags": "tag", "batch": "batch",
+    "rule": "rule", "rules": "rule", "expense": "expense",
+    "schedule": "schedule", "schedules": "schedule", "scenario": "scenario", "scenarios": "scenario",
+    "tag": "tag", "tags": "tag", "batch": "batch",
 }
-PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules", "tags"}
+PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules", "schedules", "scenarios", "tags"}
 AMOUNT_WORDS = {"amount", "target", "opening", "min", "max", "balance", "limit", "total"}
 DATE_WORDS = {"date", "day", "start", "end", "from", "until"}
 TEXT_WORDS = {"name", "payee", "description", "note", "notes", "memo", "text", "pattern", "search", "q",
@@ -173,7 +175,8 @@ def _page_query(world: World):
     a = world.a
     acc, cat, goal, tx = a.first("account"), a.first("category"), a.first("goal"), a.first("transaction")
     return (f"?accounts={acc}&account={acc}&categories={cat}&category={cat}&goal={goal}&id={tx}"
-            f"&transaction={tx}&budget={a.first('budget')}&type=monthly&period={world.today:%Y-%m}")
+            f"&transaction={tx}&budget={a.first('budget')}&type=monthly&period={world.today:%Y-%m}"
+            f"&a={a.ids.get('scenario', [0])[0]}&b={a.ids.get('scenario', [0])[0]}")
 
 
 def _undo_token(world: World):
@@ -251,6 +254,8 @@ HINTS = {
         {"scope": "filter", "state": _filter_state(w), "rows": [], "category": "none", "tags": [],
          "new_tags": PROBE_TEXT, "payee": PROBE_TEXT, "expected": None}]),
     ("transactions-offer", "data"): lambda w: {"payee": PROBE_TEXT, "category_id": w.a_id("category"), "others": 1},
+    # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
+    ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",
@@ -259,6 +264,23 @@ HINTS = {
                                                      "target": w.a.ids["category"][1], "version": 1},
     ("categories-pending-delete", "data"): lambda w: {"category": w.a_id("category"),
                                                       "move_to": w.a.ids["category"][1], "version": 1},
+    # recurring
+    ("recurring-form-kind", "value"): lambda w: "expense",
+    ("recurring-form-cadence", "value"): lambda w: "monthly",
+    ("recurring-form-rrule", "value"): lambda w: "FREQ=MONTHLY;BYMONTHDAY=1",
+    ("recurring-form-suggestion", "data"): lambda w: Variants([None, _suggestion_key(w)]),
+    # forecast
+    ("forecast-months", "value"): lambda w: 6,
+    ("forecast-threshold", "value"): lambda w: Variants(["100.00", "1e308"]),
+    ("forecast-item-type", "value"): lambda w: Variants(["one_off", "recurring", "remove_schedule",
+                                                         "change_schedule", "budget"]),
+    ("forecast-item-cadence", "value"): lambda w: "monthly",
+    ("forecast-edit-scenario", "value"): lambda w: str(w.a_id("scenario")),
+    # cash flow
+    ("cashflow-preset", "value"): lambda w: "last_12_months",
+    ("cashflow-compare", "value"): lambda w: Variants(["previous", "average3"]),
+    ("cashflow-drill-category", "value"): lambda w: str(w.a_id("category")),
+    ("cashflow-budget", "value"): lambda w: str(w.a_id("budget")),
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,
@@ -271,7 +293,20 @@ INDEX_HINTS = {
     "transactions-split-category": lambda w: 0,
     "transactions-split-memo": lambda w: 0,
     "import-catmap": lambda w: "Food:Alcohol",
+    # recurring: suggestions are keyed by payee, sign and amount band (A's payee here); schedules by id
+    "recurring-confirm": lambda w: _suggestion_key(w),
+    "recurring-edit": lambda w: _suggestion_key(w),
+    "recurring-dismiss": lambda w: _suggestion_key(w),
+    "recurring-pause": lambda w: w.a_id("schedule"),
+    "recurring-skip": lambda w: w.a_id("schedule"),
+    "recurring-delete": lambda w: w.a_id("schedule"),
+    "forecast-item-remove": lambda w: 0,   # the first item of the scenario named by forecast-edit-scenario
 }
+
+
+def _suggestion_key(world: World) -> str:
+    from dashboard.services.recurring import suggestion_key
+    return suggestion_key(f"{MARK_A} Payee".lower(), -1, None)
 
 # Callbacks that never run on the server (clientside) are listed by the map with callback=None.
 

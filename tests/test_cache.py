@@ -25,6 +25,7 @@ from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.transactions import create_transaction, update_transaction
 from dashboard.services.users import delete_user
 from models import Budget, Category, User, db
+from settings import Settings
 
 D = Decimal
 MARCH = {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"}
@@ -239,10 +240,10 @@ def test_a_new_user_with_a_reused_id_never_meets_the_old_entries(db_session, mak
 # -- backends -------------------------------------------------------------------------------------------
 
 def test_config_from_the_environment():
-    assert cache_mod.cache_config({})["CACHE_TYPE"] == "SimpleCache"
-    redis = cache_mod.cache_config({"REDIS_URL": "redis://127.0.0.1:6379/2"})
+    assert cache_mod.cache_config(Settings.from_environ({}))["CACHE_TYPE"] == "SimpleCache"
+    redis = cache_mod.cache_config(Settings.from_environ({"REDIS_URL": "redis://127.0.0.1:6379/2"}))
     assert redis["CACHE_TYPE"] == "RedisCache" and redis["CACHE_REDIS_URL"] == "redis://127.0.0.1:6379/2"
-    assert cache_mod.cache_config({"LEDGERLENS_CACHE": "off"})["CACHE_TYPE"] == "NullCache"
+    assert cache_mod.cache_config(Settings.from_environ({"LEDGERLENS_CACHE": "off"}))["CACHE_TYPE"] == "NullCache"
 
 
 def _redis_url() -> str | None:

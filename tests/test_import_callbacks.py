@@ -11,7 +11,7 @@ from conftest import login
 from dash_client import call_callback
 from sqlalchemy import func, select
 
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from models import Category, ImportRule, Transaction
 
 DATA = Path(__file__).resolve().parent / "data"

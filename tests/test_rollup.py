@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from conftest import commit_or_rollback
 from sqlalchemy import func, select
 
 from dashboard.services import rollup
@@ -132,7 +133,7 @@ def test_demo_bulk_load_leaves_the_rollup_in_step(db_session):
     """The demo loader writes with bulk inserts (no ORM events) and must rebuild the roll-up itself."""
     from dashboard.demo import load_demo
 
-    stats = load_demo(db_session, seed=3, end=date(2026, 6, 30), email="rollup-demo@example.com")
+    stats = commit_or_rollback(db_session, load_demo, seed=3, end=date(2026, 6, 30), email="rollup-demo@example.com")
     user_id = stats["user_id"]
     assert rollup_totals(db_session, user_id) == raw_totals(db_session, user_id)
     assert sum(by_month(db_session, user_id).values()) == int(stats["expense_total"] * 100)

@@ -10,7 +10,7 @@ import pytest
 from conftest import login as _login
 from flask import g
 from sqlalchemy import func, select
-from test_ledger_service import cats, world  # noqa: F401  (fixtures)
+from test_transaction_grid_service import cats, world  # noqa: F401  (fixtures)
 
 from models import Account, Expense, Transaction
 

@@ -47,7 +47,8 @@ def goals_summary(goals: list[dict], currency: str, *, limit: int = 4):
                 html.Span(f"by {short_date(goal['target_date'])}" if goal["target_date"] else "",
                           className="text-muted"),
             ], className="d-flex justify-content-between flex-wrap gap-1 small"),
-        ], className="goal-summary-item", **{"data-status": goal["status"]}))
+        ], className="goal-summary-item", **{"data-status": goal["status"],
+                                              "data-progress-label": f"{goal['name']}: {percent:.0f}% {word}"}))
     more = len(goals) - limit
     return html.Div([
         dbc.Row([dbc.Col(item, xs=12, md=6, xl=3) for item in items], className="g-3"),

@@ -3,9 +3,14 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 
+# Light by default; the dark colours apply under [data-ag-theme-mode="dark"], which assets/theme.js sets on
+# <html> together with Bootstrap's data-bs-theme, so every grid follows the page's theme.
 GRID_THEME = {
     "function": "themeQuartz.withParams({accentColor: '#3459e6', fontFamily: 'Inter, system-ui, sans-serif',"
                 " headerFontWeight: 600, spacing: 6, wrapperBorderRadius: 10})"
+                ".withParams({backgroundColor: '#212529', foregroundColor: '#dee2e6', accentColor: '#6f8cf0',"
+                " chromeBackgroundColor: '#2b3035', headerTextColor: '#dee2e6', borderColor: '#495057',"
+                " browserColorScheme: 'dark'}, 'dark')"
 }
 
 

@@ -28,16 +28,16 @@ def gauge_figure(goal: Mapping, *, height: int = 180) -> go.Figure:
     gauge = dict(
         shape="angular",
         axis=dict(range=[0, 100], tickvals=[0, 25, 50, 75, 100], ticksuffix="%", tickwidth=1,
-                  tickcolor="#ced4da", tickfont=dict(size=11, color="#6c757d")),
+                  tickfont=dict(size=11)),
         bar=dict(color=STATUS_COLORS.get(goal["status"], PRIMARY), thickness=0.75),
-        bgcolor="#eef0f3", borderwidth=0,
+        borderwidth=0,
     )
     if expected is not None and not pd.isna(expected) and goal["status"] != "achieved":
         gauge["threshold"] = dict(line=dict(color=MARKER, width=4), thickness=0.95,
                                   value=min(100.0, float(expected) * 100))
     fig = go.Figure(go.Indicator(
         mode="gauge+number", value=min(percent, 999.0),
-        number=dict(suffix="%", valueformat=".0f", font=dict(size=30, color="#212529")),
+        number=dict(suffix="%", valueformat=".0f", font=dict(size=30)),
         gauge=gauge, domain=dict(x=[0, 1], y=[0, 1]),
     ), layout=base_layout(None, height=height, legend=False))
     fig.update_layout(margin=dict(l=28, r=28, t=14, b=4))

@@ -20,8 +20,8 @@ from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.accounts import balance_history_figure, net_worth_figure
 from dashboard.formatting import currency_symbol, format_money
 from dashboard.services import accounts as svc
-from dashboard.services.errors import Conflict, ServiceError
 from dashboard.services.periods import add_months, month_start
+from dashboard.unit_of_work import unit_of_work
 from models import ACCOUNT_TYPES, db
 
 dash.register_page(__name__, path="/accounts", name="Accounts", title="Accounts · Ledgerlens", order=4)
@@ -242,13 +242,11 @@ def save_account(n_clicks, name, type_, opening, refresh):
     if not n_clicks:
         return no_update, no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        account = svc.create_account(db.session, viewer.user_id, name=name, type=type_, opening_balance=opening)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        field = exc.field if exc.field in FORM_FIELDS else "form"
-        return no_update, {field: exc.message}, no_update, no_update
+    done = unit_of_work(lambda: svc.create_account(db.session, viewer.user_id, name=name, type=type_,
+                                                   opening_balance=opening))
+    if not done.ok:
+        return no_update, {done.field if done.field in FORM_FIELDS else "form": done.message}, no_update, no_update
+    account = done.value
     return False, {}, _bump(refresh), _alert(f"Created “{account.name}”.", id=f"{P}-created")
 
 
@@ -295,18 +293,14 @@ def edit_in_grid(changes, refresh):
         if column not in _GRID_FIELDS:
             problems.append("That column cannot be edited.")
             continue
-        try:
-            account = svc.update_account(db.session, viewer.user_id, row.get("id"),
-                                         expected_version=row.get("version"),
-                                         **{_GRID_FIELDS[column]: _new_value(change)})
-            db.session.commit()
-            done.append(_done_text(column, account))
-        except Conflict as exc:
-            db.session.rollback()
-            problems.append(exc.message)
-        except ServiceError as exc:
-            db.session.rollback()
-            problems.append(f"{_GRID_LABELS[column].capitalize()}: {exc.message}")
+        outcome = unit_of_work(svc.update_account, db.session, viewer.user_id, row.get("id"),
+                               expected_version=row.get("version"), **{_GRID_FIELDS[column]: _new_value(change)})
+        if outcome.conflict:
+            problems.append(outcome.message)
+        elif not outcome.ok:
+            problems.append(f"{_GRID_LABELS[column].capitalize()}: {outcome.message}")
+        else:
+            done.append(_done_text(column, outcome.value))
     if problems:
         message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2",
                             id=f"{P}-grid-error", dismissable=True)

@@ -22,7 +22,8 @@ from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.budgets import budget_vs_actual_figure
 from dashboard.formatting import format_money, format_percent
 from dashboard.services import budgets as svc
-from dashboard.services.errors import Conflict, NotFound, ServiceError
+from dashboard.services.errors import NotFound, ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/budgets", name="Budgets", title="Budgets · Ledgerlens", order=2)
@@ -266,38 +267,44 @@ def save_edits(user_id: int, currency: str, changes) -> list:
     events = changes if isinstance(changes, list) else [changes]
     saved, refused = [], []
     for event in events[:MAX_EDITS]:
-        edit = None
         try:
             edit = edit_from_event(event)
+        except ServiceError as exc:
+            refused.append(exc.message)
+            continue
+
+        def work(edit=edit):
             budget = svc.apply_cell_edit(db.session, user_id, **edit)
-            name, amount, rollover = budget.category.name, budget.amount, budget.rollover
-            db.session.commit()
-            saved.append(f"{name}: budget {format_money(amount, currency)}, rollover {'on' if rollover else 'off'}."
-                         if edit["column"] == "rollover" else f"{name} is now {format_money(amount, currency)}.")
-        except Conflict as exc:
-            db.session.rollback()
-            current = exc.current
+            return budget.category.name, budget.amount, budget.rollover
+
+        done = unit_of_work(work)
+        if done.conflict:
+            current = done.conflict.current
             now = (f"Rollover is {'on' if current.rollover else 'off'}." if edit["column"] == "rollover"
                    else f"It is now {format_money(current.amount, currency)}.")
-            refused.append(f"{current.category.name}: {exc.message} {now}")
-        except ServiceError as exc:
-            db.session.rollback()
-            label = svc.budget_label(db.session, user_id, edit["budget_id"]) if edit else None
-            refused.append(f"{label[0]}: {exc.message} It stays at {format_money(label[1], currency)}."
-                           if label else exc.message)
+            refused.append(f"{current.category.name}: {done.message} {now}")
+        elif not done.ok:
+            label = svc.budget_label(db.session, user_id, edit["budget_id"])
+            refused.append(f"{label[0]}: {done.message} It stays at {format_money(label[1], currency)}."
+                           if label else done.message)
+        else:
+            name, amount, rollover = done.value
+            saved.append(f"{name}: budget {format_money(amount, currency)}, rollover {'on' if rollover else 'off'}."
+                         if edit["column"] == "rollover" else f"{name} is now {format_money(amount, currency)}.")
     if len(events) > MAX_EDITS:
         refused.append(f"Only the first {MAX_EDITS} changes were handled.")
     return [a for a in (_alert(refused, "danger"), _alert(saved, "success")) if a is not None]
 
 
 def add_budget(user_id: int, currency: str, period: svc.Period, category, amount) -> tuple[list, bool]:
-    try:
+    def work():
         budget = svc.add_budget(db.session, user_id, period, category_id=category, amount=amount)
-        name, value = budget.category.name, budget.amount
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return [_alert([exc.message], "danger")], False
+        return budget.category.name, budget.amount
+
+    done = unit_of_work(work)
+    if not done.ok:
+        return [_alert([done.message], "danger")], False
+    name, value = done.value
     return [_alert([f"Added a {format_money(value, currency)} budget for {name}."], "success")], True
 
 
@@ -305,19 +312,15 @@ def delete_budget(user_id: int, pending) -> list:
     label = svc.budget_label(db.session, user_id, pending)
     if label is None:
         return [_alert(["That budget no longer exists."], "warning")]
-    try:
-        svc.delete_budget(db.session, user_id, pending)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return [_alert([exc.message], "warning")]
+    done = unit_of_work(lambda: svc.delete_budget(db.session, user_id, pending))
+    if not done.ok:
+        return [_alert([done.message], "warning")]
     return [_alert([f"Deleted the {label[0]} budget. Its spending now counts against no budget "
                     "(or its parent category's)."], "success")]
 
 
 def copy_budgets(user_id: int, period: svc.Period) -> list:
-    added = svc.copy_previous_period(db.session, user_id, period)
-    db.session.commit()
+    added = unit_of_work(lambda: svc.copy_previous_period(db.session, user_id, period)).value
     previous = period.shift(-1).label
     if not added:
         return [_alert([f"Nothing to copy: {previous} has no budget that this {period.noun} lacks."], "info")]
@@ -325,8 +328,7 @@ def copy_budgets(user_id: int, period: svc.Period) -> list:
 
 
 def fill_budgets(user_id: int, period: svc.Period) -> list:
-    added, filled = svc.fill_from_average(db.session, user_id, period)
-    db.session.commit()
+    added, filled = unit_of_work(lambda: svc.fill_from_average(db.session, user_id, period)).value
     if not added and not filled:
         return [_alert([f"Nothing to fill: no spending in the last 3 {period.noun}s outside budgets "
                         "that already have an amount."], "info")]

@@ -18,6 +18,7 @@ from dashboard.context import require_viewer
 from dashboard.formatting import format_money
 from dashboard.services import categories as svc
 from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/categories", name="Categories", title="Categories · Ledgerlens", order=7)
@@ -203,14 +204,11 @@ def show_selected(category_id, _refresh):
 # -- writes -------------------------------------------------------------------------------------------
 
 def _run(write, success):
-    """Run one service write; commit on success, roll back and say why on a refusal."""
-    try:
-        result = write()
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return _alert(exc.message, "danger", id=f"{P}-error"), False
-    return _alert(success(result), id=f"{P}-done"), True
+    """Run one service write as a unit of work; say what was done, or why it was refused."""
+    done = unit_of_work(write)
+    if not done.ok:
+        return _alert(done.message, "danger", id=f"{P}-error"), False
+    return _alert(success(done.value), id=f"{P}-done"), True
 
 
 @callback(

@@ -22,8 +22,9 @@ from dashboard.figures.goals import gauge_figure, history_figure, progress_word
 from dashboard.formatting import currency_symbol, format_money
 from dashboard.services import goals as svc
 from dashboard.services.accounts import TYPE_LABELS
-from dashboard.services.errors import Conflict, ServiceError
+from dashboard.services.errors import ServiceError
 from dashboard.services.periods import add_months
+from dashboard.unit_of_work import unit_of_work
 from models import db, to_cents
 
 dash.register_page(__name__, path="/goals", name="Goals", title="Goals · Ledgerlens", order=3)
@@ -410,19 +411,16 @@ def save_goal(n_clicks, editing, name, kind, target, target_date, account, refre
     viewer = require_viewer()
     values = dict(name=name, kind=kind, target_amount=target, target_date=target_date,
                   account_id=None if account in (None, "", NO_ACCOUNT) else account)
-    try:
-        if editing:
-            goal = svc.update_goal(db.session, viewer.user_id, (editing or {}).get("id"),
-                                   expected_version=(editing or {}).get("version"), **values)
-        else:
-            goal = svc.create_goal(db.session, viewer.user_id, **values)
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
-        return no_update, {"form": exc.message}, _bump(refresh), no_update
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, _error_dict(exc, FORM_FIELDS, "form"), no_update, no_update
+    if editing:
+        done = unit_of_work(lambda: svc.update_goal(db.session, viewer.user_id, (editing or {}).get("id"),
+                                                    expected_version=(editing or {}).get("version"), **values))
+    else:
+        done = unit_of_work(lambda: svc.create_goal(db.session, viewer.user_id, **values))
+    if done.conflict:
+        return no_update, {"form": done.message}, _bump(refresh), no_update
+    if not done.ok:
+        return no_update, _error_dict(done.error, FORM_FIELDS, "form"), no_update, no_update
+    goal = done.value
     verb = "Saved" if editing else "Created"
     return False, {}, _bump(refresh), _alert(f"{verb} “{goal.name}”.")
 
@@ -517,14 +515,11 @@ def save_contribution(n_clicks, goal_id, direction, amount, day, note, refresh):
     if not n_clicks:
         return no_update, no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        contribution = svc.record_contribution(db.session, viewer.user_id, goal_id, amount=amount, date=day,
-                                               note=note, withdrawal=direction == "withdraw")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, _error_dict(exc, CONTRIB_FIELDS, "form"), no_update, no_update
-    shown = format_money(contribution.amount, viewer.currency, signed=True)
+    done = unit_of_work(lambda: svc.record_contribution(db.session, viewer.user_id, goal_id, amount=amount,
+                                                        date=day, note=note, withdrawal=direction == "withdraw"))
+    if not done.ok:
+        return no_update, _error_dict(done.error, CONTRIB_FIELDS, "form"), no_update, no_update
+    shown = format_money(done.value.amount, viewer.currency, signed=True)
     return False, {}, _bump(refresh), _alert(f"Recorded {shown}.")
 
 
@@ -541,12 +536,9 @@ def remove_contribution(_clicks, goal_id, refresh):
     if not _clicked():
         return no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        svc.delete_contribution(db.session, viewer.user_id, ctx.triggered_id["index"])
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, {"form": exc.message}, no_update
+    done = unit_of_work(lambda: svc.delete_contribution(db.session, viewer.user_id, ctx.triggered_id["index"]))
+    if not done.ok:
+        return no_update, {"form": done.message}, no_update
     try:
         recent = _recent_list(viewer.user_id, goal_id, viewer.currency)
     except ServiceError:
@@ -612,12 +604,10 @@ def confirm_delete(n_clicks, target, refresh):
     if not n_clicks or not isinstance(target, dict):
         return no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        svc.delete_goal(db.session, viewer.user_id, target.get("id"), expected_version=target.get("version"))
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return False, _bump(refresh), _alert(exc.message, "warning")
+    done = unit_of_work(lambda: svc.delete_goal(db.session, viewer.user_id, target.get("id"),
+                                                expected_version=target.get("version")))
+    if not done.ok:
+        return False, _bump(refresh), _alert(done.message, "warning")
     return False, _bump(refresh), _alert("Goal deleted.")
 
 
@@ -650,14 +640,11 @@ def edit_in_grid(changes, refresh):
         if column not in _GRID_FIELDS:
             problems.append("That column cannot be edited.")
             continue
-        try:
-            svc.update_goal(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
-                            **{_GRID_FIELDS[column]: _new_value(change)})
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
+        done = unit_of_work(svc.update_goal, db.session, viewer.user_id, row.get("id"),
+                            expected_version=row.get("version"), **{_GRID_FIELDS[column]: _new_value(change)})
+        if not done.ok:
             name = row.get("name") if isinstance(row.get("name"), str) else "This goal"
-            problems.append(f"{name}, {_GRID_LABELS[column]}: {exc.message}")
+            problems.append(f"{name}, {_GRID_LABELS[column]}: {done.message}")
     if problems:
         message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2",
                             id="goals-grid-error")

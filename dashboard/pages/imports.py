@@ -17,11 +17,12 @@ from dashboard.components.cards import page_header
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import format_money
-from dashboard.services import export as archive_svc
+from dashboard.services import archive as archive_svc
 from dashboard.services import importer as svc
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/import", name="Import", title="Import · Ledgerlens", order=6)
@@ -551,17 +552,21 @@ def run_import(n_clicks, file_data, account_id, *args):
     choices = (decisions.get("lines") if isinstance(decisions, dict) and preview_id
                and decisions.get("for") == preview_id else None)
     done = done + 1 if isinstance(done, int) else 1
-    try:
+    def work():
         data, name = _upload_bytes(file_data)
         if svc.detect_format(data, name) == "archive":
-            result = archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data))
-            return dbc.Alert(result.message, color="success", id=f"{P}-result-alert"), done
-        parsed = _parse(data, name, values)
-        result = svc.run_import(db.session, viewer.user_id, account_id, parsed, choices,
-                                category_choices=_category_choices())
-    except ServiceError as error:
-        db.session.rollback()
-        return dbc.Alert(["Nothing was imported. ", error.message], color="danger", id=f"{P}-result-alert"), no_update
+            return archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data))
+        return svc.run_import(db.session, viewer.user_id, account_id, _parse(data, name, values), choices,
+                              category_choices=category_choices)
+
+    category_choices = _category_choices()
+    outcome = unit_of_work(work)
+    if not outcome.ok:
+        return dbc.Alert(["Nothing was imported. ", outcome.message], color="danger",
+                         id=f"{P}-result-alert"), no_update
+    result = outcome.value
+    if isinstance(result, archive_svc.RestoreResult):
+        return dbc.Alert(result.message, color="success", id=f"{P}-result-alert"), done
     if not result.added:
         return dbc.Alert(result.message, color="info", id=f"{P}-result-alert"), done
     cur = viewer.currency
@@ -664,22 +669,22 @@ def edit_rules(_add, _delete, changes, pattern, match_type, category_id, selecte
     trigger = ctx.triggered_id
     options = _category_options(viewer.user_id)
     by_label = {o["label"]: o["value"] for o in options}
-    clear_pattern = no_update
-    try:
+
+    def work():
         if trigger == f"{P}-rule-add":
             if category_id is None:
                 raise ServiceError("Choose the category the rule gives.", "category")
             svc.create_rule(db.session, viewer.user_id, pattern=pattern, match_type=match_type or "contains",
                             category_id=category_id)
-            message = html.Span("Rule added.", className="text-success")
-            clear_pattern = ""
+            return html.Span("Rule added.", className="text-success"), ""
         elif trigger == f"{P}-rule-delete":
             ids = [row.get("id") for row in (selected or []) if isinstance(row, dict)]
             if not ids:
                 raise ServiceError("Tick the rules to delete first.")
             for rule_id in ids:
                 svc.delete_rule(db.session, viewer.user_id, rule_id)
-            message = html.Span(f"Deleted {len(ids)} rule{'s' if len(ids) != 1 else ''}.", className="text-success")
+            return (html.Span(f"Deleted {len(ids)} rule{'s' if len(ids) != 1 else ''}.", className="text-success"),
+                    no_update)
         else:
             for change in changes if isinstance(changes, list) else [changes]:
                 if not isinstance(change, dict):
@@ -694,13 +699,14 @@ def edit_rules(_add, _delete, changes, pattern, match_type, category_id, selecte
                     if value not in by_label:
                         raise ServiceError("Choose a category from the list.", "category")
                     svc.update_rule(db.session, viewer.user_id, row.get("id"), category_id=by_label[value])
-            message = html.Span("Rule saved.", className="text-success")
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
+            return html.Span("Rule saved.", className="text-success"), no_update
+
+    done = unit_of_work(work)
+    if not done.ok:
         rows = _rules_rows(viewer.user_id, options)
         return rows, {"height": _grid_height(len(rows), 120, 300)}, \
-            html.Span(error.message, className="text-danger"), no_update, no_update
+            html.Span(done.message, className="text-danger"), no_update, no_update
+    message, clear_pattern = done.value
     rows = _rules_rows(viewer.user_id, options)
     return (rows, {"height": _grid_height(len(rows), 120, 300)}, message,
             (version or 0) + 1 if isinstance(version, int) else 1, clear_pattern)

@@ -9,11 +9,13 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.components.cards import graph_card, page_header, stat_card
 from dashboard.components.goals import goals_summary
+from dashboard.components.upcoming import upcoming_list
 from dashboard.context import require_viewer
 from dashboard.figures.overview import cashflow_figure, top_categories_figure
 from dashboard.formatting import format_money, format_percent
 from dashboard.services import goals as goals_svc
 from dashboard.services import overview as svc
+from dashboard.services import schedules as upcoming_svc
 from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.periods import month_start
 from models import DEBT_TYPES, db
@@ -36,6 +38,12 @@ def layout(**_query):
             dbc.Col(graph_card("overview-top-categories"), lg=7),
         ], className="g-3 mb-3"),
         dbc.Row([dbc.Col(graph_card("overview-cashflow", height=360))], className="g-3"),
+        dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
+            html.Div([html.H5("Upcoming, next 30 days", className="card-title mb-0"),
+                      dcc.Link("Recurring →", href="/recurring", className="small")],
+                     className="d-flex justify-content-between align-items-center mb-3"),
+            dcc.Loading(html.Div(id="overview-upcoming"), type="dot", color="#3459e6"),
+        ]), className="shadow-sm"))], className="g-3 mt-0"),
         dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
             html.Div([html.H5("Goals", className="card-title mb-0"),
                       dcc.Link("All goals →", href="/goals", className="small")],
@@ -121,3 +129,10 @@ def update_overview_goals(_load):
     viewer = require_viewer()
     frame = goals_svc.goals_summary(db.session, viewer.user_id, date.today())
     return goals_summary(goals_svc.goal_records(frame), viewer.currency)
+
+
+@callback(Output("overview-upcoming", "children"), Input("overview-load", "data"))
+def update_overview_upcoming(_load):
+    viewer = require_viewer()
+    frame = upcoming_svc.upcoming(db.session, viewer.user_id, date.today(), days=30)
+    return upcoming_list(frame, viewer.currency)

@@ -2,7 +2,7 @@
 on the server, edited inline, added, deleted with undo, split across categories, and transfers between
 two accounts.
 
-Callbacks unpack inputs, call dashboard.services.ledger (which goes through services.transactions for
+Callbacks unpack inputs, call dashboard.services.transaction_grid (which goes through services.transactions for
 every write and re-checks every id against the logged-in user), commit or roll back, and return. After
 a write the grid re-reads its rows from the server: an accepted edit shows its new version, a refused
 one goes back to the stored value.
@@ -29,12 +29,15 @@ from dashboard.components.grid import (
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import currency_symbol, format_money
 from dashboard.services import bulk_edit
-from dashboard.services import ledger as svc
 from dashboard.services import rules as rule_service
 from dashboard.services import tags as tag_service
+from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
-from dashboard.services.errors import Conflict, ServiceError
+from dashboard.services.errors import ServiceError
+from dashboard.services.filters import MAX_TEXT
+from dashboard.services.tokens import spend_token
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/transactions", name="Transactions", title="Transactions · Ledgerlens",
@@ -98,7 +101,7 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
             ], xs=6, md=3, xl=2),
             dbc.Col([
                 _label("Search payee or description", f"{P}-text"),
-                dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=svc.MAX_TEXT,
+                dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=MAX_TEXT,
                           placeholder="e.g. coffee"),
             ], xs=6, md=4, xl=2),
             dbc.Col([
@@ -463,20 +466,20 @@ def edit_cells(changes):
         change = change if isinstance(change, dict) else {}
         row = change.get("data") if isinstance(change.get("data"), dict) else {}
         column = change.get("colId")
-        try:
+        def work(row=row, column=column, change=change):
             tx = svc.edit_cell(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
                                column=column, value=_new_value(change))
-            db.session.commit()
-            saved += 1
-            if column == "category_id":
-                offer = rule_service.rule_offer(db.session, viewer.user_id, tx.id)
-        except Conflict as exc:
-            db.session.rollback()
-            problems.append(exc.message)
-        except ServiceError as exc:
-            db.session.rollback()
+            # The offer to make it a rule, read before the commit expires the row.
+            return rule_service.rule_offer(db.session, viewer.user_id, tx.id) if column == "category_id" else None
+        done = unit_of_work(work)
+        if done.conflict:
+            problems.append(done.message)
+        elif not done.ok:
             label = svc.COLUMN_LABELS.get(column, "This change") if isinstance(column, str) else "This change"
-            problems.append(f"{label}: {exc.message}")
+            problems.append(f"{label}: {done.message}")
+        else:
+            saved += 1
+            offer = done.value or offer
     if problems:
         message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2",
                             dismissable=True, id=f"{P}-edit-error")
@@ -519,20 +522,23 @@ def accept_offer(_rule, _apply, offer):
         return no_update, no_update, no_update, no_update
     viewer = require_viewer()
     offer = offer if isinstance(offer, dict) else {}
-    try:
+    also_apply = ctx.triggered_id == f"{P}-offer-apply"
+
+    def work():
         rule = rule_service.create_rule(db.session, viewer.user_id, field="payee", match_type="equals",
                                         pattern=offer.get("payee"), category_id=offer.get("category_id"))
-        batch = None
-        if ctx.triggered_id == f"{P}-offer-apply":
-            batch = rule_service.apply_existing(db.session, viewer.user_id, rule.id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return _alert(exc.message, "danger", id=f"{P}-offer-error"), no_update, no_update, no_update
-    if batch is None:
+        if not also_apply:
+            return None
+        batch = rule_service.apply_existing(db.session, viewer.user_id, rule.id)
+        return batch.id, batch.row_count
+    done = unit_of_work(work)
+    if not done.ok:
+        return _alert(done.message, "danger", id=f"{P}-offer-error"), no_update, no_update, no_update
+    if done.value is None:
         return _alert("Rule saved: the next import puts this payee in that category.", id=f"{P}-offer-done"), \
             no_update, no_update, no_update
-    return None, _batch_alert(f"Rule saved and applied to {batch.row_count:,} rows.", batch.id), _reload(), batch.id
+    batch_id, count = done.value
+    return None, _batch_alert(f"Rule saved and applied to {count:,} rows.", batch_id), _reload(), batch_id
 
 
 def _batch_alert(text: str, batch_id: int) -> dbc.Alert:
@@ -613,7 +619,8 @@ def apply_bulk(n_clicks, pending):
         return no_update, no_update, no_update, no_update
     viewer = require_viewer()
     pending = pending if isinstance(pending, dict) else {}
-    try:
+
+    def work():
         where = _bulk_scope(db.session, viewer.user_id, pending.get("scope"), pending.get("rows"), pending.get("state"))
         actions = _bulk_actions(db.session, viewer.user_id, pending.get("category"), pending.get("tags"),
                                 pending.get("new_tags"), pending.get("payee"))
@@ -621,12 +628,12 @@ def apply_bulk(n_clicks, pending):
         batch = bulk_edit.apply(db.session, viewer.user_id, where, actions, label="Bulk edit",
                                 expected_rows=expected if isinstance(expected, int) and not isinstance(expected, bool)
                                 else None)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return False, _alert(exc.message, "danger", id=f"{P}-bulk-error"), no_update, no_update
-    return False, _batch_alert(f"Changed {batch.row_count:,} row{'s' if batch.row_count != 1 else ''}.", batch.id), \
-        batch.id, _reload()
+        return batch.id, batch.row_count
+    done = unit_of_work(work)
+    if not done.ok:
+        return False, _alert(done.message, "danger", id=f"{P}-bulk-error"), no_update, no_update
+    batch_id, count = done.value
+    return False, _batch_alert(f"Changed {count:,} row{'s' if count != 1 else ''}.", batch_id), batch_id, _reload()
 
 
 @callback(
@@ -640,13 +647,10 @@ def undo_bulk(n_clicks, batch_id):
     if not n_clicks:
         return no_update, no_update
     viewer = require_viewer()
-    try:
-        batch = bulk_edit.undo(db.session, viewer.user_id, batch_id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return _alert(exc.message, "danger", id=f"{P}-bulk-error"), no_update
-    return _alert(f"Undone: {batch.row_count:,} rows are as they were.", id=f"{P}-bulk-undone"), _reload()
+    done = unit_of_work(lambda: bulk_edit.undo(db.session, viewer.user_id, batch_id).row_count)
+    if not done.ok:
+        return _alert(done.message, "danger", id=f"{P}-bulk-error"), no_update
+    return _alert(f"Undone: {done.value:,} rows are as they were.", id=f"{P}-bulk-undone"), _reload()
 
 
 # -- callbacks: toolbar, delete and undo -----------------------------------------------------------
@@ -678,16 +682,18 @@ def delete_selected(n_clicks, rows):
     if not n_clicks:
         return (no_update,) * 6
     viewer = require_viewer()
-    try:
+    def work():
         snapshot = tx_service.snapshot_transaction(db.session, viewer.user_id, _selected_id(rows))
         tx = tx_service.get_transaction(db.session, viewer.user_id, _selected_id(rows))
         text = _describe(tx, viewer.currency)
         deleted = tx_service.delete_transaction(db.session, viewer.user_id, tx.id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+        return snapshot, text, deleted
+
+    done = unit_of_work(work)
+    if not done.ok:
         return (no_update, no_update, no_update,
-                _alert(exc.message, "warning", id=f"{P}-delete-error"), _reload(), [])
+                _alert(done.message, "warning", id=f"{P}-delete-error"), _reload(), [])
+    snapshot, text, deleted = done.value
     if len(deleted) == 2:
         text += " (both legs of the transfer)"
     return True, f"Deleted {text}.", _undo_token(viewer.user_id, snapshot), None, _reload(), []
@@ -706,12 +712,17 @@ def undo_delete(n_clicks, token):
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    try:
-        restored = tx_service.restore_transaction(db.session, viewer.user_id, _undo_snapshot(token, viewer.user_id))
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return False, None, _alert(exc.message, "warning", id=f"{P}-undo-error"), no_update
+    def restore():
+        snapshot = _undo_snapshot(token, viewer.user_id)
+        # Once only: a second click, a replay, or two requests at once find the token spent.
+        spend_token(db.session, viewer.user_id, token, lifetime_seconds=UNDO_MAX_AGE,
+                    message="This delete has already been undone.")
+        return tx_service.restore_transaction(db.session, viewer.user_id, snapshot)
+
+    done = unit_of_work(restore)
+    if not done.ok:
+        return False, None, _alert(done.message, "warning", id=f"{P}-undo-error"), no_update
+    restored = done.value
     return (False, None, _alert(f"Restored {_describe(restored[0], viewer.currency)}.", id=f"{P}-restored"),
             _reload())
 
@@ -793,15 +804,12 @@ def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, 
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    try:
-        created = svc.create_entry(db.session, viewer.user_id, kind=kind, account_id=account,
-                                   to_account_id=to_account, date=day, amount=amount, category_id=category,
-                                   payee=payee if kind != "transfer" else "", description=description)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        field = {"to_account": "to_account"}.get(exc.field, exc.field)
-        return no_update, {field if field in ADD_FIELDS else "form": exc.message}, no_update, no_update
+    done = unit_of_work(lambda: svc.create_entry(
+        db.session, viewer.user_id, kind=kind, account_id=account, to_account_id=to_account, date=day,
+        amount=amount, category_id=category, payee=payee if kind != "transfer" else "", description=description))
+    if not done.ok:
+        return no_update, {done.field if done.field in ADD_FIELDS else "form": done.message}, no_update, no_update
+    created = done.value
     what = "transfer" if kind == "transfer" else _describe(created[0], viewer.currency)
     return False, {}, _alert(f"Added {what}.", id=f"{P}-added"), _reload()
 
@@ -924,16 +932,13 @@ def save_split(n_clicks, target, categories, amounts, memos):
     target = target if isinstance(target, dict) else {}
     lines = [{"category_id": c, "amount": a, "memo": m}
              for c, a, m in zip(categories or [], amounts or [], memos or [], strict=False)]
-    try:
-        tx = svc.save_splits(db.session, viewer.user_id, target.get("id"), expected_version=target.get("version"),
-                             lines=lines)
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
-        return no_update, _alert(exc.message + " Close and open the split again.", "warning"), no_update, _reload("refresh")
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, _alert(exc.message, "danger", id=f"{P}-split-error"), no_update, no_update
+    done = unit_of_work(lambda: svc.save_splits(db.session, viewer.user_id, target.get("id"),
+                                                expected_version=target.get("version"), lines=lines))
+    if done.conflict:
+        return no_update, _alert(done.message + " Close and open the split again.", "warning"), no_update, _reload("refresh")
+    if not done.ok:
+        return no_update, _alert(done.message, "danger", id=f"{P}-split-error"), no_update, no_update
+    tx = done.value
     parts = len(tx.expenses)
     return (False, None, _alert(f"Split {tx.payee or 'the transaction'} into {parts} "
                                 f"categor{'y' if parts == 1 else 'ies'}.", id=f"{P}-split-saved"),

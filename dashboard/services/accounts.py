@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from models import ACCOUNT_TYPES, DEBT_TYPES, Account, Transaction
 
 from .errors import Conflict, NotFound, ServiceError
+from .filters import parse_ids
 from .periods import add_months, month_start
 from .sql import cents, cents_sum
 from .validation import clean_text, parse_amount, parse_id
@@ -106,7 +107,7 @@ def balance_history(session: Session, user_id: int, start: date, end: date, *,
     if not include_archived:
         accounts_stmt = accounts_stmt.where(Account.archived.is_(False))
     if account_ids is not None:
-        wanted = _ids(account_ids)
+        wanted = parse_ids(list(account_ids) if isinstance(account_ids, set) else account_ids)
         accounts_stmt = accounts_stmt.where(Account.id.in_(wanted))
     accounts = session.execute(accounts_stmt).all()
     if not months or not accounts:
@@ -168,16 +169,6 @@ def first_activity(session: Session, user_id: int) -> date | None:
     """The date of the user's oldest transaction (served by the (user_id, date) index)."""
     value = session.scalar(select(func.min(Transaction.date)).where(Transaction.user_id == user_id))
     return None if value is None else _as_date(value)
-
-
-def _ids(values) -> list[int]:
-    out = []
-    for value in values if isinstance(values, (list, tuple, set)) else [values]:
-        try:
-            out.append(parse_id(value, field="account"))
-        except ServiceError:
-            continue
-    return out
 
 
 # --- writes (do not commit) ------------------------------------------------------------------------

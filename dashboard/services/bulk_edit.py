@@ -297,7 +297,7 @@ def selection_where(session: Session, user_id: int, rows) -> list:
 def filter_where(session: Session, user_id: int, query) -> list:
     """WHERE for "every row matching this filter", from the filter's own values (dates, accounts,
     categories, tags, kind, text), parsed and scoped here exactly as the grid's read does."""
-    from .ledger import _where, parse_filters
+    from .transaction_grid import _where, parse_filters
     filters = parse_filters(query, strict=True)
     if not filters.active:
         raise ServiceError("Set a filter first: editing every transaction at once is not offered.", "filter")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Budget, Category, CategoryMapping, Expense, HiddenCategory, ImportRule, Transaction
 
+from .budget_lines import assign_budgets
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
 
@@ -379,7 +380,6 @@ def _months_of(session: Session, user_id: int, category_id: int) -> set[date]:
 
 
 def _reassign_budgets(session: Session, user_id: int, category_ids) -> None:
-    from .budgets import assign_budgets
     ids = list(category_ids)
     if ids:
         assign_budgets(session, user_id, category_ids=ids)

@@ -48,8 +48,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from dashboard.formatting import format_money
 from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User
 
+from .accounts import balance_history
 from .errors import Conflict, NotFound, ServiceError
-from .overview import account_balance_history, account_balances_on
+from .overview import account_balances_on
 from .periods import add_months, month_end
 from .sql import cents, cents_sum
 from .validation import clean_text, parse_amount, parse_date, parse_id
@@ -312,7 +313,8 @@ def goal_history(session: Session, user_id: int, goal: dict, today: date | None 
             running += int(amount)
             points.append((day, running))
     else:
-        history = account_balance_history(session, user_id, int(goal["account_id"]), start, today)
+        history = balance_history(session, user_id, start, today, include_archived=True,
+                                  account_ids=[int(goal["account_id"])])
         before = account_balances_on(session, user_id, int(goal["account_id"]),
                                      [start - timedelta(days=1)])
         baseline_debt = _debt(next(iter(before.values()), 0))

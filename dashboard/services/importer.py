@@ -12,8 +12,9 @@ Three layers, each usable alone:
    before) and the kind (expense or income) of each row. The user's decisions (import a duplicate
    anyway, leave a row out) are applied here.
 3. Writing (:func:`run_import`) adds every accepted row or none, in one database transaction: through
-   :func:`dashboard.services.transactions.create_transaction` for small batches, or a bulk path for
-   large files that keeps the same invariants (expense lines, budgets, the monthly roll-up).
+   :func:`dashboard.services.transactions.create_transaction` for small batches, or the bulk path
+   (:mod:`dashboard.services.bulk`) for large files, which keeps the same invariants (expense lines,
+   budgets, the monthly roll-up). The caller commits.
 
 The categorisation rules (models.ImportRule) are read and written here too.
 """
@@ -43,7 +44,7 @@ from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
-from .sql import cents as cents_of
+from .sql import cents as sql_cents
 from .transactions import create_transaction, get_account
 from .validation import parse_id
 
@@ -51,6 +52,13 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024   # what the import page accepts
 BULK_THRESHOLD = 300                  # more rows than this go through the bulk path
 PAYEE_MAX, DESCRIPTION_MAX, EXTERNAL_ID_MAX = 200, 500, 255
 MAX_ERRORS_LISTED = 200               # lines with a problem kept for the preview
+# Bounds on what one file may cost to read (docs/security.md lists every limit; the worst case of each is
+# measured by benchmarks/bench_parsers.py). A file beyond them is refused with a message, early.
+MAX_IMPORT_ROWS = 100_000             # data lines of a CSV, transactions of an OFX
+MAX_CSV_COLUMNS = 100                 # columns of a CSV
+MAX_OFX_TAGS = 200_000                # "<" in an OFX file: bounds the work of the OFX parser
+INSPECT_BYTES = 256 * 1024            # how much of a CSV is looked at to guess its layout
+PREVIEW_CELL = 100                    # characters of a cell shown in the mapping preview
 
 
 class ImportFileError(ServiceError):
@@ -589,12 +597,15 @@ def _guess_decimal(cells: list[str]) -> str:
 def inspect_csv(data: bytes) -> CsvGuess:
     """Look at a CSV: separator, header, preamble lines, and which column is probably what."""
     text_, encoding = decode_text(data)
+    text_ = text_[:INSPECT_BYTES]   # the layout is guessed from the start of the file only
     delimiter = _sniff_delimiter(text_)
     records = list(_records(text_, delimiter, limit=60))
     if not records:
         raise ImportFileError("The file has no rows.")
     widths = Counter(len(cells) for _, cells in records if len(cells) >= 2)
     width = max(widths, key=lambda w: (widths[w], w)) if widths else 1
+    if max(len(cells) for _, cells in records) > MAX_CSV_COLUMNS:
+        raise ImportFileError(_too_many_columns(max(len(cells) for _, cells in records)))
     if width < 2:
         raise ImportFileError("Only one column was found: a statement needs at least a date and an "
                               "amount. Is this a CSV file?", records[0][0])
@@ -624,12 +635,23 @@ def inspect_csv(data: bytes) -> CsvGuess:
     mapping = CsvMapping(
         date_format=_guess_date_format(date_cells, warnings), decimal=_guess_decimal(amount_cells),
         delimiter=delimiter, has_header=has_header, skip_rows=records[skip][0] - 1 if skip else 0, **found)
-    columns = ([c.strip() or f"Column {i + 1}" for i, c in enumerate(first)] if has_header
+    columns = ([c.strip()[:PREVIEW_CELL] or f"Column {i + 1}" for i, c in enumerate(first)] if has_header
                else [f"Column {i + 1}" for i in range(width)])
     columns += [f"Column {i + 1}" for i in range(len(columns), width)]
     if skip:
         warnings.append(f"The first {mapping.skip_rows} line(s) look like a preamble and are skipped.")
-    return CsvGuess(encoding, mapping, columns, body[:8], warnings)
+    sample = [[c[:PREVIEW_CELL] for c in cells] for cells in body[:8]]
+    return CsvGuess(encoding, mapping, columns, sample, warnings)
+
+
+def _too_many_columns(width: int) -> str:
+    return (f"The file has {width:,} columns; at most {MAX_CSV_COLUMNS} are read. Is this a bank statement? "
+            "Remove the columns you do not need.")
+
+
+def _too_many_rows(what: str) -> str:
+    return (f"The file has more than {MAX_IMPORT_ROWS:,} {what}. Split it into smaller statements "
+            "(by year, for example).")
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -663,9 +685,15 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
         if len(errors) < MAX_ERRORS_LISTED:
             errors.append(RowError(line, reason, clean_cell(mapping.delimiter.join(cells), 200)))
 
+    records = 0
     for line, cells in _records(text_, mapping.delimiter):
         if line <= mapping.skip_rows:
             continue
+        if len(cells) > MAX_CSV_COLUMNS:
+            raise ImportFileError(_too_many_columns(len(cells)), line)
+        records += 1
+        if records > MAX_IMPORT_ROWS + 1:   # + 1: the header
+            raise ImportFileError(_too_many_rows("rows"))
         if not header_seen:
             header_seen = True
             if not width_checked:
@@ -732,6 +760,16 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
 _OFX_TRN = re.compile(rb"<STMTTRN>", re.IGNORECASE)
 
 
+def _line_numbers(data: bytes, offsets: list[int]) -> list[int]:
+    """The 1-based line of each offset (ascending) in one pass over ``data``."""
+    lines, line, previous = [], 1, 0
+    for offset in offsets:
+        line += data.count(b"\n", previous, offset)
+        previous = offset
+        lines.append(line)
+    return lines
+
+
 def parse_ofx(data: bytes) -> ParseResult:
     """The bank and card transactions of an OFX / QFX statement (1.x SGML or 2.x XML), read with
     ofxtools. The bank's FITID becomes ``external_id``; the date is the bank's own posting day."""
@@ -748,6 +786,12 @@ def parse_ofx(data: bytes) -> ParseResult:
         raise ImportFileError("this looks like a binary file, not an OFX statement", 1)
     if not body.rstrip().upper().endswith(b"</OFX>"):
         raise ImportFileError("The OFX file is incomplete (it does not end with </OFX>): download it again.")
+    starts = [m.start() for m in _OFX_TRN.finditer(body)]
+    if len(starts) > MAX_IMPORT_ROWS:
+        raise ImportFileError(_too_many_rows("transactions"))
+    if body.count(b"<") > MAX_OFX_TAGS:
+        raise ImportFileError(f"The OFX file has more than {MAX_OFX_TAGS:,} tags. Split it into smaller "
+                              "statements (by year, for example).")
     tree = OFXTree()
     try:
         tree.parse(io.BytesIO(body))
@@ -757,8 +801,7 @@ def parse_ofx(data: bytes) -> ParseResult:
     root = tree.getroot()
     if root is None or root.tag != "OFX":
         raise ImportFileError("This is not an OFX statement: it has no <OFX> element.")
-    offset = len(data) - len(body)
-    lines = [data.count(b"\n", 0, m.start() + offset) + 1 for m in _OFX_TRN.finditer(body)]
+    lines = _line_numbers(data, [start + len(data) - len(body) for start in starts])
     to_date, to_amount, to_text = Types.DateTime(), Types.Decimal(), Types.String(EXTERNAL_ID_MAX)
 
     def value(element, path: str) -> str:
@@ -1134,7 +1177,7 @@ def _existing_fingerprints(session: Session, user_id: int, account_id: int, rows
     if not rows:
         return every, without_id
     start, end = min(r.date for r in rows), max(r.date for r in rows)
-    amount = cents_of(Transaction.amount)   # raw integer cents, not Decimal
+    amount = sql_cents(Transaction.amount)   # raw integer cents, not Decimal
     no_id = Transaction.external_id.is_(None)
     result = session.execute(
         select(Transaction.date, amount, Transaction.payee, no_id, func.count())
@@ -1293,10 +1336,14 @@ class ImportResult:
 
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
                progress: Callable[[int, int], None] | None = None, category_choices=None) -> ImportResult:
-    """Import the accepted rows of ``parsed`` into the user's account, all or none, and commit.
+    """Import the accepted rows of ``parsed`` into the user's account, all or none. Does not commit:
+    the caller commits, or rolls back on an error (the commit rule, docs/architecture.md).
+    ``category_choices`` ({file category name: "create" | "none" | category id}) are carried out and
+    remembered first, in the same transaction (see :func:`apply_category_choices`).
 
     Lines that could not be read stop the import (ImportFileError naming the first one) unless the
-    user left them out. Any failure while writing rolls everything back and names the line."""
+    user left them out. Any other failure while writing becomes an ImportFileError ("nothing was
+    added"): the caller's rollback then leaves the database as it was."""
     try:
         lock_user(session, user_id)
         apply_category_choices(session, user_id, parsed, category_choices)
@@ -1327,15 +1374,10 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
                                r.description, external_id=r.external_id) for r in rows),
                 progress=(lambda done: progress(done, total)) if progress else None).months
-        session.commit()
-    except ImportFileError:
-        session.rollback()
-        raise
+        session.flush()
     except ServiceError:
-        session.rollback()
         raise
     except Exception as exc:
-        session.rollback()
         raise ImportFileError(f"The import failed and nothing was added ({type(exc).__name__}).") from exc
     income = sum(r.cents for r in rows if r.kind == "income")
     spending = -sum(r.cents for r in rows if r.kind == "expense")

@@ -23,6 +23,7 @@ from models import Account, Category, Expense, MonthlyRollup, Transaction
 from .cache import cached
 from .categories import category_frame, visible_to
 from .errors import ServiceError
+from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .periods import add_months, month_end, month_start
 from .sql import cents, date_bucket
 from .validation import parse_amount
@@ -40,7 +41,6 @@ PRESETS = {
 FLOWS = ("spending", "income")
 GRAINS = ("auto", "month", "week")
 UNCATEGORIZED = 0  # the id the explorer uses for "no category"
-MAX_TEXT = 100
 
 
 @dataclass(frozen=True)
@@ -95,36 +95,12 @@ def previous_range(filters: SpendingFilters) -> tuple[date, date]:
     return start - timedelta(days=length), start - timedelta(days=1)
 
 
-def _ids(value) -> tuple[int, ...]:
-    if value is None or value == "":
-        return ()
-    if not isinstance(value, (str, int, list, tuple)):
-        return ()
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    out = []
-    for item in items:
-        try:
-            number = int(str(item).strip())
-        except ValueError:
-            continue
-        if 0 <= number < 2**62:
-            out.append(number)
-    return tuple(sorted(set(out)))
-
-
 def _optional_amount(value, field: str) -> Decimal | None:
     if value is None or str(value).strip() == "":
         return None
     if not isinstance(value, (str, int)):
         raise ServiceError("Enter an amount like 1,234.50.", field)
     return parse_amount(value, field=field)
-
-
-def _iso(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except (TypeError, ValueError):
-        return None
 
 
 def parse_filters(query: dict, today: date, *, strict: bool = False) -> SpendingFilters:
@@ -142,12 +118,8 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
         preset = "this_month"
     start, end = preset_range(preset, today)
     if preset == "custom":
-        start = _iso(text_of("from")) or start
-        end = _iso(text_of("to")) or end
-        if end < start:
-            if strict:
-                raise ServiceError("The end date is before the start date.", "to")
-            start, end = end, start
+        start, end = ordered_range(parse_iso_date(text_of("from")) or start, parse_iso_date(text_of("to")) or end,
+                                   strict=strict)
     amounts = {}
     for key, name in (("min", "min_amount"), ("max", "max_amount")):
         try:
@@ -163,9 +135,9 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
         amounts["min_amount"], amounts["max_amount"] = amounts["max_amount"], amounts["min_amount"]
     flow = text_of("flow") if text_of("flow") in FLOWS else "spending"
     grain = text_of("grain") if text_of("grain") in GRAINS else "auto"
-    text = text_of("q").strip()[:MAX_TEXT]
-    return SpendingFilters(start=start, end=end, preset=preset, account_ids=_ids(query.get("accounts")),
-                           category_ids=_ids(query.get("categories")), text=text, flow=flow, grain=grain,
+    return SpendingFilters(start=start, end=end, preset=preset, account_ids=parse_ids(query.get("accounts")),
+                           category_ids=parse_ids(query.get("categories")), text=search_text(query.get("q")),
+                           flow=flow, grain=grain,
                            **amounts)
 
 
@@ -177,9 +149,9 @@ def filters_to_query(filters: SpendingFilters) -> dict:
     if filters.preset == "custom":
         query["from"], query["to"] = filters.start.isoformat(), filters.end.isoformat()
     if filters.account_ids:
-        query["accounts"] = ",".join(map(str, filters.account_ids))
+        query["accounts"] = ids_param(filters.account_ids)
     if filters.category_ids:
-        query["categories"] = ",".join(map(str, filters.category_ids))
+        query["categories"] = ids_param(filters.category_ids)
     if filters.min_amount is not None:
         query["min"] = str(filters.min_amount)
     if filters.max_amount is not None:
@@ -260,26 +232,13 @@ def _common_where(cols, filters: SpendingFilters, categories) -> list:
     return where
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains(session: Session, column, text: str):
-    """Case-insensitive substring match. SQLite's LIKE already ignores ASCII case (and lower() on
-    every row costs twice as much); PostgreSQL gets ILIKE."""
-    pattern = f"%{_escape_like(text)}%"
-    if session.get_bind().dialect.name == "sqlite":
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
-
-
 def _text_match(session: Session, user_id: int, text: str, start: date, end: date):
     """Transactions of the user in [start, end] whose payee or description contains ``text``: as an
     IN-subquery, so only the matching transactions are joined, not every row of the period."""
     return (select(Transaction.id)
             .where(Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end,
-                   or_(_contains(session, Transaction.payee, text),
-                       _contains(session, Transaction.description, text))))
+                   or_(contains(session, Transaction.payee, text),
+                       contains(session, Transaction.description, text))))
 
 
 def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date,
@@ -305,7 +264,7 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
         if filters.flow == "spending":
             where.append(Expense.transaction_id.in_(_text_match(session, user_id, filters.text, start, end)))
         else:
-            where.append(or_(_contains(session, payee_col, filters.text), _contains(session, desc_col, filters.text)))
+            where.append(or_(contains(session, payee_col, filters.text), contains(session, desc_col, filters.text)))
     if filters.min_amount is not None:
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:
@@ -539,8 +498,8 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        where.append(or_(_contains(session, Transaction.payee, filters.text),
-                         _contains(session, Transaction.description, filters.text)))
+        where.append(or_(contains(session, Transaction.payee, filters.text),
+                         contains(session, Transaction.description, filters.text)))
     if filters.min_amount is not None:
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from models import Expense, Transaction
 
 from .accounts import get_account  # noqa: F401  (re-exported: the one owner check for accounts)
-from .budgets import assign_budgets
+from .budget_lines import assign_budgets
 from .categories import get_category
 from .errors import Conflict, NotFound, ServiceError
 from .validation import clean_text, parse_amount, parse_date, parse_id

@@ -15,6 +15,7 @@ from dashboard.formatting import CURRENCY_SYMBOLS
 from models import Category, User, db
 
 from .errors import ServiceError
+from .passwords import hash_password, verify_password
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # Argon2 hashes any length; this only keeps a request from costing seconds.
@@ -80,7 +81,6 @@ def email_exists(session: Session, email: str) -> bool:
 def register_user(session: Session, *, email, password, currency, display_name=None,
                   password_confirm=None) -> User:
     """A new user. Raises ServiceError for bad input and EmailTaken when the email has an account."""
-    from dashboard.auth import hash_password
 
     email = check_email(email)
     password = check_password(password, email=email)
@@ -112,8 +112,32 @@ def update_profile(session: Session, user_id: int, *, display_name, currency) ->
     return user
 
 
+THEMES = ("system", "light", "dark")
+
+
+def check_theme(value) -> str:
+    if value not in THEMES:
+        raise ServiceError("Choose System, Light or Dark.", "theme")
+    return value
+
+
+def set_theme(session: Session, user_id: int, theme) -> User:
+    """The colour theme of the logged-in user: "system" follows the browser, or "light" / "dark"."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError("Unknown user.")
+    user.theme = check_theme(theme)
+    session.flush()
+    return user
+
+
+def theme_of(user) -> str:
+    """A user's theme, "system" for anything unknown (an old row, a value from a newer version)."""
+    theme = getattr(user, "theme", None)
+    return theme if theme in THEMES else "system"
+
+
 def change_password(session: Session, user_id: int, *, current, new, confirm) -> User:
-    from dashboard.auth import hash_password, verify_password
 
     user = session.get(User, user_id)
     if user is None:

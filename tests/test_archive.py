@@ -1,4 +1,4 @@
-"""services.export: the whole-account zip, reading it back into a new user (same totals per category
+"""services.archive: the whole-account zip, reading it back into a new user (same totals per category
 and month), restoring twice, formula-safe cells that still round-trip, broken archives, the download."""
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import login
+from conftest import commit_or_rollback, login
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from test_rollup import raw_totals, rollup_totals
 from test_transactions_service import check_ledger
 
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from dashboard.services import importer as imp
 from dashboard.services.budgets import create_budget
 from dashboard.services.importer import ImportFileError
@@ -146,7 +146,7 @@ def test_export_then_restore_into_a_new_user_reproduces_everything(db_session, a
     bob = make_user("bob@example.com")
     archive = ex.read_archive(data)
     assert ex.archive_summary(archive)["transactions"] == len(TRICKY) + 12
-    result = ex.restore_archive(db_session, bob.id, archive)
+    result = commit_or_rollback(db_session, ex.restore_archive, bob.id, archive)
     assert result.added["transactions"] == len(TRICKY) + 12 and result.added["accounts"] == 3
     assert snapshot(db_session, bob.id) == snapshot(db_session, alice.id)
     check_ledger(db_session)
@@ -155,9 +155,9 @@ def test_export_then_restore_into_a_new_user_reproduces_everything(db_session, a
     assert set(db_session.scalars(select(Transaction.external_id).where(
         Transaction.user_id == bob.id, Transaction.external_id.is_not(None)))) == {"FIT-1", "FIT-2"}
     # Restoring again, or into Alice herself, adds nothing.
-    again = ex.restore_archive(db_session, bob.id, ex.read_archive(data))
+    again = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
     assert sum(again.added.values()) == 0 and "Nothing new" in again.message
-    assert ex.restore_archive(db_session, alice.id, ex.read_archive(data)).added["transactions"] == 0
+    assert commit_or_rollback(db_session, ex.restore_archive, alice.id, ex.read_archive(data)).added["transactions"] == 0
     assert snapshot(db_session, bob.id) == snapshot(db_session, alice.id)
 
 
@@ -218,7 +218,7 @@ def test_broken_archives_are_refused_and_change_nothing(db_session, alice_world,
     bob = make_user("bob@example.com")
     before = snapshot(db_session, bob.id)
     with pytest.raises(ImportFileError) as info:
-        ex.restore_archive(db_session, bob.id, ex.read_archive(_zip(members)))
+        commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(_zip(members)))
     assert words in info.value.message
     assert snapshot(db_session, bob.id) == before
 

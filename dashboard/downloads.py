@@ -1,4 +1,5 @@
-"""Downloads: the spending explorer's filtered rows as CSV, streamed (never held in memory)."""
+"""Download routes: the spending explorer's filtered rows as CSV (streamed, never held in memory) and the
+whole-account archive (written by dashboard/services/archive.py)."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,7 @@ from flask_login import current_user, login_required
 from dashboard.services import spending as svc
 from models import db, from_cents
 
-bp = Blueprint("exports", __name__)
+bp = Blueprint("downloads", __name__)
 
 
 def _csv_line(values) -> str:
@@ -48,7 +49,7 @@ def account_zip():
     """Everything the logged-in user owns, as a zip of CSV files the Import page can read back."""
     from tempfile import SpooledTemporaryFile
 
-    from dashboard.services.export import export_filename, write_archive
+    from dashboard.services.archive import export_filename, write_archive
 
     buffer = SpooledTemporaryFile(max_size=32 * 1024 * 1024)
     write_archive(db.session, current_user.id, buffer)

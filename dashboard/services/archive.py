@@ -48,7 +48,7 @@ from models import (
     from_cents,
 )
 
-from .budgets import assign_budgets
+from .budget_lines import assign_budgets
 from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
@@ -62,7 +62,11 @@ from .sql import cents
 
 FORMAT = "ledgerlens-export"
 VERSION = 1
-MAX_ARCHIVE_UNCOMPRESSED = 512 * 1024 * 1024   # refuse zip bombs
+# Bounds on reading an export (a zip bomb is refused as soon as it passes one of them, while streaming):
+MAX_ARCHIVE_UNCOMPRESSED = 64 * 1024 * 1024    # bytes of text read out of the zip, all members together
+MAX_ARCHIVE_ROWS = 100_000                     # CSV rows, all members together
+MAX_ARCHIVE_ENTRIES = 64                       # files in the zip (an export has 9)
+MAX_MANIFEST_BYTES = 64 * 1024
 MEMBERS = {
     "accounts.csv": ("ref", "name", "type", "opening_balance", "archived"),
     "categories.csv": ("ref", "name", "kind", "color", "parent_ref", "parent"),
@@ -205,71 +209,128 @@ def is_archive(data: bytes) -> bool:
 
 def read_archive(data: bytes) -> Archive:
     """Read and check a Ledgerlens export. Every problem is an ImportFileError naming the file inside
-    the zip, the line and the reason."""
+    the zip, the line and the reason.
+
+    Members are streamed: bytes are counted as they are inflated and rows as they are parsed, against
+    MAX_ARCHIVE_UNCOMPRESSED and MAX_ARCHIVE_ROWS for the whole archive, whatever sizes the zip declares,
+    so a zip bomb is refused after reading at most that much."""
     if not is_archive(data):
         raise ImportFileError("This is not a Ledgerlens export (a .zip file).")
     try:
         archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
-        infos = {info.filename: info for info in archive.infolist()}
+        entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
         raise ImportFileError(f"The zip file cannot be read ({exc}).") from None
+    if len(entries) > MAX_ARCHIVE_ENTRIES:
+        raise ImportFileError(f"This zip holds {len(entries):,} files; a Ledgerlens export has {len(MEMBERS) + 1}.")
+    infos = {info.filename: info for info in entries}
     if "manifest.json" not in infos:
         raise ImportFileError("This zip is not a Ledgerlens export: it has no manifest.json.")
     if sum(info.file_size for info in infos.values()) > MAX_ARCHIVE_UNCOMPRESSED:
-        raise ImportFileError("The export is too large to restore here.")
-    budget = [MAX_ARCHIVE_UNCOMPRESSED]   # what may still be read, whatever the sizes the zip declares
+        raise ImportFileError(_too_large())
+    budget = _Budget()
     try:
-        manifest = json.loads(_read_member(archive, infos["manifest.json"], budget).decode("utf-8"))
-    except (ValueError, UnicodeDecodeError):
+        with _open_member(archive, infos["manifest.json"], budget) as member:
+            raw = member.read(MAX_MANIFEST_BYTES + 1)
+        if len(raw) > MAX_MANIFEST_BYTES:
+            raise ImportFileError("manifest.json is too large.")
+        manifest = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ImportFileError("manifest.json is not valid JSON.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ImportFileError("This zip is not a Ledgerlens export (unknown format in manifest.json).")
     if manifest.get("version") != VERSION:
-        raise ImportFileError(f"This export is version {manifest.get('version')!r}; this Ledgerlens reads "
-                              f"version {VERSION}.")
+        raise ImportFileError(f"This export is version {repr(manifest.get('version'))[:20]}; this Ledgerlens "
+                              f"reads version {VERSION}.")
     result = Archive(manifest)
     for name, columns in MEMBERS.items():
         if name not in infos:
             raise ImportFileError(f"The export has no {name}.")
-        raw = _read_member(archive, infos[name], budget)
-        try:
-            text_ = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportFileError(f"{name} is not UTF-8 text.") from None
-        reader = csv.reader(io.StringIO(text_, newline=""))
-        try:
+        result.tables[name] = _read_rows(archive, infos[name], columns, budget)
+    _check(result)
+    return result
+
+
+def _too_large() -> str:
+    return (f"The export is too large to restore here (at most {MAX_ARCHIVE_UNCOMPRESSED // (1024 * 1024)} MB "
+            f"of data and {MAX_ARCHIVE_ROWS:,} rows).")
+
+
+class _Budget:
+    """What may still be read from one archive: bytes (inflated) and rows, all members together."""
+
+    def __init__(self):
+        self.bytes = MAX_ARCHIVE_UNCOMPRESSED
+        self.rows = MAX_ARCHIVE_ROWS
+
+    def take_bytes(self, n: int) -> None:
+        self.bytes -= n
+        if self.bytes < 0:
+            raise ImportFileError(_too_large())
+
+    def take_row(self) -> None:
+        self.rows -= 1
+        if self.rows < 0:
+            raise ImportFileError(_too_large())
+
+
+class _Counted(io.RawIOBase):
+    """A member's inflated bytes, counted against the budget as they are read."""
+
+    def __init__(self, member, budget: _Budget):
+        self.member, self.budget = member, budget
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self.member.read(min(len(buffer), 64 * 1024))
+        self.budget.take_bytes(len(chunk))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self.member.close()
+        super().close()
+
+
+def _open_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget) -> io.BufferedReader:
+    try:
+        return io.BufferedReader(_Counted(archive.open(info), budget))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise ImportFileError(f"{info.filename} cannot be read from the zip ({exc}).") from None
+
+
+def _read_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo, columns: tuple, budget: _Budget) -> list[dict]:
+    """The rows of one CSV member, streamed, each a dict of its columns and "_line"."""
+    name = info.filename
+    rows: list[dict] = []
+    start = 1
+    try:
+        with _open_member(archive, info, budget) as member:
+            text_ = io.TextIOWrapper(member, encoding="utf-8-sig", newline="")
+            reader = csv.reader(text_)
             header = next(reader, None)
             if header is None or tuple(h.strip() for h in header) != columns:
                 raise ImportFileError(f"{name}: the header must be {', '.join(columns)}.", 1)
-            rows = []
             start = 2
             for cells in reader:
                 line, start = start, reader.line_num + 1
                 if not cells:
                     continue
+                budget.take_row()
                 if len(cells) != len(columns):
                     raise ImportFileError(f"{name}: {len(cells)} columns, {len(columns)} expected.", line)
                 row = dict(zip(columns, cells, strict=True))
                 row["_line"] = line
                 rows.append(row)
-        except csv.Error as exc:
-            raise ImportFileError(f"{name}: {exc}.", start) from None
-        result.tables[name] = rows
-    _check(result)
-    return result
-
-
-def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: list[int]) -> bytes:
-    """A member's bytes, reading no more than what is left of ``budget`` (shared by all members)."""
-    try:
-        with archive.open(info) as member:
-            data = member.read(budget[0] + 1)
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
-        raise ImportFileError(f"{info.filename} cannot be read from the zip ({exc}).") from None
-    if len(data) > budget[0]:
-        raise ImportFileError("The export is too large to restore here.")
-    budget[0] -= len(data)
-    return data
+    except csv.Error as exc:
+        raise ImportFileError(f"{name}: {exc}.", start) from None
+    except UnicodeDecodeError:
+        raise ImportFileError(f"{name} is not UTF-8 text.") from None
+    except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise ImportFileError(f"{name} cannot be read from the zip ({exc}).") from None
+    return rows
 
 
 class _Row:
@@ -483,16 +544,15 @@ def archive_summary(archive: Archive) -> dict[str, int]:
 
 
 def restore_archive(session: Session, user_id: int, archive: Archive) -> RestoreResult:
-    """Add what the archive holds and the user lacks, all or nothing, and commit."""
+    """Add what the archive holds and the user lacks, all or nothing. Does not commit: the caller
+    commits, or rolls back on an error (the commit rule, docs/architecture.md)."""
     try:
         result = _restore(session, user_id, archive)
-        session.commit()
+        session.flush()
         return result
-    except ImportFileError:
-        session.rollback()
+    except ServiceError:
         raise
     except Exception as exc:
-        session.rollback()
         raise ImportFileError(f"The restore failed and nothing was added ({type(exc).__name__}).") from exc
 
 
