@@ -61,7 +61,7 @@ def main() -> None:
             total += count
             if total >= TARGET * 0.9:
                 break
-        import re2   # RE2 escaping of our own payee names, for the pattern text
+        import re2  # RE2 escaping of our own payee names, for the pattern text
         pattern = "^(" + "|".join(re2.escape(p) for p in chosen) + ")$"
         session.rollback()
 
@@ -101,7 +101,7 @@ def main() -> None:
             touched["bulk.set_category_filter"] = batch.row_count
             ok &= check_rollup()
             batch_id = batch.id
-            timed("bulk.undo_set_category", lambda: bulk_edit.undo(session, user_id, batch_id))
+            timed("bulk.undo_set_category", lambda b=batch_id: bulk_edit.undo(session, user_id, b))
             ok &= check_rollup()
 
             preview = timed("bulk.rule_preview", lambda: rules.preview_existing(session, user_id, rule_id))
@@ -110,7 +110,7 @@ def main() -> None:
             touched["bulk.rule_preview"] = preview.rows
             ok &= check_rollup()
             batch_id = batch.id
-            timed("bulk.undo_rule", lambda: bulk_edit.undo(session, user_id, batch_id))
+            timed("bulk.undo_rule", lambda b=batch_id: bulk_edit.undo(session, user_id, b))
             ok &= check_rollup()
         rules.delete_rule(session, user_id, rule_id)
         session.commit()

@@ -8,13 +8,13 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import func, select
+from test_categories_service import raw_by_month_category, rollup_by_month_category, state
 
 from dashboard.services import bulk_edit, importer, rules, tags
 from dashboard.services.categories import create_category
 from dashboard.services.errors import Conflict, NotFound, ServiceError
 from dashboard.services.transactions import Split, create_transaction, create_transfer, update_transaction
 from models import Category, Expense, ImportRule, Tag, Transaction, TransactionTag
-from test_categories_service import raw_by_month_category, rollup_by_month_category, state
 
 _n = itertools.count()
 

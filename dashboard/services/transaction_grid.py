@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 from models import Account, Category, Expense, Transaction, TransactionTag, to_cents
 
 from . import transactions as tx_service
-from .categories import get_category, visible_to, with_descendants
+from .categories import get_category, with_descendants
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .sql import cents, cents_sum
