@@ -33,10 +33,10 @@ def spending_csv():
     filters = svc.parse_filters(request.args.to_dict(), date.today())
 
     def generate():
-        yield _csv_line(["date", "payee", "description", "category", "account", "amount"])
+        yield _csv_line(["date", "payee", "description", "category", "account", "amount", "tags"])
         for row in svc.iter_rows(db.session, user_id, filters):
             yield _csv_line([row.date, _safe_cell(row.payee), _safe_cell(row.description), row.category,
-                             _safe_cell(row.account), from_cents(row.amount_cents)])
+                             _safe_cell(row.account), from_cents(row.amount_cents), _safe_cell(row.tags)])
 
     name = f"ledgerlens-{filters.flow}-{filters.start}-{filters.end}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",

@@ -150,7 +150,7 @@ def _months(session: Session, user_id: int, batch_id: int) -> set[date]:
 
 
 def _after(session: Session, user_id: int, batch_id: int, months: set[date], category_moved: bool) -> None:
-    from .budgets import assign_budgets
+    from .budget_lines import assign_budgets
     if category_moved:
         assign_budgets(session, user_id, transaction_ids=_batch_ids(batch_id))
     rollup.refresh(session, user_id, months)
