@@ -25,8 +25,25 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s")
     args = parser.parse_args()
     app, user_id = bench_app(args.rows, label="bulkedit")
+    if args.profile:
+        from sqlalchemy import event
+
+        from models import db as _db
+        with app.app_context():
+            engine = _db.engine
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _start(conn, cursor, statement, parameters, context, executemany):
+            conn.info["t0"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _stop(conn, cursor, statement, parameters, context, executemany):
+            took = time.perf_counter() - conn.info.get("t0", time.perf_counter())
+            if took > 0.1:
+                print(f"  {took:6.2f}s {' '.join(statement.split())[:160]}", flush=True)
 
     from sqlalchemy import func, select
 

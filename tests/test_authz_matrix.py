@@ -256,6 +256,13 @@ HINTS = {
     ("transactions-offer", "data"): lambda w: {"payee": PROBE_TEXT, "category_id": w.a_id("category"), "others": 1},
     # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
     ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
+    # rules and payees
+    ("rules-form-field", "value"): lambda w: Variants(["payee", "description"]),
+    ("rules-form-match", "value"): lambda w: Variants(["contains", "regex"]),
+    ("rules-form-new-tags", "value"): lambda w: PROBE_TEXT,
+    ("rules-pending-rule", "data"): lambda w: {"rule": w.a_id("rule"), "expected": 1},
+    ("rules-renamed", "data"): lambda w: {"old": f"{MARK_A} Payee", "new": PROBE_TEXT},
+    ("rules-payee", "value"): lambda w: f"{MARK_A} Payee",
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",

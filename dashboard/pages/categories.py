@@ -204,11 +204,12 @@ def show_selected(category_id, _refresh):
 # -- writes -------------------------------------------------------------------------------------------
 
 def _run(write, success):
-    """Run one service write as a unit of work; say what was done, or why it was refused."""
-    done = unit_of_work(write)
+    """Run one service write as a unit of work; say what was done (read before the commit, which
+    expires the rows, and a merged or deleted category is gone after it), or why it was refused."""
+    done = unit_of_work(lambda: success(write()))
     if not done.ok:
         return _alert(done.message, "danger", id=f"{P}-error"), False
-    return _alert(success(done.value), id=f"{P}-done"), True
+    return _alert(done.value, id=f"{P}-done"), True
 
 
 @callback(

@@ -78,15 +78,18 @@ def make_actions(session: Session, user_id: int, *, category_id=UNSET, tag_ids=(
     return actions
 
 
-def _split(user_id: int):
-    """Transactions with more than one expense line (their lines carry the categories)."""
-    return select(Expense.transaction_id).where(Expense.user_id == user_id) \
-        .group_by(Expense.transaction_id).having(func.count() > 1)
+def _not_split(user_id: int):
+    """The transaction is not split. A split has no category of its own (its lines carry them), so
+    only rows without one are looked at (one index probe each), never every expense line."""
+    lines = (select(func.count()).select_from(Expense)
+             .where(Expense.transaction_id == Transaction.id, Expense.user_id == user_id)
+             .correlate(Transaction).scalar_subquery())
+    return or_(Transaction.category_id.is_not(None), lines <= 1)
 
 
 def _category_fits(user_id: int, actions: Actions):
     """Rows that may take the action's category: of its kind (any for "none"), not split."""
-    parts = [Transaction.kind != "transfer", ~Transaction.id.in_(_split(user_id))]
+    parts = [Transaction.kind != "transfer", _not_split(user_id)]
     if actions.category_kind:
         parts.append(Transaction.kind == actions.category_kind)
     return and_(*parts)
@@ -150,10 +153,13 @@ def _months(session: Session, user_id: int, batch_id: int) -> set[date]:
 
 
 def _after(session: Session, user_id: int, batch_id: int, months: set[date], category_moved: bool) -> None:
+    """The batch's rows are changed: add their new roll-up contribution (the old one was taken away
+    before), fold the touched months, and re-point the budgets of their expense lines."""
     from .budget_lines import assign_budgets
+    rollup.shift(session, user_id, _batch_ids(batch_id), +1)
+    rollup.compact(session, user_id, months)
     if category_moved:
         assign_budgets(session, user_id, transaction_ids=_batch_ids(batch_id))
-    rollup.refresh(session, user_id, months)
     session.expire_all()
 
 
@@ -187,12 +193,14 @@ def apply(session: Session, user_id: int, where: list, actions: Actions, *, labe
     if actions.payee is not None:
         values["payee"] = actions.payee
     months = _months(session, user_id, batch.id)
+    rollup.shift(session, user_id, _batch_ids(batch.id), -1)
     session.execute(update(Transaction).where(Transaction.user_id == user_id, in_batch).values(**values)
                     .execution_options(synchronize_session=False))
-    if actions.category_id is not UNSET:
+    if actions.category_id is not UNSET and actions.category_kind != "income":
         # The one expense line of each re-categorised spending row follows it.
         fitted = select(Transaction.id).where(Transaction.user_id == user_id, in_batch,
-                                              Transaction.kind == "expense", ~Transaction.id.in_(_split(user_id)))
+                                              Transaction.kind == "expense", Transaction.category_id.is_not(None)
+                                              if actions.category_id is not None else _not_split(user_id))
         session.execute(update(Expense).where(Expense.user_id == user_id, Expense.transaction_id.in_(fitted))
                         .values(category_id=actions.category_id).execution_options(synchronize_session=False))
     for tag_id in actions.tag_ids:
@@ -239,6 +247,7 @@ def undo(session: Session, user_id: int, batch_id) -> EditBatch:
                        "can no longer be undone as a whole.")
     rollup.mark_changed(session, user_id)
     months = _months(session, user_id, batch.id)
+    rollup.shift(session, user_id, _batch_ids(batch.id), -1)
     previous = aliased(EditBatchRow)
     old = lambda column: (select(column).where(previous.batch_id == batch.id,  # noqa: E731
                                                previous.transaction_id == Transaction.id)
@@ -249,7 +258,7 @@ def undo(session: Session, user_id: int, batch_id) -> EditBatch:
                             version=Transaction.version + 1)
                     .execution_options(synchronize_session=False))
     single = select(Transaction.id).where(Transaction.user_id == user_id, in_batch, Transaction.kind == "expense",
-                                          ~Transaction.id.in_(_split(user_id)))
+                                          _not_split(user_id))
     line_old = (select(previous.category_id).where(previous.batch_id == batch.id,
                                                    previous.transaction_id == Expense.transaction_id)
                 .correlate(Expense).scalar_subquery())

@@ -973,10 +973,16 @@ def history_suggestions(session: Session, user_id: int) -> dict[str, int]:
 
 
 def list_rules(session: Session, user_id: int) -> pd.DataFrame:
+    """The simple rules (a payee that contains / matches a text -> a category) the Import page edits;
+    rules with other conditions or actions live on the Rules page (dashboard/services/rules.py)."""
     rows = session.execute(
         select(ImportRule.id, ImportRule.pattern, ImportRule.match_type, ImportRule.category_id,
                ImportRule.position)
-        .where(ImportRule.user_id == user_id).order_by(ImportRule.position, ImportRule.id)).all()
+        .where(ImportRule.user_id == user_id, ImportRule.field == "payee", ImportRule.category_id.is_not(None),
+               ImportRule.match_type.in_(("contains", "regex")), ImportRule.pattern != "",
+               ImportRule.amount_min.is_(None), ImportRule.amount_max.is_(None), ImportRule.account_id.is_(None),
+               ImportRule.set_payee.is_(None))
+        .order_by(ImportRule.position, ImportRule.id)).all()
     return pd.DataFrame(rows, columns=["id", "pattern", "match_type", "category_id", "position"])
 
 

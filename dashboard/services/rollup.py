@@ -119,6 +119,55 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         session.execute(insert(MonthlyRollup).from_select([c.key for c in cols], source))
 
 
+def _key_columns():
+    return [MonthlyRollup.user_id, MonthlyRollup.flow, MonthlyRollup.month, MonthlyRollup.account_id,
+            MonthlyRollup.category_id, MonthlyRollup.payee, MonthlyRollup.total_cents, MonthlyRollup.row_count]
+
+
+def shift(session: Session, user_id: int, transaction_ids, sign: int) -> None:
+    """Add (sign +1) or take away (sign -1) the roll-up contribution of some of the user's transactions
+    (``transaction_ids``: a SELECT of ids), as they are now, to the spending and income rows.
+
+    For a bulk change of categories or payees: shift(-1) before it, shift(+1) after it, then
+    :func:`compact` the months touched. Their net rows do not move (amounts, dates and accounts do
+    not change), so this costs the touched rows, not a recomputation of whole months."""
+    require_session_hooks()
+    mark_changed(session, user_id)
+    e_month = month_of(session, Expense.date)
+    spending = (
+        select(Expense.user_id, literal("spending"), e_month, Expense.account_id, Expense.category_id,
+               Transaction.payee, sign * func.sum(cents(Expense.amount)), sign * func.count())
+        .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+        .where(Expense.user_id == user_id, Expense.transaction_id.in_(transaction_ids))
+        .group_by(Expense.user_id, e_month, Expense.account_id, Expense.category_id, Transaction.payee))
+    t_month = month_of(session, Transaction.date)
+    income = (
+        select(Transaction.user_id, literal("income"), t_month, Transaction.account_id, Transaction.category_id,
+               Transaction.payee, sign * func.sum(cents(Transaction.amount)), sign * func.count())
+        .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.id.in_(transaction_ids))
+        .group_by(Transaction.user_id, t_month, Transaction.account_id, Transaction.category_id, Transaction.payee))
+    for source in (spending, income):
+        session.execute(insert(MonthlyRollup).from_select([c.key for c in _key_columns()], source))
+
+
+def compact(session: Session, user_id: int, months: Iterable[date]) -> None:
+    """Fold the user's spending and income roll-up rows of these months into one row per key (after
+    :func:`shift`), dropping keys that sum to nothing. Costs the roll-up rows, not the raw rows."""
+    month_list = sorted({month_start(m) for m in months})
+    if not month_list:
+        return
+    r = MonthlyRollup
+    scope = [r.user_id == user_id, r.flow.in_(("spending", "income")), r.month.in_(month_list)]
+    last = session.scalar(select(func.max(r.id)).where(*scope))
+    if last is None:
+        return
+    keys = [r.user_id, r.flow, r.month, r.account_id, r.category_id, r.payee]
+    folded = (select(*keys, func.sum(r.total_cents), func.sum(r.row_count)).where(*scope, r.id <= last)
+              .group_by(*keys).having(or_(func.sum(r.row_count) != 0, func.sum(r.total_cents) != 0)))
+    session.execute(insert(MonthlyRollup).from_select([c.key for c in _key_columns()], folded))
+    session.execute(delete(MonthlyRollup).where(*scope, r.id <= last))
+
+
 def _touched(obj) -> list[tuple[int, date]]:
     state = inspect(obj)
     if state.expired_attributes & {"user_id", "date"}:
