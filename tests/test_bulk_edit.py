@@ -244,3 +244,26 @@ def test_deleting_a_category_or_tag_keeps_rules_and_rows_consistent(db_session, 
     tags.delete_tag(db_session, uid, tag.id)
     db_session.commit()
     assert db_session.scalar(select(func.count()).select_from(ImportRule).where(ImportRule.user_id == uid)) == 1
+
+
+def test_bulk_category_puts_lines_in_the_covering_budget(db_session, world):
+    from dashboard.services.budget_lines import assign_budgets
+    from dashboard.services.budgets import create_budget
+    uid = world["user"].id
+    transit = builtin(db_session, "Public Transit")
+    jan = create_budget(db_session, uid, category_id=transit, amount="50", start_date=date(2026, 1, 1))
+    parent = create_budget(db_session, uid, category_id=builtin(db_session, "Transportation"), amount="90",
+                           start_date=date(2026, 2, 1))
+    db_session.commit()
+    batch = bulk_edit.apply(db_session, uid, bulk_edit.filter_where(db_session, uid, {"q": "tram"}),
+                            bulk_edit.make_actions(db_session, uid, category_id=transit), label="b")
+    db_session.commit()
+    got = dict(db_session.execute(select(Expense.id, Expense.budget_id).join(
+        Transaction, Transaction.id == Expense.transaction_id).where(Transaction.payee == "Tram Co",
+                                                                    Expense.category_id == transit)).all())
+    assert set(got.values()) >= {jan.id, parent.id}
+    assign_budgets(db_session, uid)     # the general rule agrees line by line
+    db_session.flush()
+    again = dict(db_session.execute(select(Expense.id, Expense.budget_id).where(Expense.id.in_(list(got)))).all())
+    assert again == got
+    assert batch.row_count == 8

@@ -197,12 +197,16 @@ def apply(session: Session, user_id: int, where: list, actions: Actions, *, labe
     session.execute(update(Transaction).where(Transaction.user_id == user_id, in_batch).values(**values)
                     .execution_options(synchronize_session=False))
     if actions.category_id is not UNSET and actions.category_kind != "income":
-        # The one expense line of each re-categorised spending row follows it.
+        # The one expense line of each re-categorised spending row follows it, and goes into the budget
+        # that covers it in its new category (one pass over the lines).
+        from .budget_lines import covering_budget_case
         fitted = select(Transaction.id).where(Transaction.user_id == user_id, in_batch,
                                               Transaction.kind == "expense", Transaction.category_id.is_not(None)
                                               if actions.category_id is not None else _not_split(user_id))
         session.execute(update(Expense).where(Expense.user_id == user_id, Expense.transaction_id.in_(fitted))
-                        .values(category_id=actions.category_id).execution_options(synchronize_session=False))
+                        .values(category_id=actions.category_id,
+                                budget_id=covering_budget_case(session, user_id, actions.category_id, Expense.date))
+                        .execution_options(synchronize_session=False))
     for tag_id in actions.tag_ids:
         missing = ~exists().where(TransactionTag.transaction_id == EditBatchRow.transaction_id,
                                   TransactionTag.user_id == user_id, TransactionTag.tag_id == tag_id)
@@ -215,7 +219,7 @@ def apply(session: Session, user_id: int, where: list, actions: Actions, *, labe
             ["transaction_id", "tag_id", "user_id"],
             select(EditBatchTag.transaction_id, EditBatchTag.tag_id, literal(user_id))
             .where(EditBatchTag.batch_id == batch.id)))
-    _after(session, user_id, batch.id, months, actions.category_id is not UNSET)
+    _after(session, user_id, batch.id, months, False)   # budgets: set with the lines above
     return session.get(EditBatch, batch.id)
 
 
