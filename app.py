@@ -42,8 +42,8 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     from dashboard import init_dashboard
+    from dashboard.auth import apply_user_locale, login_manager, require_login, reset_user_locale
     from dashboard.auth import bp as auth_bp
-    from dashboard.auth import login_manager, require_login
     from dashboard.downloads import bp as downloads_bp
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
@@ -81,6 +81,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(downloads_bp)
     app.before_request(require_login)
+    app.before_request(apply_user_locale)
+    app.teardown_request(reset_user_locale)
     init_dashboard(app)
     _register_cli(app)
     return app

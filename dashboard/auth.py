@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
 
+from dashboard.formatting import LOCALES, use_locale
 from dashboard.security import limiter
 from dashboard.services import passwords
 from dashboard.services import users as users_svc
@@ -95,6 +96,18 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def apply_user_locale():
+    """before_request hook: money, numbers and dates of this request in the user's locale (set on
+    every request, so a worker thread never carries the previous request's locale)."""
+    use_locale(getattr(current_user, "locale", None) if current_user.is_authenticated else None)
+
+
+def reset_user_locale(_error=None):
+    """teardown_request hook: back to the default, so nothing after the request (a test, a CLI
+    command in the same thread) inherits the user's locale."""
+    use_locale(None)
+
+
 def require_login():
     """before_request hook: everything but the public prefixes needs a logged-in user."""
     if request.path.startswith(PUBLIC_PREFIXES) or request.endpoint == "static":
@@ -106,9 +119,13 @@ def require_login():
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
-    if not target:
+    if not target or not isinstance(target, str) or len(target) > 2000 \
+            or any(ord(c) < 32 or ord(c) == 127 for c in target):   # CR/LF would split the header
         return "/"
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "/"
     if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
             or "\\" in target):
         return "/"
@@ -311,11 +328,11 @@ def register():
 def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
                    form: dict | None = None):
     shown = {"display_name": current_user.display_name, "currency": current_user.currency,
-             "theme": users_svc.theme_of(current_user)}
+             "theme": users_svc.theme_of(current_user), "locale": getattr(current_user, "locale", None)}
     shown.update({k: v for k, v in (form or {}).items() if v is not None})
     return render_template("settings.html", errors=errors or {}, section=section, form=shown,
                            currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN,
-                           themes=THEME_LABELS), status
+                           themes=THEME_LABELS, locales=LOCALES), status
 
 
 THEME_LABELS = {"system": "Same as this device", "light": "Light", "dark": "Dark"}
@@ -335,7 +352,8 @@ def settings():
     user_id = current_user.id
     if action == "profile":
         done = unit_of_work(users_svc.update_profile, db.session, user_id,
-                            display_name=request.form.get("display_name"), currency=request.form.get("currency"))
+                            display_name=request.form.get("display_name"), currency=request.form.get("currency"),
+                            locale=request.form.get("locale"))
     elif action == "theme":
         done = unit_of_work(users_svc.set_theme, db.session, user_id, request.form.get("theme"))
     elif action == "password":
@@ -347,7 +365,7 @@ def settings():
     else:
         abort(400)
     if not done.ok:
-        form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
+        form = {key: request.form.get(key) for key in ("display_name", "currency", "locale")}
         return _settings_page({done.field or "form": done.message}, section=action, status=400,
                               form=form if action == "profile" else None)
     if action == "profile":

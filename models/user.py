@@ -29,6 +29,8 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    # How money, numbers and dates are written for this user (a Babel locale: en_US, de_DE, ...).
+    locale: Mapped[str] = mapped_column(String(16), default="en_US", server_default="en_US")
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     # Bumped (data_version + 1) in the same transaction as every commit that changes what this user's

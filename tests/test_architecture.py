@@ -44,3 +44,13 @@ def test_import_contracts_hold():
         pytest.skip("import-linter is not installed")
     done = subprocess.run([lint, "--no-cache"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
+def test_readme_and_docs_link_only_inside_the_repository():
+    import re
+    for doc in [ROOT / "README.md", *(ROOT / "docs").glob("*.md")]:
+        for target in re.findall(r"\]\(([^)#\s]+)", doc.read_text()):
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):   # a URL scheme (https:, mailto:, an example in prose)
+                continue
+            resolved = (doc.parent / target).resolve()
+            assert resolved.is_relative_to(ROOT) and resolved.exists(), f"{doc.name}: {target}"

@@ -27,7 +27,7 @@ from dashboard.services.periods import add_months, month_start
 MARK_A = "Zqx7Alpha"
 MARK_B = "Wvk3Bravo"
 B_AMOUNTS = {"opening": "271.50", "expense": "-33.10", "income": "905.00", "budget": "120.00",
-             "contribution": "44.00", "card": "-77.70"}
+             "contribution": "44.00", "card": "-77.70", "rate": "271.0303"}
 PROBE_TEXT = "B probe text"
 CSV_FILE = "Date,Amount,Payee\n{day},-12.34,B probe payee\n{day},56.78,B probe income\n"
 
@@ -263,6 +263,7 @@ HINTS = {
     ("rules-pending-rule", "data"): lambda w: {"rule": w.a_id("rule"), "expected": 1},
     ("rules-renamed", "data"): lambda w: {"old": f"{MARK_A} Payee", "new": PROBE_TEXT},
     ("rules-payee", "value"): lambda w: f"{MARK_A} Payee",
+    ("first-run-seen", "data"): lambda w: Variants([True, None]),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",
@@ -288,6 +289,12 @@ HINTS = {
     ("cashflow-compare", "value"): lambda w: Variants(["previous", "average3"]),
     ("cashflow-drill-category", "value"): lambda w: str(w.a_id("category")),
     ("cashflow-budget", "value"): lambda w: str(w.a_id("budget")),
+    # exchange rates: B imports or enters B's own; A's rates must stay as they are
+    ("rates-file", "contents"): lambda w: "data:text/csv;base64," + __import__("base64").b64encode(
+        f"date,currency,rate\n{w.today.isoformat()},CHF,1.5\n".encode()).decode(),
+    ("rates-currency", "value"): lambda w: Variants(["CHF", "usd", "XYZ"]),
+    ("rates-base", "value"): lambda w: "EUR",
+    ("rates-rate", "value"): lambda w: Variants(["1.0876", "-1"]),
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,

@@ -5,7 +5,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
-from dashboard.formatting import format_money
+from dashboard.formatting import format_day, format_money
 
 STATUS = {"paid": ("paid", "success"), "expected": ("due", "secondary"), "overdue": ("overdue", "danger"),
           "skipped": ("skipped", "light")}
@@ -20,7 +20,7 @@ def upcoming_list(frame: pd.DataFrame, currency: str):
     rows = []
     for r in frame.itertuples():
         label, color = STATUS.get(r.status, (r.status, "secondary"))
-        paid = (f" on {r.paid_on:%d %b}" if r.status == "paid" and r.paid_on is not None else "")
+        paid = (f" on {format_day(r.paid_on)}" if r.status == "paid" and r.paid_on is not None else "")
         amount = r.paid_cents if r.status == "paid" and r.paid_cents is not None else r.amount_cents
         rows.append(html.Tr([
             html.Td(f"{r.occurs_on:%a %d %b}", className="text-nowrap"),

@@ -13,6 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import graph_card, page_header, stat_card
 from dashboard.components.forms import form_field
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
@@ -73,12 +74,13 @@ def layout(**_query):
         dbc.Card(dbc.CardBody([
             html.Div([
                 html.H5("Your accounts", className="card-title mb-0"),
-                dbc.Switch(id=f"{P}-show-archived", label="Show archived", value=True, class_name="mb-0"),
+                dbc.Switch(id=f"{P}-show-archived", label="Show archived", value=False, class_name="mb-0"),
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-1"),
             html.P("Double-click a name or an opening balance to change it; tick Archived to hide an account "
                    "from new transactions and from net worth.", className="text-muted small mb-2"),
             html.Div(id=f"{P}-grid-message", role="status"),
             ledger_grid(f"{P}-grid", _grid_columns(currency), row_data=[], getRowId="'' + params.data.id",
+                        empty=empty_texts.NO_ACCOUNTS,
                         style={}, grid_options={"domLayout": "autoHeight", "stopEditingWhenCellsLoseFocus": True}),
         ]), className="shadow-sm mb-3"),
         html.Div([
@@ -247,7 +249,12 @@ def save_account(n_clicks, name, type_, opening, refresh):
     if not done.ok:
         return no_update, {done.field if done.field in FORM_FIELDS else "form": done.message}, no_update, no_update
     account = done.value
-    return False, {}, _bump(refresh), _alert(f"Created “{account.name}”.", id=f"{P}-created")
+    # No time-out here: the message carries the next step (links must not vanish while being read).
+    message = dbc.Alert([f"Created “{account.name}”. Next, bring in its transactions: ",
+                         dcc.Link("import a statement", href="/import", id=f"{P}-created-import"), " or ",
+                         dcc.Link("add a transaction", href="/transactions#new", id=f"{P}-created-add"), "."],
+                        color="success", dismissable=True, class_name="py-2 mb-2", id=f"{P}-created")
+    return False, {}, _bump(refresh), message
 
 
 @callback(

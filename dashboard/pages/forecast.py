@@ -17,7 +17,7 @@ from dashboard.components.cards import graph_card, page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import Series, drivers_figure, forecast_figure
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money
 from dashboard.services import forecast as svc
 from dashboard.services import scenarios as scen
 from dashboard.services.accounts import list_accounts
@@ -25,6 +25,7 @@ from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
 from dashboard.services.schedules import CADENCES, schedules_frame
 from dashboard.services.validation import parse_amount, parse_id
+from dashboard.unit_of_work import unit_of_work
 from models import db, to_cents
 
 dash.register_page(__name__, path="/forecast", name="Forecast", title="Forecast · Ledgerlens", order=6)
@@ -151,7 +152,7 @@ def summary_children(result: svc.Forecast, currency: str, name: str):
                  html.Strong(f"{result.breach:%d %B %Y}", className="text-danger"), "."]
     else:
         text += [f"even in a bad month (10th percentile) the balance stays above {threshold} until {end:%d %B %Y}."]
-    text += [f" Median on {end:%d %b %Y}: {format_money(int(result.p50[-1]), currency, cents=True)} "
+    text += [f" Median on {format_date(end)}: {format_money(int(result.p50[-1]), currency, cents=True)} "
              f"(80 % band {format_money(int(result.p10[-1]), currency, cents=True)} – "
              f"{format_money(int(result.p90[-1]), currency, cents=True)}); "
              f"{len(result.items)} scheduled items, spending estimated from {result.history_months} months."]
@@ -198,7 +199,7 @@ def update_forecast(account, months, threshold, scenario_a, scenario_b, _refresh
     # The biggest items of the first forecast that breaks the threshold, else of the first scenario.
     shown_name, shown = next(((n, r) for n, r in results if r.breach is not None), results[min(1, len(results) - 1)])
     until = shown.breach or shown.days[-1]
-    drivers = drivers_figure(shown.drivers, viewer.currency, until_label=f"{until:%d %b %Y}"
+    drivers = drivers_figure(shown.drivers, viewer.currency, until_label=f"{format_date(until)}"
                              + (f" ({shown_name})" if len(results) > 1 else ""))
     summary = [summary_children(r, viewer.currency, name) for name, r in results]
     return chart, drivers, summary, feedback
@@ -268,21 +269,19 @@ def write_scenario(_new, _add, _delete, _remove, name, scenario, kind, label, am
     viewer = require_viewer()
     trigger = ctx.triggered_id
     bump = (refresh + 1) if isinstance(refresh, int) else 1
-    try:
+
+    def work():
         if trigger == f"{P}-new-save":
             created = scen.create_scenario(db.session, viewer.user_id, name=name)
-            db.session.commit()
             return _alert(f"Created “{created.name}”. Add what-ifs to it below."), bump, str(created.id)
         sid = _scenario_id(scenario)
         if sid is None:
             raise ServiceError("Pick a scenario first.", "scenario")
         if trigger == f"{P}-delete-save":
             scen.delete_scenario(db.session, viewer.user_id, sid)
-            db.session.commit()
             return _alert("Scenario deleted."), bump, None
         if isinstance(trigger, dict):
             scen.remove_item(db.session, viewer.user_id, sid, trigger.get("index"))
-            db.session.commit()
             return _alert("Item removed."), bump, no_update
         item = {"type": kind, "label": label, "amount": amount}
         if kind == "one_off":
@@ -294,8 +293,9 @@ def write_scenario(_new, _add, _delete, _remove, name, scenario, kind, label, am
         elif kind == "budget":
             item.update(category_id=category)
         scen.add_item(db.session, viewer.user_id, sid, item)
-        db.session.commit()
         return _alert("Added."), bump, no_update
-    except ServiceError as exc:
-        db.session.rollback()
-        return _alert(exc.message, "danger"), no_update, no_update
+
+    done = unit_of_work(work)
+    if not done.ok:
+        return _alert(done.message, "danger"), no_update, no_update
+    return done.value

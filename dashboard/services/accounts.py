@@ -20,7 +20,7 @@ from .errors import Conflict, NotFound, ServiceError
 from .filters import parse_ids
 from .periods import add_months, month_start
 from .sql import cents, cents_sum
-from .validation import clean_text, parse_amount, parse_id
+from .validation import clean_name, parse_amount, parse_id
 
 TYPE_LABELS = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit card", "cash": "Cash",
                "investment": "Investment", "loan": "Loan"}
@@ -182,7 +182,7 @@ def get_account(session: Session, user_id: int, account_id) -> Account:
 
 
 def _name(session: Session, user_id: int, value, account_id: int | None = None) -> str:
-    name = clean_text(value, field="name", max_length=MAX_NAME, required=True)
+    name = clean_name(value, max_length=MAX_NAME)
     stmt = select(Account.id).where(Account.user_id == user_id, Account.name == name)
     if account_id is not None:
         stmt = stmt.where(Account.id != account_id)

@@ -39,16 +39,21 @@ from models import (
     Account,
     Budget,
     Category,
+    DismissedRecurring,
     Expense,
     Goal,
     GoalContribution,
     ImportRule,
+    Scenario,
+    Schedule,
+    ScheduleOccurrence,
     Tag,
     Transaction,
     TransactionTag,
     User,
     from_cents,
 )
+from models.db import MAX_CENTS
 
 from .budget_lines import assign_budgets
 from .bulk import NewTransaction, lock_user, write_transactions
@@ -62,13 +67,14 @@ from .importer import (
 )
 from .sql import cents
 from .tags import check_tag_name
+from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
 VERSION = 1
 # Bounds on reading an export (a zip bomb is refused as soon as it passes one of them, while streaming):
 MAX_ARCHIVE_UNCOMPRESSED = 64 * 1024 * 1024    # bytes of text read out of the zip, all members together
 MAX_ARCHIVE_ROWS = 100_000                     # CSV rows, all members together
-MAX_ARCHIVE_ENTRIES = 64                       # files in the zip (an export has 9)
+MAX_ARCHIVE_ENTRIES = 64                       # files in the zip (an export has 13)
 MAX_MANIFEST_BYTES = 64 * 1024
 MEMBERS = {
     "accounts.csv": ("ref", "name", "type", "opening_balance", "archived"),
@@ -80,11 +86,16 @@ MEMBERS = {
     "goals.csv": ("ref", "name", "kind", "target_amount", "saved_amount", "target_date", "account_ref"),
     "goal_contributions.csv": ("goal_ref", "date", "amount", "note"),
     "import_rules.csv": ("pattern", "match_type", "category_ref", "category", "position"),
-}
-# Members an export may hold beyond those (older exports do not): read when present.
-OPTIONAL_MEMBERS = {
+    "schedules.csv": ("ref", "name", "payee", "kind", "amount", "account_ref", "category_ref", "category", "rrule",
+                      "start_date", "until", "count", "paused"),
+    "schedule_skips.csv": ("schedule_ref", "occurs_on"),
+    "scenarios.csv": ("name", "items"),
+    "dismissed_recurring.csv": ("key",),
     "transaction_tags.csv": ("transaction_ref", "tag"),
 }
+# Members that exports made before schedules (or tags) existed do not have: read as empty.
+OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv",
+                    "transaction_tags.csv"}
 _FORMULA = tuple("=+-@\t\r'")
 
 
@@ -132,7 +143,7 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
     counts: dict[str, int] = {}
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
         def member(name: str, rows):
-            header = MEMBERS.get(name) or OPTIONAL_MEMBERS[name]
+            header = MEMBERS[name]
             count = 0
             with archive.open(name, "w", force_zip64=True) as raw:
                 stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
@@ -208,10 +219,45 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
                 .where(TransactionTag.user_id == user_id)
                 .order_by(TransactionTag.transaction_id, Tag.name)
                 .execution_options(yield_per=5000, stream_results=True))))
+        _write_ahead(session, user_id, member, cat)
         manifest = {"format": FORMAT, "version": VERSION, "currency": user.currency,
                     "exported_at": datetime.now(UTC).isoformat(timespec="seconds"), "counts": counts}
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
     return manifest
+
+
+def _write_ahead(session: Session, user_id: int, member, cat) -> None:
+    """Schedules (with their skipped occurrences), scenarios and dismissed suggestions. A scenario's items
+    refer to accounts, schedules and categories by their refs in this archive."""
+    member("schedules.csv", (
+        (s.id, safe_text(s.name), safe_text(s.payee), s.kind, s.amount, s.account_id,
+         *(safe_text(x) for x in cat(s.category_id)), s.rrule, s.start_date.isoformat(),
+         s.until.isoformat() if s.until else "", s.count or "", int(s.paused))
+        for s in session.scalars(select(Schedule).where(Schedule.user_id == user_id).order_by(Schedule.id))))
+    member("schedule_skips.csv", (
+        (o.schedule_id, o.occurs_on.isoformat())
+        for o in session.scalars(select(ScheduleOccurrence).where(ScheduleOccurrence.user_id == user_id,
+                                                                  ScheduleOccurrence.status == "skipped")
+                                 .order_by(ScheduleOccurrence.schedule_id, ScheduleOccurrence.occurs_on))))
+
+    def portable(item: dict) -> dict:
+        out = {k: v for k, v in item.items() if k not in ("account_id", "schedule_id", "category_id")}
+        if item.get("account_id") is not None:
+            out["account_ref"] = str(item["account_id"])
+        if item.get("schedule_id") is not None:
+            out["schedule_ref"] = str(item["schedule_id"])
+        if item.get("category_id") is not None:
+            out["category_ref"], out["category"] = cat(item["category_id"])
+        return out
+
+    member("scenarios.csv", (
+        (safe_text(s.name), json.dumps([portable(i) for i in s.items or [] if isinstance(i, dict)],
+                                       ensure_ascii=False, sort_keys=True))
+        for s in session.scalars(select(Scenario).where(Scenario.user_id == user_id).order_by(Scenario.id))))
+    member("dismissed_recurring.csv", (
+        (safe_text(d.key),) for d in session.scalars(select(DismissedRecurring)
+                                                     .where(DismissedRecurring.user_id == user_id)
+                                                     .order_by(DismissedRecurring.id))))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -269,11 +315,12 @@ def read_archive(data: bytes) -> Archive:
                               f"reads version {VERSION}.")
     result = Archive(manifest)
     for name, columns in MEMBERS.items():
+        if name not in infos and name in OPTIONAL_MEMBERS:
+            result.tables[name] = []
+            continue
         if name not in infos:
             raise ImportFileError(f"The export has no {name}.")
         result.tables[name] = _read_rows(archive, infos[name], columns, budget)
-    for name, columns in OPTIONAL_MEMBERS.items():
-        result.tables[name] = _read_rows(archive, infos[name], columns, budget) if name in infos else []
     _check(result)
     return result
 
@@ -424,6 +471,30 @@ class _Row:
         return value in ("1", "true")
 
 
+def _check_goals(goals: dict) -> None:
+    """A goal as a live write would leave it (services.goals): its saved amount is the sum of its
+    contributions, which never dips below zero (in date order), within the largest storable amount;
+    a goal that follows an account has no contributions of its own."""
+    for ref, goal in goals.items():
+        where = f"goals.csv: the goal “{goal['name'][:40]}” (ref {ref})"
+        contributions = goal["contributions"]
+        if goal["account_ref"] and contributions:
+            raise ImportFileError(f"{where} follows an account, so it cannot have contributions.")
+        if goal["account_ref"]:
+            continue
+        running = 0
+        for day, amount, _note in sorted(contributions, key=lambda c: c[0]):
+            running += amount
+            if running < 0:
+                raise ImportFileError(f"{where}: by {day.isoformat()} its contributions take out more than "
+                                      "was put in.")
+            if running > MAX_CENTS:
+                raise ImportFileError(f"{where}: its contributions add up to more than can be stored.")
+        if goal["saved"] != running:
+            raise ImportFileError(f"{where}: saved_amount {_money(goal['saved'])} is not the sum of its "
+                                  f"contributions ({_money(running)}).")
+
+
 def _check(archive: Archive) -> None:
     """Every value and cross-reference of an archive, before anything is written."""
     t = archive.tables
@@ -432,7 +503,9 @@ def _check(archive: Archive) -> None:
     for raw in t["accounts.csv"]:
         r = _Row("accounts.csv", raw)
         ref = r.ref("ref")
-        name = r.text("name", 100, required=True)
+        name = normalise_name(r.text("name", 100, required=True))   # as a live write stores it
+        if not name:
+            r.fail("name is empty.")
         if name in names:
             r.fail(f"the account name “{name}” appears twice.")
         names.add(name)
@@ -522,7 +595,8 @@ def _check(archive: Archive) -> None:
         target = r.money("target_amount", positive=True)
         if target == 0:
             r.fail("target_amount must be more than zero.")
-        goals[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", GOAL_KINDS),
+        goal_name = normalise_name(r.text("name", 100, required=True)) or r.fail("name is empty.")
+        goals[ref] = {"name": goal_name, "kind": r.choice("kind", GOAL_KINDS),
                       "target": target, "saved": r.money("saved_amount", positive=True),
                       "target_date": r.day("target_date", required=False), "account_ref": account_ref,
                       "contributions": []}
@@ -532,6 +606,7 @@ def _check(archive: Archive) -> None:
         if ref not in goals:
             r.fail(f"goal_ref {ref} is not in goals.csv.")
         goals[ref]["contributions"].append((r.day("date"), r.money("amount", nonzero=True), r.text("note", 200)))
+    _check_goals(goals)
     rules = []
     for raw in t["import_rules.csv"]:
         r = _Row("import_rules.csv", raw)
@@ -559,6 +634,76 @@ def _check(archive: Archive) -> None:
         tags.append((ref, name))
     archive.lines = {"accounts": accounts, "categories": categories, "transactions": transactions,
                      "budgets": budgets, "goals": goals, "rules": rules, "tags": tags}
+    archive.lines.update(_check_ahead(t, accounts, categories, category))
+
+
+def _check_ahead(t: dict, accounts: dict, categories: dict, category) -> dict:
+    """Schedules, their skips, scenarios and dismissed suggestions: values and references."""
+    from .schedules import MAX_COUNT, _day, parse_rule
+    schedules: dict[str, dict] = {}
+    names: set[str] = set()
+    for raw in t["schedules.csv"]:
+        r = _Row("schedules.csv", raw)
+        ref = r.ref("ref")
+        if ref in schedules:
+            r.fail(f"ref {ref} appears twice.")
+        name = r.text("name", 100, required=True)
+        if name in names:
+            r.fail(f"the schedule name “{name}” appears twice.")
+        names.add(name)
+        kind = r.choice("kind", ("expense", "income"))
+        amount = r.money("amount", nonzero=True)
+        if (amount > 0) != (kind == "income"):
+            r.fail("an expense schedule has a negative amount, an income schedule a positive one.")
+        account_ref = r.ref("account_ref")
+        if account_ref not in accounts:
+            r.fail(f"account_ref {account_ref} is not in accounts.csv.")
+        cat_ref, cat_path = category(r)
+        try:
+            start = _day(raw["start_date"].strip(), "start_date")
+            until = _day(raw["until"].strip(), "until") if raw["until"].strip() else None
+            rule = parse_rule(unsafe_text(raw["rrule"]), start)
+        except ServiceError as exc:
+            r.fail(exc.message)
+        count = raw["count"].strip()
+        if count and (not count.isdigit() or not 1 <= int(count) <= MAX_COUNT):
+            r.fail(f"count must be a whole number from 1 to {MAX_COUNT:,}.")
+        schedules[ref] = {"line": raw["_line"], "name": name, "payee": r.text("payee", 200), "kind": kind,
+                          "cents": amount, "account_ref": account_ref, "category_ref": cat_ref, "category": cat_path,
+                          "rrule": rule, "start": start, "until": until, "count": int(count) if count else None,
+                          "paused": r.flag("paused"), "skips": []}
+    for raw in t["schedule_skips.csv"]:
+        r = _Row("schedule_skips.csv", raw)
+        ref = r.ref("schedule_ref")
+        if ref not in schedules:
+            r.fail(f"schedule_ref {ref} is not in schedules.csv.")
+        schedules[ref]["skips"].append(r.day("occurs_on"))
+    scenarios: list[dict] = []
+    seen: set[str] = set()
+    for raw in t["scenarios.csv"]:
+        r = _Row("scenarios.csv", raw)
+        name = r.text("name", 100, required=True)
+        if name in seen:
+            r.fail(f"the scenario name “{name}” appears twice.")
+        seen.add(name)
+        try:
+            items = json.loads(raw["items"])
+        except (ValueError, RecursionError):
+            r.fail("items is not valid JSON.")
+        if not isinstance(items, list) or len(items) > 30 or not all(isinstance(i, dict) for i in items):
+            r.fail("items must be a list of at most 30 items.")
+        for item in items:
+            for key, table, where in (("account_ref", accounts, "accounts.csv"),
+                                      ("schedule_ref", schedules, "schedules.csv")):
+                if key in item and str(item[key]) not in table:
+                    r.fail(f"{key} {str(item[key])[:20]} is not in {where}.")
+            if item.get("category_ref") and str(item["category_ref"]) not in categories:
+                r.fail(f"category_ref {str(item['category_ref'])[:20]} is not in categories.csv.")
+        scenarios.append({"line": raw["_line"], "name": name, "items": items})
+    dismissed = []
+    for raw in t["dismissed_recurring.csv"]:
+        dismissed.append(_Row("dismissed_recurring.csv", raw).text("key", 300, required=True))
+    return {"schedules": schedules, "scenarios": scenarios, "dismissed": dismissed}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -799,6 +944,7 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
     write_transactions(session, user_id, new)
     added["transactions"] += len(new)
     _restore_tags(session, user_id, data.get("tags") or [], new_refs, before)
+    _restore_ahead(session, user_id, data, account_ids, resolve, added, skipped)
     if budget_span:
         assign_budgets(session, user_id, date_from=min(budget_span), date_to=max(budget_span))
     return RestoreResult(added, skipped)
@@ -828,6 +974,71 @@ def _restore_tags(session: Session, user_id: int, tags: list[tuple[str, str]], n
     if rows:
         session.execute(insert(TransactionTag), [{"transaction_id": t, "tag_id": g, "user_id": user_id}
                                                  for t, g in sorted(rows)])
+def _restore_ahead(session: Session, user_id: int, data: dict, account_ids: dict, resolve, added: Counter,
+                   skipped: Counter) -> None:
+    """Schedules (by name) with their skips, scenarios (by name; items re-checked as if typed) and
+    dismissed suggestions (by key). Payments are linked to occurrences again by matching, not restored."""
+    from .scenarios import clean_items
+    from .schedules import create_schedule
+    have = set(session.scalars(select(Schedule.name).where(Schedule.user_id == user_id)))
+    schedule_ids: dict[str, int] = {}
+    for ref, s in data.get("schedules", {}).items():
+        if s["name"] in have:
+            existing = session.scalar(select(Schedule.id).where(Schedule.user_id == user_id,
+                                                                Schedule.name == s["name"]))
+            schedule_ids[ref] = existing
+            skipped["schedules"] += 1
+            continue
+        try:
+            schedule = create_schedule(
+                session, user_id, name=s["name"], payee=s["payee"], kind=s["kind"], amount=from_cents(abs(s["cents"])),
+                account_id=account_ids[s["account_ref"]],
+                category_id=resolve(s["category_ref"], s["category"], f"schedules.csv line {s['line']}"),
+                rrule=s["rrule"], start_date=s["start"], until=s["until"], count=s["count"])
+        except ServiceError as exc:
+            if isinstance(exc, ImportFileError):
+                raise
+            raise ImportFileError(f"schedules.csv: {exc.message}", s["line"]) from None
+        schedule.paused = s["paused"]
+        for day in sorted(set(s["skips"])):
+            session.add(ScheduleOccurrence(user_id=user_id, schedule_id=schedule.id, occurs_on=day, status="skipped"))
+        schedule_ids[ref] = schedule.id
+        have.add(s["name"])
+        added["schedules"] += 1
+    session.flush()
+    have = set(session.scalars(select(Scenario.name).where(Scenario.user_id == user_id)))
+    for sc in data.get("scenarios", []):
+        if sc["name"] in have:
+            skipped["scenarios"] += 1
+            continue
+        items = []
+        for item in sc["items"]:
+            local = {k: v for k, v in item.items() if k not in ("account_ref", "schedule_ref", "category_ref",
+                                                                  "category")}
+            if "account_ref" in item:
+                local["account_id"] = account_ids[str(item["account_ref"])]
+            if "schedule_ref" in item:
+                local["schedule_id"] = schedule_ids[str(item["schedule_ref"])]
+            if "category_ref" in item or "category" in item:
+                local["category_id"] = resolve(str(item.get("category_ref") or ""), str(item.get("category") or ""),
+                                               f"scenarios.csv line {sc['line']}")
+            items.append(local)
+        try:
+            cleaned = clean_items(session, user_id, items)
+        except ServiceError as exc:
+            if isinstance(exc, ImportFileError):
+                raise
+            raise ImportFileError(f"scenarios.csv: {exc.message}", sc["line"]) from None
+        session.add(Scenario(user_id=user_id, name=sc["name"], items=cleaned))
+        have.add(sc["name"])
+        added["scenarios"] += 1
+    have = set(session.scalars(select(DismissedRecurring.key).where(DismissedRecurring.user_id == user_id)))
+    for key in data.get("dismissed", []):
+        if key in have:
+            continue
+        session.add(DismissedRecurring(user_id=user_id, key=key))
+        have.add(key)
+    session.flush()
 
 
 def export_filename(today: date | None = None) -> str:

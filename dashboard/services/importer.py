@@ -36,7 +36,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Category, CategoryMapping, ImportRule, MonthlyRollup, Transaction
+from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transaction
 from models.db import MAX_CENTS
 
 from . import patterns
@@ -958,12 +958,12 @@ def _user_rules(session: Session, user_id: int) -> list[Rule]:
 
 
 def history_suggestions(session: Session, user_id: int) -> dict[str, int]:
-    """Payee (suggestion_key) -> the category the user gave it most often, from the monthly roll-up
+    """Payee (suggestion_key) -> the category the user gave it most often, from the payee roll-up
     (a few rows per payee and month, not every transaction)."""
     rows = session.execute(
-        select(MonthlyRollup.payee, MonthlyRollup.category_id, func.sum(MonthlyRollup.row_count))
-        .where(MonthlyRollup.user_id == user_id, MonthlyRollup.category_id.is_not(None))
-        .group_by(MonthlyRollup.payee, MonthlyRollup.category_id)).all()
+        select(PayeeRollup.payee, PayeeRollup.category_id, func.sum(PayeeRollup.row_count))
+        .where(PayeeRollup.user_id == user_id, PayeeRollup.category_id.is_not(None))
+        .group_by(PayeeRollup.payee, PayeeRollup.category_id)).all()
     votes: dict[str, Counter] = defaultdict(Counter)
     for payee, category_id, count in rows:
         key = suggestion_key(payee or "")
@@ -1297,7 +1297,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
                 category_id, source = None, ""
         if row.category and source not in ("file", "mapped") and category_id is None and not reason:
             if file_key not in names:
-                reason = f"Unknown category “{row.category[:60]}”: left uncategorised."
+                reason = f"Unknown category “{row.category[:60]}”: left uncategorized."
 
         include = status == NEW
         choice = choices.get(row.line)
