@@ -145,5 +145,5 @@ def register_callbacks(app: Dash) -> None:
     def save_theme(choice):
         viewer = require_viewer()
         if not unit_of_work(users_svc.set_theme, db.session, viewer.user_id, choice).ok:
-            raise PreventUpdate
+            raise PreventUpdate  # an unknown theme: nothing saved
         return choice

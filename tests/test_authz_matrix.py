@@ -212,6 +212,7 @@ HINTS = {
     # accounts
     ("accounts-range", "value"): lambda w: "12",
     ("accounts-form-type", "value"): lambda w: "checking",
+    ("accounts-form-currency-code", "value"): lambda w: Variants(["EUR", None, "KWD"]),
     # budgets
     ("budgets-period", "data"): _period,
     ("budgets-pending-delete", "data"): lambda w: str(w.a_id("budget")),

@@ -40,6 +40,7 @@ from models import (
     Budget,
     Category,
     DismissedRecurring,
+    ExchangeRate,
     Expense,
     Goal,
     GoalContribution,
@@ -53,8 +54,9 @@ from models import (
     User,
     from_cents,
 )
-from models.db import MAX_CENTS
+from models.db import MAX_CENTS, to_rate
 
+from . import fx
 from .budget_lines import assign_budgets
 from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import visible_to
@@ -70,14 +72,15 @@ from .tags import check_tag_name
 from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
-VERSION = 1
+VERSION = 2  # 2: accounts.csv has a currency column, exchange_rates.csv holds the rates (1 is still read)
+READABLE_VERSIONS = (1, 2)
 # Bounds on reading an export (a zip bomb is refused as soon as it passes one of them, while streaming):
 MAX_ARCHIVE_UNCOMPRESSED = 64 * 1024 * 1024    # bytes of text read out of the zip, all members together
 MAX_ARCHIVE_ROWS = 100_000                     # CSV rows, all members together
 MAX_ARCHIVE_ENTRIES = 64                       # files in the zip (an export has 13)
 MAX_MANIFEST_BYTES = 64 * 1024
 MEMBERS = {
-    "accounts.csv": ("ref", "name", "type", "opening_balance", "archived"),
+    "accounts.csv": ("ref", "name", "type", "currency", "opening_balance", "archived"),
     "categories.csv": ("ref", "name", "kind", "color", "parent_ref", "parent"),
     "transactions.csv": ("ref", "account_ref", "account", "date", "amount", "kind", "category_ref", "category",
                          "payee", "description", "notes", "transfer_group", "external_id"),
@@ -91,11 +94,16 @@ MEMBERS = {
     "schedule_skips.csv": ("schedule_ref", "occurs_on"),
     "scenarios.csv": ("name", "items"),
     "dismissed_recurring.csv": ("key",),
+    "exchange_rates.csv": ("day", "currency", "base", "rate"),
     "transaction_tags.csv": ("transaction_ref", "tag"),
 }
 # Members that exports made before schedules (or tags) existed do not have: read as empty.
 OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv",
                     "transaction_tags.csv"}
+# Version 1 exports: accounts without a currency (they are in the exporting user's, manifest "currency"),
+# no rates.
+MEMBERS_V1 = {**{k: v for k, v in MEMBERS.items() if k != "exchange_rates.csv"},
+              "accounts.csv": ("ref", "name", "type", "opening_balance", "archived")}
 _FORMULA = tuple("=+-@\t\r'")
 
 
@@ -157,7 +165,7 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
             counts[name.removesuffix(".csv")] = count
 
         member("accounts.csv", (
-            (a.id, safe_text(a.name), a.type, a.opening_balance, int(a.archived))
+            (a.id, safe_text(a.name), a.type, a.currency, a.opening_balance, int(a.archived))
             for a in session.scalars(select(Account).where(Account.user_id == user_id).order_by(Account.id))))
         parent = aliased(Category)
         # Parents before their children, at any depth (a category moved under a newer one included).
@@ -211,6 +219,11 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
                 ImportRule.pattern != "", ImportRule.amount_min.is_(None), ImportRule.amount_max.is_(None),
                 ImportRule.account_id.is_(None), ImportRule.set_payee.is_(None))
                 .order_by(ImportRule.position, ImportRule.id))))
+        member("exchange_rates.csv", (
+            (r.day.isoformat(), r.currency, r.base, format(r.rate, "f"))
+            for r in session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == user_id)
+                                     .order_by(ExchangeRate.base, ExchangeRate.currency, ExchangeRate.day)
+                                     .execution_options(yield_per=5000))))
         member("transaction_tags.csv", (
             (transaction_id, safe_text(name))
             for transaction_id, name in session.execute(
@@ -310,17 +323,22 @@ def read_archive(data: bytes) -> Archive:
         raise ImportFileError("manifest.json is not valid JSON.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ImportFileError("This zip is not a Ledgerlens export (unknown format in manifest.json).")
-    if manifest.get("version") != VERSION:
+    if manifest.get("version") not in READABLE_VERSIONS:
         raise ImportFileError(f"This export is version {repr(manifest.get('version'))[:20]}; this Ledgerlens "
-                              f"reads version {VERSION}.")
+                              f"reads versions {', '.join(map(str, READABLE_VERSIONS))}.")
     result = Archive(manifest)
-    for name, columns in MEMBERS.items():
+    members = MEMBERS if manifest["version"] == VERSION else MEMBERS_V1
+    for name, columns in members.items():
         if name not in infos and name in OPTIONAL_MEMBERS:
             result.tables[name] = []
             continue
         if name not in infos:
             raise ImportFileError(f"The export has no {name}.")
         result.tables[name] = _read_rows(archive, infos[name], columns, budget)
+    if manifest["version"] == 1:  # its accounts are in the exporting user's currency
+        currency = manifest.get("currency") if isinstance(manifest.get("currency"), str) else ""
+        for row in result.tables["accounts.csv"]:
+            row["currency"] = currency
     _check(result)
     return result
 
@@ -509,8 +527,15 @@ def _check(archive: Archive) -> None:
         if name in names:
             r.fail(f"the account name “{name}” appears twice.")
         names.add(name)
-        accounts[ref] = {"name": name, "type": r.choice("type", ACCOUNT_TYPES),
-                         "opening": r.money("opening_balance"), "archived": r.flag("archived")}
+        try:
+            currency = fx.check_account_currency(raw.get("currency")) if raw.get("currency") else ""
+        except ServiceError as exc:
+            r.fail(f"currency: {exc.message}")
+        opening = r.money("opening_balance")
+        if currency and opening % 10 ** (2 - min(fx.minor_digits(currency), 2)):
+            r.fail(f"the opening balance has more decimals than {currency} has.")
+        accounts[ref] = {"name": name, "type": r.choice("type", ACCOUNT_TYPES), "currency": currency,
+                         "opening": opening, "archived": r.flag("archived")}
     categories = {}
     for raw in t["categories.csv"]:
         r = _Row("categories.csv", raw)
@@ -619,6 +644,20 @@ def _check(archive: Archive) -> None:
             r.fail(exc.message)
         cat_ref, cat_path = category(r)
         rules.append({"pattern": pattern, "match_type": match_type, "category_ref": cat_ref, "category": cat_path})
+    rates = {}
+    for raw in t.get("exchange_rates.csv", []):
+        r = _Row("exchange_rates.csv", raw)
+        day = r.day("day")
+        try:
+            currency, base = fx.check_currency(raw["currency"]), fx.check_currency(raw["base"])
+            rate = to_rate(raw["rate"])
+        except ServiceError as exc:
+            r.fail(exc.message)
+        except (ValueError, TypeError) as exc:
+            r.fail(f"rate: {exc}")
+        if currency == base:
+            r.fail("a rate needs two different currencies.")
+        rates[(base, currency, day)] = rate
     tags = []
     for raw in t.get("transaction_tags.csv", []):
         r = _Row("transaction_tags.csv", raw)
@@ -632,7 +671,7 @@ def _check(archive: Archive) -> None:
         except ServiceError as exc:
             r.fail(exc.message)
         tags.append((ref, name))
-    archive.lines = {"accounts": accounts, "categories": categories, "transactions": transactions,
+    archive.lines = {"rates": rates, "accounts": accounts, "categories": categories, "transactions": transactions,
                      "budgets": budgets, "goals": goals, "rules": rules, "tags": tags}
     archive.lines.update(_check_ahead(t, accounts, categories, category))
 
@@ -746,14 +785,30 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
     data = archive.lines
     added, skipped = Counter(), Counter()
 
+    # Exchange rates: the ones the user lacks (a rate the user has for that day stays as it is).
+    base = fx.base_currency(session, user_id)
+    if data["rates"]:
+        have = set(session.execute(select(ExchangeRate.base, ExchangeRate.currency, ExchangeRate.day)
+                                   .where(ExchangeRate.user_id == user_id)).all())
+        new = [{"user_id": user_id, "base": b, "currency": c, "day": d, "rate": rate}
+               for (b, c, d), rate in sorted(data["rates"].items()) if (b, c, d) not in have]
+        for i in range(0, len(new), 2000):
+            session.execute(insert(ExchangeRate), new[i:i + 2000])
+        added["exchange rates"] += len(new)
+        skipped["exchange rates"] += len(data["rates"]) - len(new)
+
     # Accounts, by name.
     existing = {a.name: a for a in session.scalars(select(Account).where(Account.user_id == user_id))}
     account_ids: dict[str, int] = {}
     fresh_accounts: set[int] = set()
     for ref, a in data["accounts"].items():
         account = existing.get(a["name"])
+        currency = a["currency"] or base
+        if account is not None and account.currency != currency:
+            raise ImportFileError(f"accounts.csv: the account “{a['name']}” is in {currency} in the export and "
+                                  f"in {account.currency} here. Rename one of them first.")
         if account is None:
-            account = Account(user_id=user_id, name=a["name"], type=a["type"],
+            account = Account(user_id=user_id, name=a["name"], type=a["type"], currency=currency,
                               opening_balance=from_cents(a["opening"]), archived=a["archived"])
             session.add(account)
             session.flush()

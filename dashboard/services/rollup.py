@@ -42,7 +42,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
-from models import AmountRollup, DailyRollup, Expense, MonthlyRollup, PayeeRollup, Transaction, User, band_of
+from models import (
+    AmountRollup,
+    DailyRollup,
+    Expense,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    Transaction,
+    User,
+    band_of,
+)
 from models.db import require_session_hooks
 
 from .periods import month_end, month_start
@@ -52,7 +62,8 @@ _PENDING = "ledgerlens_rollup_pending"
 _CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit bumps; ALL_USERS: all
 ALL_USERS = "*"
 # Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
-_NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "users"}
+_NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "payee_amount_rollup",
+                  "users"}
 # Changes to the user row that change nothing a page shows.
 _USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
 
@@ -69,7 +80,7 @@ def _in_months(column, months: list[date]):
 
 
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
-    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee), for the given months or entirely."""
+    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee, payee by band), for the given months or entirely."""
     require_session_hooks()  # the data-version bump below happens in the before_commit hook
     month_list = sorted({month_start(m) for m in months}) if months is not None else None
     if month_list == []:
@@ -83,7 +94,7 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     for table, period in ((MonthlyRollup, MonthlyRollup.month), (AmountRollup, AmountRollup.month),
                           (DailyRollup, DailyRollup.day),
-                          (PayeeRollup, PayeeRollup.month)):
+                          (PayeeRollup, PayeeRollup.month), (PayeeAmountRollup, PayeeAmountRollup.month)):
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
             stmt = stmt.where(_in_months(period, month_list) if table is DailyRollup else period.in_(month_list))
@@ -146,9 +157,21 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         .where(*income_where)
         .group_by(Transaction.user_id, t_month, Transaction.payee, Transaction.account_id, Transaction.category_id),
     ]
+    payee_amount_cols = ["user_id", "flow", "month", "band", "payee", "total_cents", "row_count"]
+    payee_amounts = [
+        select(Expense.user_id, literal("spending"), e_month, e_band, Transaction.payee, func.sum(e_cents), func.count())
+        .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, e_month, e_band, Transaction.payee),
+        select(Transaction.user_id, literal("income"), t_month, t_band, Transaction.payee, func.sum(t_cents),
+               func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, t_month, t_band, Transaction.payee),
+    ]
     for table, cols, sources in ((MonthlyRollup, monthly_cols, monthly), (AmountRollup, amount_cols, amounts),
                                  (DailyRollup, daily_cols, daily),
-                                 (PayeeRollup, payee_cols, payees)):
+                                 (PayeeRollup, payee_cols, payees),
+                                 (PayeeAmountRollup, payee_amount_cols, payee_amounts)):
         for source, date_col in zip(sources, (Expense.date, Transaction.date, Transaction.date)):
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
 
@@ -231,7 +254,7 @@ def mark_changed(session: Session, user_id) -> None:
 
 def _owner(obj, *, load: bool):
     """The user whose data ``obj`` is, or None (built-in category, roll-up row, unknown)."""
-    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup)):
+    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup, PayeeAmountRollup)):
         return None
     state = inspect(obj)
     if isinstance(obj, User):

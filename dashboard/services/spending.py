@@ -27,6 +27,7 @@ from models import (
     DailyRollup,
     Expense,
     MonthlyRollup,
+    PayeeAmountRollup,
     PayeeRollup,
     Tag,
     Transaction,
@@ -274,7 +275,11 @@ def _text_ids(session: Session, user_id: int, text: str, *, description_only: bo
         where.append(~contains(session, Transaction.payee, text))
     if len(text) >= 3 and _has_fts(session):
         phrase = '"' + text.replace('"', '""') + '"'
-        query = f"description : {phrase}" if description_only else phrase
+        query = phrase
+        if description_only:
+            # The index drops the rows whose payee matches too, when it folds case as LIKE does (ASCII);
+            # the LIKE above stays the rule either way.
+            query = f"description : {phrase}" + (f" NOT payee : {phrase}" if text.isascii() else "")
         matches = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
             .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
         where.append(Transaction.id.in_(matches))
@@ -327,8 +332,9 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
 def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilters, start: date, end: date,
                    keys: list[str], categories, grain: str, *, bands: tuple[int, int] | None = None,
                    payee_text: str = "") -> Select:
-    """A GROUP BY over one of the roll-ups: MonthlyRollup, AmountRollup (``bands``: first and last band
-    kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any days)."""
+    """A GROUP BY over one of the roll-ups: MonthlyRollup, AmountRollup and PayeeAmountRollup (``bands``:
+    first and last band kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any
+    days)."""
     r = model
     period = r.day if model is DailyRollup else r.month
     if model is DailyRollup:
@@ -337,15 +343,18 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
         bucket = r.month
     else:
         bucket = func.to_char(r.month, "YYYY-MM-DD")
-    key_cols = {"category_id": r.category_id, "bucket": bucket, "account_id": r.account_id}
+    key_cols = {"bucket": bucket}
+    if model is not PayeeAmountRollup:
+        key_cols.update(category_id=r.category_id, account_id=r.account_id)
     if model is DailyRollup:
         key_cols["day"] = r.day
-    if model is PayeeRollup:
+    if model in (PayeeRollup, PayeeAmountRollup):
         key_cols["payee"] = r.payee
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
     where = [r.user_id == user_id, r.flow == filters.flow, period >= start, period <= end]
-    where += _common_where((period, r.account_id, r.category_id), filters, categories)
+    if model is not PayeeAmountRollup:   # (which is only asked without account and category filters)
+        where += _common_where((period, r.account_id, r.category_id), filters, categories)
     if bands is not None:
         where.append(r.band.between(*bands))
     if payee_text:
@@ -394,8 +403,9 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
       (weeks, the edges of a custom range) from DailyRollup;
     - text: the payees that contain it from PayeeRollup, plus the raw rows whose description (only)
       contains it, found through the full-text index;
-    - amount range: the whole bands inside it from AmountRollup, plus the raw rows of the slivers at its
-      two ends (ix_expenses_user_amount);
+    - amount range: the whole bands inside it from AmountRollup (PayeeAmountRollup for payees, when no
+      account or category is chosen), plus the raw rows of the slivers at its two ends
+      (ix_expenses_user_amount);
     - weekly or by-day views with a row filter, text and amount together, and the partial-month
       edges of payee or row-filtered views: raw rows."""
     grain = filters.effective_grain
@@ -418,7 +428,8 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
                                 grain)] if whole else []
         return parts + [_rollup_select(session, DailyRollup, user_id, filters, a, b, keys, categories, grain)
                         for a, b in edges]
-    if daily or (has_text and has_amount) or (by_payee and has_amount):
+    by_payee_band = by_payee and has_amount and not filters.account_ids and not filters.category_ids
+    if daily or (has_text and has_amount) or (by_payee and has_amount and not by_payee_band):
         return [raw(start, end)]
     whole, edges = _split_months(start, end)
     parts = [raw(a, b) for a, b in edges]
@@ -434,8 +445,8 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     bands = _covered_bands(filters.min_amount, filters.max_amount)
     if bands is None:
         return parts + [raw(whole[0], whole_end)]
-    parts.append(_rollup_select(session, AmountRollup, user_id, filters, whole[0], whole[1], keys, categories,
-                                grain, bands=bands))
+    parts.append(_rollup_select(session, PayeeAmountRollup if by_payee else AmountRollup, user_id, filters,
+                                whole[0], whole[1], keys, categories, grain, bands=bands))
     covered_low, _ = band_bounds(bands[0])
     _, covered_high = band_bounds(bands[1])
     cent = Decimal("0.01")
