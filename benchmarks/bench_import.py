@@ -67,6 +67,7 @@ def main() -> None:
 
     with app.app_context():
         user_id = load_demo(db.session, email="bench-import@ledgerlens.local")["user_id"]
+        db.session.commit()
         accounts = [Account(user_id=user_id, name=name, type="checking") for name in ("Imported", "Via page")]
         db.session.add_all(accounts)
         db.session.commit()
@@ -84,6 +85,7 @@ def main() -> None:
         progress = []
         result = imp.run_import(db.session, user_id, account_ids[0], parsed,
                                 progress=lambda done, total: progress.append((done, time.perf_counter())))
+        db.session.commit()
         t3 = time.perf_counter()
         print(f"  parse (inspect + read {len(parsed.rows):,} rows)   {t1 - t0:6.2f} s")
         print(f"  plan (duplicates, rules, suggestions)   {t2 - t1:6.2f} s   "
@@ -92,6 +94,7 @@ def main() -> None:
         print(f"  total, service   {t3 - t0:6.2f} s")
         again_start = time.perf_counter()
         again = imp.run_import(db.session, user_id, account_ids[0], imp.parse_csv(data, mapping))
+        db.session.commit()
         print(f"  the same file again: {again.added} added, {again.skipped:,} skipped in "
               f"{time.perf_counter() - again_start:.2f} s")
         count = db.session.scalar(select(func.count()).select_from(Transaction)

@@ -92,6 +92,7 @@ def prepare_users(app, count: int) -> list[dict]:
                 .where(Budget.user_id == user_id, Budget.period_type == "monthly", Budget.start_date == this_month))
             if not budgets:
                 stats = load_demo(db.session, email=email, seed=1000 + index, replace=True)
+                db.session.commit()
                 user_id = stats["user_id"]
                 made += 1
             accounts = list(db.session.scalars(select(Account.id).where(Account.user_id == user_id)
@@ -274,7 +275,7 @@ def main() -> None:
     people = prepare_users(app, args.users)
     from sqlalchemy import select
 
-    from dashboard.demo import DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_PASSWORD
     from models import Category, db
     with app.app_context():
         categories = [str(c) for c in db.session.scalars(select(Category.id).where(Category.user_id.is_(None)))]

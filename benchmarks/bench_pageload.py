@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    from dashboard.demo import DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_PASSWORD
 
     app, _user_id = bench_app(args.rows)
     port = _free_port()

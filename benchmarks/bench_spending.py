@@ -1,20 +1,21 @@
 """Spending explorer benchmark: the server time of the whole update at 1,000,000 transactions.
 
-    python benchmarks/bench_spending.py [--rows 1000000] [--runs 20]
+    python benchmarks/bench_spending.py [--rows 1000000] [--runs 20] [--dataset uniform|varied]
 
 Each case posts the two callbacks a filter change costs (all charts and totals; the grid's first page)
 through the Flask test client, as the browser would, and times them together. The naive case loads the
 filtered rows into pandas and groups there, for comparison. Every case ends in one line:
 
-    bench spending.<case> db=<sqlite|postgresql> rows=<n> median_ms=<n> p95_ms=<n> peak_rss_mb=<n>
+    bench spending.<dataset>.<case> db=<sqlite|postgresql> rows=<n> median_ms=<n> p95_ms=<n> peak_rss_mb=<n>
 """
 from __future__ import annotations
 
 import argparse
+import os
 import json
 from datetime import date
 
-from common import bench_app, db_kind, measure, peak_rss_mb
+from common import DATASETS, bench_app, db_kind, measure, measure_cpu, peak_rss_mb
 
 CASES = {
     # name: filter query (as the URL carries it)
@@ -90,19 +91,23 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--dataset", choices=DATASETS, default="uniform",
+                        help="uniform: the demo's volume mode; varied: benchmarks/varied.py (see common.bench_app)")
     args = parser.parse_args()
 
-    app, user_id = bench_app(args.rows)
+    app, user_id = bench_app(args.rows, args.dataset)
     from sqlalchemy import select
 
-    from dashboard.demo import DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_PASSWORD
     from dashboard.services.periods import add_months
     from models import Account, Category, db
 
     with app.app_context():
         account = db.session.scalar(select(Account.id).where(Account.user_id == user_id).order_by(Account.id))
-        food = db.session.scalar(select(Category.id).where(Category.name == "Food", Category.user_id.is_(None)))
-        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries"))
+        # The uniform user has the built-in tree; the varied one its own (Food > Groceries > ...).
+        owner = Category.user_id.is_(None) if args.dataset == "uniform" else Category.user_id == user_id
+        food = db.session.scalar(select(Category.id).where(Category.name == "Food", owner))
+        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries", owner))
     today = date.today()
     replacements = {"ACCOUNT": str(account), "FOOD": str(food), "GROCERIES": str(groceries),
                     "START": add_months(today, -7).replace(day=10).isoformat(),
@@ -126,10 +131,10 @@ def main() -> None:
                     "value": {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}}],
                   [{"id": "spending-state", "property": "data", "value": state}])
 
-        median, p95 = measure(update, runs=args.runs)
+        median, p95, cpu = measure_cpu(update, runs=args.runs)
         extra = f" naive_median_ms={naive_ms:.0f}" if name == "last_12_months" else ""
-        print(f"bench spending.{name} db={kind} rows={args.rows} median_ms={median:.0f} p95_ms={p95:.0f} "
-              f"peak_rss_mb={peak_rss_mb():.0f}{extra}", flush=True)
+        print(f"bench spending.{args.dataset}.{name} db={kind} rows={args.rows} median_ms={median:.0f} p95_ms={p95:.0f} "
+              f"cpu_median_ms={cpu:.0f} load={os.getloadavg()[0]:.1f} peak_rss_mb={peak_rss_mb():.0f}{extra}", flush=True)
 
 
 if __name__ == "__main__":

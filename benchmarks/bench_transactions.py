@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from dashboard.services import ledger  # noqa: E402
+from dashboard.services import transaction_grid as ledger  # noqa: E402
 from models import User  # noqa: E402
 
 BENCH_EMAIL = "bench@ledgerlens.local"

@@ -10,21 +10,21 @@ import hmac
 from urllib.parse import urlsplit
 
 import dash
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
 
+from dashboard.formatting import LOCALES, use_locale
 from dashboard.security import limiter
+from dashboard.services import passwords
 from dashboard.services import users as users_svc
-from dashboard.services.errors import ServiceError
+from dashboard.services.passwords import hash_password, needs_rehash, verify_password
+from dashboard.unit_of_work import unit_of_work
 from models import User, db
 
 bp = Blueprint("auth", __name__, template_folder="templates")
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
 
 # Paths anyone may fetch: the login and registration forms and static files (no user data in them).
 PUBLIC_PREFIXES = ("/login", "/register", "/logout", "/assets/", "/_dash-component-suites/",
@@ -38,30 +38,12 @@ EMAIL_UNAVAILABLE = ("We could not create an account with that email address. If
 _FINGERPRINT_KEY = "_auth_fp"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(stored_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(stored_hash: str) -> bool:
-    try:
-        return _hasher.check_needs_rehash(stored_hash)
-    except InvalidHashError:
-        return True
-
-
 def authenticate(email: str, password: str) -> User | None:
     """The user with this email and password, or None. Same work for unknown emails and wrong passwords."""
     user = db.session.scalar(select(User).where(User.email == users_svc.normalise_email(email)))
     if user is None:
         # Spend the same time as a real check, so timing does not reveal which emails exist.
-        verify_password(_DUMMY_HASH, password or "")
+        verify_password(passwords.DUMMY_HASH, password or "")
         return None
     if not verify_password(user.password_hash, password or ""):
         return None
@@ -71,7 +53,6 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-_DUMMY_HASH = _hasher.hash("not a real password")
 
 
 # -- sessions --------------------------------------------------------------------------------------
@@ -115,6 +96,18 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def apply_user_locale():
+    """before_request hook: money, numbers and dates of this request in the user's locale (set on
+    every request, so a worker thread never carries the previous request's locale)."""
+    use_locale(getattr(current_user, "locale", None) if current_user.is_authenticated else None)
+
+
+def reset_user_locale(_error=None):
+    """teardown_request hook: back to the default, so nothing after the request (a test, a CLI
+    command in the same thread) inherits the user's locale."""
+    use_locale(None)
+
+
 def require_login():
     """before_request hook: everything but the public prefixes needs a logged-in user."""
     if request.path.startswith(PUBLIC_PREFIXES) or request.endpoint == "static":
@@ -149,7 +142,11 @@ def registration_open() -> bool:
 
 @bp.app_context_processor
 def _template_globals():
-    return {"nav_pages": _nav_pages, "registration_open": registration_open}
+    return {"nav_pages": _nav_pages, "registration_open": registration_open, "ll_theme": _theme}
+
+
+def _theme() -> str:
+    return users_svc.theme_of(current_user) if current_user.is_authenticated else "system"
 
 
 def _nav_pages() -> list[dict]:
@@ -264,7 +261,7 @@ def login():
 
 
 def _demo_hint() -> dict | None:
-    from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD
+    from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
     exists = db.session.scalar(select(User.id).where(User.email == DEMO_EMAIL))
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD} if exists else None
 
@@ -309,21 +306,16 @@ def register():
     status = 200
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in ("email", "display_name", "currency")}
-        try:
-            user = users_svc.register_user(
-                db.session, email=form["email"], password=request.form.get("password", ""),
-                password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
-                display_name=form["display_name"])
-            db.session.commit()
-        except users_svc.EmailTaken:
-            db.session.rollback()
-            errors = {"form": EMAIL_UNAVAILABLE}
-            status = 400
-        except ServiceError as exc:
-            db.session.rollback()
-            errors = {exc.field or "form": exc.message}
-            status = 400
+        done = unit_of_work(users_svc.register_user, db.session, email=form["email"],
+                            password=request.form.get("password", ""),
+                            password_confirm=request.form.get("password_confirm", ""), currency=form["currency"],
+                            display_name=form["display_name"])
+        if isinstance(done.error, users_svc.EmailTaken):
+            errors, status = {"form": EMAIL_UNAVAILABLE}, 400
+        elif not done.ok:
+            errors, status = {done.field or "form": done.message}, 400
         else:
+            user = done.value
             start_session(user)
             flash(f"Welcome to Ledgerlens, {user.display_name}.")
             return redirect("/")
@@ -335,10 +327,15 @@ def register():
 
 def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
                    form: dict | None = None):
-    shown = {"display_name": current_user.display_name, "currency": current_user.currency}
+    shown = {"display_name": current_user.display_name, "currency": current_user.currency,
+             "theme": users_svc.theme_of(current_user), "locale": getattr(current_user, "locale", None)}
     shown.update({k: v for k, v in (form or {}).items() if v is not None})
     return render_template("settings.html", errors=errors or {}, section=section, form=shown,
-                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN), status
+                           currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN,
+                           themes=THEME_LABELS, locales=LOCALES), status
+
+
+THEME_LABELS = {"system": "Same as this device", "light": "Light", "dark": "Dark"}
 
 
 def _password_check_failed(response) -> bool:
@@ -353,29 +350,32 @@ def settings():
         return _settings_page()
     action = request.form.get("action")
     user_id = current_user.id
-    try:
-        if action == "profile":
-            users_svc.update_profile(db.session, user_id, display_name=request.form.get("display_name"),
-                                     currency=request.form.get("currency"))
-            db.session.commit()
-            flash("Profile saved.")
-        elif action == "password":
-            user = users_svc.change_password(
-                db.session, user_id, current=request.form.get("current_password", ""),
-                new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
-            db.session.commit()
-            # This session goes on; every other session of this user ends (see _fingerprint).
-            session[_FINGERPRINT_KEY] = _fingerprint(user)
-            flash("Password changed. Other devices will have to log in again.")
-        elif action == "delete":
-            return _delete_account(user_id)
-        else:
-            abort(400)
-    except ServiceError as exc:
-        db.session.rollback()
-        form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
-        return _settings_page({exc.field or "form": exc.message}, section=action, status=400,
+    if action == "profile":
+        done = unit_of_work(users_svc.update_profile, db.session, user_id,
+                            display_name=request.form.get("display_name"), currency=request.form.get("currency"),
+                            locale=request.form.get("locale"))
+    elif action == "theme":
+        done = unit_of_work(users_svc.set_theme, db.session, user_id, request.form.get("theme"))
+    elif action == "password":
+        done = unit_of_work(users_svc.change_password, db.session, user_id,
+                            current=request.form.get("current_password", ""),
+                            new=request.form.get("new_password", ""), confirm=request.form.get("confirm_password", ""))
+    elif action == "delete":
+        return _delete_account(user_id)
+    else:
+        abort(400)
+    if not done.ok:
+        form = {key: request.form.get(key) for key in ("display_name", "currency", "locale")}
+        return _settings_page({done.field or "form": done.message}, section=action, status=400,
                               form=form if action == "profile" else None)
+    if action == "profile":
+        flash("Profile saved.")
+    elif action == "theme":
+        flash("Appearance saved.")
+    else:
+        # This session goes on; every other session of this user ends (see _fingerprint).
+        session[_FINGERPRINT_KEY] = _fingerprint(done.value)
+        flash("Password changed. Other devices will have to log in again.")
     return redirect(url_for("auth.settings"))
 
 
@@ -393,6 +393,17 @@ def _delete_account(user_id: int):
     end_session()
     flash("Your account and all its data were deleted.")
     return redirect(url_for("auth.login"))
+
+
+@bp.app_errorhandler(429)
+def too_many_requests(_error):
+    """Every rate limit's answer (the limits are set up in dashboard/security.py)."""
+    if request.path.startswith("/login"):
+        return render_login(error="Too many attempts. Wait a minute, then try again.", status=429)
+    if request.accept_mimetypes.accept_html and not request.is_json:
+        return render_template("message.html", title="Too many attempts",
+                               message="Too many attempts. Wait a little, then try again."), 429
+    return {"error": "rate_limited"}, 429
 
 
 @bp.route("/healthz")

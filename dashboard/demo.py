@@ -39,18 +39,16 @@ from fractions import Fraction
 from itertools import accumulate
 from typing import NamedTuple
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction, User, from_cents
+from models import Account, Budget, Category, Goal, GoalContribution, User, from_cents
 
-from .auth import hash_password
+from .demo_account import DEMO_EMAIL, DEMO_NAME, DEMO_PASSWORD
 from .services.bulk import NewTransaction, write_transactions
+from .services.passwords import hash_password
 from .services.periods import add_months, month_end, month_start
-
-DEMO_EMAIL = "demo@ledgerlens.local"
-DEMO_PASSWORD = "demo-password"
-DEMO_NAME = "Jordan Rivera"
+from .services.users import delete_user
 
 MONTHS = 24            # calendar months of activity, the last one ending on `end`
 BUDGET_MONTHS = 6      # monthly budgets for the last six months, the current one included
@@ -463,15 +461,6 @@ def _builtin_categories(session: Session) -> dict[str, int]:
     return ids
 
 
-def _delete_user(session: Session, user_id: int) -> None:
-    """Delete a user and everything they own. The two big tables are emptied first with one statement
-    each (much faster than the row-by-row cascade); ON DELETE CASCADE removes the rest."""
-    session.execute(delete(Expense.__table__).where(Expense.__table__.c.user_id == user_id))
-    session.execute(delete(Transaction.__table__).where(Transaction.__table__.c.user_id == user_id))
-    session.execute(delete(User.__table__).where(User.__table__.c.id == user_id))
-    session.expire_all()
-
-
 def _budgets(session: Session, user_id: int, end: date, category_ids: dict[str, int],
              scales: dict[str, int]) -> list[Budget]:
     """The monthly budgets of the last months (the bulk writer puts the expenses in them)."""
@@ -527,7 +516,7 @@ def _morning(day: date) -> datetime:
 def load_demo(session: Session, *, seed: int = 42, end: date | None = None, email: str = DEMO_EMAIL,
               n_transactions: int | None = None, replace: bool = False,
               progress: Callable[[str], None] | None = None) -> dict:
-    """Create the demo user and commit. See the module docstring for what it contains.
+    """Create the demo user (the caller commits). See the module docstring for what it contains.
 
     ``n_transactions`` asks for exactly that many transactions (a transfer counts its two legs) over
     the same 24 months: the everyday purchases are multiplied, and the pay and the budgets scaled with
@@ -548,7 +537,7 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
     if existing is not None:
         if not replace:
             raise ValueError(f"a user with the email {email} already exists (use replace=True)")
-        _delete_user(session, existing)
+        delete_user(session, existing)
         say(f"Deleted the previous {email} ({time.perf_counter() - started:.1f} s).")
     category_ids = _builtin_categories(session)
 
@@ -578,10 +567,8 @@ def load_demo(session: Session, *, seed: int = 42, end: date | None = None, emai
                       category_ids=category_ids,
                       transfer_namespace=uuid.uuid5(uuid.NAMESPACE_URL, f"ledgerlens-demo:{email}:{seed}")),
         progress=lambda done: say(f"  {done:,} / {total:,} transactions ({time.perf_counter() - started:.1f} s)"))
-    say(f"  budgets assigned, roll-up rebuilt ({time.perf_counter() - started:.1f} s)")
-    session.commit()
     seconds = time.perf_counter() - started
-    say(f"Committed in {seconds:.1f} s.")
+    say(f"  budgets assigned, roll-up rebuilt ({seconds:.1f} s)")
     return {
         "user_id": user.id,
         "email": email,

@@ -2,34 +2,146 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, String, case
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import BigId, db
+
+# Amount bands (cents) of the monthly roll-up: band i holds the amounts in [BAND_EDGES[i-1],
+# BAND_EDGES[i]) (band 0: below 0, i.e. refunds; the last band: BAND_EDGES[-1] and above). Edges sit
+# on the round numbers people type into "min" / "max", so most amount filters are whole bands.
+BAND_EDGES = (0, 1_00, 2_00, 5_00, 10_00, 15_00, 20_00, 25_00, 30_00, 40_00, 50_00, 75_00, 100_00,
+              150_00, 200_00, 250_00, 300_00, 400_00, 500_00, 750_00, 1_000_00, 1_500_00, 2_000_00,
+              2_500_00, 5_000_00, 10_000_00)
+
+
+def band_of(cents_column):
+    """SQL: the band number of an amount in cents (see BAND_EDGES)."""
+    return case(*[(cents_column < edge, index) for index, edge in enumerate(BAND_EDGES)],
+                else_=len(BAND_EDGES))
+
+
+def band_bounds(band: int) -> tuple[int | None, int | None]:
+    """[low, high) of a band in cents; None for an open end."""
+    low = BAND_EDGES[band - 1] if band > 0 else None
+    high = BAND_EDGES[band] if band < len(BAND_EDGES) else None
+    return low, high
 
 
 class MonthlyRollup(db.Model):
-    """A derived table: a user's spending or income per month, account, category and payee, and
-    (flow 'net') every account's net movement per month, transfers included, for balances.
+    """A derived table: a user's spending or income per month, account and category, and (flow 'net')
+    every account's net movement per month, transfers included, for balances.
 
-    Whole-month questions ("spending by category over the last 12 months") are answered from here in
-    milliseconds instead of scanning every expense. It is never edited directly: every commit that
-    touches expenses or transactions recomputes the affected (user, month) rows from the raw tables
-    (see dashboard/services/rollup.py), so it is always in step with them.
+    Its size follows what the charts need (months x accounts x categories), not the number of payees:
+    payees have their own roll-up (PayeeRollup), days theirs (DailyRollup), amount bands theirs
+    (AmountRollup). Whole-month questions ("spending by category over the last 12 months") are
+    answered from here in milliseconds instead of scanning every expense. It is never edited directly: every commit that touches expenses or transactions
+    recomputes the affected (user, month) rows of the five roll-ups from the raw tables (see
+    dashboard/services/rollup.py), so they are always in step with them.
     """
 
     __tablename__ = "monthly_rollup"
     __table_args__ = (
         CheckConstraint("flow IN ('spending','income','net')", name="flow_known"),
-        Index("ix_monthly_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id"),
+        Index("ix_monthly_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class AmountRollup(db.Model):
+    """Spending and income per user, month, account, category and amount band (BAND_EDGES): amount
+    filters ("between $20 and $200") are answered from the whole bands inside the range, and only the
+    rows of the partial bands at its ends are read (ix_expenses_user_amount). Kept apart from
+    MonthlyRollup, which every view reads and which stays several times smaller without bands."""
+
+    __tablename__ = "amount_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "account_id",
+              "category_id", "total_cents", "row_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class DailyRollup(db.Model):
+    """Spending and income per user, day, account and category: weekly charts and the partial months at
+    the edges of a custom range are answered from here (a day holds a handful of rows, not hundreds)."""
+
+    __tablename__ = "daily_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_daily_rollup_user_flow_day", "user_id", "flow", "day", "account_id", "category_id",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date]
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class PayeeRollup(db.Model):
+    """Spending and income per user, month, payee, account and category: the top payees, the payee part
+    of a text search, and the importer's category suggestions. A payee is nearly always paid from one
+    or two accounts in one category, so this grows with (months x payees seen in a month)."""
+
+    __tablename__ = "payee_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_payee_rollup_user_flow_month", "user_id", "flow", "month", "payee", "account_id",
+              "category_id", "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    payee: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class PayeeAmountRollup(db.Model):
+    """Spending and income per user, month, amount band and payee (no account or category): the top
+    payees under an amount filter, from the whole bands inside it (the slivers at its ends are read
+    raw). Queried only with an amount filter and no account or category filter."""
+
+    __tablename__ = "payee_amount_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_payee_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "payee",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
     payee: Mapped[str] = mapped_column(String(200))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)

@@ -6,11 +6,14 @@ so the migration tests and the app tests never step on each other.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 from urllib.parse import quote
 
 import pytest
-from sqlalchemy import create_engine, delete, text, update
+from flask import has_app_context
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
 
 os.environ.setdefault("LEDGERLENS_DEMO_HINT", "1")
 
@@ -69,6 +72,21 @@ def app_database_url(tmp_path_factory) -> str:
     return fresh_database("app", tmp_path_factory)
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in a fresh app context, as on a server: its own
+    ``flask.g`` and its own ``db.session``, even while the test holds an app context (db_session).
+
+    What the test's session holds is committed first (a request only sees committed rows), and its
+    objects are expired by that commit, so the test reads what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            from models import db
+            db.session.commit()
+        # An empty contextvars.Context has no app context: Flask pushes (and tears down) a new one.
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(app_database_url, tmp_path_factory):
     from app import create_app, migrate_to_head
@@ -80,18 +98,18 @@ def app(app_database_url, tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": app_database_url,
     })
     migrate_to_head(flask_app)
+    flask_app.test_client_class = FreshContextClient
     return flask_app
 
 
 def wipe_user_data(session) -> None:
-    """Remove every user-owned row (the built-in categories stay)."""
-    from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction, User
-    for model in (Expense, Transaction, Budget, GoalContribution, Goal, Account):
-        session.execute(delete(model))
-    # A user's own category tree: parent_id is RESTRICT, so cut the links before deleting.
-    session.execute(update(Category).where(Category.user_id.is_not(None)).values(parent_id=None))
-    session.execute(delete(Category).where(Category.user_id.is_not(None)))
-    session.execute(delete(User))
+    """Remove every user and every row they own (the built-in categories stay), the service's way."""
+    from sqlalchemy import select
+
+    from dashboard.services.users import delete_user
+    from models import User
+    for user_id in session.scalars(select(User.id)).all():
+        delete_user(session, user_id)
     session.commit()
 
 
@@ -108,7 +126,7 @@ def db_session(app):
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    from dashboard.auth import hash_password
+    from dashboard.services.passwords import hash_password
     return hash_password(TEST_PASSWORD)
 
 
@@ -154,3 +172,15 @@ def login(client, email: str, password: str = TEST_PASSWORD):
 @pytest.fixture()
 def client(app, db_session):
     return app.test_client()
+
+
+def commit_or_rollback(session, work, *args, **kwargs):
+    """What every caller of a writing service does (the commit rule, docs/architecture.md): run it,
+    commit, or roll back and re-raise."""
+    try:
+        value = work(session, *args, **kwargs)
+    except BaseException:
+        session.rollback()
+        raise
+    session.commit()
+    return value

@@ -31,7 +31,8 @@ def default_names(tag: str) -> dict[str, str]:
         "parent_category": f"{tag} Hobbies", "child_category": f"{tag} Models", "income_category": f"{tag} Gigs",
         "payee": f"{tag} Payee", "income_payee": f"{tag} Client", "description": f"{tag} Description",
         "notes": f"{tag} Notes", "goal": f"{tag} Goal", "debt_goal": f"{tag} Debt", "contribution_note": f"{tag} Note",
-        "rule": f"{tag}rule",
+        "rule": f"{tag}rule", "schedule": f"{tag} Rent", "scenario": f"{tag} Scenario",
+        "scenario_item": f"{tag} Windfall",
     }
 
 
@@ -45,7 +46,7 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
 
     names = {**default_names(tag), **(names or {})}
     amounts = {"opening": "1357.24", "expense": "-4817.93", "income": "8264.17", "budget": "3917.46",
-               "contribution": "612.34", "card": "-2468.13", **(amounts or {})}
+               "contribution": "612.34", "card": "-2468.13", "rate": "987.6543", **(amounts or {})}
     today = date.today()
     first = month_start(today)
     seeded = Seeded(user.id, user.email)
@@ -93,6 +94,24 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
         "expense": [line.id for line in expense.expenses],
     }
     try:
+        from dashboard.services.scenarios import create_scenario
+        from dashboard.services.schedules import create_schedule
+    except ImportError:  # pragma: no cover - schedules are not there yet
+        create_schedule = None
+    if create_schedule is not None:
+        schedule = create_schedule(session, user.id, name=names["schedule"], payee=names["payee"], kind="expense",
+                                   amount=str(abs(Decimal(amounts["expense"]))), account_id=checking.id,
+                                   category_id=child.id, cadence="monthly", start_date=first)
+        session.flush()
+        scenario = create_scenario(session, user.id, name=names["scenario"], items=[
+            {"type": "one_off", "label": names["scenario_item"], "date": add_months(first, 1).isoformat(),
+             "amount": amounts["income"], "account_id": checking.id},
+            {"type": "change_schedule", "schedule_id": schedule.id, "amount": amounts["expense"]}])
+        session.flush()
+        seeded.ids["schedule"] = [schedule.id]
+        seeded.ids["scenario"] = [scenario.id]
+        seeded.secrets += [names["schedule"], names["scenario"], names["scenario_item"]]
+    try:
         from dashboard.services.importer import create_rule
     except ImportError:  # pragma: no cover - the importer is not there yet
         create_rule = None
@@ -101,6 +120,16 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
         session.flush()
         seeded.ids["rule"] = [rule.id]
         seeded.secrets.append(names["rule"])
+    try:
+        from dashboard.services.fx import set_rate
+    except ImportError:  # pragma: no cover - exchange rates are not there yet
+        set_rate = None
+    if set_rate is not None:
+        rate = set_rate(session, user.id, day=first, currency="CHF" if user.currency != "CHF" else "EUR",
+                        base=user.currency, rate=amounts["rate"])
+        session.flush()
+        seeded.ids["rate"] = [rate.id]
+        seeded.secrets.append(amounts["rate"])
     session.commit()
 
     for key in ("checking", "savings", "card", "parent_category", "child_category", "income_category", "payee",

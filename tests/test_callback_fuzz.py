@@ -10,7 +10,6 @@ import copy
 import json
 import threading
 
-import pytest
 from conftest import csrf_token, login
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st

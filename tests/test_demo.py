@@ -6,10 +6,12 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from conftest import commit_or_rollback
 from sqlalchemy import func, select, text
 
-from dashboard.demo import DEMO_EMAIL, DEMO_PASSWORD, load_demo
-from dashboard.services.budgets import covering_budget_id
+from dashboard.demo import load_demo
+from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
+from dashboard.services.budget_lines import covering_budget_id
 from dashboard.services.sql import cents
 from models import Account, Budget, Expense, Goal, GoalContribution, MonthlyRollup, Transaction, User
 
@@ -18,7 +20,7 @@ END = date(2026, 6, 15)
 
 @pytest.fixture()
 def demo(db_session):
-    return load_demo(db_session, end=END)
+    return commit_or_rollback(db_session, load_demo, end=END)
 
 
 def _scalar(session, sql: str, **params):
@@ -96,7 +98,7 @@ def _fingerprint(session, user_id: int) -> dict:
 def test_demo_user_has_two_years_of_believable_data(db_session, demo):
     user = db_session.get(User, demo["user_id"])
     assert user.email == DEMO_EMAIL and user.currency == "USD" and user.display_name
-    from dashboard.auth import verify_password
+    from dashboard.services.passwords import verify_password
     assert verify_password(user.password_hash, DEMO_PASSWORD)
 
     accounts = {a.name: a for a in db_session.scalars(select(Account).where(Account.user_id == user.id))}
@@ -162,7 +164,10 @@ def test_returned_totals_match_the_database(db_session, demo):
                                         .where(Expense.user_id == user_id)).one()
     assert (n_lines, spent) == (demo["expenses"], int(demo["expense_total"] * 100))
     assert spent == -by_kind["expense"][1]
-    assert isinstance(demo["expense_total"], Decimal) and demo["seconds"] >= 0
+    assert isinstance(demo["expense_total"], Decimal)
+    assert (demo["accounts"], demo["budgets"], demo["goals"]) == tuple(
+        db_session.scalar(select(func.count()).select_from(model).where(model.user_id == user_id))
+        for model in (Account, Budget, Goal))
 
 
 def test_invariants_hold(db_session, demo):
@@ -180,9 +185,9 @@ def test_rollup_is_in_step(db_session, demo):
 
 
 def test_same_seed_and_end_give_the_same_data(db_session):
-    first = load_demo(db_session, end=END, seed=7)
+    first = commit_or_rollback(db_session, load_demo, end=END, seed=7)
     before = _fingerprint(db_session, first["user_id"])
-    second = load_demo(db_session, end=END, seed=7, replace=True)
+    second = commit_or_rollback(db_session, load_demo, end=END, seed=7, replace=True)
     # The first user and all their rows are gone (SQLite may hand the freed id out again).
     assert _scalar(db_session, "SELECT COUNT(*) FROM users") == 1
     assert _scalar(db_session, "SELECT COUNT(*) FROM transactions") == second["transactions"]
@@ -191,13 +196,13 @@ def test_same_seed_and_end_give_the_same_data(db_session):
     assert {k: v for k, v in second.items() if k not in ("user_id", "seconds")} == \
         {k: v for k, v in first.items() if k not in ("user_id", "seconds")}
 
-    other = load_demo(db_session, end=END, seed=8, email="other@example.com")
+    other = commit_or_rollback(db_session, load_demo, end=END, seed=8, email="other@example.com")
     assert _fingerprint(db_session, other["user_id"])["rows"] != before["rows"]
 
 
 def test_an_existing_user_is_kept_unless_replace(db_session, demo):
     with pytest.raises(ValueError, match="already exists"):
-        load_demo(db_session, end=END, email=DEMO_EMAIL.upper())
+        commit_or_rollback(db_session, load_demo, end=END, email=DEMO_EMAIL.upper())
     db_session.rollback()
     assert db_session.scalar(select(func.count()).select_from(User)) == 1
     assert _scalar(db_session, "SELECT COUNT(*) FROM transactions WHERE user_id = :u",
@@ -206,7 +211,7 @@ def test_an_existing_user_is_kept_unless_replace(db_session, demo):
 
 def test_volume_run_has_exactly_the_asked_number_of_transactions(db_session):
     progress: list[str] = []
-    stats = load_demo(db_session, end=END, n_transactions=20_000, progress=progress.append)
+    stats = commit_or_rollback(db_session, load_demo, end=END, n_transactions=20_000, progress=progress.append)
     user_id = stats["user_id"]
     assert stats["transactions"] == 20_000
     assert _scalar(db_session, "SELECT COUNT(*) FROM transactions WHERE user_id = :u", u=user_id) == 20_000
@@ -216,7 +221,7 @@ def test_volume_run_has_exactly_the_asked_number_of_transactions(db_session):
     assert_invariants(db_session, user_id)
     assert any("20,000 / 20,000" in line for line in progress)
     with pytest.raises(ValueError, match="at least"):
-        load_demo(db_session, end=END, n_transactions=100, email="small@example.com")
+        commit_or_rollback(db_session, load_demo, end=END, n_transactions=100, email="small@example.com")
 
 
 def test_ids_continue_after_a_bulk_load(db_session, demo):

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 from conftest import is_postgres, login
-from test_export import _members, _zip, export_bytes
-from test_transactions_callbacks import post, value
+from test_archive import _zip
+from test_transactions_callbacks import post
 
 from dashboard.guard import TOO_LARGE
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from dashboard.services import goals as goals_svc
 from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.errors import ServiceError

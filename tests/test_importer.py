@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from conftest import commit_or_rollback
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -331,7 +332,7 @@ def csv_bytes(rows, header="Date,Payee,Amount") -> bytes:
 
 
 def do_import(session, user, account, data: bytes, decisions=None, name="s.csv"):
-    return imp.run_import(session, user.id, account.id, imp.parse_file(data, name), decisions)
+    return commit_or_rollback(session, imp.run_import, user.id, account.id, imp.parse_file(data, name), decisions)
 
 
 COFFEE = ("2024-03-05", "Blue Bottle", "-4.75")
@@ -434,7 +435,7 @@ def test_many_bad_lines_cannot_be_waved_through(db_session, world, monkeypatch):
     parsed = imp.parse_file(data, "s.csv")
     assert (len(parsed.errors), parsed.error_count) == (2, 5)
     with pytest.raises(ImportFileError, match="3 more lines"):
-        imp.run_import(db_session, world["alice"].id, world["checking"].id, parsed, {2: False, 3: False})
+        commit_or_rollback(db_session, imp.run_import, world["alice"].id, world["checking"].id, parsed, {2: False, 3: False})
     assert tx_count(db_session) == 0
 
 
@@ -448,7 +449,7 @@ def test_zero_amounts_are_skipped(db_session, world):
 def test_someone_elses_account_is_refused_and_nothing_written(db_session, world):
     data = csv_bytes([COFFEE])
     with pytest.raises(NotFound):
-        imp.run_import(db_session, world["alice"].id, world["bob_account"].id, imp.parse_file(data, "s.csv"))
+        commit_or_rollback(db_session, imp.run_import, world["alice"].id, world["bob_account"].id, imp.parse_file(data, "s.csv"))
     with pytest.raises(ServiceError):
         imp.plan_import(db_session, world["alice"].id, "1; DROP TABLE users", imp.parse_file(data, "s.csv"))
     assert tx_count(db_session) == 0
@@ -489,7 +490,7 @@ def test_rules_file_categories_and_history(db_session, world, cats):
         ("Employer", cats["Salary"], "file", "income"),
     ]
     assert "Unknown category" in plan.rows[5].reason
-    imp.run_import(db_session, alice.id, checking.id, imp.parse_file(data, "s.csv"))
+    commit_or_rollback(db_session, imp.run_import, alice.id, checking.id, imp.parse_file(data, "s.csv"))
     refund = db_session.scalar(select(Transaction).where(Transaction.payee == "Amazon refund"))
     assert refund.amount == D("12.00") and refund.kind == "expense"
     assert [e.amount for e in refund.expenses] == [D("-12.00")]
@@ -641,7 +642,7 @@ def test_mangled_files_import_fully_or_not_at_all(db_session, world, sample, dat
     try:
         parsed = imp.parse_file(mangled, "x.ofx" if sample.lstrip(b"\xef\xbb\xbf").startswith((b"OFX", b"<?xml"))
                                 else "x.csv")
-        result = imp.run_import(db_session, alice.id, checking.id, parsed, {e.line: False for e in parsed.errors})
+        result = commit_or_rollback(db_session, imp.run_import, alice.id, checking.id, parsed, {e.line: False for e in parsed.errors})
     except ImportFileError as error:
         assert error.message and error.__cause__ is None   # a clear error, not a wrapped crash
         assert tx_count(db_session) == before

@@ -4,7 +4,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from conftest import commit_or_rollback
+from sqlalchemy import func, select, text
 
 from dashboard.services import rollup
 from dashboard.services.sql import cents
@@ -15,7 +16,7 @@ from dashboard.services.transactions import (
     delete_transaction,
     update_transaction,
 )
-from models import Category, Expense, MonthlyRollup, Transaction
+from models import AmountRollup, Category, DailyRollup, Expense, MonthlyRollup, PayeeAmountRollup, PayeeRollup, Transaction
 
 
 def raw_totals(session, user_id):
@@ -35,11 +36,44 @@ def rollup_totals(session, user_id):
     out = []
     for flow in ("spending", "income"):
         rows = session.execute(
-            select(MonthlyRollup.category_id, MonthlyRollup.payee, func.sum(MonthlyRollup.total_cents))
-            .where(MonthlyRollup.user_id == user_id, MonthlyRollup.flow == flow)
-            .group_by(MonthlyRollup.category_id, MonthlyRollup.payee)).all()
+            select(PayeeRollup.category_id, PayeeRollup.payee, func.sum(PayeeRollup.total_cents))
+            .where(PayeeRollup.user_id == user_id, PayeeRollup.flow == flow)
+            .group_by(PayeeRollup.category_id, PayeeRollup.payee)).all()
         out.append({(c, p): int(t) for c, p, t in rows if int(t) != 0})
     return tuple(out)
+
+
+ROLLUPS = {
+    MonthlyRollup: ("flow", "month", "account_id", "category_id"),
+    AmountRollup: ("flow", "month", "band", "account_id", "category_id"),
+    DailyRollup: ("flow", "day", "account_id", "category_id"),
+    PayeeRollup: ("flow", "month", "payee", "account_id", "category_id"),
+    PayeeAmountRollup: ("flow", "month", "band", "payee"),
+}
+
+
+def rollup_contents(session, user_id) -> dict:
+    """Every roll-up's rows of the user, summed by its key (a key whose rows net to zero left out)."""
+    out = {}
+    for model, keys in ROLLUPS.items():
+        cols = [getattr(model, k) for k in keys]
+        rows = session.execute(select(*cols, func.sum(model.total_cents), func.sum(model.row_count))
+                               .where(model.user_id == user_id).group_by(*cols)).all()
+        out[model.__tablename__] = {tuple(r[:-2]): (int(r[-2]), int(r[-1])) for r in rows if int(r[-1])}
+    return out
+
+
+def assert_exact(session, user_id) -> None:
+    """The roll-ups as the commits left them equal a recomputation from the raw rows, and (SQLite) the
+    full-text index equals its content table."""
+    kept = rollup_contents(session, user_id)
+    nested = session.begin_nested()
+    rollup.refresh(session, user_id)
+    recomputed = rollup_contents(session, user_id)
+    nested.rollback()
+    assert kept == recomputed
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)"))
 
 
 def by_month(session, user_id):
@@ -71,6 +105,7 @@ def test_rollup_follows_creates_edits_and_deletes(db_session, make_user, make_ac
     db_session.commit()
     assert rollup_totals(db_session, alice.id) == raw_totals(db_session, alice.id)
     assert by_month(db_session, alice.id) == {date(2026, 1, 1): 1000, date(2026, 2, 1): 3000}
+    assert_exact(db_session, alice.id)
 
     # Moving a transaction to another month updates both months.
     update_transaction(db_session, alice.id, t1.id, expected_version=t1.version, date=date(2026, 2, 10),
@@ -78,10 +113,12 @@ def test_rollup_follows_creates_edits_and_deletes(db_session, make_user, make_ac
     db_session.commit()
     assert by_month(db_session, alice.id) == {date(2026, 2, 1): 4250}
     assert rollup_totals(db_session, alice.id) == raw_totals(db_session, alice.id)
+    assert_exact(db_session, alice.id)
 
     delete_transaction(db_session, alice.id, t2.id)
     db_session.commit()
     assert rollup_totals(db_session, alice.id) == raw_totals(db_session, alice.id)
+    assert_exact(db_session, alice.id)
     assert by_month(db_session, alice.id) == {date(2026, 2, 1): 1250}
     # Bob's numbers were never touched by Alice's writes.
     assert rollup_totals(db_session, bob.id) == raw_totals(db_session, bob.id)
@@ -132,7 +169,8 @@ def test_demo_bulk_load_leaves_the_rollup_in_step(db_session):
     """The demo loader writes with bulk inserts (no ORM events) and must rebuild the roll-up itself."""
     from dashboard.demo import load_demo
 
-    stats = load_demo(db_session, seed=3, end=date(2026, 6, 30), email="rollup-demo@example.com")
+    stats = commit_or_rollback(db_session, load_demo, seed=3, end=date(2026, 6, 30), email="rollup-demo@example.com")
     user_id = stats["user_id"]
     assert rollup_totals(db_session, user_id) == raw_totals(db_session, user_id)
     assert sum(by_month(db_session, user_id).values()) == int(stats["expense_total"] * 100)
+    assert_exact(db_session, user_id)

@@ -9,21 +9,22 @@ import re
 import stat
 
 import pytest
-from argon2 import PasswordHasher, Type
+from argon2 import PasswordHasher, Type, extract_parameters
 from conftest import TEST_PASSWORD, csrf_token, login
 from seed_people import seed_user_data, snapshot, user_owned_tables
 from sqlalchemy import func, select
 
-from dashboard import auth
-from dashboard.auth import EMAIL_UNAVAILABLE, WRONG_LOGIN, needs_rehash, verify_password
+from dashboard.auth import EMAIL_UNAVAILABLE, WRONG_LOGIN
 from dashboard.security import limiter
+from dashboard.services import passwords
 from dashboard.services import users as users_svc
+from dashboard.services.passwords import needs_rehash, verify_password
 from models import Category, User
 
 NEW_PASSWORD = "a different long passphrase"
 
 
-STRONG_HASHER = auth._hasher
+STRONG_HASHER = passwords._hasher
 # Argon2id at the production cost takes ~0.35 s per check here; these tests check logins by the dozen,
 # so they hash cheaply (same scheme, fewer rounds). test_password_hashing_is_argon2id_at_full_cost and
 # the upgrade test use the real thing.
@@ -32,8 +33,8 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 @pytest.fixture(autouse=True)
 def _fast_hashing(monkeypatch):
-    monkeypatch.setattr(auth, "_hasher", FAST_HASHER)
-    monkeypatch.setattr(auth, "_DUMMY_HASH", FAST_HASHER.hash("not a real password"))
+    monkeypatch.setattr(passwords, "_hasher", FAST_HASHER)
+    monkeypatch.setattr(passwords, "DUMMY_HASH", FAST_HASHER.hash("not a real password"))
 
 
 @pytest.fixture()
@@ -194,14 +195,18 @@ def test_successful_logins_do_not_count(fresh, make_user):
         assert login(client, "alice@example.com").status_code == 302
 
 
-def test_password_hashing_is_argon2id_at_full_cost():
+def test_password_hashing_is_argon2id_at_full_cost(monkeypatch):
     assert STRONG_HASHER.type is Type.ID
     assert STRONG_HASHER.memory_cost >= 64 * 1024 and STRONG_HASHER.time_cost >= 3
-    assert auth.hash_password.__module__ == "dashboard.auth"
+    # What is stored is made by that hasher (not by some other one): Argon2id at its parameters.
+    monkeypatch.setattr(passwords, "_hasher", STRONG_HASHER)
+    stored = extract_parameters(passwords.hash_password("a long enough passphrase"))
+    assert (stored.type, stored.memory_cost, stored.time_cost) == (Type.ID, STRONG_HASHER.memory_cost,
+                                                                   STRONG_HASHER.time_cost)
 
 
 def test_old_password_hashes_are_upgraded_on_login(fresh, db_session, make_user, monkeypatch):
-    monkeypatch.setattr(auth, "_hasher", STRONG_HASHER)
+    monkeypatch.setattr(passwords, "_hasher", STRONG_HASHER)
     user = make_user("alice@example.com")
     user.password_hash = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(TEST_PASSWORD)
     db_session.commit()

@@ -6,8 +6,8 @@ import threading
 
 from conftest import TEST_PASSWORD, csrf_token
 from sqlalchemy import func, select
-from test_ledger_service import cats, world  # noqa: F401  (fixtures)
 from test_security import _fresh_limits, fresh, password_hash  # noqa: F401  (fixtures: cheap hashes, no counts)
+from test_transaction_grid_service import cats, world  # noqa: F401  (fixtures)
 from test_transactions_callbacks import login, post, value
 
 from models import SpentToken, Transaction

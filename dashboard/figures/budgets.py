@@ -60,6 +60,7 @@ def budget_vs_actual_figure(frame: pd.DataFrame, currency: str, *, period_label:
                        yshift=-26, showarrow=False, font=dict(size=11, color="#495057"))
     fig.update_layout(barmode="overlay", bargap=0.25, hovermode="closest", showlegend=False,
                       margin=dict(l=10, r=16, t=48, b=44))
-    fig.update_xaxes(**money_axis(currency), rangemode="tozero")
+    fig.update_xaxes(**money_axis(currency, [*to_units(ordered["available_cents"]), *to_units(ordered["spent_cents"])]),
+                     rangemode="tozero")
     fig.update_yaxes(automargin=True, showgrid=False)
     return fig

@@ -1,10 +1,16 @@
-"""The one Plotly look of Ledgerlens: fonts, colours, margins, money hover text."""
+"""The one Plotly look of Ledgerlens: fonts, colours, margins, money hover text, and the light and dark
+templates the figures switch between.
+
+Figures are built with the light template. The browser swaps it for the dark one when the page is dark
+(assets/theme.js reads ``client_templates()`` from the app layout), so the colours that differ between the
+themes live only in ``TEMPLATES`` below: a figure function never names a text or grid colour itself.
+"""
 from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import plotly_money_format
+from dashboard.formatting import format_day, format_month, money_ticks, separators
 
 PRIMARY = "#3459e6"
 INCOME = "#2e9d5b"
@@ -12,7 +18,47 @@ SPENDING = "#e0565b"
 MUTED = "#adb5bd"
 COLORWAY = ["#3459e6", "#f0a030", "#17a2b8", "#e0457b", "#8e44ad", "#d35400", "#16a085", "#7f8c8d",
             "#c0392b", "#2e7d32", "#5d6d7e", "#b7950b"]
+THEME_COLORS = {
+    # text, muted text, grid lines, zero line, gauge track, hover label background
+    "light": {"text": "#343a40", "muted": "#5c636a", "grid": "#eef0f3", "zero": "#ced4da", "track": "#eef0f3",
+              "hover": "#ffffff"},
+    "dark": {"text": "#dee2e6", "muted": "#adb5bd", "grid": "#343a40", "zero": "#495057", "track": "#343a40",
+             "hover": "#2b3035"},
+}
 FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif"
+
+
+def _template(name: str) -> go.layout.Template:
+    colors = THEME_COLORS[name]
+    # automargin: tick labels ($2k, month names) push the plot in instead of being cut at the card's edge
+    axis = dict(automargin=True, gridcolor=colors["grid"], zerolinecolor=colors["zero"], linecolor=colors["zero"],
+                tickfont=dict(color=colors["text"]), title=dict(font=dict(color=colors["text"])))
+    return go.layout.Template(
+        layout=dict(
+            font=dict(family=FONT, color=colors["text"]),
+            title=dict(font=dict(color=colors["text"])),
+            legend=dict(font=dict(color=colors["text"])),
+            xaxis=axis, yaxis=axis,
+            annotationdefaults=dict(font=dict(color=colors["muted"])),
+            hoverlabel=dict(bgcolor=colors["hover"], font=dict(color=colors["text"])),
+            paper_bgcolor="rgba(0,0,0,0)",
+            plot_bgcolor="rgba(0,0,0,0)",
+            meta={"ledgerlens_theme": name},
+        ),
+        data=dict(indicator=[go.Indicator(number=dict(font=dict(color=colors["text"])),
+                                          gauge=dict(bgcolor=colors["track"],
+                                                     axis=dict(tickcolor=colors["zero"],
+                                                               tickfont=dict(color=colors["muted"]))))],
+                  treemap=[go.Treemap(textfont=dict(color="#ffffff"))]),
+    )
+
+
+TEMPLATES = {name: _template(name) for name in THEME_COLORS}
+
+
+def client_templates() -> dict:
+    """Both templates as plain JSON for the browser, which swaps them when the theme changes."""
+    return {name: template.to_plotly_json() for name, template in TEMPLATES.items()}
 
 
 def user_text(value) -> str:
@@ -31,8 +77,9 @@ def user_labels(values) -> list[str]:
 
 def base_layout(title: str | None = None, *, height: int = 340, legend: bool = True) -> dict:
     return dict(
+        template=TEMPLATES["light"],
         title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)) if title else None,
-        font=dict(family=FONT, size=13, color="#343a40"),
+        font=dict(family=FONT, size=13),
         colorway=COLORWAY,
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
@@ -41,21 +88,34 @@ def base_layout(title: str | None = None, *, height: int = 340, legend: bool = T
         showlegend=legend,
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
         hoverlabel=dict(font=dict(family=FONT)),
-        separators=".,",
+        separators=separators(),  # Plotly's own numbers (hover, d3 formats) in the locale's symbols
     )
 
 
-def money_axis(currency: str) -> dict:
-    prefix, _fmt = plotly_money_format(currency)
-    return dict(tickprefix=prefix.strip() if prefix.strip() else "", tickformat="~s",
-                gridcolor="#eef0f3", zerolinecolor="#ced4da")
+def money_axis(currency: str, values=None, *, low: float | None = None, high: float | None = None) -> dict:
+    """A money axis whose tick labels are written by dashboard.formatting (``-$5K``, ``-5.000 €``),
+    like every label beside the bars. ``values`` (currency units, e.g. stacked totals) or
+    ``low``/``high`` give the extent the ticks must cover."""
+    if values is not None:
+        numbers = [float(v) for v in values if v == v]
+        low = min(numbers + [0.0]) if low is None else low
+        high = max(numbers + [0.0]) if high is None else high
+    if low is None and high is None:
+        return {}
+    tickvals, ticktext = money_ticks(low or 0.0, high or 0.0, currency)
+    return dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, automargin=True)
 
 
-def money_hover(currency: str, value: str = "%{y}") -> str:
-    """A hover fragment that shows ``value`` as money: ``$1,234.50``."""
-    prefix, fmt = plotly_money_format(currency)
-    field = value.strip("%{}")
-    return f"{prefix}%{{{field}:{fmt}}}"
+def date_ticks(days, grain: str, *, most: int = 12) -> dict:
+    """x-axis ticks for monthly or weekly buckets, written by dashboard.formatting (``Dec 2026``,
+    ``Dec 1``), at most ``most`` of them."""
+    days = list(days)
+    if not days:
+        return {}
+    every = max(1, -(-len(days) // most))
+    shown = days[::every]
+    label = format_day if grain in ("week", "day") else format_month
+    return dict(tickmode="array", tickvals=shown, ticktext=[label(d) for d in shown], automargin=True)
 
 
 def to_units(cents: pd.Series) -> pd.Series:
@@ -68,5 +128,5 @@ def empty_figure(message: str, *, title: str | None = None, height: int = 300) -
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=14, color="#6c757d"))
+                       font=dict(size=14))
     return fig

@@ -20,9 +20,10 @@ from dashboard.components.cards import graph_card, page_header, stat_card
 from dashboard.components.grid import ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.budgets import budget_vs_actual_figure
-from dashboard.formatting import format_money, format_percent
+from dashboard.formatting import format_date_range, format_day, format_money, format_number, format_percent
 from dashboard.services import budgets as svc
-from dashboard.services.errors import Conflict, NotFound, ServiceError
+from dashboard.services.errors import NotFound, ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/budgets", name="Budgets", title="Budgets · Ledgerlens", order=2)
@@ -44,7 +45,8 @@ def _href(period: svc.Period) -> str:
 def grid_columns(currency: str) -> list[dict]:
     fixed = {"suppressSizeToFit": True}  # only the category column grows and shrinks with the grid
     return [
-        text_column("category", "Category", minWidth=130, flex=1, pinned="left", cellRenderer="BudgetCategory"),
+        text_column("category", "Category", minWidth=170, flex=1, pinned="left", cellRenderer="BudgetCategory",
+                    wrapText=True, autoHeight=True),  # long names wrap, never cut
         money_column("budgeted", "Budgeted", currency, editable=True, cellDataType="text",
                      cellEditor="agTextCellEditor", cellEditorParams={"maxLength": 64},
                      valueFormatter={"function": f"budgetAmountText(params.value, '{currency}')"},
@@ -190,24 +192,37 @@ def stats_children(summary: svc.PeriodSummary, period: svc.Period, currency: str
     if summary.outside_cents:
         spent_detail += f" · {money(summary.outside_cents)} not in these budgets"
     in_period = period.start <= today <= period.end
+    # Days still to spend in, today included (spending today still comes out of what is left).
+    spend_days = summary.days_left + 1 if in_period else 0
     if summary.left_cents < 0:
         left_detail = "over budget"
-    elif in_period and summary.days_left > 0 and summary.left_cents > 0:
-        left_detail = f"{money(summary.left_cents // summary.days_left)} a day"
+    elif in_period and summary.left_cents > 0:
+        left_detail = f"{money(summary.left_cents // spend_days)} a day for {spend_days} day{'s' if spend_days != 1 else ''}"
     else:
         left_detail = ""
     unbudgeted = summary.unbudgeted_income_cents
+    if summary.running:
+        # A running period has not had all its income yet: show what came in so far against the
+        # same days of the previous period, not "income minus budgets" (negative until payday).
+        so_far = format_date_range(period.start, today, today=today)
+        than = format_date_range(*summary.previous_range, today=today)
+        income_card = stat_card(
+            f"Income, {so_far}", money(summary.income_cents), id=f"{P}-unbudgeted-income",
+            detail=f"{than}: {money(summary.previous_income_cents)} · {money(summary.budgeted_cents)} budgeted")
+    else:
+        income_card = stat_card(
+            "Income not budgeted", money(unbudgeted), id=f"{P}-unbudgeted-income",
+            tone="danger" if unbudgeted < 0 else None,
+            detail=(f"of {money(summary.income_cents)} income" if unbudgeted >= 0
+                    else f"more budgeted than the {money(summary.income_cents)} earned"))
     cards = [
         stat_card("Budgeted", money(summary.budgeted_cents), id=f"{P}-total-budgeted", detail=budgeted_detail),
         stat_card("Spent", money(summary.spent_cents), id=f"{P}-total-spent", detail=spent_detail),
         stat_card("Left to spend", money(summary.left_cents), id=f"{P}-left",
                   tone="danger" if summary.left_cents < 0 else None, detail=left_detail),
-        stat_card("Days left", f"{summary.days_left}", id=f"{P}-days-left",
-                  detail=f"of {summary.days_total} · ends {period.end.day} {period.end:%b}"),
-        stat_card("Income not budgeted", money(unbudgeted), id=f"{P}-unbudgeted-income",
-                  tone="danger" if unbudgeted < 0 else None,
-                  detail=(f"of {money(summary.income_cents)} income" if unbudgeted >= 0
-                          else f"more budgeted than the {money(summary.income_cents)} earned")),
+        stat_card("Days left", format_number(summary.days_left), id=f"{P}-days-left",
+                  detail=f"of {summary.days_total} · ends {format_day(period.end)}"),
+        income_card,
     ]
     return [dbc.Col(card, xs=6 if i < 4 else 12, lg=4, xl=True) for i, card in enumerate(cards)]
 
@@ -266,38 +281,44 @@ def save_edits(user_id: int, currency: str, changes) -> list:
     events = changes if isinstance(changes, list) else [changes]
     saved, refused = [], []
     for event in events[:MAX_EDITS]:
-        edit = None
         try:
             edit = edit_from_event(event)
+        except ServiceError as exc:
+            refused.append(exc.message)
+            continue
+
+        def work(edit=edit):
             budget = svc.apply_cell_edit(db.session, user_id, **edit)
-            name, amount, rollover = budget.category.name, budget.amount, budget.rollover
-            db.session.commit()
-            saved.append(f"{name}: budget {format_money(amount, currency)}, rollover {'on' if rollover else 'off'}."
-                         if edit["column"] == "rollover" else f"{name} is now {format_money(amount, currency)}.")
-        except Conflict as exc:
-            db.session.rollback()
-            current = exc.current
+            return budget.category.name, budget.amount, budget.rollover
+
+        done = unit_of_work(work)
+        if done.conflict:
+            current = done.conflict.current
             now = (f"Rollover is {'on' if current.rollover else 'off'}." if edit["column"] == "rollover"
                    else f"It is now {format_money(current.amount, currency)}.")
-            refused.append(f"{current.category.name}: {exc.message} {now}")
-        except ServiceError as exc:
-            db.session.rollback()
-            label = svc.budget_label(db.session, user_id, edit["budget_id"]) if edit else None
-            refused.append(f"{label[0]}: {exc.message} It stays at {format_money(label[1], currency)}."
-                           if label else exc.message)
+            refused.append(f"{current.category.name}: {done.message} {now}")
+        elif not done.ok:
+            label = svc.budget_label(db.session, user_id, edit["budget_id"])
+            refused.append(f"{label[0]}: {done.message} It stays at {format_money(label[1], currency)}."
+                           if label else done.message)
+        else:
+            name, amount, rollover = done.value
+            saved.append(f"{name}: budget {format_money(amount, currency)}, rollover {'on' if rollover else 'off'}."
+                         if edit["column"] == "rollover" else f"{name} is now {format_money(amount, currency)}.")
     if len(events) > MAX_EDITS:
         refused.append(f"Only the first {MAX_EDITS} changes were handled.")
     return [a for a in (_alert(refused, "danger"), _alert(saved, "success")) if a is not None]
 
 
 def add_budget(user_id: int, currency: str, period: svc.Period, category, amount) -> tuple[list, bool]:
-    try:
+    def work():
         budget = svc.add_budget(db.session, user_id, period, category_id=category, amount=amount)
-        name, value = budget.category.name, budget.amount
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return [_alert([exc.message], "danger")], False
+        return budget.category.name, budget.amount
+
+    done = unit_of_work(work)
+    if not done.ok:
+        return [_alert([done.message], "danger")], False
+    name, value = done.value
     return [_alert([f"Added a {format_money(value, currency)} budget for {name}."], "success")], True
 
 
@@ -305,19 +326,15 @@ def delete_budget(user_id: int, pending) -> list:
     label = svc.budget_label(db.session, user_id, pending)
     if label is None:
         return [_alert(["That budget no longer exists."], "warning")]
-    try:
-        svc.delete_budget(db.session, user_id, pending)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return [_alert([exc.message], "warning")]
+    done = unit_of_work(lambda: svc.delete_budget(db.session, user_id, pending))
+    if not done.ok:
+        return [_alert([done.message], "warning")]
     return [_alert([f"Deleted the {label[0]} budget. Its spending now counts against no budget "
                     "(or its parent category's)."], "success")]
 
 
 def copy_budgets(user_id: int, period: svc.Period) -> list:
-    added = svc.copy_previous_period(db.session, user_id, period)
-    db.session.commit()
+    added = unit_of_work(lambda: svc.copy_previous_period(db.session, user_id, period)).value
     previous = period.shift(-1).label
     if not added:
         return [_alert([f"Nothing to copy: {previous} has no budget that this {period.noun} lacks."], "info")]
@@ -325,8 +342,7 @@ def copy_budgets(user_id: int, period: svc.Period) -> list:
 
 
 def fill_budgets(user_id: int, period: svc.Period) -> list:
-    added, filled = svc.fill_from_average(db.session, user_id, period)
-    db.session.commit()
+    added, filled = unit_of_work(lambda: svc.fill_from_average(db.session, user_id, period)).value
     if not added and not filled:
         return [_alert([f"Nothing to fill: no spending in the last 3 {period.noun}s outside budgets "
                         "that already have an amount."], "info")]

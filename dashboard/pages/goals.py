@@ -13,17 +13,19 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header, stat_card
 from dashboard.components.forms import form_field
 from dashboard.components.goals import STATUS_BOOTSTRAP, short_date, status_badge
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import require_viewer
 from dashboard.figures.goals import gauge_figure, history_figure, progress_word
-from dashboard.formatting import currency_symbol, format_money
+from dashboard.formatting import currency_symbol, format_money, format_month
 from dashboard.services import goals as svc
 from dashboard.services.accounts import TYPE_LABELS
-from dashboard.services.errors import Conflict, ServiceError
+from dashboard.services.errors import ServiceError
 from dashboard.services.periods import add_months
+from dashboard.unit_of_work import unit_of_work
 from models import db, to_cents
 
 dash.register_page(__name__, path="/goals", name="Goals", title="Goals · Ledgerlens", order=3)
@@ -60,7 +62,8 @@ def _form_modal() -> dbc.Modal:
                 dbc.Col(_field("Target date", dbc.Input(id="goals-form-date", type="date"),
                                "goals-form-date"), sm=6),
             ]),
-            _field("Progress comes from", dbc.Select(id="goals-form-account", value=NO_ACCOUNT, options=[]),
+            _field("Progress comes from", dcc.Dropdown(id="goals-form-account", value=NO_ACCOUNT, options=[],
+                                                                  clearable=False, searchable=False),
                    "goals-form-account",
                    "Record contributions yourself, or follow an account's balance. A debt goal follows a "
                    "credit card or loan down to zero."),
@@ -129,7 +132,7 @@ def layout(**_query):
             html.P("Double-click a name, target or date to change it; Enter saves.",
                    className="text-muted small mb-2"),
             html.Div(id="goals-grid-message"),
-            ledger_grid("goals-grid", [], row_data=[], getRowId="params.data.id", style={},
+            ledger_grid("goals-grid", [], row_data=[], getRowId="params.data.id", style={}, empty=empty_texts.NO_GOALS,
                         grid_options={"domLayout": "autoHeight", "stopEditingWhenCellsLoseFocus": True,
                                       "singleClickEdit": False}),
         ]), className="shadow-sm"),
@@ -151,6 +154,24 @@ def _stat(label: str, value: str, *, id: str | None = None, tone: str | None = N
         html.Div(value, className="goal-stat-value money" + (f" text-{tone}" if tone else ""),
                  **({"id": id} if id else {})),
     ], className="goal-stat")
+
+
+def _no_pace_line(goal: dict, today: date) -> str:
+    """Why there is no projection, said truthfully: a goal whose money so far all came on its first day
+    (a first contribution right after setting it up) has no pace yet; it did not get "no contributions"."""
+    debt = goal["kind"] == "debt"
+    count = int(goal["contributions"] or 0) if goal["source"] == "contributions" else 0
+    start = goal["start_date"]
+    young = isinstance(start, date) and start > add_months(today, -3)
+    if count and young:
+        what = "payment" if debt else "contribution"
+        so_far = f"your first {what}" if count == 1 else f"all {count} {what}s so far"
+        return (f"{so_far[0].upper()}{so_far[1:]} came on the goal's first day ({short_date(start)}): "
+                "a projection shows once there is a pace over later days.")
+    source = "no payments" if debt else "no contributions"
+    if goal["source"] == "account":
+        source = "the balance did not move" if not debt else "the debt did not go down"
+    return f"Last 3 months: {source}, so no projection yet."
 
 
 def _plan_lines(goal: dict, currency: str, today: date) -> list:
@@ -178,16 +199,13 @@ def _plan_lines(goal: dict, currency: str, today: date) -> list:
             late = target_date is not None and when > target_date
             lines.append(html.Span([
                 f"At the recent pace ({_money(rate, currency)} a month) it is reached by ",
-                html.Strong(f"{when:%B %Y}", className="text-danger" if late else None), "."]))
+                html.Strong(f"{format_month(when, long=True)}", className="text-danger" if late else None), "."]))
         elif rate is not None and rate < 0:
             what = "the debt grew by" if debt else "it fell by"
             lines.append(html.Span(f"Over the last 3 months {what} {_money(-rate, currency)} a month: "
                                    "not on course at this pace.", className="text-danger"))
         else:
-            source = "no payments" if debt else "no contributions"
-            if goal["source"] == "account":
-                source = "the balance did not move" if not debt else "the debt did not go down"
-            lines.append(html.Span(f"Last 3 months: {source}, so no projection yet.", className="text-muted"))
+            lines.append(html.Span(_no_pace_line(goal, today), className="text-muted"))
     return [html.Div(line, className="goal-plan-line") for line in lines]
 
 
@@ -333,7 +351,9 @@ def render_goals(_refresh):
         empty = dbc.Col(dbc.Card(dbc.CardBody([
             html.H5("No goals yet", className="card-title"),
             html.P("Set a goal — an emergency fund, a trip, paying off a card — and see how far along "
-                   "it is and whether it will be reached in time.", className="text-muted mb-0"),
+                   "it is and whether it will be reached in time.", className="text-muted mb-2"),
+            dcc.Link("Set your first goal", href=empty_texts.NEW_GOAL, className="btn btn-primary btn-sm",
+                     id="goals-empty-new"),
         ]), className="shadow-sm"), xs=12)
         return [empty], _summary([], viewer.currency), [], _grid_columns(viewer.currency)
     cards = [goal_card(goal, svc.goal_history(db.session, viewer.user_id, goal, today), viewer.currency, today)
@@ -410,19 +430,16 @@ def save_goal(n_clicks, editing, name, kind, target, target_date, account, refre
     viewer = require_viewer()
     values = dict(name=name, kind=kind, target_amount=target, target_date=target_date,
                   account_id=None if account in (None, "", NO_ACCOUNT) else account)
-    try:
-        if editing:
-            goal = svc.update_goal(db.session, viewer.user_id, (editing or {}).get("id"),
-                                   expected_version=(editing or {}).get("version"), **values)
-        else:
-            goal = svc.create_goal(db.session, viewer.user_id, **values)
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
-        return no_update, {"form": exc.message}, _bump(refresh), no_update
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, _error_dict(exc, FORM_FIELDS, "form"), no_update, no_update
+    if editing:
+        done = unit_of_work(lambda: svc.update_goal(db.session, viewer.user_id, (editing or {}).get("id"),
+                                                    expected_version=(editing or {}).get("version"), **values))
+    else:
+        done = unit_of_work(lambda: svc.create_goal(db.session, viewer.user_id, **values))
+    if done.conflict:
+        return no_update, {"form": done.message}, _bump(refresh), no_update
+    if not done.ok:
+        return no_update, _error_dict(done.error, FORM_FIELDS, "form"), no_update, no_update
+    goal = done.value
     verb = "Saved" if editing else "Created"
     return False, {}, _bump(refresh), _alert(f"{verb} “{goal.name}”.")
 
@@ -517,14 +534,11 @@ def save_contribution(n_clicks, goal_id, direction, amount, day, note, refresh):
     if not n_clicks:
         return no_update, no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        contribution = svc.record_contribution(db.session, viewer.user_id, goal_id, amount=amount, date=day,
-                                               note=note, withdrawal=direction == "withdraw")
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, _error_dict(exc, CONTRIB_FIELDS, "form"), no_update, no_update
-    shown = format_money(contribution.amount, viewer.currency, signed=True)
+    done = unit_of_work(lambda: svc.record_contribution(db.session, viewer.user_id, goal_id, amount=amount,
+                                                        date=day, note=note, withdrawal=direction == "withdraw"))
+    if not done.ok:
+        return no_update, _error_dict(done.error, CONTRIB_FIELDS, "form"), no_update, no_update
+    shown = format_money(done.value.amount, viewer.currency, signed=True)
     return False, {}, _bump(refresh), _alert(f"Recorded {shown}.")
 
 
@@ -541,12 +555,9 @@ def remove_contribution(_clicks, goal_id, refresh):
     if not _clicked():
         return no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        svc.delete_contribution(db.session, viewer.user_id, ctx.triggered_id["index"])
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, {"form": exc.message}, no_update
+    done = unit_of_work(lambda: svc.delete_contribution(db.session, viewer.user_id, ctx.triggered_id["index"]))
+    if not done.ok:
+        return no_update, {"form": done.message}, no_update
     try:
         recent = _recent_list(viewer.user_id, goal_id, viewer.currency)
     except ServiceError:
@@ -612,12 +623,10 @@ def confirm_delete(n_clicks, target, refresh):
     if not n_clicks or not isinstance(target, dict):
         return no_update, no_update, no_update
     viewer = require_viewer()
-    try:
-        svc.delete_goal(db.session, viewer.user_id, target.get("id"), expected_version=target.get("version"))
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return False, _bump(refresh), _alert(exc.message, "warning")
+    done = unit_of_work(lambda: svc.delete_goal(db.session, viewer.user_id, target.get("id"),
+                                                expected_version=target.get("version")))
+    if not done.ok:
+        return False, _bump(refresh), _alert(done.message, "warning")
     return False, _bump(refresh), _alert("Goal deleted.")
 
 
@@ -650,14 +659,11 @@ def edit_in_grid(changes, refresh):
         if column not in _GRID_FIELDS:
             problems.append("That column cannot be edited.")
             continue
-        try:
-            svc.update_goal(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
-                            **{_GRID_FIELDS[column]: _new_value(change)})
-            db.session.commit()
-        except ServiceError as exc:
-            db.session.rollback()
+        done = unit_of_work(svc.update_goal, db.session, viewer.user_id, row.get("id"),
+                            expected_version=row.get("version"), **{_GRID_FIELDS[column]: _new_value(change)})
+        if not done.ok:
             name = row.get("name") if isinstance(row.get("name"), str) else "This goal"
-            problems.append(f"{name}, {_GRID_LABELS[column]}: {exc.message}")
+            problems.append(f"{name}, {_GRID_LABELS[column]}: {done.message}")
     if problems:
         message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2",
                             id="goals-grid-error")

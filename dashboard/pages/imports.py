@@ -16,12 +16,13 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 from dashboard.components.cards import page_header
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import format_money
-from dashboard.services import export as archive_svc
+from dashboard.formatting import format_money, format_number
+from dashboard.services import archive as archive_svc
 from dashboard.services import importer as svc
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/import", name="Import", title="Import · Ledgerlens", order=6)
@@ -132,7 +133,8 @@ def _preview_columns(currency: str) -> list[dict]:
             "import-status-duplicate": "params.value === 'Duplicate'",
             "import-status-error": "params.value === 'Error'",
             "import-status-skipped": "params.value === 'Skipped'"}),
-        text_column("reason", "Why", minWidth=220),
+        # The whole reason, wrapped: "Unknown category “Financial services”: left uncategorized." is never cut.
+        text_column("reason", "Why", minWidth=260, flex=2, wrapText=True, autoHeight=True, cellClass="wrap-cell"),
     ]
 
 
@@ -393,7 +395,7 @@ def inspect_file(file_data):
             archive = archive_svc.read_archive(data)
             counts = archive_svc.archive_summary(archive)
             info = html.Div([html.Strong(name or "export.zip"), " · Ledgerlens export: ",
-                             f"{counts['transactions']:,} transactions, {counts['accounts']} accounts, "
+                             f"{format_number(counts['transactions'])} transactions, {counts['accounts']} accounts, "
                              f"{counts['budgets']} budgets, {counts['goals']} goals. Its accounts are matched "
                              "by name; what is already here is skipped."])
             return (info, HIDDEN, {}, HIDDEN, *keep)
@@ -401,7 +403,7 @@ def inspect_file(file_data):
             parsed = svc.parse_ofx(data)
             accounts = ", ".join("…" + a[-4:] for a in parsed.info.get("accounts", []))
             info = html.Div([html.Strong(name or "statement.ofx"),
-                             f" · OFX statement, {len(parsed.rows) + parsed.error_count:,} transactions"
+                             f" · OFX statement, {format_number(len(parsed.rows) + parsed.error_count)} transactions"
                              + (f" (account {accounts})" if accounts else "")
                              + (f" in {', '.join(parsed.info['currencies'])}" if parsed.info.get("currencies") else "")])
             return (info, HIDDEN, {}, {}, *keep)
@@ -461,9 +463,14 @@ def preview(file_data, account_id, *args):
         if svc.detect_format(data, name) == "archive":
             archive = archive_svc.read_archive(data)
             counts = archive_svc.archive_summary(archive)
-            summary = [_badge(f"{n:,} {k.replace('_', ' ')}", "light", text_color="dark")
+            summary = [_badge(f"{format_number(n)} {k.replace('_', ' ')}", "light", text_color="dark")
                        for k, n in counts.items() if n]
-            return ([], small, summary, "", "", False, token, *styles)
+            # An export to restore: say what it holds and what Import will do (no row grid for a zip).
+            about = html.P([html.Strong("A Ledgerlens export. "),
+                            "Import restores its accounts (matched by name), transactions, budgets and goals; "
+                            "whatever is already here is skipped, nothing is overwritten."],
+                           className="mb-2", id=f"{P}-archive-info")
+            return ([], HIDDEN, summary, about, "", not any(counts.values()), token, *styles)
         parsed = _parse(data, name, values)
         if account_id is None:
             return ([], small, "", "", "Choose the account to import into.", True, None, *styles)
@@ -473,19 +480,22 @@ def preview(file_data, account_id, *args):
     rows, total = _preview_rows(plan, _category_names(viewer.user_id))
     new = sum(1 for r in plan.rows if r.include and r.status == svc.NEW)
     summary = [
-        _badge(f"{new:,} to import", "primary", id=f"{P}-count-new"),
-        _badge(f"{plan.count(svc.DUPLICATE):,} duplicates", "warning", text_color="dark", id=f"{P}-count-dup"),
-        _badge(f"{plan.error_count:,} errors", "danger", id=f"{P}-count-error") if plan.error_count else None,
-        _badge(f"{plan.count(svc.SKIPPED):,} skipped", "secondary") if plan.count(svc.SKIPPED) else None,
+        _badge(f"{format_number(new)} to import", "primary", id=f"{P}-count-new"),
+        _badge(f"{format_number(plan.count(svc.DUPLICATE))} duplicates", "warning", text_color="dark", id=f"{P}-count-dup"),
+        _badge(f"{format_number(plan.error_count)} errors", "danger", id=f"{P}-count-error") if plan.error_count else None,
+        _badge(f"{format_number(plan.count(svc.SKIPPED))} skipped", "secondary") if plan.count(svc.SKIPPED) else None,
     ]
     warnings = list(plan.warnings)
     if total > len(rows):
-        warnings.append(f"Showing {len(rows):,} of {total:,} rows: every row with a problem first.")
+        warnings.append(f"Showing {format_number(len(rows))} of {format_number(total)} rows: every row with a problem first.")
     if plan.error_count:
         warnings.append("Rows with an error stop the import: fix the mapping, or untick them to leave them out.")
+    # Nothing to import (every row a duplicate, skipped or left out): the button waits until a row is
+    # ticked back in (the clientside callback below).
+    nothing = not any(r.include for r in plan.rows) and not plan.error_count
     return (rows, {"height": _grid_height(len(rows), 150, 480)}, [b for b in summary if b is not None],
             html.Ul([html.Li(w) for w in warnings], className="mb-2 ps-3") if warnings else "",
-            "", False, token, *styles)
+            "", nothing, token, *styles)
 
 
 @callback(
@@ -553,16 +563,19 @@ def run_import(n_clicks, file_data, account_id, *args):
     choices = (decisions.get("lines") if isinstance(decisions, dict) and preview_id
                and decisions.get("for") == preview_id else None)
     done = done + 1 if isinstance(done, int) else 1
-    try:
+    def work():
         data, name = _upload_bytes(file_data)
         if svc.detect_format(data, name) == "archive":
-            result = archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data))
-            return dbc.Alert(result.message, color="success", id=f"{P}-result-alert"), done
-        parsed = _parse(data, name, values)
-        result = svc.run_import(db.session, viewer.user_id, account_id, parsed, choices)
-    except ServiceError as error:
-        db.session.rollback()
-        return dbc.Alert(["Nothing was imported. ", error.message], color="danger", id=f"{P}-result-alert"), no_update
+            return archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data))
+        return svc.run_import(db.session, viewer.user_id, account_id, _parse(data, name, values), choices)
+
+    outcome = unit_of_work(work)
+    if not outcome.ok:
+        return dbc.Alert(["Nothing was imported. ", outcome.message], color="danger",
+                         id=f"{P}-result-alert"), no_update
+    result = outcome.value
+    if isinstance(result, archive_svc.RestoreResult):
+        return dbc.Alert(result.message, color="success", id=f"{P}-result-alert"), done
     if not result.added:
         return dbc.Alert(result.message, color="info", id=f"{P}-result-alert"), done
     cur = viewer.currency
@@ -603,22 +616,22 @@ def edit_rules(_add, _delete, changes, pattern, match_type, category_id, selecte
     trigger = ctx.triggered_id
     options = _category_options(viewer.user_id)
     by_label = {o["label"]: o["value"] for o in options}
-    clear_pattern = no_update
-    try:
+
+    def work():
         if trigger == f"{P}-rule-add":
             if category_id is None:
                 raise ServiceError("Choose the category the rule gives.", "category")
             svc.create_rule(db.session, viewer.user_id, pattern=pattern, match_type=match_type or "contains",
                             category_id=category_id)
-            message = html.Span("Rule added.", className="text-success")
-            clear_pattern = ""
+            return html.Span("Rule added.", className="text-success"), ""
         elif trigger == f"{P}-rule-delete":
             ids = [row.get("id") for row in (selected or []) if isinstance(row, dict)]
             if not ids:
                 raise ServiceError("Tick the rules to delete first.")
             for rule_id in ids:
                 svc.delete_rule(db.session, viewer.user_id, rule_id)
-            message = html.Span(f"Deleted {len(ids)} rule{'s' if len(ids) != 1 else ''}.", className="text-success")
+            return (html.Span(f"Deleted {len(ids)} rule{'s' if len(ids) != 1 else ''}.", className="text-success"),
+                    no_update)
         else:
             for change in changes if isinstance(changes, list) else [changes]:
                 if not isinstance(change, dict):
@@ -633,13 +646,30 @@ def edit_rules(_add, _delete, changes, pattern, match_type, category_id, selecte
                     if value not in by_label:
                         raise ServiceError("Choose a category from the list.", "category")
                     svc.update_rule(db.session, viewer.user_id, row.get("id"), category_id=by_label[value])
-            message = html.Span("Rule saved.", className="text-success")
-        db.session.commit()
-    except ServiceError as error:
-        db.session.rollback()
+            return html.Span("Rule saved.", className="text-success"), no_update
+
+    done = unit_of_work(work)
+    if not done.ok:
         rows = _rules_rows(viewer.user_id, options)
         return rows, {"height": _grid_height(len(rows), 120, 300)}, \
-            html.Span(error.message, className="text-danger"), no_update, no_update
+            html.Span(done.message, className="text-danger"), no_update, no_update
+    message, clear_pattern = done.value
     rows = _rules_rows(viewer.user_id, options)
     return (rows, {"height": _grid_height(len(rows), 120, 300)}, message,
             (version or 0) + 1 if isinstance(version, int) else 1, clear_pattern)
+
+
+# A preview with nothing to import keeps the Import button disabled until a row is ticked back in.
+clientside_callback(
+    """
+    function(decisions, previewId) {
+        if (!decisions || !previewId || decisions["for"] !== previewId) { return window.dash_clientside.no_update; }
+        var back = Object.values(decisions.lines || {}).some(function(v) { return v === true; });
+        return back ? false : window.dash_clientside.no_update;
+    }
+    """,
+    Output(f"{P}-run", "disabled", allow_duplicate=True),
+    Input(f"{P}-decisions", "data"),
+    State(f"{P}-preview-id", "data"),
+    prevent_initial_call=True,
+)

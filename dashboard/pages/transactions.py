@@ -2,7 +2,7 @@
 on the server, edited inline, added, deleted with undo, split across categories, and transfers between
 two accounts.
 
-Callbacks unpack inputs, call dashboard.services.ledger (which goes through services.transactions for
+Callbacks unpack inputs, call dashboard.services.transaction_grid (which goes through services.transactions for
 every write and re-checks every id against the logged-in user), commit or roll back, and return. After
 a write the grid re-reads its rows from the server: an accepted edit shows its new version, a refused
 one goes back to the stored value.
@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header
 from dashboard.components.grid import (
     date_column,
@@ -27,12 +28,14 @@ from dashboard.components.grid import (
     text_column,
 )
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import currency_symbol, format_money
-from dashboard.services import ledger as svc
+from dashboard.formatting import currency_symbol, format_date, format_money, format_number, moment_date_format
+from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
-from dashboard.services.errors import Conflict, ServiceError
+from dashboard.services.errors import ServiceError
+from dashboard.services.filters import MAX_TEXT
 from dashboard.services.tokens import spend_token
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/transactions", name="Transactions", title="Transactions · Ledgerlens",
@@ -68,7 +71,7 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
         dbc.Row([
             dbc.Col([
                 _label("Dates", f"{P}-dates"),
-                dcc.DatePickerRange(id=f"{P}-dates", display_format="D MMM YYYY", first_day_of_week=1,
+                dcc.DatePickerRange(id=f"{P}-dates", display_format=moment_date_format(), first_day_of_week=1,
                                     minimum_nights=0, clearable=True, className="w-100",
                                     start_date=filters.start.isoformat() if filters.start else None,
                                     end_date=filters.end.isoformat() if filters.end else None,
@@ -93,7 +96,7 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
             ], xs=6, md=3, xl=2),
             dbc.Col([
                 _label("Search payee or description", f"{P}-text"),
-                dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=svc.MAX_TEXT,
+                dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=MAX_TEXT,
                           placeholder="e.g. coffee"),
             ], xs=6, md=4, xl=2),
         ], className="g-2"),
@@ -158,7 +161,10 @@ def _add_modal() -> dbc.Modal:
                         sm=6, id=f"{P}-add-account-col"),
                 dbc.Col(_field("To account", dbc.Select(id=f"{P}-add-to-account", options=[]),
                                f"{P}-add-to-account"), sm=6, id=f"{P}-add-to-col", style={"display": "none"}),
-                dbc.Col(_field("Category", dbc.Select(id=f"{P}-add-category", options=[], placeholder="No category"), f"{P}-add-category"),
+                # A Dash dropdown, not a <select>: "No category" is its placeholder (clear it to get there),
+                # shown once, with no blank option before it.
+                dbc.Col(_field("Category", dcc.Dropdown(id=f"{P}-add-category", options=[], placeholder="No category",
+                                                        clearable=True), f"{P}-add-category"),
                         sm=6, id=f"{P}-add-category-col"),
             ]),
             _field("Payee", dbc.Input(id=f"{P}-add-payee", maxlength=200, placeholder="e.g. Corner store"),
@@ -237,6 +243,7 @@ def layout(**query):
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-2"),
             html.Div(id=f"{P}-message", role="alert"),
             ledger_grid(f"{P}-grid", _grid_columns(viewer.currency, categories), infinite=True, height="560px",
+                        empty=empty_texts.NO_TRANSACTIONS,
                         getRowId="'' + params.data.id",
                         grid_options={"maxConcurrentDatasourceRequests": 1, "stopEditingWhenCellsLoseFocus": True,
                                       "rowSelection": {"mode": "singleRow", "checkboxes": False,
@@ -299,7 +306,7 @@ def _new_value(change: dict):
 
 def _describe(tx, currency: str) -> str:
     payee = tx.payee or "(no payee)"
-    return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {tx.date:%d %b %Y}"
+    return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {format_date(tx.date)}"
 
 
 # -- callbacks: filters and the grid's pages --------------------------------------------------------
@@ -352,7 +359,7 @@ def update_summary(state, _reload_token):
     totals = svc.summary(db.session, viewer.user_id, filters)
     noun = "transaction" if totals["count"] == 1 else "transactions"
     scope = "matching" if filters.active else "in all"
-    return [html.Span(f"{totals['count']:,} {noun} {scope}", id=f"{P}-count"), " · net ",
+    return [html.Span(f"{format_number(totals['count'])} {noun} {scope}", id=f"{P}-count"), " · net ",
             html.Span(format_money(totals["total_cents"], viewer.currency, cents=True, signed=True),
                       className="money", id=f"{P}-net")]
 
@@ -399,18 +406,15 @@ def edit_cells(changes):
         change = change if isinstance(change, dict) else {}
         row = change.get("data") if isinstance(change.get("data"), dict) else {}
         column = change.get("colId")
-        try:
-            svc.edit_cell(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
-                          column=column, value=_new_value(change))
-            db.session.commit()
-            saved += 1
-        except Conflict as exc:
-            db.session.rollback()
-            problems.append(exc.message)
-        except ServiceError as exc:
-            db.session.rollback()
+        done = unit_of_work(svc.edit_cell, db.session, viewer.user_id, row.get("id"),
+                            expected_version=row.get("version"), column=column, value=_new_value(change))
+        if done.conflict:
+            problems.append(done.message)
+        elif not done.ok:
             label = svc.COLUMN_LABELS.get(column, "This change") if isinstance(column, str) else "This change"
-            problems.append(f"{label}: {exc.message}")
+            problems.append(f"{label}: {done.message}")
+        else:
+            saved += 1
     if problems:
         message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2",
                             dismissable=True, id=f"{P}-edit-error")
@@ -449,16 +453,18 @@ def delete_selected(n_clicks, rows):
     if not n_clicks:
         return (no_update,) * 6
     viewer = require_viewer()
-    try:
+    def work():
         snapshot = tx_service.snapshot_transaction(db.session, viewer.user_id, _selected_id(rows))
         tx = tx_service.get_transaction(db.session, viewer.user_id, _selected_id(rows))
         text = _describe(tx, viewer.currency)
         deleted = tx_service.delete_transaction(db.session, viewer.user_id, tx.id)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+        return snapshot, text, deleted
+
+    done = unit_of_work(work)
+    if not done.ok:
         return (no_update, no_update, no_update,
-                _alert(exc.message, "warning", id=f"{P}-delete-error"), _reload(), [])
+                _alert(done.message, "warning", id=f"{P}-delete-error"), _reload(), [])
+    snapshot, text, deleted = done.value
     if len(deleted) == 2:
         text += " (both legs of the transfer)"
     return True, f"Deleted {text}.", _undo_token(viewer.user_id, snapshot), None, _reload(), []
@@ -477,16 +483,17 @@ def undo_delete(n_clicks, token):
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    try:
+    def restore():
         snapshot = _undo_snapshot(token, viewer.user_id)
         # Once only: a second click, a replay, or two requests at once find the token spent.
         spend_token(db.session, viewer.user_id, token, lifetime_seconds=UNDO_MAX_AGE,
                     message="This delete has already been undone.")
-        restored = tx_service.restore_transaction(db.session, viewer.user_id, snapshot)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return False, None, _alert(exc.message, "warning", id=f"{P}-undo-error"), no_update
+        return tx_service.restore_transaction(db.session, viewer.user_id, snapshot)
+
+    done = unit_of_work(restore)
+    if not done.ok:
+        return False, None, _alert(done.message, "warning", id=f"{P}-undo-error"), no_update
+    restored = done.value
     return (False, None, _alert(f"Restored {_describe(restored[0], viewer.currency)}.", id=f"{P}-restored"),
             _reload())
 
@@ -540,12 +547,11 @@ def add_kind(kind, _open):
     if kind == "transfer":
         return shown, hidden, hidden, [], None, "Moved from the first account to the second.", "Add transfer"
     kind = "income" if kind == "income" else "expense"
-    options = [{"label": "No category", "value": ""}] + [
-        {"label": o["label"], "value": str(o["value"])}
-        for o in _category_options(svc.category_choices(db.session, viewer.user_id), kind)]
+    options = [{"label": o["label"], "value": str(o["value"])}
+               for o in _category_options(svc.category_choices(db.session, viewer.user_id), kind)]
     help_text = ("What was received." if kind == "income"
                  else "What was spent. A negative amount records a refund.")
-    return hidden, shown, shown, options, "", help_text, "Add"
+    return hidden, shown, shown, options, None, help_text, "Add"
 
 
 @callback(
@@ -568,17 +574,18 @@ def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, 
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    try:
-        created = svc.create_entry(db.session, viewer.user_id, kind=kind, account_id=account,
-                                   to_account_id=to_account, date=day, amount=amount, category_id=category,
-                                   payee=payee if kind != "transfer" else "", description=description)
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        field = {"to_account": "to_account"}.get(exc.field, exc.field)
-        return no_update, {field if field in ADD_FIELDS else "form": exc.message}, no_update, no_update
+    done = unit_of_work(lambda: svc.create_entry(
+        db.session, viewer.user_id, kind=kind, account_id=account, to_account_id=to_account, date=day,
+        amount=amount, category_id=category, payee=payee if kind != "transfer" else "", description=description))
+    if not done.ok:
+        return no_update, {done.field if done.field in ADD_FIELDS else "form": done.message}, no_update, no_update
+    created = done.value
     what = "transfer" if kind == "transfer" else _describe(created[0], viewer.currency)
-    return False, {}, _alert(f"Added {what}.", id=f"{P}-added"), _reload()
+    # No time-out: the message carries a link (links must not vanish while being read).
+    message = dbc.Alert([f"Added {what}. ", dcc.Link("See where your money goes →", href="/spending",
+                                                      id=f"{P}-added-spending")],
+                        color="success", dismissable=True, class_name="py-2 mb-2", id=f"{P}-added")
+    return False, {}, message, _reload()
 
 
 @callback(
@@ -647,7 +654,7 @@ def open_split(_split, _cancel, rows):
     padded = lines + [None] * (SPLIT_LINES - len(lines))
     spent = -detail["amount_cents"]
     info = html.Div([
-        html.Div(f"{detail['payee'] or '(no payee)'} · {detail['date']:%d %b %Y} · {detail['account']}",
+        html.Div(f"{detail['payee'] or '(no payee)'} · {format_date(detail['date'])} · {detail['account']}",
                  className="fw-semibold"),
         html.Div([f"{'Spent' if spent >= 0 else 'Refunded'} ",
                   html.Span(format_money(abs(spent), viewer.currency, cents=True), className="money fw-semibold"),
@@ -699,16 +706,13 @@ def save_split(n_clicks, target, categories, amounts, memos):
     target = target if isinstance(target, dict) else {}
     lines = [{"category_id": c, "amount": a, "memo": m}
              for c, a, m in zip(categories or [], amounts or [], memos or [], strict=False)]
-    try:
-        tx = svc.save_splits(db.session, viewer.user_id, target.get("id"), expected_version=target.get("version"),
-                             lines=lines)
-        db.session.commit()
-    except Conflict as exc:
-        db.session.rollback()
-        return no_update, _alert(exc.message + " Close and open the split again.", "warning"), no_update, _reload("refresh")
-    except ServiceError as exc:
-        db.session.rollback()
-        return no_update, _alert(exc.message, "danger", id=f"{P}-split-error"), no_update, no_update
+    done = unit_of_work(lambda: svc.save_splits(db.session, viewer.user_id, target.get("id"),
+                                                expected_version=target.get("version"), lines=lines))
+    if done.conflict:
+        return no_update, _alert(done.message + " Close and open the split again.", "warning"), no_update, _reload("refresh")
+    if not done.ok:
+        return no_update, _alert(done.message, "danger", id=f"{P}-split-error"), no_update, no_update
+    tx = done.value
     parts = len(tx.expenses)
     return (False, None, _alert(f"Split {tx.payee or 'the transaction'} into {parts} "
                                 f"categor{'y' if parts == 1 else 'ies'}.", id=f"{P}-split-saved"),

@@ -25,9 +25,11 @@ Projection rules (``project``; every amount is integer cents)
   / 3 (an account's history is older than the goal, so the window is always three months).
 - projected completion = today + remaining / rate months, rounded up to a whole month; none when the
   rate is zero or negative (withdrawals, a falling balance, a growing debt).
-- status: achieved; else *overdue* when the target date is past; *behind* when it is today; *on track*
-  when saved is at least the expected amount or the projection arrives by the target date; else
-  *behind*.
+- status: achieved; else *overdue* when the target date is past; *behind* when it is today; with a
+  recent pace (rate not zero), *on track* when the projection arrives by the target date (or there is
+  no target date) and *behind* otherwise, money going out included, so the badge always agrees with
+  the projection shown beside it; with no pace yet, *on track* when saved is at least the expected
+  amount, else *behind*.
 
 Every function takes (session, user_id, ...) and reads or writes only that user's rows. Writes flush
 and leave the commit to the caller; a refused write raises ServiceError (or NotFound / Conflict)
@@ -49,8 +51,9 @@ from dashboard.formatting import format_money
 from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User, from_cents
 from models.db import MAX_CENTS
 
+from .accounts import balance_history
 from .errors import Conflict, NotFound, ServiceError
-from .overview import account_balance_history, account_balances_on
+from .overview import account_balances_on
 from .periods import add_months, month_end
 from .sql import cents, cents_sum
 from .validation import clean_name, clean_text, parse_amount, parse_date, parse_id
@@ -136,9 +139,13 @@ def project(*, saved_cents: int, target_cents: int, today: date, target_date: da
         status = "overdue"
     elif target_date is not None and target_date == today:
         status = "behind"
-    elif (expected is not None and saved_cents >= expected) or (
-            projected is not None and (target_date is None or projected <= target_date)):
-        status = "on_track"
+    elif rate is not None and rate != 0:
+        # There is a pace: it decides, so the badge never contradicts the projection shown beside it
+        # (money going out, or a pace that arrives after the target date, is behind).
+        on_time = projected is not None and (target_date is None or projected <= target_date)
+        status = "on_track" if on_time else "behind"
+    elif expected is not None and saved_cents >= expected:
+        status = "on_track"  # no pace to measure yet: on or above the straight line to the target
     else:
         status = "behind"
     return Projection(status=status, saved_cents=saved_cents, target_cents=target_cents,
@@ -313,7 +320,8 @@ def goal_history(session: Session, user_id: int, goal: dict, today: date | None 
             running += int(amount)
             points.append((day, running))
     else:
-        history = account_balance_history(session, user_id, int(goal["account_id"]), start, today)
+        history = balance_history(session, user_id, start, today, include_archived=True,
+                                  account_ids=[int(goal["account_id"])])
         before = account_balances_on(session, user_id, int(goal["account_id"]),
                                      [start - timedelta(days=1)])
         baseline_debt = _debt(next(iter(before.values()), 0))

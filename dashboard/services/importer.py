@@ -12,8 +12,9 @@ Three layers, each usable alone:
    before) and the kind (expense or income) of each row. The user's decisions (import a duplicate
    anyway, leave a row out) are applied here.
 3. Writing (:func:`run_import`) adds every accepted row or none, in one database transaction: through
-   :func:`dashboard.services.transactions.create_transaction` for small batches, or a bulk path for
-   large files that keeps the same invariants (expense lines, budgets, the monthly roll-up).
+   :func:`dashboard.services.transactions.create_transaction` for small batches, or the bulk path
+   (:mod:`dashboard.services.bulk`) for large files, which keeps the same invariants (expense lines,
+   budgets, the monthly roll-up). The caller commits.
 
 The categorisation rules (models.ImportRule) are read and written here too.
 """
@@ -35,7 +36,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Category, ImportRule, MonthlyRollup, Transaction
+from models import Category, ImportRule, PayeeRollup, Transaction
 from models.db import MAX_CENTS
 
 from . import patterns
@@ -43,7 +44,7 @@ from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
-from .sql import cents as cents_of
+from .sql import cents as sql_cents
 from .transactions import create_transaction, get_account
 from .validation import parse_id
 
@@ -957,12 +958,12 @@ def _user_rules(session: Session, user_id: int) -> list[Rule]:
 
 
 def history_suggestions(session: Session, user_id: int) -> dict[str, int]:
-    """Payee (suggestion_key) -> the category the user gave it most often, from the monthly roll-up
+    """Payee (suggestion_key) -> the category the user gave it most often, from the payee roll-up
     (a few rows per payee and month, not every transaction)."""
     rows = session.execute(
-        select(MonthlyRollup.payee, MonthlyRollup.category_id, func.sum(MonthlyRollup.row_count))
-        .where(MonthlyRollup.user_id == user_id, MonthlyRollup.category_id.is_not(None))
-        .group_by(MonthlyRollup.payee, MonthlyRollup.category_id)).all()
+        select(PayeeRollup.payee, PayeeRollup.category_id, func.sum(PayeeRollup.row_count))
+        .where(PayeeRollup.user_id == user_id, PayeeRollup.category_id.is_not(None))
+        .group_by(PayeeRollup.payee, PayeeRollup.category_id)).all()
     votes: dict[str, Counter] = defaultdict(Counter)
     for payee, category_id, count in rows:
         key = suggestion_key(payee or "")
@@ -1094,7 +1095,7 @@ def _existing_fingerprints(session: Session, user_id: int, account_id: int, rows
     if not rows:
         return every, without_id
     start, end = min(r.date for r in rows), max(r.date for r in rows)
-    amount = cents_of(Transaction.amount)   # raw integer cents, not Decimal
+    amount = sql_cents(Transaction.amount)   # raw integer cents, not Decimal
     no_id = Transaction.external_id.is_(None)
     result = session.execute(
         select(Transaction.date, amount, Transaction.payee, no_id, func.count())
@@ -1196,7 +1197,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
                 category_id, source = None, ""
         if row.category and source != "file" and category_id is None and not reason:
             if row.category.casefold() not in names:
-                reason = f"Unknown category “{row.category[:60]}”: left uncategorised."
+                reason = f"Unknown category “{row.category[:60]}”: left uncategorized."
 
         include = status == NEW
         choice = choices.get(row.line)
@@ -1241,10 +1242,12 @@ class ImportResult:
 
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
                progress: Callable[[int, int], None] | None = None) -> ImportResult:
-    """Import the accepted rows of ``parsed`` into the user's account, all or none, and commit.
+    """Import the accepted rows of ``parsed`` into the user's account, all or none. Does not commit:
+    the caller commits, or rolls back on an error (the commit rule, docs/architecture.md).
 
     Lines that could not be read stop the import (ImportFileError naming the first one) unless the
-    user left them out. Any failure while writing rolls everything back and names the line."""
+    user left them out. Any other failure while writing becomes an ImportFileError ("nothing was
+    added"): the caller's rollback then leaves the database as it was."""
     try:
         lock_user(session, user_id)
         plan = plan_import(session, user_id, account_id, parsed, decisions)
@@ -1274,15 +1277,10 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
                                r.description, external_id=r.external_id) for r in rows),
                 progress=(lambda done: progress(done, total)) if progress else None).months
-        session.commit()
-    except ImportFileError:
-        session.rollback()
-        raise
+        session.flush()
     except ServiceError:
-        session.rollback()
         raise
     except Exception as exc:
-        session.rollback()
         raise ImportFileError(f"The import failed and nothing was added ({type(exc).__name__}).") from exc
     income = sum(r.cents for r in rows if r.kind == "income")
     spending = -sum(r.cents for r in rows if r.kind == "expense")

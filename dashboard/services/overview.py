@@ -5,7 +5,7 @@ Every figure is computed in SQL for one user; frames carry money as integer cent
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import func, select, union_all
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from models import Account, MonthlyRollup, Transaction
 
 from .cache import cached
-from .periods import add_months, month_end, month_start
-from .sql import cents, cents_sum
+from .periods import add_months, compare, month_end, month_start
+from .sql import cents
 
 
 def net_by_account(session: Session, user_id: int, as_of: date | None = None):
@@ -85,11 +85,16 @@ def period_totals(session: Session, user_id: int, start: date, end: date) -> Per
 
 @cached
 def month_comparison(session: Session, user_id: int, today: date) -> tuple[PeriodTotals, PeriodTotals]:
-    """This month so far, and the whole of last month."""
-    this_start = month_start(today)
-    last_start = add_months(this_start, -1)
-    return (period_totals(session, user_id, this_start, today),
-            period_totals(session, user_id, last_start, month_end(last_start)))
+    """This month so far, and the same days of last month (services/periods.compare: 1-2 Dec
+    against 1-2 Nov, like with like)."""
+    this, last = month_ranges(today)
+    return period_totals(session, user_id, *this), period_totals(session, user_id, *last)
+
+
+def month_ranges(today: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """(this month up to today, the same days of last month)."""
+    comparison = compare(month_start(today), month_end(today), today)
+    return comparison.current, comparison.previous
 
 
 @cached
@@ -153,38 +158,3 @@ def account_balances_on(session: Session, user_id: int, account_id: int, days) -
         moved = session.scalar(select(sums.c.moved).where(sums.c.account_id == account_id))
         balances[day] = int(opening) + int(moved or 0)
     return balances
-
-
-def account_balance_history(session: Session, user_id: int, account_id: int, start: date,
-                            end: date) -> pd.DataFrame:
-    """One account's balance at the end of every month from ``start``'s month to ``end``'s:
-    month (first day), balance_cents (at the month's last day, or at ``end`` for the last month).
-    Whole months' movements come from the roll-up's 'net' rows, the last month's days up to ``end``
-    from the raw table; only the running total is taken here."""
-    months = []
-    first = month_start(start)
-    while first <= end:
-        months.append(first)
-        first = add_months(first, 1)
-    empty = pd.DataFrame({"month": pd.Series(dtype=object), "balance_cents": pd.Series(dtype="int64")})
-    if not months:
-        return empty
-    before = account_balances_on(session, user_id, account_id, [months[0] - timedelta(days=1)])
-    if not before:
-        return empty
-    r = MonthlyRollup
-    moved = {month: int(total) for month, total in session.execute(
-        select(r.month, func.sum(r.total_cents))
-        .where(r.user_id == user_id, r.flow == "net", r.account_id == account_id,
-               r.month >= months[0], r.month < months[-1])
-        .group_by(r.month)).all()}
-    moved[months[-1]] = int(session.scalar(
-        select(cents_sum(Transaction.amount))
-        .where(Transaction.user_id == user_id, Transaction.account_id == account_id,
-               Transaction.date >= months[-1], Transaction.date <= end)) or 0)
-    running = next(iter(before.values()))
-    balances = []
-    for month in months:
-        running += moved.get(month, 0)
-        balances.append(running)
-    return pd.DataFrame({"month": months, "balance_cents": pd.Series(balances, dtype="int64")})

@@ -42,7 +42,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
-from models import Expense, MonthlyRollup, Transaction, User
+from models import (
+    AmountRollup,
+    DailyRollup,
+    Expense,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    Transaction,
+    User,
+    band_of,
+)
 from models.db import require_session_hooks
 
 from .periods import month_end, month_start
@@ -52,7 +62,8 @@ _PENDING = "ledgerlens_rollup_pending"
 _CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit bumps; ALL_USERS: all
 ALL_USERS = "*"
 # Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
-_NOT_USER_DATA = {"monthly_rollup", "users"}
+_NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "payee_amount_rollup",
+                  "users"}
 # Changes to the user row that change nothing a page shows.
 _USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
 
@@ -69,7 +80,7 @@ def _in_months(column, months: list[date]):
 
 
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
-    """Recompute the user's roll-up rows, for the given months or entirely."""
+    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee, payee by band), for the given months or entirely."""
     require_session_hooks()  # the data-version bump below happens in the before_commit hook
     month_list = sorted({month_start(m) for m in months}) if months is not None else None
     if month_list == []:
@@ -81,42 +92,88 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     # of one user would deadlock. FOR NO KEY UPDATE still excludes the other refreshes, and is the
     # lock the data-version bump at commit takes anyway.
     session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
-    stmt = delete(MonthlyRollup).where(MonthlyRollup.user_id == user_id)
-    if month_list is not None:
-        stmt = stmt.where(MonthlyRollup.month.in_(month_list))
-    session.execute(stmt)
+    for table, period in ((MonthlyRollup, MonthlyRollup.month), (AmountRollup, AmountRollup.month),
+                          (DailyRollup, DailyRollup.day),
+                          (PayeeRollup, PayeeRollup.month), (PayeeAmountRollup, PayeeAmountRollup.month)):
+        stmt = delete(table).where(table.user_id == user_id)
+        if month_list is not None:
+            stmt = stmt.where(_in_months(period, month_list) if table is DailyRollup else period.in_(month_list))
+        session.execute(stmt)
 
-    cols = [MonthlyRollup.user_id, MonthlyRollup.flow, MonthlyRollup.month, MonthlyRollup.account_id,
-            MonthlyRollup.category_id, MonthlyRollup.payee, MonthlyRollup.total_cents, MonthlyRollup.row_count]
-    e_month = month_of(session, Expense.date)
-    spending = (
+    def restricted(stmt, column):
+        return stmt.where(_in_months(column, month_list)) if month_list is not None else stmt
+
+    e_month, t_month = month_of(session, Expense.date), month_of(session, Transaction.date)
+    e_cents, t_cents = cents(Expense.amount), cents(Transaction.amount)
+    e_band, t_band = band_of(e_cents), band_of(t_cents)
+    income_where = [Transaction.user_id == user_id, Transaction.kind == "income"]
+
+    monthly_cols = ["user_id", "flow", "month", "account_id", "category_id", "total_cents", "row_count"]
+    monthly = [
         select(Expense.user_id, literal("spending"), e_month, Expense.account_id, Expense.category_id,
-               Transaction.payee, func.sum(cents(Expense.amount)), func.count())
+               func.sum(e_cents), func.count())
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, e_month, Expense.account_id, Expense.category_id),
+        select(Transaction.user_id, literal("income"), t_month, Transaction.account_id, Transaction.category_id,
+               func.sum(t_cents), func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, t_month, Transaction.account_id, Transaction.category_id),
+        select(Transaction.user_id, literal("net"), t_month, Transaction.account_id, null(),
+               func.sum(t_cents), func.count())
+        .where(Transaction.user_id == user_id)
+        .group_by(Transaction.user_id, t_month, Transaction.account_id),
+    ]
+    amount_cols = ["user_id", "flow", "month", "band", "account_id", "category_id", "total_cents", "row_count"]
+    amounts = [
+        select(Expense.user_id, literal("spending"), e_month, e_band, Expense.account_id, Expense.category_id,
+               func.sum(e_cents), func.count())
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, e_month, e_band, Expense.account_id, Expense.category_id),
+        select(Transaction.user_id, literal("income"), t_month, t_band, Transaction.account_id,
+               Transaction.category_id, func.sum(t_cents), func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, t_month, t_band, Transaction.account_id, Transaction.category_id),
+    ]
+    daily_cols = ["user_id", "flow", "day", "account_id", "category_id", "total_cents", "row_count"]
+    daily = [
+        select(Expense.user_id, literal("spending"), Expense.date, Expense.account_id, Expense.category_id,
+               func.sum(e_cents), func.count())
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, Expense.date, Expense.account_id, Expense.category_id),
+        select(Transaction.user_id, literal("income"), Transaction.date, Transaction.account_id,
+               Transaction.category_id, func.sum(t_cents), func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, Transaction.date, Transaction.account_id, Transaction.category_id),
+    ]
+    payee_cols = ["user_id", "flow", "month", "payee", "account_id", "category_id", "total_cents", "row_count"]
+    payees = [
+        select(Expense.user_id, literal("spending"), e_month, Transaction.payee, Expense.account_id,
+               Expense.category_id, func.sum(e_cents), func.count())
         .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
         .where(Expense.user_id == user_id)
-        .group_by(Expense.user_id, e_month, Expense.account_id, Expense.category_id, Transaction.payee)
-    )
-    t_month = month_of(session, Transaction.date)
-    income = (
-        select(Transaction.user_id, literal("income"), t_month, Transaction.account_id,
-               Transaction.category_id, Transaction.payee, func.sum(cents(Transaction.amount)),
+        .group_by(Expense.user_id, e_month, Transaction.payee, Expense.account_id, Expense.category_id),
+        select(Transaction.user_id, literal("income"), t_month, Transaction.payee, Transaction.account_id,
+               Transaction.category_id, func.sum(t_cents), func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, t_month, Transaction.payee, Transaction.account_id, Transaction.category_id),
+    ]
+    payee_amount_cols = ["user_id", "flow", "month", "band", "payee", "total_cents", "row_count"]
+    payee_amounts = [
+        select(Expense.user_id, literal("spending"), e_month, e_band, Transaction.payee, func.sum(e_cents), func.count())
+        .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, e_month, e_band, Transaction.payee),
+        select(Transaction.user_id, literal("income"), t_month, t_band, Transaction.payee, func.sum(t_cents),
                func.count())
-        .where(Transaction.user_id == user_id, Transaction.kind == "income")
-        .group_by(Transaction.user_id, t_month, Transaction.account_id, Transaction.category_id,
-                  Transaction.payee)
-    )
-    net = (
-        select(Transaction.user_id, literal("net"), t_month, Transaction.account_id, null(),
-               literal(""), func.sum(cents(Transaction.amount)), func.count())
-        .where(Transaction.user_id == user_id)
-        .group_by(Transaction.user_id, t_month, Transaction.account_id)
-    )
-    if month_list is not None:
-        spending = spending.where(_in_months(Expense.date, month_list))
-        income = income.where(_in_months(Transaction.date, month_list))
-        net = net.where(_in_months(Transaction.date, month_list))
-    for source in (spending, income, net):
-        session.execute(insert(MonthlyRollup).from_select([c.key for c in cols], source))
+        .where(*income_where)
+        .group_by(Transaction.user_id, t_month, t_band, Transaction.payee),
+    ]
+    for table, cols, sources in ((MonthlyRollup, monthly_cols, monthly), (AmountRollup, amount_cols, amounts),
+                                 (DailyRollup, daily_cols, daily),
+                                 (PayeeRollup, payee_cols, payees),
+                                 (PayeeAmountRollup, payee_amount_cols, payee_amounts)):
+        for source, date_col in zip(sources, (Expense.date, Transaction.date, Transaction.date)):
+            session.execute(insert(table).from_select(cols, restricted(source, date_col)))
 
 
 def _touched(obj) -> list[tuple[int, date]]:
@@ -138,7 +195,7 @@ def mark_changed(session: Session, user_id) -> None:
 
 def _owner(obj, *, load: bool):
     """The user whose data ``obj`` is, or None (built-in category, roll-up row, unknown)."""
-    if isinstance(obj, MonthlyRollup):
+    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup, PayeeAmountRollup)):
         return None
     state = inspect(obj)
     if isinstance(obj, User):

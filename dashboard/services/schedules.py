@@ -539,3 +539,25 @@ def upcoming(session: Session, user_id: int, today: date, days: int = 30) -> pd.
     rows = [o for o in states if o.occurs_on >= today or o.status in ("overdue", "paid")]
     columns = ["schedule_id", "name", "account_id", "occurs_on", "amount_cents", "status", "paid_on", "paid_cents"]
     return pd.DataFrame([{c: getattr(o, c) for c in columns} for o in rows], columns=columns)
+
+
+def next_expected(session: Session, user_id: int, schedule_id, today: date) -> date | None:
+    """The schedule's next occurrence from today on that is neither paid nor skipped."""
+    schedule = get_schedule(session, user_id, schedule_id)
+    frame = schedules_frame(session, user_id)
+    frame = frame[frame["id"] == schedule.id]
+    for horizon in (62, 800):
+        states = occurrence_states(session, user_id, today, today + timedelta(days=horizon), today=today,
+                                   schedules=frame)
+        for occ in states:
+            if occ.status == "expected":
+                return occ.occurs_on
+    return None
+
+
+def skip_next(session: Session, user_id: int, schedule_id, today: date) -> ScheduleOccurrence:
+    """Skip the next expected occurrence."""
+    day = next_expected(session, user_id, schedule_id, today)
+    if day is None:
+        raise ServiceError("This schedule has no occurrence left to skip.", "schedule")
+    return skip_occurrence(session, user_id, schedule_id, day)

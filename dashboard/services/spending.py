@@ -15,15 +15,29 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 import pandas as pd
-from sqlalchemy import Select, and_, func, literal, or_, select, union_all
+from sqlalchemy import Integer, Select, and_, bindparam, column, func, literal, or_, select, union_all
+from sqlalchemy import text as text_sql
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Category, Expense, MonthlyRollup, Transaction
+from models import (
+    BAND_EDGES,
+    Account,
+    AmountRollup,
+    Category,
+    DailyRollup,
+    Expense,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    Transaction,
+    band_bounds,
+)
 
 from .cache import cached
-from .categories import category_frame, visible_to
+from .categories import category_frame, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
-from .periods import add_months, month_end, month_start
+from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
+from .periods import Comparison, add_months, clip, compare, month_end, month_start
 from .sql import cents, date_bucket
 from .validation import parse_amount
 
@@ -40,7 +54,6 @@ PRESETS = {
 FLOWS = ("spending", "income")
 GRAINS = ("auto", "month", "week")
 UNCATEGORIZED = 0  # the id the explorer uses for "no category"
-MAX_TEXT = 100
 
 
 @dataclass(frozen=True)
@@ -84,32 +97,10 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     return this, month_end(today)
 
 
-def previous_range(filters: SpendingFilters) -> tuple[date, date]:
-    """The period of the same length just before: whole months map to whole months."""
-    start, end = filters.start, filters.end
-    if start.day == 1 and end == month_end(end):
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        prev_start = add_months(start, -months)
-        return prev_start, month_end(add_months(prev_start, months - 1))
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
-
-
-def _ids(value) -> tuple[int, ...]:
-    if value is None or value == "":
-        return ()
-    if not isinstance(value, (str, int, list, tuple)):
-        return ()
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    out = []
-    for item in items:
-        try:
-            number = int(str(item).strip())
-        except ValueError:
-            continue
-        if 0 <= number < 2**62:
-            out.append(number)
-    return tuple(sorted(set(out)))
+def previous_range(filters: SpendingFilters, today: date | None = None) -> tuple[date, date]:
+    """What the filters' period is compared with (services/periods.py decides): the period of the
+    same length just before, cut to the same days when the period is still running on ``today``."""
+    return compare(filters.start, filters.end, today or date.today()).previous
 
 
 def _optional_amount(value, field: str) -> Decimal | None:
@@ -118,13 +109,6 @@ def _optional_amount(value, field: str) -> Decimal | None:
     if not isinstance(value, (str, int)):
         raise ServiceError("Enter an amount like 1,234.50.", field)
     return parse_amount(value, field=field)
-
-
-def _iso(value) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except (TypeError, ValueError):
-        return None
 
 
 def parse_filters(query: dict, today: date, *, strict: bool = False) -> SpendingFilters:
@@ -142,12 +126,8 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
         preset = "this_month"
     start, end = preset_range(preset, today)
     if preset == "custom":
-        start = _iso(text_of("from")) or start
-        end = _iso(text_of("to")) or end
-        if end < start:
-            if strict:
-                raise ServiceError("The end date is before the start date.", "to")
-            start, end = end, start
+        start, end = ordered_range(parse_iso_date(text_of("from")) or start, parse_iso_date(text_of("to")) or end,
+                                   strict=strict)
     amounts = {}
     for key, name in (("min", "min_amount"), ("max", "max_amount")):
         try:
@@ -163,9 +143,9 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
         amounts["min_amount"], amounts["max_amount"] = amounts["max_amount"], amounts["min_amount"]
     flow = text_of("flow") if text_of("flow") in FLOWS else "spending"
     grain = text_of("grain") if text_of("grain") in GRAINS else "auto"
-    text = text_of("q").strip()[:MAX_TEXT]
-    return SpendingFilters(start=start, end=end, preset=preset, account_ids=_ids(query.get("accounts")),
-                           category_ids=_ids(query.get("categories")), text=text, flow=flow, grain=grain,
+    return SpendingFilters(start=start, end=end, preset=preset, account_ids=parse_ids(query.get("accounts")),
+                           category_ids=parse_ids(query.get("categories")), text=search_text(query.get("q")),
+                           flow=flow, grain=grain,
                            **amounts)
 
 
@@ -177,9 +157,9 @@ def filters_to_query(filters: SpendingFilters) -> dict:
     if filters.preset == "custom":
         query["from"], query["to"] = filters.start.isoformat(), filters.end.isoformat()
     if filters.account_ids:
-        query["accounts"] = ",".join(map(str, filters.account_ids))
+        query["accounts"] = ids_param(filters.account_ids)
     if filters.category_ids:
-        query["categories"] = ",".join(map(str, filters.category_ids))
+        query["categories"] = ids_param(filters.category_ids)
     if filters.min_amount is not None:
         query["min"] = str(filters.min_amount)
     if filters.max_amount is not None:
@@ -237,10 +217,10 @@ def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> t
     chosen.discard(UNCATEGORIZED)
     ids: set[int] = set()
     if chosen:
-        rows = session.execute(select(Category.id, Category.parent_id)
-                               .where(visible_to(user_id),
-                                      or_(Category.id.in_(chosen), Category.parent_id.in_(chosen)))).all()
-        ids = {r.id for r in rows}
+        # A category selects everything below it, at any depth (the user's tree; others' ids vanish).
+        rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
+        parents = {r.id: r.parent_id for r in rows}
+        ids = subtree(parents, [c for c in chosen if c in parents])
     return sorted(ids), wants_none
 
 
@@ -260,30 +240,51 @@ def _common_where(cols, filters: SpendingFilters, categories) -> list:
     return where
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+_FTS_TABLES: dict[str, bool] = {}
 
 
-def _contains(session: Session, column, text: str):
-    """Case-insensitive substring match. SQLite's LIKE already ignores ASCII case (and lower() on
-    every row costs twice as much); PostgreSQL gets ILIKE."""
-    pattern = f"%{_escape_like(text)}%"
-    if session.get_bind().dialect.name == "sqlite":
-        return column.like(pattern, escape="\\")
-    return column.ilike(pattern, escape="\\")
+def _has_fts(session: Session) -> bool:
+    """Whether this SQLite database has the trigram full-text table (migration 0007)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return False
+    key = str(bind.url)
+    if key not in _FTS_TABLES:
+        _FTS_TABLES[key] = session.execute(text_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transactions_fts'")).first() is not None
+    return _FTS_TABLES[key]
 
 
-def _text_match(session: Session, user_id: int, text: str, start: date, end: date):
-    """Transactions of the user in [start, end] whose payee or description contains ``text``: as an
-    IN-subquery, so only the matching transactions are joined, not every row of the period."""
-    return (select(Transaction.id)
-            .where(Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end,
-                   or_(_contains(session, Transaction.payee, text),
-                       _contains(session, Transaction.description, text))))
+def _text_ids(session: Session, user_id: int, text: str, *, description_only: bool = False) -> Select:
+    """Ids of the user's transactions whose payee or description (or only the description, and then not
+    the payee) contains ``text``. SQLite: from the FTS5 trigram index (3 characters or more), without
+    reading the table; otherwise a LIKE / ILIKE."""
+    where = [Transaction.user_id == user_id]
+    if description_only:
+        where.append(~contains(session, Transaction.payee, text))
+    if len(text) >= 3 and _has_fts(session):
+        phrase = '"' + text.replace('"', '""') + '"'
+        query = phrase
+        if description_only:
+            # The index drops the rows whose payee matches too, when it folds case as LIKE does (ASCII);
+            # the LIKE above stays the rule either way.
+            query = f"description : {phrase}" + (f" NOT payee : {phrase}" if text.isascii() else "")
+        matches = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
+            .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
+        where.append(Transaction.id.in_(matches))
+    elif description_only:
+        where.append(contains(session, Transaction.description, text))
+    else:
+        where.append(or_(contains(session, Transaction.payee, text), contains(session, Transaction.description, text)))
+    return select(Transaction.id).where(*where).correlate(None)  # its own FROM, even inside a join on transactions
 
 
 def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date,
-                keys: list[str], categories, grain: str) -> Select:
+                keys: list[str], categories, grain: str, *, description_only: bool = False,
+                amount_range: tuple | None = None) -> Select:
+    """The raw rows' GROUP BY. ``amount_range`` (min, max) in Decimal replaces the filters' amounts (the
+    slivers at the ends of the roll-up's bands); ``description_only`` keeps the text matches of the
+    description whose payee does not match (the payee roll-up answers those)."""
     needs_tx = filters.flow == "spending" and "payee" in keys
     date_col, account_col, category_col, amount_col, payee_col, desc_col, where, join = _source(
         user_id, filters.flow, with_transaction=needs_tx)
@@ -302,32 +303,49 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
     where = where + [date_col >= start, date_col <= end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        if filters.flow == "spending":
-            where.append(Expense.transaction_id.in_(_text_match(session, user_id, filters.text, start, end)))
-        else:
-            where.append(or_(_contains(session, payee_col, filters.text), _contains(session, desc_col, filters.text)))
-    if filters.min_amount is not None:
-        where.append(amount_col >= filters.min_amount)
-    if filters.max_amount is not None:
-        where.append(amount_col <= filters.max_amount)
+        ids = _text_ids(session, user_id, filters.text, description_only=description_only)
+        where.append((Expense.transaction_id if filters.flow == "spending" else Transaction.id).in_(ids))
+    low, high = amount_range if amount_range is not None else (filters.min_amount, filters.max_amount)
+    if low is not None:
+        where.append(amount_col >= low)
+    if high is not None:
+        where.append(amount_col <= high)
     stmt = stmt.where(*where)
     if keys:
         stmt = stmt.group_by(*[key_cols[k] for k in keys])
     return stmt
 
 
-def _rollup_select(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date,
-                   keys: list[str], categories) -> Select:
-    r = MonthlyRollup
-    if session.get_bind().dialect.name == "sqlite":
+def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilters, start: date, end: date,
+                   keys: list[str], categories, grain: str, *, bands: tuple[int, int] | None = None,
+                   payee_text: str = "") -> Select:
+    """A GROUP BY over one of the roll-ups: MonthlyRollup, AmountRollup and PayeeAmountRollup (``bands``:
+    first and last band kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any
+    days)."""
+    r = model
+    period = r.day if model is DailyRollup else r.month
+    if model is DailyRollup:
+        bucket = date_bucket(session, r.day, grain)
+    elif session.get_bind().dialect.name == "sqlite":
         bucket = r.month
     else:
         bucket = func.to_char(r.month, "YYYY-MM-DD")
-    key_cols = {"category_id": r.category_id, "bucket": bucket, "payee": r.payee, "account_id": r.account_id}
+    key_cols = {"bucket": bucket}
+    if model is not PayeeAmountRollup:
+        key_cols.update(category_id=r.category_id, account_id=r.account_id)
+    if model is DailyRollup:
+        key_cols["day"] = r.day
+    if model in (PayeeRollup, PayeeAmountRollup):
+        key_cols["payee"] = r.payee
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
-    where = [r.user_id == user_id, r.flow == filters.flow, r.month >= start, r.month <= end]
-    where += _common_where((r.month, r.account_id, r.category_id), filters, categories)
+    where = [r.user_id == user_id, r.flow == filters.flow, period >= start, period <= end]
+    if model is not PayeeAmountRollup:   # (which is only asked without account and category filters)
+        where += _common_where((period, r.account_id, r.category_id), filters, categories)
+    if bands is not None:
+        where.append(r.band.between(*bands))
+    if payee_text:
+        where.append(contains(session, r.payee, payee_text))
     stmt = stmt.where(*where)
     if keys:
         stmt = stmt.group_by(*[key_cols[k] for k in keys])
@@ -348,25 +366,90 @@ def _split_months(start: date, end: date) -> tuple[tuple[date, date] | None, lis
     return (first_full, month_start(last_full_end)), edges
 
 
+def _covered_bands(low: Decimal | None, high: Decimal | None) -> tuple[int, int] | None:
+    """The first and last amount band lying wholly inside [low, high] (None: no whole band)."""
+    low_cents = None if low is None else int(low * 100)
+    high_cents = None if high is None else int(high * 100)
+    inside = []
+    for band in range(len(BAND_EDGES) + 1):
+        band_low, band_high = band_bounds(band)
+        if low_cents is not None and (band_low is None or band_low < low_cents):
+            continue
+        if high_cents is not None and (band_high is None or band_high - 1 > high_cents):
+            continue
+        inside.append(band)
+    return (inside[0], inside[-1]) if inside else None
+
+
+def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date, keys: list[str],
+           categories) -> list[Select]:
+    """The GROUP BYs whose UNION ALL is the answer: roll-ups wherever they answer exactly, raw rows
+    (through an index) for the rest.
+
+    - no row filter: whole months from MonthlyRollup (PayeeRollup when grouped by payee), any days
+      (weeks, the edges of a custom range) from DailyRollup;
+    - text: the payees that contain it from PayeeRollup, plus the raw rows whose description (only)
+      contains it, found through the full-text index;
+    - amount range: the whole bands inside it from AmountRollup (PayeeAmountRollup for payees, when no
+      account or category is chosen), plus the raw rows of the slivers at its two ends
+      (ix_expenses_user_amount);
+    - weekly or by-day views with a row filter, text and amount together, and the partial-month
+      edges of payee or row-filtered views: raw rows."""
+    grain = filters.effective_grain
+    daily = "day" in keys or ("bucket" in keys and grain != "month")
+    has_text = bool(filters.text)
+    has_amount = filters.min_amount is not None or filters.max_amount is not None
+    by_payee = "payee" in keys
+
+    def raw(a, b, **kw):
+        return _raw_select(session, user_id, filters, a, b, keys, categories, grain, **kw)
+
+    if not has_text and not has_amount and not by_payee:
+        if daily:
+            return [_rollup_select(session, DailyRollup, user_id, filters, start, end, keys, categories, grain)]
+        whole, edges = _split_months(start, end)
+        parts = [_rollup_select(session, MonthlyRollup, user_id, filters, whole[0], whole[1], keys, categories,
+                                grain)] if whole else []
+        return parts + [_rollup_select(session, DailyRollup, user_id, filters, a, b, keys, categories, grain)
+                        for a, b in edges]
+    by_payee_band = by_payee and has_amount and not filters.account_ids and not filters.category_ids
+    if daily or (has_text and has_amount) or (by_payee and has_amount and not by_payee_band):
+        return [raw(start, end)]
+    whole, edges = _split_months(start, end)
+    parts = [raw(a, b) for a, b in edges]
+    if whole is None:
+        return parts
+    whole_end = month_end(whole[1])
+    if not has_amount:   # payees, or a text search: the payee roll-up, plus description-only matches
+        parts.append(_rollup_select(session, PayeeRollup, user_id, filters, whole[0], whole[1], keys, categories,
+                                    grain, payee_text=filters.text))
+        if has_text:
+            parts.append(raw(whole[0], whole_end, description_only=True))
+        return parts
+    bands = _covered_bands(filters.min_amount, filters.max_amount)
+    if bands is None:
+        return parts + [raw(whole[0], whole_end)]
+    parts.append(_rollup_select(session, PayeeAmountRollup if by_payee else AmountRollup, user_id, filters,
+                                whole[0], whole[1], keys, categories, grain, bands=bands))
+    covered_low, _ = band_bounds(bands[0])
+    _, covered_high = band_bounds(bands[1])
+    cent = Decimal("0.01")
+    if covered_low is not None and (filters.min_amount is None or filters.min_amount * 100 < covered_low):
+        parts.append(raw(whole[0], whole_end, amount_range=(filters.min_amount, Decimal(covered_low) / 100 - cent)))
+    if covered_high is not None and (filters.max_amount is None or filters.max_amount * 100 >= covered_high):
+        parts.append(raw(whole[0], whole_end, amount_range=(Decimal(covered_high) / 100, filters.max_amount)))
+    return parts
+
+
 def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
               start: date | None = None, end: date | None = None, order_by_total: bool = False,
               limit: int | None = None) -> pd.DataFrame:
-    """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, payee,
-    account_id) over [start, end] (default: the filters' range). One SQL statement."""
+    """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, day, payee,
+    account_id) over [start, end] (default: the filters' range). One SQL statement (see _parts)."""
     start = start or filters.start
     end = end or filters.end
-    grain = filters.effective_grain
     categories = _category_ids(session, user_id, filters)
-    use_rollup = not filters.row_filtered and "day" not in keys and not ("bucket" in keys and grain != "month")
-    parts = []
-    if use_rollup:
-        whole, edges = _split_months(start, end)
-        if whole is not None:
-            parts.append(_rollup_select(session, user_id, filters, whole[0], whole[1], keys, categories))
-    else:
-        edges = [(start, end)]
-    for edge_start, edge_end in edges:
-        parts.append(_raw_select(session, user_id, filters, edge_start, edge_end, keys, categories, grain))
+    parts = _parts(session, user_id, filters, start, end, keys, categories)
     if len(parts) == 1:
         combined = parts[0].subquery()
     else:
@@ -420,36 +503,28 @@ class Exploration:
     previous_range: tuple[date, date]
     total_cents: int
     row_count: int
+    comparison: Comparison | None = None  # what the period is compared with (partial when running)
 
     @property
     def empty(self) -> bool:
         return self.row_count == 0
 
 
-@cached  # per (user, data version, filters): see services/cache.py
-def explore(session: Session, user_id: int, filters: SpendingFilters) -> Exploration:
-    """Everything the explorer draws, in as few passes over the data as the filters allow.
-
-    Whole months without row filters come from the roll-up (milliseconds). Weekly views group the raw
-    rows by day in SQL (the index is in date order, so no sort) and fold days into weeks. Row filters
-    (text, amount) need the raw rows: one pass groups them by time, category and payee at once."""
+@cached  # per (user, data version, filters, today): see services/cache.py
+def explore(session: Session, user_id: int, filters: SpendingFilters, today: date | None = None) -> Exploration:
+    """Everything the explorer draws: three GROUP BYs (over time by category, top payees, the previous
+    period by category), each answered from the roll-ups wherever they are exact (see _parts). A running
+    period is compared with the same days of the previous one (services/periods.compare)."""
     grain = filters.effective_grain
     time_key = "bucket" if grain == "month" else "day"
-    if filters.row_filtered:
-        detail = aggregate(session, user_id, filters, [time_key, "category_id", "payee"])
-        if time_key == "day":
-            detail = _to_buckets(detail, grain)
-        over_time = detail.groupby(["bucket", "category_id"], as_index=False)[["total_cents", "row_count"]].sum()
-        payees = (detail.groupby("payee", as_index=False)[["total_cents", "row_count"]].sum()
-                  .sort_values(["total_cents", "payee"], ascending=[False, True]).head(10).reset_index(drop=True))
-    else:
-        over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
-        if time_key == "day":
-            over_time = _to_buckets(over_time, grain)
-        payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
+    over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
+    if time_key == "day":
+        over_time = _to_buckets(over_time, grain)
+    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
     by_category = (over_time.groupby("category_id", as_index=False)[["total_cents", "row_count"]].sum()
                    if not over_time.empty else pd.DataFrame(columns=["category_id", "total_cents", "row_count"]))
-    prev_start, prev_end = previous_range(filters)
+    comparison = compare(filters.start, filters.end, today or date.today())
+    prev_start, prev_end = comparison.previous
     previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
     return Exploration(
         filters=filters,
@@ -459,35 +534,48 @@ def explore(session: Session, user_id: int, filters: SpendingFilters) -> Explora
         payees=payees,
         previous=previous,
         previous_range=(prev_start, prev_end),
+        comparison=comparison,
         total_cents=int(by_category["total_cents"].sum()) if not by_category.empty else 0,
         row_count=int(by_category["row_count"].sum()) if not by_category.empty else 0,
     )
 
 
-def display_level(categories: pd.DataFrame, filters: SpendingFilters) -> dict[int, int]:
-    """Map each category id to the node the charts show it under.
-
-    No category filter: top-level categories. One parent selected (a drill-down): its children.
-    Otherwise: the categories themselves."""
-    mapping: dict[int, int] = {}
+def drilled_node(categories: pd.DataFrame, filters: SpendingFilters) -> int | None:
+    """The category the explorer is drilled into: the one selected category, when there is one."""
     selected = set(filters.category_ids) - {UNCATEGORIZED}
-    parent_of = dict(zip(categories["id"], categories["parent_id"]))
-    drilled_parent = None
-    if len(selected) == 1:
-        only = next(iter(selected))
-        if only in parent_of and pd.isna(parent_of[only]):
-            drilled_parent = only
-    for cid, parent in parent_of.items():
-        if drilled_parent is not None or selected:
+    if len(selected) != 1 or len(filters.category_ids) != 1:
+        return None
+    only = next(iter(selected))
+    return only if only in set(int(c) for c in categories["id"]) else None
+
+
+def display_level(categories: pd.DataFrame, filters: SpendingFilters) -> dict[int, int]:
+    """Map each category id to the node the charts show it under, at any depth of the tree.
+
+    No category filter: the top-level categories. Drilled into one category: its children (each
+    descendant under the child on its way down; the category's own spending under itself).
+    Several categories selected: the categories themselves."""
+    parents = parents_map(categories)
+    drilled = drilled_node(categories, filters)
+    mapping: dict[int, int] = {}
+    for cid in parents:
+        path = path_to(parents, cid)
+        if drilled is not None:
+            if drilled in path:
+                below = path[path.index(drilled) + 1:]
+                mapping[cid] = below[0] if below else drilled
+            else:
+                mapping[cid] = cid
+        elif filters.category_ids:
             mapping[cid] = cid
         else:
-            mapping[cid] = int(parent) if pd.notna(parent) else int(cid)
+            mapping[cid] = path[0]
     mapping[UNCATEGORIZED] = UNCATEGORIZED
     return mapping
 
 
 def breadcrumb(categories: pd.DataFrame, filters: SpendingFilters) -> list[tuple[str, tuple[int, ...]]]:
-    """[(label, category_ids to select)] from "All" down to the drilled category."""
+    """[(label, category_ids to select)] from "All" down through every level to the drilled category."""
     trail = [("All categories", ())]
     selected = list(filters.category_ids)
     if len(selected) != 1:
@@ -497,14 +585,10 @@ def breadcrumb(categories: pd.DataFrame, filters: SpendingFilters) -> list[tuple
     only = selected[0]
     if only == UNCATEGORIZED:
         return trail + [("Uncategorized", (UNCATEGORIZED,))]
-    row = categories[categories["id"] == only]
-    if row.empty:
+    names = dict(zip(categories["id"].astype(int), categories["name"], strict=True))
+    if only not in names:
         return trail
-    row = row.iloc[0]
-    if pd.notna(row["parent_id"]):
-        trail.append((row["parent_name"], (int(row["parent_id"]),)))
-    trail.append((row["name"], (only,)))
-    return trail
+    return trail + [(names[node], (node,)) for node in path_to(parents_map(categories), only)]
 
 
 # --- rows ----------------------------------------------------------------------------------------
@@ -539,8 +623,8 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        where.append(or_(_contains(session, Transaction.payee, filters.text),
-                         _contains(session, Transaction.description, filters.text)))
+        where.append(or_(contains(session, Transaction.payee, filters.text),
+                         contains(session, Transaction.description, filters.text)))
     if filters.min_amount is not None:
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:
@@ -585,8 +669,11 @@ def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> Spend
 
 
 def with_month(filters: SpendingFilters, day: date) -> SpendingFilters:
-    """Narrow the dates to the month (or week) containing ``day``."""
+    """Narrow the dates to the month (or week) containing ``day``, never outside the period shown:
+    the week of 26 Oct on "last month" (November) zooms to 1 Nov alone."""
     if filters.effective_grain == "week":
         start = day - timedelta(days=day.weekday())
-        return replace(filters, preset="custom", start=start, end=start + timedelta(days=6), grain="week")
-    return replace(filters, preset="custom", start=month_start(day), end=month_end(day))
+        start, end = clip(start, start + timedelta(days=6), filters.start, filters.end)
+        return replace(filters, preset="custom", start=start, end=end, grain="week")
+    start, end = clip(month_start(day), month_end(day), filters.start, filters.end)
+    return replace(filters, preset="custom", start=start, end=end)

@@ -11,16 +11,17 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dashboard.formatting import CURRENCY_SYMBOLS
+from dashboard.formatting import CURRENCIES, DEFAULT_LOCALE, check_locale
 from models import Category, User, db
 
 from .errors import ServiceError
+from .passwords import hash_password, verify_password
 
 PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # Argon2 hashes any length; this only keeps a request from costing seconds.
 EMAIL_MAX = 254
 NAME_MAX = 100
-CURRENCIES = tuple(sorted(CURRENCY_SYMBOLS))
+
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -80,7 +81,6 @@ def email_exists(session: Session, email: str) -> bool:
 def register_user(session: Session, *, email, password, currency, display_name=None,
                   password_confirm=None) -> User:
     """A new user. Raises ServiceError for bad input and EmailTaken when the email has an account."""
-    from dashboard.auth import hash_password
 
     email = check_email(email)
     password = check_password(password, email=email)
@@ -102,18 +102,54 @@ def register_user(session: Session, *, email, password, currency, display_name=N
     return user
 
 
-def update_profile(session: Session, user_id: int, *, display_name, currency) -> User:
+def locale_choice(value) -> str:
+    """A locale from the Settings list; a missing one keeps the default, an unknown one is refused."""
+    if value is None or value == "":
+        return DEFAULT_LOCALE
+    locale = check_locale(value)
+    if locale is None:
+        raise ServiceError("Choose a language and region from the list.", "locale")
+    return locale
+
+
+def update_profile(session: Session, user_id: int, *, display_name, currency, locale=None) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise ServiceError("Unknown user.")
     user.display_name = check_display_name(display_name)
     user.currency = check_currency(currency)
+    if locale is not None:
+        user.locale = locale_choice(locale)
     session.flush()
     return user
 
 
+THEMES = ("system", "light", "dark")
+
+
+def check_theme(value) -> str:
+    if value not in THEMES:
+        raise ServiceError("Choose System, Light or Dark.", "theme")
+    return value
+
+
+def set_theme(session: Session, user_id: int, theme) -> User:
+    """The colour theme of the logged-in user: "system" follows the browser, or "light" / "dark"."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise ServiceError("Unknown user.")
+    user.theme = check_theme(theme)
+    session.flush()
+    return user
+
+
+def theme_of(user) -> str:
+    """A user's theme, "system" for anything unknown (an old row, a value from a newer version)."""
+    theme = getattr(user, "theme", None)
+    return theme if theme in THEMES else "system"
+
+
 def change_password(session: Session, user_id: int, *, current, new, confirm) -> User:
-    from dashboard.auth import hash_password, verify_password
 
     user = session.get(User, user_id)
     if user is None:

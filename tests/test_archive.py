@@ -1,4 +1,4 @@
-"""services.export: the whole-account zip, reading it back into a new user (same totals per category
+"""services.archive: the whole-account zip, reading it back into a new user (same totals per category
 and month), restoring twice, formula-safe cells that still round-trip, broken archives, the download."""
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from conftest import login
+from conftest import commit_or_rollback, login
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 from test_rollup import raw_totals, rollup_totals
 from test_transactions_service import check_ledger
 
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from dashboard.services import importer as imp
 from dashboard.services.budgets import create_budget
 from dashboard.services.importer import ImportFileError
@@ -146,7 +146,7 @@ def test_export_then_restore_into_a_new_user_reproduces_everything(db_session, a
     bob = make_user("bob@example.com")
     archive = ex.read_archive(data)
     assert ex.archive_summary(archive)["transactions"] == len(TRICKY) + 12
-    result = ex.restore_archive(db_session, bob.id, archive)
+    result = commit_or_rollback(db_session, ex.restore_archive, bob.id, archive)
     assert result.added["transactions"] == len(TRICKY) + 12 and result.added["accounts"] == 3
     assert snapshot(db_session, bob.id) == snapshot(db_session, alice.id)
     check_ledger(db_session)
@@ -155,9 +155,9 @@ def test_export_then_restore_into_a_new_user_reproduces_everything(db_session, a
     assert set(db_session.scalars(select(Transaction.external_id).where(
         Transaction.user_id == bob.id, Transaction.external_id.is_not(None)))) == {"FIT-1", "FIT-2"}
     # Restoring again, or into Alice herself, adds nothing.
-    again = ex.restore_archive(db_session, bob.id, ex.read_archive(data))
+    again = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
     assert sum(again.added.values()) == 0 and "Nothing new" in again.message
-    assert ex.restore_archive(db_session, alice.id, ex.read_archive(data)).added["transactions"] == 0
+    assert commit_or_rollback(db_session, ex.restore_archive, alice.id, ex.read_archive(data)).added["transactions"] == 0
     assert snapshot(db_session, bob.id) == snapshot(db_session, alice.id)
 
 
@@ -218,7 +218,7 @@ def test_broken_archives_are_refused_and_change_nothing(db_session, alice_world,
     bob = make_user("bob@example.com")
     before = snapshot(db_session, bob.id)
     with pytest.raises(ImportFileError) as info:
-        ex.restore_archive(db_session, bob.id, ex.read_archive(_zip(members)))
+        commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(_zip(members)))
     assert words in info.value.message
     assert snapshot(db_session, bob.id) == before
 
@@ -244,3 +244,45 @@ def test_download_is_the_logged_in_users_only(client, db_session, alice_world, m
     members = _members(response.data)
     assert "Bob's secret account" in members["accounts.csv"] and "Checking" not in members["accounts.csv"]
     assert members["transactions.csv"].count("\n") == 1   # the header only
+
+
+def test_currencies_and_rates_come_back(db_session, make_user):
+    """Version 2: accounts keep their currency and the rates come along; a version-1 export (no currency
+    column, no rates) is still read, its accounts in the manifest's currency; a clash is refused."""
+    from dashboard.services import fx
+    from dashboard.services.accounts import create_account
+    from models import ExchangeRate
+
+    alice = make_user("alice@example.com", currency="EUR")
+    yen = create_account(db_session, alice.id, name="Yen", currency="JPY", opening_balance="15712")
+    create_transaction(db_session, alice.id, account_id=yen.id, date=date(2026, 1, 5), kind="expense",
+                       amount=D("-1234"))
+    fx.set_rate(db_session, alice.id, day=date(2026, 1, 2), currency="JPY", base="EUR", rate="157.12")
+    db_session.commit()
+    data = export_bytes(db_session, alice.id)
+    bob = make_user("bob@example.com", currency="USD")
+    result = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    assert result.added["exchange rates"] == 1 and result.added["accounts"] == 1
+    restored = db_session.scalars(select(Account).where(Account.user_id == bob.id)).one()
+    assert (restored.currency, restored.opening_balance) == ("JPY", D("15712"))
+    rate = db_session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == bob.id)).one()
+    assert (rate.day, rate.base, rate.currency, rate.rate) == (date(2026, 1, 2), "EUR", "JPY", D("157.12"))
+
+    members = _members(data)
+    v1 = {**members, "manifest.json": json.dumps({**json.loads(members["manifest.json"]), "version": 1})}
+    v1.pop("exchange_rates.csv")
+    rows = list(csv.reader(io.StringIO(v1["accounts.csv"])))
+    v1["accounts.csv"] = "\n".join(",".join(r[:3] + r[4:]) for r in rows) + "\n"
+    v1["accounts.csv"] = v1["accounts.csv"].replace("Yen", "Old")
+    v1["transactions.csv"] = v1["transactions.csv"].replace("Yen", "Old")
+    carol = make_user("carol@example.com", currency="GBP")
+    commit_or_rollback(db_session, ex.restore_archive, carol.id, ex.read_archive(_zip(v1)))
+    old = db_session.scalars(select(Account).where(Account.user_id == carol.id)).one()
+    assert old.currency == "EUR"  # the exporting user's currency, from the manifest
+
+    clash = {**members, "accounts.csv": members["accounts.csv"].replace("JPY", "USD")}
+    with pytest.raises(ImportFileError, match="in USD in the export and in JPY here"):
+        commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(_zip(clash)))
+    bad = {**members, "exchange_rates.csv": members["exchange_rates.csv"].replace("157.12", "-1")}
+    with pytest.raises(ImportFileError, match="exchange_rates.csv"):
+        ex.read_archive(_zip(bad))

@@ -11,24 +11,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import and_, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Category, Expense, Transaction
+from models import Account, Category, Expense, Transaction, to_cents
 
 from . import transactions as tx_service
 from .categories import get_category, visible_to
 from .errors import ServiceError
+from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .sql import cents, cents_sum
 from .validation import clean_text, parse_amount, parse_id
 
 KINDS = ("expense", "income", "transfer")
 KIND_LABELS = {"expense": "Expense", "income": "Income", "transfer": "Transfer"}
 UNCATEGORIZED = 0  # the id the filter uses for "no category"
-MAX_TEXT = 100
 MAX_PAGE = 500
 MAX_SPLIT_LINES = 8
 
@@ -49,46 +48,16 @@ class LedgerFilters:
         return bool(self.start or self.end or self.account_ids or self.category_ids or self.text or self.kind)
 
 
-def _ids(value) -> tuple[int, ...]:
-    if value is None or value == "" or not isinstance(value, (str, int, list, tuple)) or isinstance(value, bool):
-        return ()
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    out = set()
-    for item in items:
-        if isinstance(item, bool):
-            continue
-        try:
-            number = int(str(item).strip())
-        except ValueError:
-            continue
-        if 0 <= number < 2**62:
-            out.add(number)
-    return tuple(sorted(out))
-
-
-def _iso(value) -> date | None:
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        return date.fromisoformat(value.strip()[:10])
-    except ValueError:
-        return None
-
-
 def parse_filters(query, *, strict: bool = False) -> LedgerFilters:
     """Filters from the filter controls or a URL query: ``from``, ``to`` (ISO dates), ``accounts``,
     ``categories`` (ids, comma-separated or a list; 0 = uncategorised), ``kind``, ``q``. Malformed values
     are dropped; with ``strict`` an end before the start raises ServiceError."""
     query = query if isinstance(query, dict) else {}
-    start, end = _iso(query.get("from")), _iso(query.get("to"))
-    if start and end and end < start:
-        if strict:
-            raise ServiceError("The end date is before the start date.", "to")
-        start, end = end, start
+    start, end = ordered_range(parse_iso_date(query.get("from")), parse_iso_date(query.get("to")), strict=strict)
     kind = query.get("kind") if query.get("kind") in KINDS else ""
-    text = query.get("q") if isinstance(query.get("q"), str) else ""
-    return LedgerFilters(start=start, end=end, account_ids=_ids(query.get("accounts")),
-                         category_ids=_ids(query.get("categories")), text=text.strip()[:MAX_TEXT], kind=kind)
+    return LedgerFilters(start=start, end=end, account_ids=parse_ids(query.get("accounts")),
+                         category_ids=parse_ids(query.get("categories")), text=search_text(query.get("q")),
+                         kind=kind)
 
 
 def filters_to_query(filters: LedgerFilters) -> dict:
@@ -98,25 +67,14 @@ def filters_to_query(filters: LedgerFilters) -> dict:
     if filters.end:
         query["to"] = filters.end.isoformat()
     if filters.account_ids:
-        query["accounts"] = ",".join(map(str, filters.account_ids))
+        query["accounts"] = ids_param(filters.account_ids)
     if filters.category_ids:
-        query["categories"] = ",".join(map(str, filters.category_ids))
+        query["categories"] = ids_param(filters.category_ids)
     if filters.kind:
         query["kind"] = filters.kind
     if filters.text:
         query["q"] = filters.text
     return query
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _contains(session: Session, column, text: str):
-    pattern = f"%{_escape_like(text)}%"
-    if session.get_bind().dialect.name == "sqlite":
-        return column.like(pattern, escape="\\")  # SQLite's LIKE ignores ASCII case already
-    return column.ilike(pattern, escape="\\")
 
 
 def _rare(session: Session, condition):
@@ -159,8 +117,8 @@ def _where(session: Session, user_id: int, filters: LedgerFilters) -> list:
                                   Expense.user_id == user_id, Expense.category_id.is_not(None)))))
         where.append(or_(*parts) if parts else literal(False))
     if filters.text:
-        where.append(or_(_contains(session, Transaction.payee, filters.text),
-                         _contains(session, Transaction.description, filters.text)))
+        where.append(or_(contains(session, Transaction.payee, filters.text),
+                         contains(session, Transaction.description, filters.text)))
     return where
 
 
@@ -308,12 +266,8 @@ def transaction_detail(session: Session, user_id: int, transaction_id) -> dict:
                             .order_by(Expense.id)).all()
     account = session.scalar(select(Account.name).where(Account.id == tx.account_id, Account.user_id == user_id))
     return {"id": tx.id, "version": tx.version, "date": tx.date, "payee": tx.payee, "kind": tx.kind,
-            "amount_cents": int(cents_of(tx.amount)), "account": account,
+            "amount_cents": to_cents(tx.amount), "account": account,
             "lines": [{"category_id": r[0], "amount_cents": int(r[1]), "memo": r[2]} for r in lines]}
-
-
-def cents_of(amount: Decimal) -> int:
-    return int(amount.scaleb(2))
 
 
 # --- writes (do not commit) ------------------------------------------------------------------------
@@ -402,7 +356,7 @@ def split_remaining(total_cents: int, amounts) -> tuple[int | None, str | None]:
         if amount is None or str(amount).strip() == "":
             continue
         try:
-            assigned += cents_of(parse_amount(amount, allow_negative=True))
+            assigned += to_cents(parse_amount(amount, allow_negative=True))
         except ServiceError as exc:
             return None, f"Line {index + 1}: {exc.message}"
     return total_cents - assigned, None

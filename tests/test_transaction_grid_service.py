@@ -1,4 +1,4 @@
-"""services.ledger: the transactions grid's pages and filters, and its edits, add form, split editor and
+"""services.transaction_grid: the transactions grid's pages and filters, and its edits, add form, split editor and
 undo, all through services.transactions (the expense invariants are checked after every write)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from test_transactions_service import check_ledger
 
-from dashboard.services import ledger as svc
+from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.errors import Conflict, NotFound, ServiceError
 from dashboard.services.transactions import Split, create_transaction, create_transfer

@@ -1,4 +1,5 @@
-"""Downloads: the spending explorer's filtered rows as CSV, streamed (never held in memory)."""
+"""Download routes: the spending explorer's filtered rows as CSV (streamed, never held in memory) and the
+whole-account archive (written by dashboard/services/archive.py)."""
 from __future__ import annotations
 
 import csv
@@ -9,15 +10,15 @@ from flask import Blueprint, Response, request, send_file, stream_with_context
 from flask_login import current_user, login_required
 
 from dashboard.services import spending as svc
-from dashboard.services.export import safe_text
+from dashboard.services.archive import safe_text
 from models import db, from_cents
 
-bp = Blueprint("exports", __name__)
+bp = Blueprint("downloads", __name__)
 
 
 def _csv_line(values) -> str:
     """One CSV line; every text cell, whatever its column, goes through the one formula neutraliser
-    (services.export.safe_text: a leading apostrophe before = + - @ tab CR or ')."""
+    (services.archive.safe_text: a leading apostrophe before = + - @ tab CR or ')."""
     buffer = io.StringIO()
     csv.writer(buffer).writerow([safe_text(v) if isinstance(v, str) else v for v in values])
     return buffer.getvalue()
@@ -46,7 +47,7 @@ def account_zip():
     """Everything the logged-in user owns, as a zip of CSV files the Import page can read back."""
     from tempfile import SpooledTemporaryFile
 
-    from dashboard.services.export import export_filename, write_archive
+    from dashboard.services.archive import export_filename, write_archive
 
     buffer = SpooledTemporaryFile(max_size=32 * 1024 * 1024)
     write_archive(db.session, current_user.id, buffer)
