@@ -118,7 +118,7 @@ def case_ofx(data: bytes) -> dict:
 
 
 def make_archive(rows_limit: int, bytes_limit: int) -> tuple[bytes, int]:
-    from dashboard.services import export as ex
+    from dashboard.services import archive as ex
     columns = ex.MEMBERS["transactions.csv"]
     header = ",".join(columns) + "\n"
     accounts = ",".join(ex.MEMBERS["accounts.csv"]) + "\n1,Checking,checking,0.00,0\n"
@@ -143,7 +143,7 @@ def make_archive(rows_limit: int, bytes_limit: int) -> tuple[bytes, int]:
 
 
 def case_archive(data: bytes) -> dict:
-    from dashboard.services import export as ex
+    from dashboard.services import archive as ex
     rows = ex.MAX_ARCHIVE_ROWS - 1
     before = _rss_mb()
     start = time.perf_counter()
@@ -154,7 +154,7 @@ def case_archive(data: bytes) -> dict:
 
 
 def make_archive_bomb() -> bytes:
-    from dashboard.services import export as ex
+    from dashboard.services import archive as ex
     row = b"1,1,A,2024-01-01,-1.00,expense,,,p,,,,\n"
     # Just under the declared-size limit (so only the streaming bounds can stop it): 1.6M tiny rows.
     body = row * ((ex.MAX_ARCHIVE_UNCOMPRESSED - 64 * 1024) // len(row))
@@ -167,7 +167,7 @@ def make_archive_bomb() -> bytes:
 
 
 def case_archive_bomb(data: bytes) -> dict:
-    from dashboard.services import export as ex
+    from dashboard.services import archive as ex
     before = _rss_mb()
     start = time.perf_counter()
     try:
@@ -181,7 +181,7 @@ def case_archive_bomb(data: bytes) -> dict:
 
 
 def _make_archive() -> bytes:
-    from dashboard.services import export as ex
+    from dashboard.services import archive as ex
     return make_archive(ex.MAX_ARCHIVE_ROWS, ex.MAX_ARCHIVE_UNCOMPRESSED)[0]
 
 
@@ -197,7 +197,7 @@ def make_one(name: str, path: str) -> None:
 
 def run_one(name: str, path: str) -> None:
     """Parse the file at ``path`` in this fresh process, measuring from after the imports."""
-    import dashboard.services.export  # noqa: F401  (the imports are not part of the measurement)
+    import dashboard.services.archive  # noqa: F401  (the imports are not part of the measurement)
     import dashboard.services.importer  # noqa: F401
     with open(path, "rb") as f:
         data = f.read()
