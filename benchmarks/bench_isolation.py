@@ -56,7 +56,7 @@ def register(base: str, email: str):
 
 def main(seconds: float) -> None:
     sys.path.insert(0, str(ROOT / "tests"))
-    from test_import_callbacks import MAPPING, P, PREVIEW_OUTPUTS, ROLES, SETTINGS
+    from test_import_callbacks import MAPPING, PREVIEW_OUTPUTS, ROLES, SETTINGS, P
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"

@@ -118,10 +118,11 @@ def test_wrong_types_in_every_callback_input_never_5xx_nor_change_a_row(app, cli
 def test_json_infinity_and_forged_bodies_get_400(app, client, db_session, world):
     assert login(client, world.b.email).status_code == 302
     key = next(k for k, s in server_callbacks(app).items() if s.get("callback") is not None)
-    for body in ('{"output": "%s", "inputs": [{"id": "x", "property": "value", "value": Infinity}], "state": []}' % key,
+    for body in ('{"output": "KEY", "inputs": [{"id": "x", "property": "value", "value": Infinity}], "state": []}',
                  '{"output": "nobody.children", "inputs": [], "state": []}', "[1]", '{"output": 1}', "not json",
-                 '{"output": "%s", "inputs": [1], "state": []}' % key,
-                 '{"output": "%s", "inputs": [], "state": [], "changedPropIds": [1]}' % key):
+                 '{"output": "KEY", "inputs": [1], "state": []}',
+                 '{"output": "KEY", "inputs": [], "state": [], "changedPropIds": [1]}'):
+        body = body.replace("KEY", key)
         with app.app_context():
             response = client.post("/_dash-update-component", data=body, content_type="application/json")
         assert response.status_code == 400, body
