@@ -176,6 +176,13 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
 
 
+def stale(session: Session, user_id: int) -> bool:
+    """Whether this session has flushed writes of the user's rows that its roll-ups do not show yet
+    (they are refreshed at commit): reads inside such a transaction must use the raw rows."""
+    pending = session.info.get(_PENDING)
+    return bool(pending) and user_id in pending
+
+
 def _touched(obj) -> list[tuple[int, date]]:
     state = inspect(obj)
     if state.expired_attributes & {"user_id", "date"}:
