@@ -35,6 +35,7 @@ from models import (
     band_bounds,
 )
 
+from . import rollup
 from .cache import cached
 from .categories import category_frame, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
@@ -419,6 +420,8 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
 
     if filters.tag_ids:
         return [raw(start, end)]   # no roll-up knows tags
+    if rollup.stale(session, user_id):   # inside a writing transaction: the rows, as they are now
+        return [raw(start, end)]
 
     if not has_text and not has_amount and not by_payee:
         if daily:
