@@ -248,6 +248,13 @@ def format_month(day: date, *, locale: str | None = None, long: bool = False) ->
     return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_loc(locale))
 
 
+def format_month_axis(day, *, locale: str | None = None) -> str:
+    """A month on a chart axis, on two lines so twelve of them fit a phone: ``Dec<br>2026``."""
+    loc = _loc(locale)
+    day = _as_date(day)
+    return f"{_babel_date(day, format='LLL', locale=loc)}<br>{_babel_date(day, format='y', locale=loc)}"
+
+
 def format_month_name(day: date, *, locale: str | None = None) -> str:
     """The month alone, standing by itself: ``December`` (``Dezember``)."""
     return _babel_date(_as_date(day), format="LLLL", locale=_loc(locale))
