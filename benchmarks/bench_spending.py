@@ -11,8 +11,8 @@ filtered rows into pandas and groups there, for comparison. Every case ends in o
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 from datetime import date
 
 from common import DATASETS, bench_app, db_kind, measure, measure_cpu, peak_rss_mb
@@ -91,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--only", default="", help="comma-separated case names (default: every case)")
     parser.add_argument("--dataset", choices=DATASETS, default="uniform",
                         help="uniform: the demo's volume mode; varied: benchmarks/varied.py (see common.bench_app)")
     args = parser.parse_args()
@@ -121,6 +122,8 @@ def main() -> None:
     kind = db_kind()
     naive_ms = _naive_in_child(app, user_id, {"preset": "last_12_months"}, today, args.runs)
     for name, query in CASES.items():
+        if args.only and name not in args.only.split(","):
+            continue
         state = {k: replacements.get(v, v) for k, v in query.items()}
 
         def update(state=state):

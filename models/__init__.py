@@ -7,7 +7,16 @@ from .exchange_rate import ExchangeRate
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
-from .rollup import BAND_EDGES, AmountRollup, DailyRollup, MonthlyRollup, PayeeRollup, band_bounds, band_of
+from .rollup import (
+    BAND_EDGES,
+    AmountRollup,
+    DailyRollup,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    band_bounds,
+    band_of,
+)
 from .rule import ImportRule as ImportRule  # re-exported
 from .rule import RuleTag
 from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
@@ -21,7 +30,7 @@ __all__ = [
     "TRANSACTION_KINDS",
     "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring",
     "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
-    "MonthlyRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence", "SpentToken", "Tag",
-    "Transaction", "TransactionTag", "User", "band_bounds", "band_of",
+    "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
+    "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",
     "database_url", "db", "from_cents", "to_cents",
 ]

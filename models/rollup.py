@@ -36,7 +36,7 @@ class MonthlyRollup(db.Model):
     payees have their own roll-up (PayeeRollup), days theirs (DailyRollup), amount bands theirs
     (AmountRollup). Whole-month questions ("spending by category over the last 12 months") are
     answered from here in milliseconds instead of scanning every expense. It is never edited directly: every commit that touches expenses or transactions
-    recomputes the affected (user, month) rows of the four roll-ups from the raw tables (see
+    recomputes the affected (user, month) rows of the five roll-ups from the raw tables (see
     dashboard/services/rollup.py), so they are always in step with them.
     """
 
@@ -121,5 +121,27 @@ class PayeeRollup(db.Model):
     payee: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class PayeeAmountRollup(db.Model):
+    """Spending and income per user, month, amount band and payee (no account or category): the top
+    payees under an amount filter, from the whole bands inside it (the slivers at its ends are read
+    raw). Queried only with an amount filter and no account or category filter."""
+
+    __tablename__ = "payee_amount_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_payee_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "payee",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
+    payee: Mapped[str] = mapped_column(String(200))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)

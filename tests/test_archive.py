@@ -244,3 +244,81 @@ def test_download_is_the_logged_in_users_only(client, db_session, alice_world, m
     members = _members(response.data)
     assert "Bob's secret account" in members["accounts.csv"] and "Checking" not in members["accounts.csv"]
     assert members["transactions.csv"].count("\n") == 1   # the header only
+
+
+def test_tags_deep_categories_and_new_rules_round_trip(db_session, make_user, make_account):
+    """Tags come back on the same transactions; a three-level tree of own categories (a level moved
+    under a newer one) restores; rules the format cannot hold yet do not break the export."""
+    from dashboard.services import bulk_edit, rules
+    from dashboard.services import categories as cat_svc
+    from dashboard.services.tags import find_or_create
+    from models import Tag, TransactionTag
+    alice = make_user("tagger@example.com")
+    acc = make_account(alice)
+    leaf_first = cat_svc.create_category(db_session, alice.id, name="Power")
+    home = cat_svc.create_category(db_session, alice.id, name="Home")
+    util = cat_svc.create_category(db_session, alice.id, name="Utilities", parent_id=home.id)
+    cat_svc.move_category(db_session, alice.id, leaf_first.id, expected_version=leaf_first.version, parent_id=util.id)
+    rows = [create_transaction(db_session, alice.id, account_id=acc.id, date=date(2026, 1, d), amount=Decimal("-5.00"),
+                               category_id=leaf_first.id, payee=f"PowerCo {d}") for d in (1, 2, 3)]
+    trip = find_or_create(db_session, alice.id, "=trip")   # a formula-looking tag round-trips too
+    bulk_edit.apply(db_session, alice.id, [Transaction.id.in_([rows[0].id, rows[2].id])],
+                    bulk_edit.make_actions(db_session, alice.id, tag_ids=[trip.id]), label="t")
+    rules.create_rule(db_session, alice.id, field="description", match_type="starts_with", pattern="x",
+                      set_payee="Clean")
+    db_session.commit()
+    data = export_bytes(db_session, alice.id)
+    bob = make_user("tagbob2@example.com")
+    commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    frame = cat_svc.category_frame(db_session, bob.id)
+    assert "Home › Utilities › Power" in set(frame[frame["own"]]["full_name"])
+    tagged = set(db_session.scalars(select(Transaction.payee).join(
+        TransactionTag, TransactionTag.transaction_id == Transaction.id).where(Transaction.user_id == bob.id)))
+    assert tagged == {"PowerCo 1", "PowerCo 3"}
+    assert db_session.scalar(select(Tag.name).where(Tag.user_id == bob.id)) == "=trip"
+    again = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    assert again.added["transactions"] == 0
+    assert db_session.scalar(select(func.count()).select_from(TransactionTag)
+                             .where(TransactionTag.user_id == bob.id)) == 2
+
+
+def test_currencies_and_rates_come_back(db_session, make_user):
+    """Version 2: accounts keep their currency and the rates come along; a version-1 export (no currency
+    column, no rates) is still read, its accounts in the manifest's currency; a clash is refused."""
+    from dashboard.services import fx
+    from dashboard.services.accounts import create_account
+    from models import ExchangeRate
+
+    alice = make_user("alice@example.com", currency="EUR")
+    yen = create_account(db_session, alice.id, name="Yen", currency="JPY", opening_balance="15712")
+    create_transaction(db_session, alice.id, account_id=yen.id, date=date(2026, 1, 5), kind="expense",
+                       amount=D("-1234"))
+    fx.set_rate(db_session, alice.id, day=date(2026, 1, 2), currency="JPY", base="EUR", rate="157.12")
+    db_session.commit()
+    data = export_bytes(db_session, alice.id)
+    bob = make_user("bob@example.com", currency="USD")
+    result = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    assert result.added["exchange rates"] == 1 and result.added["accounts"] == 1
+    restored = db_session.scalars(select(Account).where(Account.user_id == bob.id)).one()
+    assert (restored.currency, restored.opening_balance) == ("JPY", D("15712"))
+    rate = db_session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == bob.id)).one()
+    assert (rate.day, rate.base, rate.currency, rate.rate) == (date(2026, 1, 2), "EUR", "JPY", D("157.12"))
+
+    members = _members(data)
+    v1 = {**members, "manifest.json": json.dumps({**json.loads(members["manifest.json"]), "version": 1})}
+    v1.pop("exchange_rates.csv")
+    rows = list(csv.reader(io.StringIO(v1["accounts.csv"])))
+    v1["accounts.csv"] = "\n".join(",".join(r[:3] + r[4:]) for r in rows) + "\n"
+    v1["accounts.csv"] = v1["accounts.csv"].replace("Yen", "Old")
+    v1["transactions.csv"] = v1["transactions.csv"].replace("Yen", "Old")
+    carol = make_user("carol@example.com", currency="GBP")
+    commit_or_rollback(db_session, ex.restore_archive, carol.id, ex.read_archive(_zip(v1)))
+    old = db_session.scalars(select(Account).where(Account.user_id == carol.id)).one()
+    assert old.currency == "EUR"  # the exporting user's currency, from the manifest
+
+    clash = {**members, "accounts.csv": members["accounts.csv"].replace("JPY", "USD")}
+    with pytest.raises(ImportFileError, match="in USD in the export and in JPY here"):
+        commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(_zip(clash)))
+    bad = {**members, "exchange_rates.csv": members["exchange_rates.csv"].replace("157.12", "-1")}
+    with pytest.raises(ImportFileError, match="exchange_rates.csv"):
+        ex.read_archive(_zip(bad))

@@ -174,3 +174,63 @@ def test_new_accounts_default_to_their_owners_currency(db_session, make_user):
     db_session.commit()
     got = dict(db_session.query(Account.name, Account.currency).filter_by(user_id=user.id).all())
     assert got == {"Yen": "JPY", "Dollars": "USD"}
+
+
+def test_converted_spending_from_the_daily_rollup_matches_the_hand_calculation(db_session, make_user):
+    """The same month as above, written as transactions: the roll-up path (GROUP BY day and currency,
+    rates joined in SQL) gives the hand-calculated total; a day with no rate is reported."""
+    from sqlalchemy import select
+
+    from dashboard.services.accounts import create_account
+    from dashboard.services.transactions import create_transaction
+    from models import Category
+
+    user = make_user(currency="EUR")
+    food = db_session.scalar(select(Category.id).where(Category.name == "Food", Category.user_id.is_(None)))
+    accounts = {c: create_account(db_session, user.id, name=c, currency=c).id for c in ("EUR", "USD", "JPY")}
+    for day, currency, amount in [(JAN(3), "EUR", "-12.34"), (JAN(10), "USD", "-100.00"),
+                                  (JAN(20), "USD", "-50.00"), (JAN(5), "JPY", "-1234")]:
+        create_transaction(db_session, user.id, account_id=accounts[currency], date=day, kind="expense",
+                           amount=D(amount), category_id=food)
+    for day, currency, base, rate in ECB_ROWS:
+        fx.set_rate(db_session, user.id, day=day, currency=currency, base=base, rate=rate)
+    db_session.commit()
+    total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
+    assert total.complete and total.converted_rows == 4
+    assert abs(total.amount) == D("12.34") + D("91.95") + D("45.45") + D("7.85") == D("157.59")
+
+    create_transaction(db_session, user.id, account_id=accounts["USD"], date=JAN(1), kind="expense",
+                       amount=D("-1.00"), category_id=food)
+    db_session.commit()
+    total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
+    assert total.missing == (fx.Missing("USD", "EUR", JAN(1)),)
+    assert abs(total.partial) == D("157.59")
+
+
+def test_transaction_writes_keep_to_the_accounts_currency(db_session, make_user):
+    """No half yen; no transaction moved into an account of another currency; no one-amount transfer
+    between two currencies (until transfers across currencies have two amounts)."""
+    from dashboard.services.accounts import create_account
+    from dashboard.services.transactions import create_transaction, create_transfer, update_transaction
+    from models import Transaction
+
+    user = make_user(currency="EUR")
+    euro, yen, yen2 = (create_account(db_session, user.id, name=n, currency=c).id
+                       for n, c in (("Euro", "EUR"), ("Yen", "JPY"), ("Yen 2", "JPY")))
+    with pytest.raises(ServiceError, match="no decimals"):
+        create_transaction(db_session, user.id, account_id=yen, date=JAN(5), kind="income", amount="10.50")
+    tx = create_transaction(db_session, user.id, account_id=yen, date=JAN(5), kind="income", amount="1050")
+    db_session.commit()
+    with pytest.raises(ServiceError, match="no decimals"):
+        update_transaction(db_session, user.id, tx.id, expected_version=tx.version, amount="10.5")
+    db_session.rollback()
+    with pytest.raises(ServiceError, match="in EUR"):
+        update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=euro)
+    db_session.rollback()
+    update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=yen2)
+    with pytest.raises(ServiceError, match="between currencies"):
+        create_transfer(db_session, user.id, from_account_id=euro, to_account_id=yen, date=JAN(5), amount="10")
+    db_session.rollback()
+    create_transfer(db_session, user.id, from_account_id=yen, to_account_id=yen2, date=JAN(5), amount="500")
+    db_session.commit()
+    assert db_session.query(Transaction).filter_by(user_id=user.id).count() == 3

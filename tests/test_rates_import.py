@@ -110,3 +110,13 @@ def test_import_adds_replaces_and_leaves_alone_per_user(db_session, make_user):
     with pytest.raises(ServiceError):
         rates.import_rates(db_session, alice.id, rates.RatesFile("plain CSV"))
     assert rates.delete_rates(db_session, alice.id, [("EUR", "USD")]) == 2
+
+
+def test_rate_pairs_summarise_each_pair(db_session, make_user):
+    alice = make_user("alice@example.com", currency="EUR")
+    rates.import_rates(db_session, alice.id, rates.parse_rates(ECB_CSV, "EUR"))
+    db_session.commit()
+    pairs = {(p["base"], p["currency"]): p for p in rates.rate_pairs(db_session, alice.id)}
+    assert set(pairs) == {("EUR", "USD"), ("EUR", "JPY"), ("EUR", "KWD")}
+    assert pairs[("EUR", "USD")] == {"base": "EUR", "currency": "USD", "first_day": date(2024, 1, 4),
+                                     "last_day": date(2024, 1, 5), "count": 2, "rate": "1.0921"}

@@ -16,7 +16,16 @@ from dashboard.services.transactions import (
     delete_transaction,
     update_transaction,
 )
-from models import AmountRollup, Category, DailyRollup, Expense, MonthlyRollup, PayeeRollup, Transaction
+from models import (
+    AmountRollup,
+    Category,
+    DailyRollup,
+    Expense,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    Transaction,
+)
 
 
 def raw_totals(session, user_id):
@@ -48,6 +57,7 @@ ROLLUPS = {
     AmountRollup: ("flow", "month", "band", "account_id", "category_id"),
     DailyRollup: ("flow", "day", "account_id", "category_id"),
     PayeeRollup: ("flow", "month", "payee", "account_id", "category_id"),
+    PayeeAmountRollup: ("flow", "month", "band", "payee"),
 }
 
 

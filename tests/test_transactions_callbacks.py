@@ -134,7 +134,8 @@ def test_bad_date_range_gets_a_message(client, app, world):
                                       ("transactions-dates", "end_date", "2026-03-01"),
                                       ("transactions-accounts", "value", []),
                                       ("transactions-categories", "value", []),
-                                      ("transactions-kind", "value", ""), ("transactions-text", "value", "")])
+                                      ("transactions-kind", "value", ""), ("transactions-text", "value", ""),
+                                      ("transactions-filter-tags", "value", [])])
     assert status == 200
     assert "before the start" in value(body, "transactions-filter-error", "children")
     assert "transactions-state" not in body
@@ -366,11 +367,29 @@ def test_accounts_page_renders_and_edits(client, app, db_session, world):
     # The new-account form.
     status, body = post(client, app, [("accounts-form-save", "n_clicks", 1)],
                         [("accounts-form-name", "value", "Brokerage"), ("accounts-form-type", "value", "investment"),
-                         ("accounts-form-opening", "value", "abc"), ("accounts-refresh", "data", 0)])
+                         ("accounts-form-opening", "value", "abc"), ("accounts-form-currency-code", "value", None),
+                         ("accounts-refresh", "data", 0)])
     assert "opening_balance" in value(body, "accounts-form-errors-store", "data")
     status, body = post(client, app, [("accounts-form-save", "n_clicks", 1)],
                         [("accounts-form-name", "value", "Brokerage"), ("accounts-form-type", "value", "investment"),
-                         ("accounts-form-opening", "value", "1,000"), ("accounts-refresh", "data", 0)])
+                         ("accounts-form-opening", "value", "1,000"), ("accounts-form-currency-code", "value", None),
+                         ("accounts-refresh", "data", 0)])
     assert value(body, "accounts-form-modal", "is_open") is False
     db_session.expire_all()
     assert db_session.scalar(select(Account.opening_balance).where(Account.name == "Brokerage")) == Decimal("1000.00")
+    # In another currency: chosen in the form; whole yen only; three-decimal currencies not yet.
+    form = [("accounts-form-name", "value", "Yen"), ("accounts-form-type", "value", "cash"),
+            ("accounts-form-opening", "value", "1000.50"), ("accounts-form-currency-code", "value", "JPY"),
+            ("accounts-refresh", "data", 0)]
+    status, body = post(client, app, [("accounts-form-save", "n_clicks", 1)], form)
+    assert "no decimals" in value(body, "accounts-form-errors-store", "data")["opening_balance"]
+    form[2] = ("accounts-form-opening", "value", "1000")
+    form[3] = ("accounts-form-currency-code", "value", "KWD")
+    status, body = post(client, app, [("accounts-form-save", "n_clicks", 1)], form)
+    assert "not supported" in value(body, "accounts-form-errors-store", "data")["currency"]
+    form[3] = ("accounts-form-currency-code", "value", "jpy")
+    status, body = post(client, app, [("accounts-form-save", "n_clicks", 1)], form)
+    assert value(body, "accounts-form-modal", "is_open") is False
+    db_session.expire_all()
+    yen = db_session.scalars(select(Account).where(Account.name == "Yen")).one()
+    assert (yen.currency, yen.opening_balance) == ("JPY", Decimal("1000"))

@@ -75,7 +75,7 @@ def layout(**_query):
                     html.Div(id=f"{P}-coverage"),
                 ]), className="shadow-sm mb-3"),
                 dbc.Card(dbc.CardBody([
-                    html.H5("Latest rates", className="card-title"),
+                    html.H5("Your rates", className="card-title"),
                     html.Div(id=f"{P}-list"),
                 ]), className="shadow-sm mb-3"),
             ], lg=7),
@@ -98,17 +98,19 @@ def _coverage(report: dict):
         else:
             status = html.Span("every day has a rate", className="text-success")
         rows.append(html.Tr([html.Td(f"{c['currency']} → {report['base']}"), html.Td(f"{c['accounts']}"),
-                             html.Td(f"{c['first_day'] or '–'} – {c['last_day'] or '–'}"), html.Td(status)]))
+                             html.Td(f"{c['first_day']} – {c['last_day']}" if c["days"] else "–"), html.Td(status)]))
     return dbc.Table([html.Thead(html.Tr([html.Th("Currency"), html.Th("Accounts"), html.Th("Transactions"),
                                           html.Th("Rates")])), html.Tbody(rows)], size="sm", class_name="mb-0")
 
 
-def _rate_list(rows: list[dict]):
-    if not rows:
+def _rate_list(pairs: list[dict]):
+    if not pairs:
         return html.P("No rates yet.", className="text-muted")
-    body = [html.Tr([html.Td(r["day"]), html.Td(f"1 {r['base']}"), html.Td(f"{r['rate']} {r['currency']}",
-                                                                         className="money")]) for r in rows]
-    return dbc.Table([html.Thead(html.Tr([html.Th("Day"), html.Th(""), html.Th("")])), html.Tbody(body)],
+    body = [html.Tr([html.Td(f"1 {r['base']} = {r['rate']} {r['currency']}", className="money"),
+                     html.Td(str(r["last_day"])), html.Td(f"{r['first_day']} – {r['last_day']}"),
+                     html.Td(f"{r['count']:,}")]) for r in pairs]
+    return dbc.Table([html.Thead(html.Tr([html.Th("Latest rate"), html.Th("On"), html.Th("Rates from – to"),
+                                          html.Th("Days")])), html.Tbody(body)],
                      size="sm", striped=True, class_name="mb-0")
 
 
@@ -117,7 +119,7 @@ def _rate_list(rows: list[dict]):
 def show_rates(_refresh):
     viewer = require_viewer()
     return (_coverage(fx.rate_coverage(db.session, viewer.user_id)),
-            _rate_list(svc.list_rates(db.session, viewer.user_id, limit=60)))
+            _rate_list(svc.rate_pairs(db.session, viewer.user_id)))
 
 
 # -- writes -----------------------------------------------------------------------------------------

@@ -34,11 +34,11 @@ from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import get_currency_name, get_currency_precision, list_currencies
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Account, ExchangeRate, Transaction, User
+from models import Account, DailyRollup, ExchangeRate, Transaction, User
 from models.db import to_rate
 
 from .errors import ServiceError
@@ -74,6 +74,15 @@ def check_account_currency(value, field_name: str = "currency") -> str:
         raise ServiceError(f"Accounts in {code} ({minor_digits(code)} decimals) are not supported yet.",
                            field_name)
     return code
+
+
+@lru_cache(maxsize=64)
+def account_currency_choices(base: str) -> tuple[tuple[str, str], ...]:
+    """(code, "EUR – Euro") for every currency an account can be in, the base currency first."""
+    codes = sorted(c for c in known_currencies() if minor_digits(c) <= STORED_DIGITS)
+    names = {c: get_currency_name(c, locale="en") for c in codes}
+    ordered = [base] + [c for c in codes if c != base] if base in names else codes
+    return tuple((c, f"{c} – {names[c]}") for c in ordered)
 
 
 def check_amount(amount: Decimal, currency: str, field_name: str = "amount") -> Decimal:
@@ -308,3 +317,46 @@ def rate_coverage(session: Session, user_id: int) -> dict:
                     "missing_days": len(missing), "first_missing": missing[0] if missing else None,
                     "last_missing": missing[-1] if missing else None})
     return {"base": base, "currencies": out}
+
+
+def converted_flow_total(session: Session, user_id: int, flow: str, start: date, end: date) -> Total:
+    """The user's spending or income (``flow``) from ``start`` to ``end`` in the base currency, from the
+    daily roll-up: one GROUP BY (day, account currency) over DailyRollup joined to accounts, each group
+    carrying its rate from a correlated subquery (the latest on or before the day, one step back in
+    uq_exchange_rates_user_id_base_currency_day). At most days x currencies rows leave the database.
+
+    Each (day, currency) group is converted and rounded once, half-even: a roll-up holds sums, so
+    per-transaction rounding (convert_rows) cannot be had from it; the two differ by at most half a
+    minor unit per transaction beyond the first of each group. Only direct and inverse quotes against
+    the base currency are joined here; a currency quoted only through a third one is reported missing."""
+    base = base_currency(session, user_id)
+    currency = Account.currency
+    grouped = (select(DailyRollup.day, currency, func.sum(DailyRollup.total_cents).label("cents"),
+                      func.sum(DailyRollup.row_count).label("n"))
+               .join(Account, and_(Account.id == DailyRollup.account_id, Account.user_id == DailyRollup.user_id))
+               .where(DailyRollup.user_id == user_id, DailyRollup.flow == flow,
+                      DailyRollup.day.between(start, end))
+               .group_by(DailyRollup.day, currency).subquery())
+    day, cur = grouped.c.day, grouped.c.currency
+    direct = (select(ExchangeRate.rate).where(
+        ExchangeRate.user_id == user_id, ExchangeRate.base == base, ExchangeRate.currency == cur,
+        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
+    inverse = (select(ExchangeRate.rate).where(
+        ExchangeRate.user_id == user_id, ExchangeRate.base == cur, ExchangeRate.currency == base,
+        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
+    rows = session.execute(select(day, cur, grouped.c.cents, grouped.c.n, direct.label("direct"),
+                                  inverse.label("inverse"))).all()
+    total, count, missing = 0, 0, set()
+    for r in rows:
+        if r.currency == base:
+            factor = Fraction(1)
+        elif r.direct is not None:  # 1 base = rate currency: currency -> base divides
+            factor = 1 / Fraction(Decimal(r.direct))
+        elif r.inverse is not None:  # 1 currency = rate base: multiplies
+            factor = Fraction(Decimal(r.inverse))
+        else:
+            missing.add(Missing(r.currency, base, r.day))
+            continue
+        total += round_to_minor(Fraction(int(r.cents), 100) * factor, base)
+        count += int(r.n)
+    return Total(base, total, tuple(sorted(missing)), count)

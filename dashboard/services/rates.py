@@ -265,6 +265,24 @@ def list_rates(session: Session, user_id: int, *, limit: int = 200) -> list[dict
             for r in rows]
 
 
+def rate_pairs(session: Session, user_id: int) -> list[dict]:
+    """One line per (base, currency) the user has rates for: the first and last day, how many, and the
+    latest rate (for the Rates page)."""
+    from sqlalchemy import func
+
+    spans = (select(ExchangeRate.base, ExchangeRate.currency, func.min(ExchangeRate.day).label("first"),
+                    func.max(ExchangeRate.day).label("last"), func.count().label("n"))
+             .where(ExchangeRate.user_id == user_id)
+             .group_by(ExchangeRate.base, ExchangeRate.currency).subquery())
+    rows = session.execute(
+        select(spans.c.base, spans.c.currency, spans.c.first, spans.c.last, spans.c.n, ExchangeRate.rate)
+        .join(ExchangeRate, (ExchangeRate.user_id == user_id) & (ExchangeRate.base == spans.c.base)
+              & (ExchangeRate.currency == spans.c.currency) & (ExchangeRate.day == spans.c.last))
+        .order_by(spans.c.base, spans.c.currency)).all()
+    return [{"base": r.base, "currency": r.currency, "first_day": r.first, "last_day": r.last, "count": int(r.n),
+             "rate": format(r.rate, "f")} for r in rows]
+
+
 def delete_rates(session: Session, user_id: int, pairs: list[tuple[str, str]] | None = None) -> int:
     """Delete the user's rates (of the given (base, currency) pairs, or all)."""
     stmt = delete(ExchangeRate).where(ExchangeRate.user_id == user_id)

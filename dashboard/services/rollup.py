@@ -42,7 +42,17 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
-from models import AmountRollup, DailyRollup, Expense, MonthlyRollup, PayeeRollup, Transaction, User, band_of
+from models import (
+    AmountRollup,
+    DailyRollup,
+    Expense,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    Transaction,
+    User,
+    band_of,
+)
 from models.db import require_session_hooks
 
 from .periods import month_end, month_start
@@ -52,7 +62,8 @@ _PENDING = "ledgerlens_rollup_pending"
 _CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit bumps; ALL_USERS: all
 ALL_USERS = "*"
 # Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
-_NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "users"}
+_NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "payee_amount_rollup",
+                  "users"}
 # Changes to the user row that change nothing a page shows.
 _USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
 
@@ -69,7 +80,7 @@ def _in_months(column, months: list[date]):
 
 
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
-    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee), for the given months or entirely."""
+    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee, payee by band), for the given months or entirely."""
     require_session_hooks()  # the data-version bump below happens in the before_commit hook
     month_list = sorted({month_start(m) for m in months}) if months is not None else None
     if month_list == []:
@@ -83,7 +94,7 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     for table, period in ((MonthlyRollup, MonthlyRollup.month), (AmountRollup, AmountRollup.month),
                           (DailyRollup, DailyRollup.day),
-                          (PayeeRollup, PayeeRollup.month)):
+                          (PayeeRollup, PayeeRollup.month), (PayeeAmountRollup, PayeeAmountRollup.month)):
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
             stmt = stmt.where(_in_months(period, month_list) if table is DailyRollup else period.in_(month_list))
@@ -146,11 +157,101 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         .where(*income_where)
         .group_by(Transaction.user_id, t_month, Transaction.payee, Transaction.account_id, Transaction.category_id),
     ]
+    payee_amount_cols = ["user_id", "flow", "month", "band", "payee", "total_cents", "row_count"]
+    payee_amounts = [
+        select(Expense.user_id, literal("spending"), e_month, e_band, Transaction.payee, func.sum(e_cents), func.count())
+        .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, e_month, e_band, Transaction.payee),
+        select(Transaction.user_id, literal("income"), t_month, t_band, Transaction.payee, func.sum(t_cents),
+               func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, t_month, t_band, Transaction.payee),
+    ]
     for table, cols, sources in ((MonthlyRollup, monthly_cols, monthly), (AmountRollup, amount_cols, amounts),
                                  (DailyRollup, daily_cols, daily),
-                                 (PayeeRollup, payee_cols, payees)):
+                                 (PayeeRollup, payee_cols, payees),
+                                 (PayeeAmountRollup, payee_amount_cols, payee_amounts)):
         for source, date_col in zip(sources, (Expense.date, Transaction.date, Transaction.date)):
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
+
+
+# The roll-ups a bulk change of categories or payees touches, with their key columns (not the net rows:
+# amounts, dates and accounts do not change there). Keep in step with refresh() above.
+def _shift_specs(session: Session):
+    e_month, t_month = month_of(session, Expense.date), month_of(session, Transaction.date)
+    e_band, t_band = band_of(cents(Expense.amount)), band_of(cents(Transaction.amount))
+    return [
+        (MonthlyRollup, ["month"], [e_month], [t_month]),
+        (AmountRollup, ["month", "band"], [e_month, e_band], [t_month, t_band]),
+        (DailyRollup, ["day"], [Expense.date], [Transaction.date]),
+        (PayeeRollup, ["month", "payee"], [e_month, Transaction.payee], [t_month, Transaction.payee]),
+        (PayeeAmountRollup, ["month", "band", "payee"], [e_month, e_band, Transaction.payee],
+         [t_month, t_band, Transaction.payee]),
+    ]
+
+
+def _by_account_category(table) -> bool:
+    """Whether a roll-up is keyed by account and category too (the payee-by-band one is not)."""
+    return table is not PayeeAmountRollup
+
+
+def shift(session: Session, user_id: int, transaction_ids, sign: int) -> None:
+    """Add (sign +1) or take away (sign -1) the contribution of some of the user's transactions
+    (``transaction_ids``: a SELECT of ids), as they are now, to the spending and income rows of every
+    roll-up. For a bulk change of categories or payees: shift(-1) before it, shift(+1) after it, then
+    :func:`compact` the months touched. Costs the touched rows, not a recomputation of whole months."""
+    require_session_hooks()
+    mark_changed(session, user_id)
+    e_cents, t_cents = cents(Expense.amount), cents(Transaction.amount)
+    for table, names, e_keys, t_keys in _shift_specs(session):
+        if _by_account_category(table):
+            dims = ["account_id", "category_id"]
+            e_dims, t_dims = [Expense.account_id, Expense.category_id], [Transaction.account_id, Transaction.category_id]
+        else:
+            dims, e_dims, t_dims = [], [], []
+        cols = ["user_id", "flow", *names, *dims, "total_cents", "row_count"]
+        spending = (
+            select(Expense.user_id, literal("spending"), *e_keys, *e_dims,
+                   sign * func.sum(e_cents), sign * func.count())
+            .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+            .where(Expense.user_id == user_id, Expense.transaction_id.in_(transaction_ids))
+            .group_by(Expense.user_id, *e_keys, *e_dims))
+        income = (
+            select(Transaction.user_id, literal("income"), *t_keys, *t_dims,
+                   sign * func.sum(t_cents), sign * func.count())
+            .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.id.in_(transaction_ids))
+            .group_by(Transaction.user_id, *t_keys, *t_dims))
+        for source in (spending, income):
+            session.execute(insert(table).from_select(cols, source))
+
+
+def compact(session: Session, user_id: int, months: Iterable[date]) -> None:
+    """Fold the user's spending and income rows of these months, in every roll-up, into one row per key
+    (after :func:`shift`), dropping keys that sum to nothing. Costs the roll-up rows, not the raw rows."""
+    month_list = sorted({month_start(m) for m in months})
+    if not month_list:
+        return
+    for table, names, _e, _t in _shift_specs(session):
+        period = table.day if table is DailyRollup else table.month
+        in_months = _in_months(period, month_list) if table is DailyRollup else period.in_(month_list)
+        scope = [table.user_id == user_id, table.flow.in_(("spending", "income")), in_months]
+        last = session.scalar(select(func.max(table.id)).where(*scope))
+        if last is None:
+            continue
+        dims = ["account_id", "category_id"] if _by_account_category(table) else []
+        keys = [table.user_id, table.flow, *[getattr(table, n) for n in [*names, *dims]]]
+        cols = ["user_id", "flow", *names, *dims, "total_cents", "row_count"]
+        folded = (select(*keys, func.sum(table.total_cents), func.sum(table.row_count)).where(*scope, table.id <= last)
+                  .group_by(*keys).having(or_(func.sum(table.row_count) != 0, func.sum(table.total_cents) != 0)))
+        session.execute(insert(table).from_select(cols, folded))
+        session.execute(delete(table).where(*scope, table.id <= last))
+
+def stale(session: Session, user_id: int) -> bool:
+    """Whether this session has flushed writes of the user's rows that its roll-ups do not show yet
+    (they are refreshed at commit): reads inside such a transaction must use the raw rows."""
+    pending = session.info.get(_PENDING)
+    return bool(pending) and user_id in pending
 
 
 def _touched(obj) -> list[tuple[int, date]]:
@@ -172,7 +273,7 @@ def mark_changed(session: Session, user_id) -> None:
 
 def _owner(obj, *, load: bool):
     """The user whose data ``obj`` is, or None (built-in category, roll-up row, unknown)."""
-    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup)):
+    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup, PayeeAmountRollup)):
         return None
     state = inspect(obj)
     if isinstance(obj, User):

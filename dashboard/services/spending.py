@@ -27,11 +27,15 @@ from models import (
     DailyRollup,
     Expense,
     MonthlyRollup,
+    PayeeAmountRollup,
     PayeeRollup,
+    Tag,
     Transaction,
+    TransactionTag,
     band_bounds,
 )
 
+from . import rollup
 from .cache import cached
 from .categories import category_frame, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
@@ -67,11 +71,12 @@ class SpendingFilters:
     text: str = ""
     flow: str = "spending"
     grain: str = "auto"
+    tag_ids: tuple[int, ...] = ()   # rows carrying any of these tags (no roll-up knows tags: raw rows)
 
     @property
     def row_filtered(self) -> bool:
         """Filters that look at single rows, which the monthly roll-up cannot answer."""
-        return bool(self.text) or self.min_amount is not None or self.max_amount is not None
+        return bool(self.text) or self.min_amount is not None or self.max_amount is not None or bool(self.tag_ids)
 
     @property
     def effective_grain(self) -> str:
@@ -144,7 +149,7 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
     grain = text_of("grain") if text_of("grain") in GRAINS else "auto"
     return SpendingFilters(start=start, end=end, preset=preset, account_ids=parse_ids(query.get("accounts")),
                            category_ids=parse_ids(query.get("categories")), text=search_text(query.get("q")),
-                           flow=flow, grain=grain,
+                           flow=flow, grain=grain, tag_ids=parse_ids(query.get("tags")),
                            **amounts)
 
 
@@ -165,6 +170,8 @@ def filters_to_query(filters: SpendingFilters) -> dict:
         query["max"] = str(filters.max_amount)
     if filters.text:
         query["q"] = filters.text
+    if filters.tag_ids:
+        query["tags"] = ids_param(filters.tag_ids)
     if filters.flow != "spending":
         query["flow"] = filters.flow
     if filters.grain != "auto":
@@ -239,6 +246,12 @@ def _common_where(cols, filters: SpendingFilters, categories) -> list:
     return where
 
 
+def _tagged(user_id: int, filters: SpendingFilters, transaction_id_col):
+    """Rows whose transaction carries any of the chosen tags (the user's own tags only)."""
+    return transaction_id_col.in_(select(TransactionTag.transaction_id).where(
+        TransactionTag.user_id == user_id, TransactionTag.tag_id.in_(filters.tag_ids)))
+
+
 _FTS_TABLES: dict[str, bool] = {}
 
 
@@ -263,7 +276,11 @@ def _text_ids(session: Session, user_id: int, text: str, *, description_only: bo
         where.append(~contains(session, Transaction.payee, text))
     if len(text) >= 3 and _has_fts(session):
         phrase = '"' + text.replace('"', '""') + '"'
-        query = f"description : {phrase}" if description_only else phrase
+        query = phrase
+        if description_only:
+            # The index drops the rows whose payee matches too, when it folds case as LIKE does (ASCII);
+            # the LIKE above stays the rule either way.
+            query = f"description : {phrase}" + (f" NOT payee : {phrase}" if text.isascii() else "")
         matches = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
             .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
         where.append(Transaction.id.in_(matches))
@@ -305,6 +322,8 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
         where.append(amount_col >= low)
     if high is not None:
         where.append(amount_col <= high)
+    if filters.tag_ids:
+        where.append(_tagged(user_id, filters, Expense.transaction_id if filters.flow == "spending" else Transaction.id))
     stmt = stmt.where(*where)
     if keys:
         stmt = stmt.group_by(*[key_cols[k] for k in keys])
@@ -314,8 +333,9 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
 def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilters, start: date, end: date,
                    keys: list[str], categories, grain: str, *, bands: tuple[int, int] | None = None,
                    payee_text: str = "") -> Select:
-    """A GROUP BY over one of the roll-ups: MonthlyRollup, AmountRollup (``bands``: first and last band
-    kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any days)."""
+    """A GROUP BY over one of the roll-ups: MonthlyRollup, AmountRollup and PayeeAmountRollup (``bands``:
+    first and last band kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any
+    days)."""
     r = model
     period = r.day if model is DailyRollup else r.month
     if model is DailyRollup:
@@ -324,15 +344,18 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
         bucket = r.month
     else:
         bucket = func.to_char(r.month, "YYYY-MM-DD")
-    key_cols = {"category_id": r.category_id, "bucket": bucket, "account_id": r.account_id}
+    key_cols = {"bucket": bucket}
+    if model is not PayeeAmountRollup:
+        key_cols.update(category_id=r.category_id, account_id=r.account_id)
     if model is DailyRollup:
         key_cols["day"] = r.day
-    if model is PayeeRollup:
+    if model in (PayeeRollup, PayeeAmountRollup):
         key_cols["payee"] = r.payee
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
     where = [r.user_id == user_id, r.flow == filters.flow, period >= start, period <= end]
-    where += _common_where((period, r.account_id, r.category_id), filters, categories)
+    if model is not PayeeAmountRollup:   # (which is only asked without account and category filters)
+        where += _common_where((period, r.account_id, r.category_id), filters, categories)
     if bands is not None:
         where.append(r.band.between(*bands))
     if payee_text:
@@ -381,8 +404,9 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
       (weeks, the edges of a custom range) from DailyRollup;
     - text: the payees that contain it from PayeeRollup, plus the raw rows whose description (only)
       contains it, found through the full-text index;
-    - amount range: the whole bands inside it from AmountRollup, plus the raw rows of the slivers at its
-      two ends (ix_expenses_user_amount);
+    - amount range: the whole bands inside it from AmountRollup (PayeeAmountRollup for payees, when no
+      account or category is chosen), plus the raw rows of the slivers at its two ends
+      (ix_expenses_user_amount);
     - weekly or by-day views with a row filter, text and amount together, and the partial-month
       edges of payee or row-filtered views: raw rows."""
     grain = filters.effective_grain
@@ -394,6 +418,11 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     def raw(a, b, **kw):
         return _raw_select(session, user_id, filters, a, b, keys, categories, grain, **kw)
 
+    if filters.tag_ids:
+        return [raw(start, end)]   # no roll-up knows tags
+    if rollup.stale(session, user_id):   # inside a writing transaction: the rows, as they are now
+        return [raw(start, end)]
+
     if not has_text and not has_amount and not by_payee:
         if daily:
             return [_rollup_select(session, DailyRollup, user_id, filters, start, end, keys, categories, grain)]
@@ -402,7 +431,8 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
                                 grain)] if whole else []
         return parts + [_rollup_select(session, DailyRollup, user_id, filters, a, b, keys, categories, grain)
                         for a, b in edges]
-    if daily or (has_text and has_amount) or (by_payee and has_amount):
+    by_payee_band = by_payee and has_amount and not filters.account_ids and not filters.category_ids
+    if daily or (has_text and has_amount) or (by_payee and has_amount and not by_payee_band):
         return [raw(start, end)]
     whole, edges = _split_months(start, end)
     parts = [raw(a, b) for a, b in edges]
@@ -418,8 +448,8 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     bands = _covered_bands(filters.min_amount, filters.max_amount)
     if bands is None:
         return parts + [raw(whole[0], whole_end)]
-    parts.append(_rollup_select(session, AmountRollup, user_id, filters, whole[0], whole[1], keys, categories,
-                                grain, bands=bands))
+    parts.append(_rollup_select(session, PayeeAmountRollup if by_payee else AmountRollup, user_id, filters,
+                                whole[0], whole[1], keys, categories, grain, bands=bands))
     covered_low, _ = band_bounds(bands[0])
     _, covered_high = band_bounds(bands[1])
     cent = Decimal("0.01")
@@ -618,6 +648,8 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:
         where.append(amount_col <= filters.max_amount)
+    if filters.tag_ids:
+        where.append(_tagged(user_id, filters, Transaction.id))
     return stmt.where(*where)
 
 
@@ -643,11 +675,26 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
     return frame
 
 
+def tag_names_of(session: Session, user_id: int, transaction_id_col):
+    """A correlated scalar subquery: the transaction's tag names, comma-separated ("" for none)."""
+    if session.get_bind().dialect.name == "sqlite":
+        joined = func.group_concat(Tag.name, ", ")
+    else:
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+        joined = func.string_agg(Tag.name, aggregate_order_by(literal(", "), Tag.name))
+    return (select(func.coalesce(joined, ""))
+            .select_from(TransactionTag)
+            .join(Tag, (Tag.id == TransactionTag.tag_id) & (Tag.user_id == user_id))
+            .where(TransactionTag.user_id == user_id, TransactionTag.transaction_id == transaction_id_col)
+            .correlate_except(Tag, TransactionTag).scalar_subquery())
+
+
 def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[tuple]:
-    """Every matching row, streamed in chunks (for the CSV download), newest first."""
+    """Every matching row, streamed in chunks (for the CSV download), newest first: date, payee,
+    description, category, account, amount_cents, tags."""
     subq = _rows_select(session, user_id, filters).subquery()
     stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category, subq.c.account,
-                   subq.c.amount_cents)
+                   subq.c.amount_cents, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
     yield from session.execute(stmt)

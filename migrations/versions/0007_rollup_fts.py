@@ -6,6 +6,7 @@
 - ``daily_rollup`` (user, flow, day, account, category): weekly charts and partial months.
 - ``payee_rollup`` (user, flow, month, payee, account, category): top payees, the payee part of a
   text search, the importer's suggestions.
+- ``payee_amount_rollup`` (user, flow, month, band, payee): top payees under an amount filter.
 - ``ix_expenses_user_amount``: the rows of a narrow amount range without reading the others.
 - Text search: on SQLite an FTS5 external-content table ``transactions_fts`` (trigram tokenizer, so
   it answers substring searches) over transactions.payee and .description, kept in step by triggers;
@@ -87,6 +88,24 @@ def upgrade() -> None:
     _rollup_table('payee_rollup', 'month', [sa.Column('payee', sa.String(length=200), nullable=False)],
                   "'spending','income'",
                   ['user_id', 'flow', 'month', 'payee', 'account_id', 'category_id', 'total_cents', 'row_count'])
+    op.create_table(
+        'payee_amount_rollup',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('flow', sa.String(length=10), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('band', sa.SmallInteger(), nullable=False),
+        sa.Column('payee', sa.String(length=200), nullable=False),
+        sa.Column('total_cents', sa.BigInteger(), nullable=False),
+        sa.Column('row_count', sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("flow IN ('spending','income')", name=op.f('ck_payee_amount_rollup_flow_known')),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_payee_amount_rollup_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_payee_amount_rollup')),
+    )
+    with op.batch_alter_table('payee_amount_rollup', schema=None) as batch_op:
+        batch_op.create_index('ix_payee_amount_rollup_user_flow_month',
+                              ['user_id', 'flow', 'month', 'band', 'payee', 'total_cents', 'row_count'], unique=False)
     with op.batch_alter_table('expenses', schema=None) as batch_op:
         batch_op.create_index('ix_expenses_user_amount', ['user_id', 'amount', 'date', 'account_id', 'category_id'],
                               unique=False)
@@ -108,6 +127,9 @@ def downgrade() -> None:
             op.execute(f"DROP INDEX IF EXISTS {name}")
     with op.batch_alter_table('expenses', schema=None) as batch_op:
         batch_op.drop_index('ix_expenses_user_amount')
+    with op.batch_alter_table('payee_amount_rollup', schema=None) as batch_op:
+        batch_op.drop_index('ix_payee_amount_rollup_user_flow_month')
+    op.drop_table('payee_amount_rollup')
     for name, period in (('payee_rollup', 'month'), ('daily_rollup', 'day'), ('amount_rollup', 'month'),
                          ('monthly_rollup', 'month')):
         with op.batch_alter_table(name, schema=None) as batch_op:
@@ -164,6 +186,13 @@ def _backfill() -> None:
         f"""INSERT INTO payee_rollup (user_id, flow, month, payee, account_id, category_id, total_cents, row_count)
             SELECT t.user_id, 'income', {tm}, t.payee, t.account_id, t.category_id, SUM(t.amount), COUNT(*)
             FROM transactions t WHERE t.kind = 'income' GROUP BY t.user_id, {tm}, t.payee, t.account_id, t.category_id""",
+        f"""INSERT INTO payee_amount_rollup (user_id, flow, month, band, payee, total_cents, row_count)
+            SELECT e.user_id, 'spending', {em}, {eb}, t.payee, SUM(e.amount), COUNT(*)
+            FROM expenses e JOIN transactions t ON t.id = e.transaction_id AND t.user_id = e.user_id
+            GROUP BY e.user_id, {em}, {eb}, t.payee""",
+        f"""INSERT INTO payee_amount_rollup (user_id, flow, month, band, payee, total_cents, row_count)
+            SELECT t.user_id, 'income', {tm}, {tb}, t.payee, SUM(t.amount), COUNT(*)
+            FROM transactions t WHERE t.kind = 'income' GROUP BY t.user_id, {tm}, {tb}, t.payee""",
     ]
     for statement in statements:
         op.execute(statement)
