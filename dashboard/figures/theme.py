@@ -106,7 +106,7 @@ def money_axis(currency: str, values=None, *, low: float | None = None, high: fl
     return dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, automargin=True)
 
 
-def date_ticks(days, grain: str, *, most: int = 12) -> dict:
+def date_ticks(days, grain: str, *, most: int = 7) -> dict:
     """x-axis ticks for monthly or weekly buckets, written by dashboard.formatting (``Dec 2026``,
     ``Dec 1``), at most ``most`` of them."""
     days = list(days)
