@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 
-.PHONY: venv dev-venv run serve test lint bench bench-spending bench-pageload bench-clicks bench-load clean
+.PHONY: venv dev-venv run serve test lint bench bench-spending bench-pageload bench-clicks bench-ahead bench-load clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ test: dev-venv
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 BENCH_ROWS   ?= 1000000
 
-bench: bench-spending bench-pageload bench-clicks
+bench: bench-spending bench-pageload bench-clicks bench-ahead
 
 bench-spending: venv
 	for set in uniform varied; do env -u DATABASE_URL $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done
@@ -62,6 +62,14 @@ bench-clicks: dev-venv
 
 bench-pageload: dev-venv
 	env -u DATABASE_URL $(PY) benchmarks/bench_pageload.py --rows $(BENCH_ROWS)
+
+## make bench-ahead: recurring detection, the forecast update, the Sankey and "why a budget is off" at
+## BENCH_ROWS, on SQLite, then on PostgreSQL when one answers at BENCH_PG_URL.
+bench-ahead: dev-venv
+	env -u DATABASE_URL $(PY) benchmarks/bench_ahead.py --rows $(BENCH_ROWS)
+	@if pg_isready -q -d "$(BENCH_PG_URL)" 2>/dev/null; then \
+	  DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_ahead.py --rows $(BENCH_ROWS); \
+	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
 ## make bench-load: 50 people for 2 minutes against gunicorn (4 workers), on SQLite, then on PostgreSQL
 ## when one answers at BENCH_PG_URL (with Redis as the cache when one answers on 127.0.0.1:6379).
@@ -85,8 +93,10 @@ bench-load: venv $(BENCH_STAMP)
 	    --seconds $(LOAD_SECONDS) --workers $(LOAD_WORKERS); \
 	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
+## make lint: ruff, then the architecture contracts (import-linter, [tool.importlinter] in pyproject.toml)
 lint: dev-venv
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) $(BENCH_VENV) .pytest_cache .hypothesis

@@ -12,12 +12,14 @@ from pathlib import Path
 import click
 from flask import Flask
 
+from settings import get_settings
+
 ROOT = Path(__file__).resolve().parent
 
 
 def _secret_key(instance_path: str) -> str:
     """SECRET_KEY from the environment, else a random key kept in the instance folder."""
-    key = os.environ.get("SECRET_KEY")
+    key = get_settings().secret_key
     if key:
         return key
     path = Path(instance_path) / "secret_key"
@@ -40,8 +42,8 @@ def _secret_key(instance_path: str) -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     from dashboard import init_dashboard
+    from dashboard.auth import apply_user_locale, login_manager, require_login, reset_user_locale
     from dashboard.auth import bp as auth_bp
-    from dashboard.auth import login_manager, require_login
     from dashboard.downloads import bp as downloads_bp
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
@@ -49,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     from models import database_url, db
     from models.db import default_instance_path
 
+    settings = get_settings()
     app = Flask(__name__, instance_path=default_instance_path(),
                 template_folder=str(ROOT / "dashboard" / "templates"))
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -58,12 +61,12 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         # Secure is added per request over HTTPS (dashboard/security.py); SESSION_COOKIE_SECURE=1 forces it.
-        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE") == "1",
+        SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=int(os.environ.get("LEDGERLENS_SESSION_DAYS", "30"))),
-        REGISTRATION_OPEN=os.environ.get("LEDGERLENS_OPEN_REGISTRATION", "1") != "0",
-        DEMO_LOGIN_HINT=os.environ.get("LEDGERLENS_DEMO_HINT", "1") == "1",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=settings.session_days),
+        REGISTRATION_OPEN=settings.registration_open,
+        DEMO_LOGIN_HINT=settings.demo_login_hint,
     )
     if config:
         app.config.update(config)
@@ -78,6 +81,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth_bp)
     app.register_blueprint(downloads_bp)
     app.before_request(require_login)
+    app.before_request(apply_user_locale)
+    app.teardown_request(reset_user_locale)
     init_dashboard(app)
     _register_cli(app)
     return app
@@ -163,11 +168,11 @@ def main() -> None:
     from dashboard.demo_account import DEMO_EMAIL, DEMO_PASSWORD
 
     app = create_app()
-    host = os.environ.get("HOST", "127.0.0.1")
-    port = int(os.environ.get("PORT", "8050"))
+    settings = get_settings()
+    host, port = settings.host, settings.port
     print(f"Ledgerlens is running on http://{host}:{port}")
     print(f"Demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
-    app.run(host=host, port=port, debug=os.environ.get("FLASK_DEBUG") == "1")
+    app.run(host=host, port=port, debug=settings.flask_debug)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Gunicorn settings for ``make serve``, all from the environment:
+"""Gunicorn settings for ``make serve``, all from the environment (read by settings.py):
 
     HOST, PORT        where to listen (127.0.0.1 and 8050 by default; BIND="host:port" wins over both)
     WORKERS           worker processes (default: 2 per core, at least 2, at most 8)
@@ -18,24 +18,26 @@ data version (dashboard/services/cache.py), so any worker can answer any request
 """
 import os
 
-_cores = os.cpu_count() or 1
+from settings import get_settings
 
-bind = os.environ.get("BIND") or f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8050')}"
-workers = int(os.environ.get("WORKERS") or min(8, max(2, 2 * _cores)))
-threads = int(os.environ.get("THREADS") or 1)
-timeout = int(os.environ.get("TIMEOUT") or 60)
+_cores = os.cpu_count() or 1
+_settings = get_settings()
+
+bind = _settings.listen
+workers = _settings.workers or min(8, max(2, 2 * _cores))
+threads = _settings.threads
+timeout = _settings.timeout
 graceful_timeout = 20
 keepalive = 5
 preload_app = True
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
-accesslog = os.environ.get("ACCESS_LOG") or None
+accesslog = _settings.access_log or None
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info")
+loglevel = _settings.log_level
 proc_name = "ledgerlens"
-control_socket_disable = not os.environ.get("CONTROL_SOCKET")
-if os.environ.get("CONTROL_SOCKET"):
-    control_socket = os.environ["CONTROL_SOCKET"]
-
+control_socket_disable = not _settings.control_socket
+if _settings.control_socket:
+    control_socket = _settings.control_socket
 
 def post_fork(server, worker):
     """Connections opened in the master (none normally) must not be shared with the workers."""

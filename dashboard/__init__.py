@@ -9,6 +9,7 @@ from dash import Dash, html
 from flask import Flask
 
 from dashboard import appearance
+from dashboard.guard import APP_ALERT_ID, guard_dash_routes, on_callback_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,7 +36,7 @@ def navbar() -> dbc.Navbar:
                 id="nav-collapse", navbar=True, is_open=False,
             ),
         ], fluid=True),
-        color="primary", dark=True, className="mb-3 shadow-sm",
+        color="primary", dark=True, expand="xl", className="mb-3 shadow-sm",
     )
 
 
@@ -53,6 +54,7 @@ def init_dashboard(server: Flask) -> Dash:
         serve_locally=True,
         compress=True,  # gzip for scripts and callback responses (flask-compress)
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+        on_error=on_callback_error,   # bad input: a message, not a 500 (dashboard/guard.py)
     )
     appearance.install_index(app)
 
@@ -62,13 +64,18 @@ def init_dashboard(server: Flask) -> Dash:
         return html.Div([
             html.A("Skip to content", href="#main-content", className="visually-hidden-focusable skip-link"),
             navbar(),
-            html.Main(dbc.Container([appearance.flash_messages(), dash.page_container], fluid="xxl",
-                                    className="pb-5"), id="main-content", tabIndex="-1"),
+            html.Main(dbc.Container([
+                appearance.flash_messages(),
+                dbc.Alert(id=APP_ALERT_ID, is_open=False, dismissable=True, color="warning"),
+                appearance.first_run_area(),
+                dash.page_container,
+            ], fluid="xxl", className="pb-5"), id="main-content", tabIndex="-1"),
             *appearance.chrome_stores(),
         ])
 
     app.layout = serve_layout
     appearance.register_callbacks(app)
+    guard_dash_routes(server, app)
 
     @app.callback(
         dash.Output("nav-collapse", "is_open"),

@@ -11,16 +11,18 @@ from __future__ import annotations
 import json
 
 import dash_bootstrap_components as dbc
-from dash import ClientsideFunction, Dash, Input, Output, dcc, html
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import get_flashed_messages, has_request_context
 from flask_login import current_user
 
+from dashboard.components.empty import first_run_card
 from dashboard.components.shortcuts import shortcuts_modal
 from dashboard.context import require_viewer
 from dashboard.figures.theme import client_templates
+from dashboard.services import onboarding
 from dashboard.services import users as users_svc
-from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 # Dash's page, with the theme script in <head> (so the first paint already has the right colours) and
@@ -94,6 +96,23 @@ def flash_messages() -> html.Div:
                                id="app-flash") for message in messages], id="app-flash-area", role="status")
 
 
+def first_run_area() -> html.Div:
+    """Where the first-run steps show, on every page, until the person has an account and transactions
+    (then once more, pointing at Spending, until they have been there)."""
+    return html.Div([dcc.Store(id="first-run-seen", storage_type="session"),
+                     html.Div(id="first-run-banner")])
+
+
+def first_run_view(user_id: int, display_name: str, pathname, seen) -> tuple:
+    progress = onboarding.first_run(db.session, user_id)
+    compact = pathname not in ("/", None)
+    if not progress.done:
+        return first_run_card(progress.step, name=display_name, compact=compact), True
+    if seen is True and pathname != "/spending":
+        return first_run_card(3, compact=compact), True
+    return None, None
+
+
 def chrome_stores() -> list:
     """Stores and hidden pieces every page carries: the theme choice, the figure templates for the browser,
     the shortcut overlay."""
@@ -116,13 +135,15 @@ def register_callbacks(app: Dash) -> None:
         prevent_initial_call=True,
     )
 
+    @app.callback(Output("first-run-banner", "children"), Output("first-run-seen", "data"),
+                  Input("_pages_location", "pathname"), State("first-run-seen", "data"))
+    def first_run_banner(pathname, seen):
+        viewer = require_viewer()
+        return first_run_view(viewer.user_id, viewer.display_name, pathname, seen)
+
     @app.callback(Output("theme-saved", "data"), Input("theme-choice", "data"), prevent_initial_call=True)
     def save_theme(choice):
         viewer = require_viewer()
-        try:
-            users_svc.set_theme(db.session, viewer.user_id, choice)
-            db.session.commit()
-        except ServiceError:
-            db.session.rollback()
-            raise PreventUpdate from None
+        if not unit_of_work(users_svc.set_theme, db.session, viewer.user_id, choice).ok:
+            raise PreventUpdate  # an unknown theme: nothing saved
         return choice

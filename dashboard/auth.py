@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 import dash
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from dashboard.formatting import LOCALES, use_locale
 from dashboard.security import limiter
 from dashboard.services import passwords
 from dashboard.services import users as users_svc
@@ -57,10 +58,13 @@ def authenticate(email: str, password: str) -> User | None:
 # -- sessions --------------------------------------------------------------------------------------
 
 def _fingerprint(user: User) -> str:
-    """Binds a session to the password it was opened with: changing the password (or deleting the
-    user) ends every other session, including ones kept with "keep me logged in"."""
+    """Binds a session to the password it was opened with and to the user's session generation:
+    changing the password (or deleting the user) ends every other session, including ones kept with
+    "keep me logged in"; logging out bumps the generation, which ends this session on the server (a
+    copied cookie stops working) and the user's other sessions with it."""
     key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, f"{user.id}:{user.password_hash}".encode(), hashlib.sha256).hexdigest()[:32]
+    message = f"{user.id}:{user.session_generation}:{user.password_hash}"
+    return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def start_session(user: User, *, remember: bool = False) -> None:
@@ -92,6 +96,18 @@ def _unauthorized():
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
+def apply_user_locale():
+    """before_request hook: money, numbers and dates of this request in the user's locale (set on
+    every request, so a worker thread never carries the previous request's locale)."""
+    use_locale(getattr(current_user, "locale", None) if current_user.is_authenticated else None)
+
+
+def reset_user_locale(_error=None):
+    """teardown_request hook: back to the default, so nothing after the request (a test, a CLI
+    command in the same thread) inherits the user's locale."""
+    use_locale(None)
+
+
 def require_login():
     """before_request hook: everything but the public prefixes needs a logged-in user."""
     if request.path.startswith(PUBLIC_PREFIXES) or request.endpoint == "static":
@@ -103,9 +119,13 @@ def require_login():
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
-    if not target:
+    if not target or not isinstance(target, str) or len(target) > 2000 \
+            or any(ord(c) < 32 or ord(c) == 127 for c in target):   # CR/LF would split the header
         return "/"
-    parts = urlsplit(target)
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return "/"
     if (parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//")
             or "\\" in target):
         return "/"
@@ -141,8 +161,59 @@ def _address_key() -> str:
     return "addr:" + (request.remote_addr or "unknown")
 
 
+def _login_email() -> str:
+    return users_svc.normalise_email(request.form.get("email"))[:254]
+
+
 def _email_key() -> str:
-    return "email:" + users_svc.normalise_email(request.form.get("email"))[:254]
+    return "email:" + _login_email()
+
+
+def _address_email_key() -> str:
+    return f"addr-email:{request.remote_addr or 'unknown'}:{_login_email()}"
+
+
+# A browser that logged in to an account before carries a signed "known device" cookie naming it; the
+# slow per-account ceiling does not apply to it, so strangers failing from many addresses cannot lock
+# the owner out of the devices she uses (OWASP's "device cookie" idea).
+DEVICE_COOKIE = "ll_device"
+_DEVICE_SALT = "ledgerlens.known-device"
+_DEVICE_DAYS = 365
+
+
+def _device_serializer():
+    from itsdangerous import URLSafeTimedSerializer
+    return URLSafeTimedSerializer(current_app.secret_key, salt=_DEVICE_SALT)
+
+
+def _email_digest(email: str) -> str:
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:20]
+
+
+def _known_emails() -> list[str]:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 4096:
+        return []
+    try:
+        value = _device_serializer().loads(raw, max_age=_DEVICE_DAYS * 86400)
+    except Exception:   # BadSignature, expired, malformed: an unknown device
+        return []
+    return [v for v in value if isinstance(v, str)][:10] if isinstance(value, list) else []
+
+
+def _known_device() -> bool:
+    """The login form names an account this browser logged in to before."""
+    return _email_digest(_login_email()) in _known_emails()
+
+
+def _remember_device(response, email: str):
+    digests = [d for d in _known_emails() if d != _email_digest(email)]
+    value = _device_serializer().dumps([_email_digest(email), *digests][:10])
+    response.set_cookie(DEVICE_COOKIE, value, max_age=_DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+                        secure=request.is_secure or bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+                        path="/login")
+    return response
 
 
 def _user_key() -> str:
@@ -166,10 +237,15 @@ def render_login(*, error: str | None = None, email: str = "", status: int = 200
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_address_key, methods=["POST"],
+# Three limits on failed logins (successes never count): per address and account (fast), per address
+# over all accounts (one address spraying many accounts), and a slow ceiling per account over all
+# addresses that does not apply to browsers that logged in to that account before (see DEVICE_COOKIE).
+@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_address_email_key, methods=["POST"],
+               deduct_when=_refused, scope="login-address-email")
+@limiter.limit(_limit("LOGIN_ADDRESS_RATE_LIMIT"), key_func=_address_key, methods=["POST"],
                deduct_when=_refused, scope="login-address")
-@limiter.limit(_limit("LOGIN_RATE_LIMIT"), key_func=_email_key, methods=["POST"],
-               deduct_when=_refused, scope="login-email")
+@limiter.limit(_limit("LOGIN_ACCOUNT_RATE_LIMIT"), key_func=_email_key, methods=["POST"],
+               deduct_when=_refused, scope="login-email", exempt_when=lambda: _known_device())
 def login():
     if current_user.is_authenticated:
         return redirect("/")
@@ -180,7 +256,7 @@ def login():
             # One message for an unknown email and a wrong password.
             return render_login(error=WRONG_LOGIN, email=email, status=401)
         start_session(user, remember=bool(request.form.get("remember")))
-        return redirect(_safe_next(request.args.get("next")))
+        return _remember_device(redirect(_safe_next(request.args.get("next"))), user.email)
     return render_login()
 
 
@@ -190,21 +266,26 @@ def _demo_hint() -> dict | None:
     return {"email": DEMO_EMAIL, "password": DEMO_PASSWORD} if exists else None
 
 
-def end_session() -> None:
+def end_session(*, revoke: bool = False) -> None:
+    """Forget the login in this browser; ``revoke`` also bumps the user's session generation, so that
+    this session's cookie (wherever it was copied) and every other session of the user stop working."""
+    if revoke and current_user.is_authenticated:
+        db.session.execute(update(User).where(User.id == current_user.id)
+                           .values(session_generation=User.session_generation + 1))
+        db.session.commit()
     logout_user()
     session.clear()
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    # A link from this app's own pages logs out at once; a GET sent from another site (which
-    # SameSite=Lax lets through for top-level links) gets a button to press instead.
-    if request.method == "GET" and request.headers.get("Sec-Fetch-Site", "same-origin") not in (
-            "same-origin", "none"):
+    # POST only (with the form's CSRF token, checked by CSRFProtect): a GET, from a link on this app's
+    # pages or from anywhere else, shows the button that posts.
+    if request.method == "GET":
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login"))
         return render_template("logout.html")
-    end_session()
+    end_session(revoke=True)
     flash("You are logged out.")
     return redirect(url_for("auth.login"))
 
@@ -247,11 +328,11 @@ def register():
 def _settings_page(errors: dict | None = None, section: str | None = None, status: int = 200,
                    form: dict | None = None):
     shown = {"display_name": current_user.display_name, "currency": current_user.currency,
-             "theme": users_svc.theme_of(current_user)}
+             "theme": users_svc.theme_of(current_user), "locale": getattr(current_user, "locale", None)}
     shown.update({k: v for k, v in (form or {}).items() if v is not None})
     return render_template("settings.html", errors=errors or {}, section=section, form=shown,
                            currencies=users_svc.CURRENCIES, password_min=users_svc.PASSWORD_MIN,
-                           themes=THEME_LABELS), status
+                           themes=THEME_LABELS, locales=LOCALES), status
 
 
 THEME_LABELS = {"system": "Same as this device", "light": "Light", "dark": "Dark"}
@@ -271,7 +352,8 @@ def settings():
     user_id = current_user.id
     if action == "profile":
         done = unit_of_work(users_svc.update_profile, db.session, user_id,
-                            display_name=request.form.get("display_name"), currency=request.form.get("currency"))
+                            display_name=request.form.get("display_name"), currency=request.form.get("currency"),
+                            locale=request.form.get("locale"))
     elif action == "theme":
         done = unit_of_work(users_svc.set_theme, db.session, user_id, request.form.get("theme"))
     elif action == "password":
@@ -283,7 +365,7 @@ def settings():
     else:
         abort(400)
     if not done.ok:
-        form = {"display_name": request.form.get("display_name"), "currency": request.form.get("currency")}
+        form = {key: request.form.get(key) for key in ("display_name", "currency", "locale")}
         return _settings_page({done.field or "form": done.message}, section=action, status=400,
                               form=form if action == "profile" else None)
     if action == "profile":

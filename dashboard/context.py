@@ -12,13 +12,15 @@ class Viewer:
     user_id: int
     currency: str
     display_name: str
+    locale: str = "en_US"
 
 
 def current_viewer() -> Viewer | None:
     """The logged-in user, or None outside a request or when nobody is logged in."""
     if not has_request_context() or not current_user.is_authenticated:
         return None
-    return Viewer(current_user.id, current_user.currency, current_user.display_name)
+    return Viewer(current_user.id, current_user.currency, current_user.display_name,
+                  getattr(current_user, "locale", None) or "en_US")
 
 
 class NotLoggedIn(PermissionError):

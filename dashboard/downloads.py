@@ -10,20 +10,18 @@ from flask import Blueprint, Response, request, send_file, stream_with_context
 from flask_login import current_user, login_required
 
 from dashboard.services import spending as svc
+from dashboard.services.archive import safe_text
 from models import db, from_cents
 
 bp = Blueprint("downloads", __name__)
 
 
 def _csv_line(values) -> str:
+    """One CSV line; every text cell, whatever its column, goes through the one formula neutraliser
+    (services.archive.safe_text: a leading apostrophe before = + - @ tab CR or ')."""
     buffer = io.StringIO()
-    csv.writer(buffer).writerow(values)
+    csv.writer(buffer).writerow([safe_text(v) if isinstance(v, str) else v for v in values])
     return buffer.getvalue()
-
-
-def _safe_cell(text: str) -> str:
-    """Cells that a spreadsheet would run as a formula get a leading apostrophe."""
-    return "'" + text if text and text[0] in "=+-@\t\r" else text
 
 
 @bp.route("/export/spending.csv")
@@ -35,8 +33,8 @@ def spending_csv():
     def generate():
         yield _csv_line(["date", "payee", "description", "category", "account", "amount"])
         for row in svc.iter_rows(db.session, user_id, filters):
-            yield _csv_line([row.date, _safe_cell(row.payee), _safe_cell(row.description), row.category,
-                             _safe_cell(row.account), from_cents(row.amount_cents)])
+            yield _csv_line([row.date, row.payee, row.description, row.category, row.account,
+                             from_cents(row.amount_cents)])
 
     name = f"ledgerlens-{filters.flow}-{filters.start}-{filters.end}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",

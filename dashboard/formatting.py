@@ -1,19 +1,95 @@
-"""Money and number formatting for display: one place, used by pages and figures alike."""
+"""Money, number and date formatting for display: one place, used by pages and figures alike.
+
+Built on Babel, in the user's locale (``en_US`` unless the user chose another in Settings): a user
+in Germany sees ``1.234,50 €`` and ``02.12.2026``. The locale of the request is set once per request
+(``use_locale``, from the logged-in user, see dashboard/auth.py); every function also takes an
+explicit ``locale``. One date style everywhere: Babel's "medium" (``Dec 2, 2026``), and its short
+forms for a day and month (``Dec 2``), a month (``Dec 2026``) and ranges (``Dec 1 – 2``).
+"""
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal
+import math
+from contextvars import ContextVar
+from datetime import date
+from decimal import Decimal
 
-CURRENCY_SYMBOLS = {
-    "USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CNY": "¥", "INR": "₹", "CAD": "CA$",
-    "AUD": "A$", "NZD": "NZ$", "CHF": "CHF ", "SEK": "kr ", "NOK": "kr ", "DKK": "kr ",
-    "PLN": "zł ", "BRL": "R$", "MXN": "MX$", "ZAR": "R ", "KRW": "₩",
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _babel_date
+from babel.dates import format_interval, format_skeleton, get_date_format
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    get_currency_symbol,
+    get_decimal_symbol,
+    get_group_symbol,
+)
+from babel.numbers import format_percent as _babel_percent
+
+DEFAULT_LOCALE = "en_US"
+# The locales a user can choose in Settings (any locale Babel knows works when passed explicitly).
+LOCALES = {
+    "en_US": "English (United States)",
+    "en_GB": "English (United Kingdom)",
+    "en_CA": "English (Canada)",
+    "en_AU": "English (Australia)",
+    "en_IN": "English (India)",
+    "de_DE": "Deutsch (Deutschland)",
+    "de_AT": "Deutsch (Österreich)",
+    "de_CH": "Deutsch (Schweiz)",
+    "fr_FR": "Français (France)",
+    "fr_CA": "Français (Canada)",
+    "es_ES": "Español (España)",
+    "es_MX": "Español (México)",
+    "it_IT": "Italiano (Italia)",
+    "nl_NL": "Nederlands (Nederland)",
+    "pt_BR": "Português (Brasil)",
+    "sv_SE": "Svenska (Sverige)",
+    "pl_PL": "Polski (Polska)",
+    "ja_JP": "日本語 (日本)",
 }
-ZERO_DECIMAL = {"JPY", "KRW"}
+
+# The currencies a user can choose (Babel formats any ISO code; these are the ones offered).
+CURRENCIES = ("AUD", "BRL", "CAD", "CHF", "CNY", "DKK", "EUR", "GBP", "INR", "JPY", "KRW", "MXN", "NOK",
+              "NZD", "PLN", "SEK", "USD", "ZAR")
+
+_current: ContextVar[str] = ContextVar("ledgerlens_locale", default=DEFAULT_LOCALE)
 
 
-def currency_symbol(currency: str) -> str:
-    return CURRENCY_SYMBOLS.get((currency or "USD").upper(), f"{(currency or '').upper()} ")
+def check_locale(value) -> str | None:
+    """The locale code when ``value`` is one users may choose, else None."""
+    return value if isinstance(value, str) and value in LOCALES else None
 
+
+def use_locale(locale: str | None):
+    """Make ``locale`` the default of this request (or context); returns a token for ``reset_locale``."""
+    return _current.set(check_locale(locale) or DEFAULT_LOCALE)
+
+
+def reset_locale(token) -> None:
+    _current.reset(token)
+
+
+def current_locale() -> str:
+    return _current.get()
+
+
+def _loc(locale: str | None) -> str:
+    if locale:
+        try:
+            Locale.parse(locale)
+            return locale
+        except (UnknownLocaleError, ValueError, TypeError):
+            return DEFAULT_LOCALE
+    return _current.get()
+
+
+def bcp47(locale: str | None = None) -> str:
+    """``de-DE`` for the browser's Intl (the grid formats its cells in the browser)."""
+    return _loc(locale).replace("_", "-")
+
+
+# --- numbers and money ---------------------------------------------------------------------------
 
 def to_decimal(amount) -> Decimal:
     """Decimal from a Decimal, an int of cents is NOT assumed: pass cents through ``cents=True``."""
@@ -22,33 +98,170 @@ def to_decimal(amount) -> Decimal:
     return Decimal(str(amount))
 
 
+def _compact_money(value: Decimal, currency: str, locale: str, fraction_digits: int) -> str:
+    text = format_compact_currency(value, currency, locale=locale, fraction_digits=fraction_digits)
+    if sum(ch.isdigit() for ch in text) >= len(str(int(abs(value)))):
+        # The locale has no short form at this size (German writes 12345 €): whole units, grouped.
+        return format_currency(value.quantize(Decimal(1)), currency, locale=locale,
+                               format=_whole_units_pattern(locale), currency_digits=False)
+    return text
+
+
+def _whole_units_pattern(locale: str) -> str:
+    pattern = Locale.parse(locale).currency_formats["standard"].pattern
+    return pattern.split(";")[0].replace(".00", "").replace(",00", "")
+
+
+def currency_symbol(currency: str, *, locale: str | None = None) -> str:
+    """The currency's symbol in the locale: ``$``, ``€``, ``CA$``."""
+    return get_currency_symbol((currency or "USD").upper(), locale=_loc(locale))
+
+
 def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: bool = False,
-                 compact: bool = False) -> str:
-    """``$1,234.50``, ``-$12.00``; ``cents=True`` when ``amount`` is integer cents;
-    ``signed`` adds a + to positives; ``compact`` gives ``$12.3k`` for axis-like labels."""
+                 compact: bool = False, locale: str | None = None, fraction_digits: int = 1) -> str:
+    """``$1,234.50``, ``-$12.00`` (``1.234,50 €`` in de_DE); ``cents=True`` when ``amount`` is integer
+    cents; ``signed`` adds a + to positives; ``compact`` gives ``-$5.2K`` for axes and tight labels
+    (Babel's short forms, so the sign always comes before the symbol)."""
     if amount is None:
         return "–"
+    loc = _loc(locale)
     value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
-    symbol = currency_symbol(currency)
-    sign = "-" if value < 0 else ("+" if signed and value > 0 else "")
-    value = abs(value)
-    if compact and value >= 1000:
-        for limit, suffix in ((Decimal(10) ** 9, "B"), (Decimal(10) ** 6, "M"), (Decimal(1000), "k")):
-            if value >= limit:
-                return f"{sign}{symbol}{(value / limit).quantize(Decimal('0.1'))}{suffix}"
-    places = Decimal("1") if (currency or "").upper() in ZERO_DECIMAL else Decimal("0.01")
-    value = value.quantize(places, rounding=ROUND_HALF_EVEN)
-    return f"{sign}{symbol}{value:,}"
+    currency = (currency or "USD").upper()
+    if compact and abs(value) >= 1000:
+        text = _compact_money(value, currency, loc, fraction_digits)
+    elif compact and value == value.to_integral_value():
+        text = format_currency(value, currency, locale=loc, format=_whole_units_pattern(loc), currency_digits=False)
+    else:
+        text = format_currency(value, currency, locale=loc)
+    return ("+" + text) if signed and value > 0 else text
 
 
-def format_percent(ratio, *, signed: bool = False) -> str:
+def format_number(value, *, locale: str | None = None) -> str:
+    """A count or plain number with the locale's separators: ``1,234`` / ``1.234``."""
+    if value is None:
+        return "–"
+    return format_decimal(value, locale=_loc(locale))
+
+
+def format_percent(ratio, *, signed: bool = False, locale: str | None = None, digits: int = 1) -> str:
+    """``12.3%`` (``12,3 %`` where the locale says so); ``signed`` gives ``+12.3%``."""
     if ratio is None:
         return "–"
-    value = float(ratio) * 100
-    return f"{value:+.1f}%" if signed else f"{value:.1f}%"
+    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+    text = _babel_percent(Decimal(str(float(ratio))), format=pattern, locale=_loc(locale))
+    return ("+" + text) if signed and float(ratio) > 0 else text
 
 
-def plotly_money_format(currency: str) -> tuple[str, str]:
-    """(prefix, d3 format) for Plotly axes and hover templates: ``$`` and ``,.2f``."""
-    symbol = currency_symbol(currency)
-    return symbol, ",.0f" if (currency or "").upper() in ZERO_DECIMAL else ",.2f"
+def separators(locale: str | None = None) -> str:
+    """Plotly's ``layout.separators``: the locale's decimal then group symbol (``,.`` in de_DE)."""
+    loc = _loc(locale)
+    group = get_group_symbol(loc)
+    return get_decimal_symbol(loc) + (group if len(group) == 1 else " ")
+
+
+def _nice_step(span: float, count: int) -> float:
+    raw = span / max(count, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 2.5, 5, 10):
+        if raw <= factor * magnitude:
+            return factor * magnitude
+    return 10 * magnitude
+
+
+def money_ticks(low: float, high: float, currency: str, *, count: int = 5,
+                locale: str | None = None) -> tuple[list[float], list[str]]:
+    """Tick values (currency units) and their labels for a money axis over [low, high]: round steps,
+    labels by ``format_money(..., compact=True)`` so axes read like the labels beside the bars."""
+    low, high = float(min(low, 0.0)), float(max(high, 0.0))
+    if high - low <= 0:
+        high = low + 1
+    step = _nice_step(high - low, count)
+    first = math.floor(low / step) * step
+    values = []
+    v = first
+    while v <= high + step * 1.0001:
+        values.append(round(v, 6))
+        v += step
+    for digits in (0, 1, 2):
+        labels = [format_money(Decimal(str(v)), currency, compact=True, fraction_digits=digits, locale=locale)
+                  if v else format_money(0, currency, compact=True, locale=locale) for v in values]
+        if len(set(labels)) == len(labels):
+            break
+    return values, labels
+
+
+# --- dates ---------------------------------------------------------------------------------------
+
+def _as_date(day) -> date:
+    """A date from a date, a datetime or pandas Timestamp, or an ISO string (``2026-12-02``)."""
+    if isinstance(day, str):
+        return date.fromisoformat(day[:10])
+    if hasattr(day, "date") and callable(day.date):
+        return day.date()
+    return day
+
+
+def format_date(day: date | None, *, locale: str | None = None) -> str:
+    """The one date style: ``Dec 2, 2026`` (``02.12.2026`` in de_DE)."""
+    if day is None:
+        return "–"
+    return _babel_date(_as_date(day), format="medium", locale=_loc(locale))
+
+
+def moment_date_format(locale: str | None = None) -> str:
+    """The one date style for the date pickers (which take a moment.js format): ``MMM D, YYYY`` in
+    en_US, ``DD.MM.YYYY`` in de_DE, from the locale's "medium" pattern."""
+    pattern = get_date_format("medium", locale=_loc(locale)).pattern
+    out, i = [], 0
+    while i < len(pattern):
+        ch = pattern[i]
+        run = 1
+        while i + run < len(pattern) and pattern[i + run] == ch:
+            run += 1
+        if ch == "'":  # quoted literal
+            end = pattern.find("'", i + 1)
+            end = len(pattern) if end < 0 else end
+            out.append("[" + pattern[i + 1:end] + "]")
+            i = end + 1
+            continue
+        if ch == "y":
+            out.append("YYYY")
+        elif ch == "d":
+            out.append("D" * min(run, 2))
+        elif ch in "ML":
+            out.append("M" * min(run, 4))
+        elif ch.isalpha():
+            out.append(ch * run)
+        else:
+            out.append(ch * run)
+        i += run
+    return "".join(out)
+
+
+def format_day(day: date, *, locale: str | None = None) -> str:
+    """A day without its year: ``Dec 2`` (``2. Dez.``)."""
+    return format_skeleton("MMMd", _as_date(day), locale=_loc(locale))
+
+
+def format_month(day: date, *, locale: str | None = None, long: bool = False) -> str:
+    """A month: ``Dec 2026``; ``long`` gives ``December 2026``."""
+    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_loc(locale))
+
+
+def format_month_name(day: date, *, locale: str | None = None) -> str:
+    """The month alone, standing by itself: ``December`` (``Dezember``)."""
+    return _babel_date(_as_date(day), format="LLLL", locale=_loc(locale))
+
+
+def format_date_range(start: date, end: date, *, today: date | None = None, year: bool | None = None,
+                      locale: str | None = None) -> str:
+    """``Dec 1 – 2`` (en_GB ``1–2 Dec``), with the year when the range is not all in ``today``'s year
+    (``Nov 28, 2025 – Dec 2, 2026``) or when ``year`` says so."""
+    loc = _loc(locale)
+    if year is None:
+        this_year = (today or date.today()).year
+        year = not (start.year == end.year == this_year)
+    if start == end:
+        return format_date(start, locale=loc) if year else format_day(start, locale=loc)
+    skeleton = "yMMMd" if year else "MMMd"
+    return format_interval(start, end, skeleton, locale=loc)

@@ -5,7 +5,6 @@ Why each piece is the way it is: docs/security.md.
 """
 from __future__ import annotations
 
-import os
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, has_request_context, render_template, request
@@ -13,6 +12,8 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from settings import get_settings
 
 csrf = CSRFProtect()
 # Storage comes from RATELIMIT_STORAGE_URI (set in init_security): memory, or Redis when REDIS_URL is set.
@@ -42,25 +43,29 @@ class _SessionInterface(SecureCookieSessionInterface):
 def init_security(app: Flask) -> None:
     """Wire CSRF, the limiter, the cookie settings and the headers into the app (called by create_app)."""
     config = app.config
+    settings = get_settings()
     config.setdefault("SESSION_COOKIE_HTTPONLY", True)
     config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
-    config.setdefault("SESSION_COOKIE_SECURE", os.environ.get("SESSION_COOKIE_SECURE") == "1")
+    config.setdefault("SESSION_COOKIE_SECURE", settings.session_cookie_secure)
     # A CSRF token lives as long as the session it is bound to (no separate one-hour expiry).
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     # One count per process by default; with several workers or hosts, REDIS_URL makes the counts shared
     # (needs the ``redis`` package). Should Redis be unreachable, each process counts on its own meanwhile.
-    config.setdefault("RATELIMIT_STORAGE_URI", os.environ.get("REDIS_URL") or "memory://")
-    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(os.environ.get("REDIS_URL")))
+    config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", bool(settings.redis_url))
     config.setdefault("RATELIMIT_STRATEGY", "moving-window")
     config.setdefault("RATELIMIT_HEADERS_ENABLED", False)
-    # Login: the sixth failure within a minute is refused, per client address and per email.
+    # Login failures (docs/security.md): 5 a minute per address and account; 30 a minute per address over
+    # all accounts; 100 an hour per account over all addresses, except from browsers that logged in to
+    # that account before (so strangers cannot lock the owner out).
     config.setdefault("LOGIN_RATE_LIMIT", "5 per minute")
+    config.setdefault("LOGIN_ADDRESS_RATE_LIMIT", "30 per minute")
+    config.setdefault("LOGIN_ACCOUNT_RATE_LIMIT", "100 per hour")
     config.setdefault("REGISTER_RATE_LIMIT", "10 per hour")
     config.setdefault("PASSWORD_CHECK_RATE_LIMIT", "5 per minute")
     # Origins besides this request's own host that may call Dash callbacks (a proxy that rewrites the
     # Host header): "https://money.example.org,https://other.example.org".
-    config.setdefault("TRUSTED_ORIGINS", [o.strip().rstrip("/") for o in
-                                          os.environ.get("LEDGERLENS_TRUSTED_ORIGINS", "").split(",") if o.strip()])
+    config.setdefault("TRUSTED_ORIGINS", list(settings.trusted_origins))
 
     # Request size limits (docs/security.md, "Limits"): 1 MiB for every request (forms, logins, pages);
     # Dash's callback route gets room for one upload (the import page sends the file, base64-encoded,
@@ -69,12 +74,11 @@ def init_security(app: Flask) -> None:
         config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     config.setdefault("DASH_MAX_CONTENT_LENGTH", dash_request_limit())
 
-    proxies = os.environ.get("LEDGERLENS_PROXIES", "").strip()
-    if proxies:
+    if settings.proxies:
         # Behind N reverse proxies: trust their X-Forwarded-For/-Proto/-Host (client address for the
         # rate limits, https for the Secure cookie flag). Never set it when clients reach the app directly.
         from werkzeug.middleware.proxy_fix import ProxyFix
-        n = int(proxies)
+        n = settings.proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     app.session_interface = _SessionInterface()

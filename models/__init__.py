@@ -3,6 +3,7 @@ from .account import ACCOUNT_TYPES, DEBT_TYPES, Account
 from .budget import PERIOD_TYPES, Budget
 from .category import CATEGORY_KINDS, Category, CategoryMapping, HiddenCategory
 from .db import Base, Money, database_url, db, from_cents, to_cents
+from .exchange_rate import ExchangeRate
 from .expense import Expense
 from .goal import GOAL_KINDS, Goal
 from .goal_contribution import GoalContribution as GoalContribution  # re-exported
@@ -20,6 +21,7 @@ from .rule import ImportRule as ImportRule  # re-exported
 from .rule import RuleTag
 from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
 from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
+from .token import SpentToken
 from .transaction import TRANSACTION_KINDS, Transaction
 from .user import User
 
@@ -27,8 +29,8 @@ __all__ = [
     "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
     "TRANSACTION_KINDS",
     "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring",
-    "EditBatch", "EditBatchRow", "EditBatchTag", "Expense", "Goal", "HiddenCategory", "Money", "MonthlyRollup",
-    "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence", "Tag", "Transaction", "TransactionTag",
-    "User", "band_bounds", "band_of",
+    "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
+    "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
+    "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",
     "database_url", "db", "from_cents", "to_cents",
 ]

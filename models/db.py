@@ -10,10 +10,12 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from pathlib import Path
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, MetaData, event
+from sqlalchemy import BigInteger, CheckConstraint, Integer, MetaData, String, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+
+from settings import get_settings
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -26,6 +28,12 @@ NAMING_CONVENTION = {
 CENT = Decimal("0.01")
 # Largest amount a BIGINT of cents can hold, kept well inside float-free territory.
 MAX_CENTS = 10**15  # 10 trillion in currency units
+
+
+# Ids that grow with the number of transactions (about one per transaction, or more) can pass 2**31 on
+# a large shared PostgreSQL: BIGINT there. SQLite keeps INTEGER (its rowid is 64-bit anyway, and only an
+# INTEGER PRIMARY KEY autoincrements). Migration 0006_bigint_ids.
+BigId = BigInteger().with_variant(Integer, "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -92,9 +100,68 @@ class Money(TypeDecorator):
         return Decimal
 
 
+RATE_DIGITS = 18  # significant digits an exchange rate may have (the ECB publishes at most 6)
+
+
+def to_rate(value) -> Decimal:
+    """An exchange rate as an exact, positive Decimal: from a Decimal, an int or a numeric string.
+
+    A float is refused (1.0876 is not a float); so are zero, negatives, NaN, infinity, exponents
+    beyond reason and more than RATE_DIGITS significant digits."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(f"a rate must be Decimal, int or str, not {type(value).__name__}")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 40:
+            raise ValueError("not a rate: too long")
+        try:
+            value = Decimal(text)
+        except InvalidOperation as exc:
+            raise ValueError(f"not a rate: {value!r}") from exc
+    elif isinstance(value, int):
+        value = Decimal(value)
+    elif not isinstance(value, Decimal):
+        raise TypeError(f"a rate must be Decimal, int or str, not {type(value).__name__}")
+    if not value.is_finite() or value <= 0:
+        raise ValueError("a rate must be a positive number")
+    value = value.normalize()
+    if len(value.as_tuple().digits) > RATE_DIGITS or not -12 <= value.adjusted() <= 12:
+        raise ValueError(f"a rate has at most {RATE_DIGITS} significant digits and lies within 1e-12..1e12")
+    return value
+
+
+class ExactDecimal(TypeDecorator):
+    """A Decimal kept as its canonical text (``1.0876``), so SQLite, which stores NUMERIC as a binary
+    float, gives back exactly what was written. Used for exchange rates (models.exchange_rate)."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return format(to_rate(value), "f")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+    @property
+    def python_type(self):
+        return Decimal
+
+
+def currency_check(column: str, name: str) -> list[CheckConstraint]:
+    """``column`` holds an ISO 4217 code: three upper-case ASCII letters (the same rule in both
+    dialects' words; migrations/versions/0013_currencies.py builds it)."""
+    return [
+        CheckConstraint(f"{column} GLOB '[A-Z][A-Z][A-Z]'", name=name).ddl_if(dialect="sqlite"),
+        CheckConstraint(f"{column} ~ '^[A-Z]{{3}}$'", name=name).ddl_if(dialect="postgresql"),
+    ]
+
+
 def default_instance_path() -> str:
     """The instance folder: ``LEDGERLENS_INSTANCE`` or ./instance beside app.py."""
-    return os.environ.get("LEDGERLENS_INSTANCE") or str(Path(__file__).resolve().parent.parent / "instance")
+    return get_settings().instance_path
 
 
 def database_url(instance_path: str | os.PathLike | None = None) -> str:
@@ -103,7 +170,7 @@ def database_url(instance_path: str | os.PathLike | None = None) -> str:
     ``DATABASE_URL`` wins; otherwise an absolute SQLite path in the instance folder.
     ``postgres://`` and ``postgresql://`` are mapped to the psycopg 3 driver.
     """
-    url = os.environ.get("DATABASE_URL", "").strip()
+    url = get_settings().database_url
     if url:
         if url.startswith("postgres://"):
             url = "postgresql://" + url[len("postgres://"):]

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Money, db
+from .db import BigId, Money, db
 
 
 class Expense(db.Model):
@@ -32,9 +32,9 @@ class Expense(db.Model):
         Index("ix_expenses_user_amount", "user_id", "amount", "date", "account_id", "category_id"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    transaction_id: Mapped[int] = mapped_column(index=True)
+    transaction_id: Mapped[int] = mapped_column(BigId, index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
     budget_id: Mapped[int | None] = mapped_column(ForeignKey("budgets.id", ondelete="SET NULL"),
                                                   index=True)

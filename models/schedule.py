@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Money, db
+from .db import BigId, Money, db
 
 SCHEDULE_KINDS = ("expense", "income")
 OCCURRENCE_STATUSES = ("paid", "skipped")
@@ -93,12 +93,12 @@ class ScheduleOccurrence(db.Model):
         Index("ix_schedule_occurrences_user_date", "user_id", "occurs_on"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     schedule_id: Mapped[int] = mapped_column()
     occurs_on: Mapped[date]
     status: Mapped[str] = mapped_column(String(10))
-    transaction_id: Mapped[int | None] = mapped_column()
+    transaction_id: Mapped[int | None] = mapped_column(BigId)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     schedule = relationship("Schedule", back_populates="occurrences", overlaps="occurrences")

@@ -2,10 +2,19 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint, false, func
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import db
+from .db import BigId, db
 
 
 class Tag(db.Model):
@@ -39,7 +48,7 @@ class TransactionTag(db.Model):
         Index("ix_transaction_tags_user_tag", "user_id", "tag_id", "transaction_id"),
     )
 
-    transaction_id: Mapped[int] = mapped_column(primary_key=True)
+    transaction_id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tag_id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
 
@@ -63,9 +72,9 @@ class EditBatchRow(db.Model):
     __tablename__ = "edit_batch_rows"
     __table_args__ = (Index("ix_edit_batch_rows_batch", "batch_id", "transaction_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("edit_batches.id", ondelete="CASCADE"))
-    transaction_id: Mapped[int] = mapped_column()
+    transaction_id: Mapped[int] = mapped_column(BigId)
     category_id: Mapped[int | None] = mapped_column()
     payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
     version: Mapped[int] = mapped_column(default=1, server_default="1")  # the row's version after the edit
@@ -75,7 +84,7 @@ class EditBatchTag(db.Model):
     __tablename__ = "edit_batch_tags"
     __table_args__ = (Index("ix_edit_batch_tags_batch", "batch_id"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("edit_batches.id", ondelete="CASCADE"))
-    transaction_id: Mapped[int] = mapped_column()
+    transaction_id: Mapped[int] = mapped_column(BigId)
     tag_id: Mapped[int] = mapped_column()

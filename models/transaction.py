@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Money, db
+from .db import BigId, Money, db
 
 TRANSACTION_KINDS = ("expense", "income", "transfer")
 
@@ -49,7 +49,7 @@ class Transaction(db.Model):
         Index("ix_transactions_transfer_group", "transfer_group"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column()
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"),

@@ -29,12 +29,17 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
     currency: Mapped[str] = mapped_column(String(3), default="USD", server_default="USD")
+    # How money, numbers and dates are written for this user (a Babel locale: en_US, de_DE, ...).
+    locale: Mapped[str] = mapped_column(String(16), default="en_US", server_default="en_US")
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     # Bumped (data_version + 1) in the same transaction as every commit that changes what this user's
     # pages show (dashboard/services/rollup.py). Cached reads are keyed by it, so a commit makes every
     # older cached answer unreachable on every worker at once (dashboard/services/cache.py).
     data_version: Mapped[int] = mapped_column(BigInteger, default=initial_data_version, server_default="0")
+    # Part of every session's fingerprint (dashboard/auth.py): logging out bumps it, so a copied session
+    # cookie stops working on the server, not only in the browser that logged out.
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
 
     # The colour theme: "system" (follow the browser's preference), "light" or "dark".
     theme: Mapped[str] = mapped_column(String(8), default="system", server_default="system")

@@ -6,10 +6,13 @@ so the migration tests and the app tests never step on each other.
 """
 from __future__ import annotations
 
+import contextvars
 import os
 from urllib.parse import quote
 
 import pytest
+from flask import has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 os.environ.setdefault("LEDGERLENS_DEMO_HINT", "1")
@@ -69,6 +72,21 @@ def app_database_url(tmp_path_factory) -> str:
     return fresh_database("app", tmp_path_factory)
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in a fresh app context, as on a server: its own
+    ``flask.g`` and its own ``db.session``, even while the test holds an app context (db_session).
+
+    What the test's session holds is committed first (a request only sees committed rows), and its
+    objects are expired by that commit, so the test reads what the request wrote."""
+
+    def open(self, *args, **kwargs):
+        if has_app_context():
+            from models import db
+            db.session.commit()
+        # An empty contextvars.Context has no app context: Flask pushes (and tears down) a new one.
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(app_database_url, tmp_path_factory):
     from app import create_app, migrate_to_head
@@ -80,6 +98,7 @@ def app(app_database_url, tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": app_database_url,
     })
     migrate_to_head(flask_app)
+    flask_app.test_client_class = FreshContextClient
     return flask_app
 
 

@@ -46,7 +46,7 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
 
     names = {**default_names(tag), **(names or {})}
     amounts = {"opening": "1357.24", "expense": "-4817.93", "income": "8264.17", "budget": "3917.46",
-               "contribution": "612.34", "card": "-2468.13", **(amounts or {})}
+               "contribution": "612.34", "card": "-2468.13", "rate": "987.6543", **(amounts or {})}
     today = date.today()
     first = month_start(today)
     seeded = Seeded(user.id, user.email)
@@ -120,6 +120,16 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
         session.flush()
         seeded.ids["rule"] = [rule.id]
         seeded.secrets.append(names["rule"])
+    try:
+        from dashboard.services.fx import set_rate
+    except ImportError:  # pragma: no cover - exchange rates are not there yet
+        set_rate = None
+    if set_rate is not None:
+        rate = set_rate(session, user.id, day=first, currency="CHF" if user.currency != "CHF" else "EUR",
+                        base=user.currency, rate=amounts["rate"])
+        session.flush()
+        seeded.ids["rate"] = [rate.id]
+        seeded.secrets.append(amounts["rate"])
     session.commit()
 
     for key in ("checking", "savings", "card", "parent_category", "child_category", "income_category", "payee",

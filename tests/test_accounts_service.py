@@ -149,3 +149,39 @@ def test_rename_archive_and_stale_versions(db_session, world):
     db_session.rollback()
     worth = svc.net_worth_now(svc.account_summaries(db_session, alice.id))
     assert worth["assets_cents"] == 40000  # only Savings is left among the assets
+
+
+def test_accounts_in_other_currencies_and_net_worth_in_the_base_currency(db_session, make_user):
+    from dashboard.services import fx
+    from dashboard.services.errors import ServiceError
+
+    user = make_user("fx@example.com", currency="EUR")
+    euro = svc.create_account(db_session, user.id, name="Euro", opening_balance="100.00")
+    dollars = svc.create_account(db_session, user.id, name="Dollars", opening_balance="108.76", currency="usd")
+    yen = svc.create_account(db_session, user.id, name="Yen", opening_balance="15712", currency="JPY")
+    francs = svc.create_account(db_session, user.id, name="Francs", opening_balance="5.00", currency="CHF")
+    svc.create_account(db_session, user.id, name="Card", type="credit_card", opening_balance="-10.88",
+                              currency="USD")
+    db_session.commit()
+    assert (euro.currency, dollars.currency, yen.currency) == ("EUR", "USD", "JPY")
+    for bad in (dict(currency="KWD"), dict(currency="XYZ"), dict(currency="JPY", opening_balance="1.5")):
+        with pytest.raises(ServiceError):
+            svc.create_account(db_session, user.id, name=f"Bad {bad}", **bad)
+        db_session.rollback()
+    with pytest.raises(ServiceError, match="no decimals"):
+        svc.update_account(db_session, user.id, yen.id, expected_version=yen.version, opening_balance="0.50")
+    db_session.rollback()
+
+    today = date(2026, 1, 10)
+    fx.set_rate(db_session, user.id, day=date(2026, 1, 2), currency="USD", base="EUR", rate="1.0876")
+    fx.set_rate(db_session, user.id, day=date(2026, 1, 2), currency="JPY", base="EUR", rate="157.12")
+    db_session.commit()
+    summaries = svc.account_summaries(db_session, user.id)
+    assert dict(zip(summaries["name"], summaries["currency"]))["Yen"] == "JPY"
+    converted, base, missing = svc.in_base_currency(db_session, user.id, summaries, today)
+    assert base == "EUR"
+    assert missing == (fx.Missing("CHF", "EUR", today),)  # reported, and the account left out
+    assert dict(zip(converted["name"], converted["balance_cents"])) == {
+        "Euro": 10000, "Dollars": 10000, "Yen": 10000, "Card": -1000}  # 108.76/1.0876, 15712/157.12, -10.88/1.0876
+    assert svc.net_worth_now(converted) == {"assets_cents": 30000, "debts_cents": -1000, "net_cents": 29000}
+    assert francs.id not in set(converted["id"])

@@ -65,7 +65,11 @@ def test_logout(client, make_user):
     make_user("alice@example.com")
     login(client, "alice@example.com")
     assert client.get("/").status_code == 200
-    client.get("/logout")
+    from flask import g
+    g.pop("csrf_token", None)   # requests here share the test's app context: forget the pre-login token
+    client.get("/logout")   # asks only
+    assert client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")}).status_code == 302
     assert client.get("/").status_code == 302
 
 

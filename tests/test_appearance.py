@@ -152,3 +152,53 @@ def test_shortcut_overlay_lists_a_letter_for_every_page(client, make_user):
             return next((found for value in node if (found := find(value))), None)
         return None
     assert json.loads(find(layout.get_json())) == targets
+
+
+def _banner(client, pathname="/", seen=None):
+    status, body = call_callback(client, [("first-run-banner", "children"), ("first-run-seen", "data")],
+                                 [("_pages_location", "pathname", pathname)],
+                                 state=[("first-run-seen", "data", seen)])
+    assert status == 200
+    children = body["first-run-banner"]["children"]
+    return (children["props"]["data-step"] if children else None), body["first-run-seen"]["data"]
+
+
+def test_first_run_leads_from_an_account_to_transactions_to_spending(fresh, db_session, make_user, make_account):
+    from datetime import date
+    from decimal import Decimal
+
+    from dashboard.services.onboarding import first_run
+    from dashboard.services.transactions import create_transaction
+
+    alice = make_user("alice@example.com")
+    make_user("bob@example.com")
+    client = fresh()
+    login(client, "alice@example.com")
+    assert first_run(db_session, alice.id).step == 1
+    assert _banner(client, "/") == ("1", True)
+    account = make_account(alice, "Checking")
+    assert first_run(db_session, alice.id).step == 2
+    assert _banner(client, "/accounts", True) == ("2", True)
+    create_transaction(db_session, alice.id, account_id=account.id, date=date.today(), amount=Decimal("-5.00"),
+                       category_id=None, payee="Cafe")
+    db_session.commit()
+    assert first_run(db_session, alice.id).done
+    # Just finished: one more pointer, to Spending; gone once there, and never for someone set up before.
+    assert _banner(client, "/transactions", True) == ("3", True)
+    assert _banner(client, "/spending", True) == (None, None)
+    assert _banner(client, "/", None) == (None, None)
+    # another person's rows do not count for bob
+    client = fresh()
+    login(client, "bob@example.com")
+    assert _banner(client, "/", None) == ("1", True)
+
+
+def test_empty_grids_and_pages_say_what_to_do():
+    from dashboard.components import empty
+    from dashboard.components.grid import ledger_grid
+    grid = ledger_grid("x-grid", [])
+    assert grid.dashGridOptions["localeText"]["noRowsToShow"] != "No Rows To Show"
+    grid = ledger_grid("x-grid", [], empty=empty.NO_ACCOUNTS)
+    assert "New account" in grid.dashGridOptions["localeText"]["noRowsToShow"]
+    state = empty.empty_state("Nothing", "Do this.", [("Go", "/there")])
+    assert state.children[2].children[0].href == "/there"

@@ -244,3 +244,45 @@ def test_download_is_the_logged_in_users_only(client, db_session, alice_world, m
     members = _members(response.data)
     assert "Bob's secret account" in members["accounts.csv"] and "Checking" not in members["accounts.csv"]
     assert members["transactions.csv"].count("\n") == 1   # the header only
+
+
+def test_currencies_and_rates_come_back(db_session, make_user):
+    """Version 2: accounts keep their currency and the rates come along; a version-1 export (no currency
+    column, no rates) is still read, its accounts in the manifest's currency; a clash is refused."""
+    from dashboard.services import fx
+    from dashboard.services.accounts import create_account
+    from models import ExchangeRate
+
+    alice = make_user("alice@example.com", currency="EUR")
+    yen = create_account(db_session, alice.id, name="Yen", currency="JPY", opening_balance="15712")
+    create_transaction(db_session, alice.id, account_id=yen.id, date=date(2026, 1, 5), kind="expense",
+                       amount=D("-1234"))
+    fx.set_rate(db_session, alice.id, day=date(2026, 1, 2), currency="JPY", base="EUR", rate="157.12")
+    db_session.commit()
+    data = export_bytes(db_session, alice.id)
+    bob = make_user("bob@example.com", currency="USD")
+    result = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    assert result.added["exchange rates"] == 1 and result.added["accounts"] == 1
+    restored = db_session.scalars(select(Account).where(Account.user_id == bob.id)).one()
+    assert (restored.currency, restored.opening_balance) == ("JPY", D("15712"))
+    rate = db_session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == bob.id)).one()
+    assert (rate.day, rate.base, rate.currency, rate.rate) == (date(2026, 1, 2), "EUR", "JPY", D("157.12"))
+
+    members = _members(data)
+    v1 = {**members, "manifest.json": json.dumps({**json.loads(members["manifest.json"]), "version": 1})}
+    v1.pop("exchange_rates.csv")
+    rows = list(csv.reader(io.StringIO(v1["accounts.csv"])))
+    v1["accounts.csv"] = "\n".join(",".join(r[:3] + r[4:]) for r in rows) + "\n"
+    v1["accounts.csv"] = v1["accounts.csv"].replace("Yen", "Old")
+    v1["transactions.csv"] = v1["transactions.csv"].replace("Yen", "Old")
+    carol = make_user("carol@example.com", currency="GBP")
+    commit_or_rollback(db_session, ex.restore_archive, carol.id, ex.read_archive(_zip(v1)))
+    old = db_session.scalars(select(Account).where(Account.user_id == carol.id)).one()
+    assert old.currency == "EUR"  # the exporting user's currency, from the manifest
+
+    clash = {**members, "accounts.csv": members["accounts.csv"].replace("JPY", "USD")}
+    with pytest.raises(ImportFileError, match="in USD in the export and in JPY here"):
+        commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(_zip(clash)))
+    bad = {**members, "exchange_rates.csv": members["exchange_rates.csv"].replace("157.12", "-1")}
+    with pytest.raises(ImportFileError, match="exchange_rates.csv"):
+        ex.read_archive(_zip(bad))

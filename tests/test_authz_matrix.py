@@ -27,7 +27,7 @@ from dashboard.services.periods import add_months, month_start
 MARK_A = "Zqx7Alpha"
 MARK_B = "Wvk3Bravo"
 B_AMOUNTS = {"opening": "271.50", "expense": "-33.10", "income": "905.00", "budget": "120.00",
-             "contribution": "44.00", "card": "-77.70"}
+             "contribution": "44.00", "card": "-77.70", "rate": "271.0303"}
 PROBE_TEXT = "B probe text"
 CSV_FILE = "Date,Amount,Payee\n{day},-12.34,B probe payee\n{day},56.78,B probe income\n"
 
@@ -174,7 +174,8 @@ def _page_query(world: World):
     a = world.a
     acc, cat, goal, tx = a.first("account"), a.first("category"), a.first("goal"), a.first("transaction")
     return (f"?accounts={acc}&account={acc}&categories={cat}&category={cat}&goal={goal}&id={tx}"
-            f"&transaction={tx}&budget={a.first('budget')}&type=monthly&period={world.today:%Y-%m}")
+            f"&transaction={tx}&budget={a.first('budget')}&type=monthly&period={world.today:%Y-%m}"
+            f"&a={a.ids.get('scenario', [0])[0]}&b={a.ids.get('scenario', [0])[0]}")
 
 
 def _undo_token(world: World):
@@ -210,6 +211,7 @@ HINTS = {
     # accounts
     ("accounts-range", "value"): lambda w: "12",
     ("accounts-form-type", "value"): lambda w: "checking",
+    ("accounts-form-currency-code", "value"): lambda w: Variants(["EUR", None, "KWD"]),
     # budgets
     ("budgets-period", "data"): _period,
     ("budgets-pending-delete", "data"): lambda w: str(w.a_id("budget")),
@@ -243,6 +245,7 @@ HINTS = {
                                                      "oldValue": True, "newValue": False}],
     # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
     ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
+    ("first-run-seen", "data"): lambda w: Variants([True, None]),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
     ("categories-merge-budgets", "value"): lambda w: "sum",
@@ -256,6 +259,24 @@ HINTS = {
     ("recurring-form-cadence", "value"): lambda w: "monthly",
     ("recurring-form-rrule", "value"): lambda w: "FREQ=MONTHLY;BYMONTHDAY=1",
     ("recurring-form-suggestion", "data"): lambda w: Variants([None, _suggestion_key(w)]),
+    # forecast
+    ("forecast-months", "value"): lambda w: 6,
+    ("forecast-threshold", "value"): lambda w: Variants(["100.00", "1e308"]),
+    ("forecast-item-type", "value"): lambda w: Variants(["one_off", "recurring", "remove_schedule",
+                                                         "change_schedule", "budget"]),
+    ("forecast-item-cadence", "value"): lambda w: "monthly",
+    ("forecast-edit-scenario", "value"): lambda w: str(w.a_id("scenario")),
+    # cash flow
+    ("cashflow-preset", "value"): lambda w: "last_12_months",
+    ("cashflow-compare", "value"): lambda w: Variants(["previous", "average3"]),
+    ("cashflow-drill-category", "value"): lambda w: str(w.a_id("category")),
+    ("cashflow-budget", "value"): lambda w: str(w.a_id("budget")),
+    # exchange rates: B imports or enters B's own; A's rates must stay as they are
+    ("rates-file", "contents"): lambda w: "data:text/csv;base64," + __import__("base64").b64encode(
+        f"date,currency,rate\n{w.today.isoformat()},CHF,1.5\n".encode()).decode(),
+    ("rates-currency", "value"): lambda w: Variants(["CHF", "usd", "XYZ"]),
+    ("rates-base", "value"): lambda w: "EUR",
+    ("rates-rate", "value"): lambda w: Variants(["1.0876", "-1"]),
     # Dash's own pages router: every page, with a query naming A's rows
     ("_pages_location", "pathname"): _page_paths,
     ("_pages_location", "search"): _page_query,
@@ -274,6 +295,7 @@ INDEX_HINTS = {
     "recurring-pause": lambda w: w.a_id("schedule"),
     "recurring-skip": lambda w: w.a_id("schedule"),
     "recurring-delete": lambda w: w.a_id("schedule"),
+    "forecast-item-remove": lambda w: 0,   # the first item of the scenario named by forecast-edit-scenario
 }
 
 

@@ -450,6 +450,6 @@ def test_period_shift_and_labels():
     nov = svc.parse_period("monthly", "2026-11", date(2026, 1, 1))
     assert nov.shift(-1).key == "2026-10" and nov.shift(2).key == "2027-01" and nov.label == "November 2026"
     week = svc.parse_period("weekly", "2026-11-30", date(2026, 1, 1))
-    assert week.key == "2026-11-30" and week.label == "30 Nov – 6 Dec 2026" and week.shift(1).key == "2026-12-07"
-    assert svc.parse_period("weekly", "2026-11-18", date(2026, 1, 1)).label == "16–22 Nov 2026"
+    assert week.key == "2026-11-30" and week.label == "Nov 30\u2009–\u2009Dec 6, 2026" and week.shift(1).key == "2026-12-07"
+    assert svc.parse_period("weekly", "2026-11-18", date(2026, 1, 1)).label == "Nov 16\u2009–\u200922, 2026"
     assert svc.parse_period("yearly", "2026", date(2026, 1, 1)).shift(-1).label == "2025"

@@ -130,8 +130,19 @@ def test_project_negative_rate_has_no_projection():
     assert p.projected_date is None
     assert p.rate_cents == -5000
     assert p.status == "behind"
-    # Ahead of the line, a goal is on track even while money is going out.
-    assert _project(saved_cents=200000, rate=Fraction(-15000, 3)).status == "on_track"
+    # Money going out is behind even ahead of the line: the badge agrees with "not on course at this pace".
+    assert _project(saved_cents=200000, rate=Fraction(-15000, 3)).status == "behind"
+
+
+def test_project_badge_agrees_with_the_projection():
+    # Ahead of the straight line, but the recent pace arrives after the target date: behind, as the
+    # projection shown beside the badge says.
+    p = _project(saved_cents=250000, rate=Fraction(3000, 1))
+    assert p.expected_cents < p.saved_cents
+    assert p.projected_date > date(2026, 11, 15)
+    assert p.status == "behind"
+    # The same goal at a pace that arrives in time: on track.
+    assert _project(saved_cents=250000, rate=Fraction(20000, 1)).status == "on_track"
 
 
 def test_project_cleared_debt_is_achieved():
@@ -519,3 +530,33 @@ def test_database_pins_a_contribution_to_its_owners_goal(db_session, make_user):
         db_session.flush()
     assert "ck_goal_contributions_amount_nonzero" in str(info.value.orig).lower()
     db_session.rollback()
+
+
+def test_a_first_contribution_is_described_truthfully(db_session, make_user):
+    """Right after a first contribution the card does not say "no contributions"."""
+    from datetime import timedelta
+
+    from dashboard.pages.goals import _plan_lines
+
+    alice = make_user("alice@example.com")
+    today = date.today()
+    goal = svc.create_goal(db_session, alice.id, name="Trip", target_amount="3000.00",
+                           target_date=today + timedelta(days=300))
+    svc.record_contribution(db_session, alice.id, goal.id, amount="250.00", date=today)
+    db_session.commit()
+    record = svc.goal_records(svc.goals_frame(db_session, alice.id, today))[0]
+    assert record["contributions"] == 1 and record["saved_cents"] == 25000
+
+    def text(node):
+        if isinstance(node, str):
+            return node
+        children = getattr(node, "children", None)
+        if isinstance(children, list):
+            return "".join(text(c) for c in children)
+        return text(children) if children is not None else ""
+
+    words = " ".join(text(line) for line in _plan_lines(record, "USD", today))
+    assert "no contributions" not in words
+    assert "Your first contribution came on the goal's first day" in words
+    # and the badge agrees: on the straight line on day one, with no pace to contradict it
+    assert record["status"] == "on_track"

@@ -119,6 +119,7 @@ def test_preview_marks_duplicates_and_renders_text_as_text(client, db_session, w
     assert count(db_session, world["alice"].id) == 4
     status, body = preview(client, upload(CSV), world["account"].id)
     assert {r["status"] for r in body[f"{P}-grid"]["rowData"]} == {"Duplicate"}
+    assert body[f"{P}-run"]["disabled"] is True   # 0 rows to import: nothing to press
     status, body = run(client, upload(CSV), world["account"].id)
     assert "Nothing new" in json.dumps(body[f"{P}-result"]["children"])
     assert count(db_session, world["alice"].id) == 4
@@ -182,6 +183,12 @@ def test_archive_restore_through_the_page(app, client, db_session, world):
     archive = upload(buffer.getvalue(), "export.zip", "application/zip")
     status, body = inspect(client, archive)
     assert "Ledgerlens export" in json.dumps(body[f"{P}-file-info"]["children"])
+    # The preview describes the zip (not "Choose a file to see what will be imported"), and can run.
+    status, body = preview(client, archive, None)
+    assert "A Ledgerlens export" in json.dumps(body[f"{P}-warnings"]["children"])
+    assert body[f"{P}-grid"]["style"] == {"display": "none"}
+    assert "4 transactions" in json.dumps(body[f"{P}-summary"]["children"])
+    assert body[f"{P}-run"]["disabled"] is False
     status, body = run(client, archive, None)
     assert "Restored" in json.dumps(body[f"{P}-result"]["children"])
     assert count(db_session, world["bob"].id) == 4

@@ -14,7 +14,7 @@ import pytest
 from conftest import login
 from test_import_callbacks import inspect, upload
 
-from dashboard.services import export as ex
+from dashboard.services import archive as ex
 from dashboard.services import importer as imp
 from dashboard.services.importer import ImportFileError
 

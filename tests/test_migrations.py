@@ -87,3 +87,38 @@ def test_downgrade_to_base_then_upgrade_again(alembic_runner, alembic_engine):
     assert APP_TABLES <= set(inspect(alembic_engine).get_table_names())
     # The seed runs once per upgrade: the same tree again, not a second copy.
     assert _category_counts(alembic_engine) == first
+
+
+def test_currencies_existing_accounts_take_their_owners_currency(alembic_runner, alembic_engine):
+    """0013: accounts made before it are in their owner's currency; the database refuses codes that
+    are not three upper-case letters; the downgrade takes accounts.currency and exchange_rates away."""
+    from sqlalchemy.exc import DataError, IntegrityError
+
+    alembic_runner.migrate_up_to("0012_user_prefs")
+    with alembic_engine.begin() as conn:
+        for uid, currency in ((1, "EUR"), (2, "JPY")):
+            conn.execute(text("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                              "VALUES (:id, :email, 'x', :currency, 'h')"),
+                         {"id": uid, "email": f"u{uid}@example.com", "currency": currency})
+            conn.execute(text("INSERT INTO accounts (user_id, name, type) VALUES (:id, 'Main', 'checking')"),
+                         {"id": uid})
+    alembic_runner.migrate_up_to("0013_currencies")
+    with alembic_engine.begin() as conn:
+        got = dict(conn.execute(text("SELECT user_id, currency FROM accounts")).all())
+    assert got == {1: "EUR", 2: "JPY"}
+    for bad in ("usd", "US", "US1", "USDX"):  # too long: PostgreSQL's VARCHAR(3) refuses it first
+        with pytest.raises((IntegrityError, DataError)), alembic_engine.begin() as conn:
+            conn.execute(text("INSERT INTO accounts (user_id, name, type, currency) "
+                              "VALUES (1, :name, 'cash', :c)"), {"name": f"bad {bad}", "c": bad})
+    with alembic_engine.begin() as conn:
+        conn.execute(text("INSERT INTO exchange_rates (user_id, day, currency, base, rate) "
+                          "VALUES (1, '2026-01-02', 'USD', 'EUR', '1.0876')"))
+    for currency, base in (("USD", "EUR"), ("EUR", "EUR"), ("usd", "EUR")):
+        with pytest.raises(IntegrityError), alembic_engine.begin() as conn:
+            conn.execute(text("INSERT INTO exchange_rates (user_id, day, currency, base, rate) "
+                              "VALUES (1, '2026-01-02', :c, :b, '2')"), {"c": currency, "b": base})
+    alembic_runner.migrate_down_to("0012_user_prefs")
+    assert "exchange_rates" not in inspect(alembic_engine).get_table_names()
+    assert "currency" not in {c["name"] for c in inspect(alembic_engine).get_columns("accounts")}
+    with alembic_engine.connect() as conn:  # the accounts (and so their transactions) survived
+        assert conn.scalar(text("SELECT count(*) FROM accounts")) == 2

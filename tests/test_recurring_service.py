@@ -10,7 +10,7 @@ import pytest
 from ahead_data import TODAY, history
 
 from dashboard.services import recurring as svc
-from dashboard.services.errors import NotFound
+from dashboard.services.errors import NotFound, ServiceError
 from dashboard.services.periods import add_months, month_end
 from models import DismissedRecurring, Schedule, ScheduleOccurrence
 
@@ -135,7 +135,7 @@ def test_dismissed_never_comes_back_and_confirm_makes_a_linked_schedule(db_sessi
     assert link.status == "paid" and link.schedule_id == schedule.id
     states = {s.payee_key: s.status for s in svc.find_recurring(db_session, user.id, TODAY)}
     assert states["netflix"] == "scheduled"
-    with pytest.raises(Exception):
+    with pytest.raises(ServiceError, match="already covers"):
         svc.confirm(db_session, user.id, by_payee["netflix"].key, TODAY)
     db_session.rollback()
     assert db_session.query(Schedule).count() == 1
@@ -151,3 +151,22 @@ def test_someone_elses_suggestion_cannot_be_confirmed_or_dismissed(db_session, m
         svc.dismiss(db_session, bob.id, key, TODAY)
     with pytest.raises(NotFound):
         svc.dismiss(db_session, bob.id, {"not": "a key"}, TODAY)
+
+
+def test_the_demo_historys_bills_and_pay_are_found_and_nothing_else(db_session):
+    """The demo loader's 24 months hold exactly these recurring payments among ~1,900 transactions of
+    everyday noise (the same payees at random amounts and days)."""
+    from dashboard.demo import load_demo
+    from models import User
+    end = date(2026, 6, 30)
+    load_demo(db_session, end=end, email="recurring-demo@example.com")
+    user_id = db_session.query(User.id).filter(User.email == "recurring-demo@example.com").scalar()
+    found = {s.payee: s.detection for s in svc.find_recurring(db_session, user_id, end)}
+    assert set(found) == {"iCloud+", "Comcast Xfinity", "GEICO", "Netflix", "Spotify", "Planet Fitness",
+                          "Verizon Wireless", "Maple Court Apartments", "City Power & Light", "Metro Water District",
+                          "Northwind Payroll", "Harbor Savings Bank"}
+    assert found["Metro Water District"].cadence == "bimonthly"
+    assert found["Northwind Payroll"].rrule == "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"
+    assert found["Northwind Payroll"].price_changes[-1][1:] == (540000, 565000)   # the raise, bonuses left out
+    assert found["Maple Court Apartments"].price_changes[-1][1:] == (-185000, -192500)
+    assert found["Netflix"].next_date == date(2026, 7, 9)

@@ -1,17 +1,17 @@
 """Schedules: rules through dateutil, bad input refused clearly, occurrences, skips, links, upcoming."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 from ahead_data import tx
+from seed_people import snapshot
 from sqlalchemy import select
 
 from dashboard.services import schedules as svc
 from dashboard.services.errors import NotFound, ServiceError
 from models import Schedule, ScheduleOccurrence
-from seed_people import snapshot
 
 TODAY = date(2026, 6, 15)
 

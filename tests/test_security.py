@@ -166,29 +166,26 @@ def test_unknown_email_and_wrong_password_get_the_same_page(fresh, make_user):
     assert _login_error_page(wrong) == _login_error_page(unknown)
 
 
-def test_sixth_failure_in_a_minute_from_one_address_gets_429(fresh, make_user):
+def test_sixth_failure_for_one_account_from_one_address_gets_429(fresh, make_user):
     make_user("alice@example.com")
     client = fresh()
-    for i in range(5):
-        assert login(client, f"someone{i}@example.com", "wrong password").status_code == 401
+    for _ in range(5):
+        assert login(client, "alice@example.com", "wrong password").status_code == 401
     refused = login(client, "alice@example.com", TEST_PASSWORD)  # even the right password now
     assert refused.status_code == 429
     assert b"Too many attempts" in refused.data
-    # Another address is not affected.
+    # Another address is not affected (a stranger cannot lock the owner out: tests/test_sessions_and_tokens.py).
     other = fresh(remote_addr="10.1.2.3")
     assert login(other, "alice@example.com", TEST_PASSWORD).status_code == 302
 
 
-def test_sixth_failure_for_one_email_from_many_addresses_gets_429(fresh, make_user):
+def test_one_address_trying_many_accounts_gets_429(fresh, make_user, app):
     make_user("alice@example.com")
-    for i in range(5):
-        client = fresh(remote_addr=f"10.0.0.{i + 1}")
-        assert login(client, "Alice@Example.com", "wrong password").status_code == 401
-    client = fresh(remote_addr="10.0.0.99")
+    client = fresh()
+    for i in range(int(app.config["LOGIN_ADDRESS_RATE_LIMIT"].split()[0])):
+        assert login(client, f"someone{i}@example.com", "wrong password").status_code == 401
     assert login(client, "alice@example.com", TEST_PASSWORD).status_code == 429
-    # Other people can still log in from there.
-    make_user("bob@example.com")
-    assert login(client, "bob@example.com", TEST_PASSWORD).status_code == 302
+    assert login(fresh(remote_addr="10.1.2.3"), "alice@example.com", TEST_PASSWORD).status_code == 302
 
 
 def test_successful_logins_do_not_count(fresh, make_user):
@@ -225,11 +222,12 @@ def test_keep_me_logged_in_makes_the_session_cookie_last(fresh, make_user):
     client = fresh()
     short = client.post("/login", data={"email": "alice@example.com", "password": TEST_PASSWORD,
                                         "csrf_token": csrf_token(client)})
-    assert "Expires=" not in short.headers["Set-Cookie"]
+    session_cookie = [h for h in short.headers.getlist("Set-Cookie") if h.startswith("session=")]
+    assert session_cookie and "Expires=" not in session_cookie[0]
     client = fresh()
     kept = client.post("/login", data={"email": "alice@example.com", "password": TEST_PASSWORD, "remember": "1",
                                        "csrf_token": csrf_token(client)})
-    assert "Expires=" in kept.headers["Set-Cookie"]
+    assert "Expires=" in [h for h in kept.headers.getlist("Set-Cookie") if h.startswith("session=")][0]
     assert not any("remember_token" in h for h in kept.headers.getlist("Set-Cookie"))
 
 
@@ -292,8 +290,9 @@ def test_logout_from_another_site_asks_first(fresh, make_user):
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/").status_code == 302
     login(client, "alice@example.com")
-    assert client.get("/logout", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 302
-    assert client.get("/").status_code == 302
+    # From this app's own pages too, GET only asks: logging out is a POST.
+    assert client.get("/logout", headers={"Sec-Fetch-Site": "same-origin"}).status_code == 200
+    assert client.get("/").status_code == 200
 
 
 # -- cookies and headers ---------------------------------------------------------------------------

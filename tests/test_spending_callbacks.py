@@ -7,14 +7,39 @@ from conftest import login
 from dash_client import call_callback
 from test_spending_service import cats, world  # noqa: F401  (fixtures)
 
-VIEWS = [("spending-totals", "children"), ("spending-by-category", "figure"), ("spending-over-time", "figure"),
-         ("spending-comparison", "figure"), ("spending-payees", "figure"), ("spending-breadcrumb", "children"),
-         ("spending-grid-summary", "children"), ("spending-download", "href")]
+OUTPUTS = [("spending-state", "data"), ("spending-preset", "value"), ("spending-dates", "start_date"),
+           ("spending-dates", "end_date"), ("spending-categories", "value"), ("spending-filter-error", "children"),
+           ("spending-totals", "children"), ("spending-by-category", "figure"), ("spending-over-time", "figure"),
+           ("spending-comparison", "figure"), ("spending-payees", "figure"), ("spending-breadcrumb", "children"),
+           ("spending-grid-summary", "children"), ("spending-download", "href")]
+CONTROLS = ["preset", "dates.start_date", "dates.end_date", "accounts", "categories", "text", "min", "max",
+            "flow", "grain"]
 MARCH = {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"}
 
 
+def update_call(client, values: dict | None = None, trigger: str = "spending-preset.value", *, category_click=None,
+                time_click=None, view="treemap", state=None):
+    """The one server callback of the page, as the browser calls it after a change."""
+    controls = {"preset": "custom", "dates.start_date": "2026-03-01", "dates.end_date": "2026-03-31",
+                "accounts": [], "categories": [], "text": "", "min": "", "max": "", "flow": "spending",
+                "grain": "auto", **(values or {})}
+    inputs = []
+    for key in CONTROLS:
+        cid, _, prop = key.partition(".")
+        inputs.append((f"spending-{cid}", prop or "value", controls[key]))
+    inputs += [("spending-by-category", "clickData", category_click), ("spending-over-time", "clickData", time_click),
+               ("spending-cat-view", "value", view)]
+    return call_callback(client, OUTPUTS, inputs, [("spending-state", "data", state)],
+                         changed=[trigger] if trigger else [])
+
+
 def views(client, state, view="treemap"):
-    return call_callback(client, VIEWS, [("spending-state", "data", state), ("spending-cat-view", "value", view)])
+    """The page drawn for a filter state (as on a first load of its link)."""
+    state = dict(state)
+    values = {"preset": state.get("preset", "this_month"), "dates.start_date": state.get("from"),
+              "dates.end_date": state.get("to"), "accounts": state.get("accounts"),
+              "categories": state.get("categories"), "text": state.get("q", ""), "flow": state.get("flow", "spending")}
+    return update_call(client, values, trigger=None, view=view, state=state)
 
 
 def test_anonymous_gets_401(client):
@@ -63,33 +88,8 @@ def test_grid_pages_and_ignores_unknown_sort_columns(client, world):
     assert response["rowCount"] is None  # more rows follow
 
 
-FILTER_INPUTS = ["preset", "dates.start_date", "dates.end_date", "accounts", "categories", "text", "min", "max",
-                 "flow", "grain"]
-
-
-def filters_call(client, values: dict, trigger: str, *, category_click=None, time_click=None):
-    defaults = {"preset": "custom", "dates.start_date": "2026-03-01", "dates.end_date": "2026-03-31",
-                "accounts": [], "categories": [], "text": "", "min": "", "max": "", "flow": "spending",
-                "grain": "auto"}
-    defaults.update(values)
-    inputs = []
-    for key in FILTER_INPUTS:
-        cid, _, prop = key.partition(".")
-        inputs.append((f"spending-{cid}", prop or "value", defaults[key]))
-    inputs += [("spending-by-category", "clickData", category_click), ("spending-over-time", "clickData", time_click)]
-    outputs = [("spending-state", "data"), ("spending-preset", "value"), ("spending-dates", "start_date"),
-               ("spending-dates", "end_date"), ("spending-categories", "value"), ("spending-filter-error", "children")]
-    payload = {
-        "output": ".." + "...".join(f"{i}.{p}" for i, p in outputs) + "..",
-        "outputs": [{"id": i, "property": p} for i, p in outputs],
-        # The breadcrumb buttons are a pattern-matching (ALL) input and state: empty lists here.
-        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs] + [[]],
-        "state": [[], {"id": "spending-state", "property": "data", "value": {}}],
-        "changedPropIds": [trigger],
-    }
-    response = client.post("/_dash-update-component", json=payload)
-    body = json.loads(response.data)["response"] if response.status_code == 200 else None
-    return response.status_code, body
+def filters_call(client, values: dict, trigger: str, *, category_click=None, time_click=None, view="treemap"):
+    return update_call(client, values, trigger, category_click=category_click, time_click=time_click, view=view)
 
 
 def test_bad_amount_filter_gets_a_message_and_no_state_change(client, world):
@@ -107,7 +107,8 @@ def test_clicks_drill_into_a_category_and_a_month(client, world, cats):
     assert status == 200
     assert body["spending-categories"]["value"] == [cats["Food"]]
     assert body["spending-state"]["data"]["categories"] == str(cats["Food"])
-    status, body = filters_call(client, {"preset": "last_3_months", "grain": "month"}, "spending-over-time.clickData",
+    status, body = filters_call(client, {"dates.start_date": "2026-01-01", "grain": "month"},
+                                "spending-over-time.clickData",
                                 time_click={"points": [{"customdata": ["2026-02-01", "$1"]}]})
     assert body["spending-state"]["data"]["from"] == "2026-02-01"
     assert body["spending-state"]["data"]["to"] == "2026-02-28"
@@ -115,3 +116,49 @@ def test_clicks_drill_into_a_category_and_a_month(client, world, cats):
     status, body = filters_call(client, {}, "spending-by-category.clickData",
                                 category_click={"points": [{"customdata": {"evil": True}}]})
     assert status == 200 and body["spending-categories"]["value"] == []
+
+
+def test_a_week_bar_never_zooms_outside_the_period(client, world):
+    """March 2026 by week: the first bar is the week of Mon 23 Feb, which holds only 1 March of the
+    period. Clicking it zooms to 1 March, not to 23 Feb - 1 Mar (which would add February's spending)."""
+    login(client, "alice@example.com")
+    status, body = filters_call(client, {"grain": "week"}, "spending-over-time.clickData",
+                                time_click={"points": [{"customdata": ["2026-02-23", "$10.00"]}]})
+    assert status == 200
+    assert (body["spending-state"]["data"]["from"], body["spending-state"]["data"]["to"]) == ("2026-03-01", "2026-03-01")
+    assert body["spending-grid-summary"]["children"] == "1 row · total $10.00"   # not the $1.00 of 28 Feb too
+    # The last week (Mon 30 Mar - Sun 5 Apr) is cut at 31 March: April's rent stays out.
+    status, body = filters_call(client, {"grain": "week"}, "spending-over-time.clickData",
+                                time_click={"points": [{"customdata": ["2026-03-30", "$20.00"]}]})
+    assert (body["spending-state"]["data"]["from"], body["spending-state"]["data"]["to"]) == ("2026-03-30", "2026-03-31")
+    assert "$1,000" not in body["spending-grid-summary"]["children"]
+
+
+def test_switching_the_chart_keeps_the_drill_and_redraws_only_that_chart(client, world, cats):
+    """Toggling Bars once widened a drilled view back to all categories."""
+    login(client, "alice@example.com")
+    food = {"categories": [cats["Food"]]}
+    state = {**MARCH, "categories": str(cats["Food"])}
+    status, body = filters_call(client, food, "spending-cat-view.value", view="bars")
+    status, body = update_call(client, food, "spending-cat-view.value", view="bars", state=state)
+    assert status == 200
+    assert "spending-state" not in body                      # the filter state is unchanged
+    assert body["spending-categories"]["value"] == [cats["Food"]]
+    bars = body["spending-by-category"]["figure"]["data"][0]
+    assert bars["type"] == "bar" and sorted(bars["y"]) == ["Groceries", "Restaurants"]   # Food's children, not all categories
+    assert set(body) == {"spending-preset", "spending-dates", "spending-categories", "spending-filter-error",
+                         "spending-by-category"}
+
+
+def test_one_call_draws_every_view(client, world, cats):
+    login(client, "alice@example.com")
+    status, body = filters_call(client, {"categories": [cats["Food"]]}, "spending-categories.value")
+    assert status == 200
+    for output in ("spending-state", "spending-totals", "spending-by-category", "spending-over-time",
+                   "spending-comparison", "spending-payees", "spending-breadcrumb", "spending-grid-summary",
+                   "spending-download"):
+        assert output in body
+    assert body["spending-state"]["data"]["categories"] == str(cats["Food"])
+    crumbs = json.dumps(body["spending-breadcrumb"]["children"])
+    assert "All categories" in crumbs and "Food" in crumbs
+    assert body["spending-grid-summary"]["children"] == "4 rows · total $85.00"

@@ -181,3 +181,66 @@ def test_brand_new_user_gets_empty_results(db_session, make_user):
     nobody = make_user("new@example.com")
     result = svc.explore(db_session, nobody.id, march())
     assert result.empty and result.by_category.empty and result.payees.empty
+
+
+def test_a_zoom_stays_inside_the_period():
+    weekly = march(grain="week")
+    # The week of Mon 23 Feb holds only 1 March of the period; the week of Mon 30 Mar ends in April.
+    first = svc.with_month(weekly, date(2026, 2, 23))
+    assert (first.start, first.end) == (date(2026, 3, 1), date(2026, 3, 1))
+    last = svc.with_month(weekly, date(2026, 3, 30))
+    assert (last.start, last.end) == (date(2026, 3, 30), date(2026, 3, 31))
+    middle = svc.with_month(weekly, date(2026, 3, 9))
+    assert (middle.start, middle.end) == (date(2026, 3, 9), date(2026, 3, 15))
+    half = svc.parse_filters({"preset": "custom", "from": "2026-01-15", "to": "2026-03-10", "grain": "month"}, TODAY)
+    january = svc.with_month(half, date(2026, 1, 1))
+    assert (january.start, january.end) == (date(2026, 1, 15), date(2026, 1, 31))
+
+
+def test_a_running_month_is_compared_with_the_same_days_of_the_last(db_session, world):
+    alice = world["alice"]
+    # "This month" on 7 March: 1-7 March against 1-7 February (not all of February).
+    this_month = svc.parse_filters({"preset": "this_month"}, date(2026, 3, 7))
+    result = svc.explore(db_session, alice.id, this_month, date(2026, 3, 7))
+    assert result.comparison.partial and result.comparison.days == 7
+    assert result.previous_range == (date(2026, 2, 1), date(2026, 2, 7))
+    assert int(result.previous["total_cents"].sum()) == 0          # the 28 Feb groceries are not "the same days"
+    whole = svc.explore(db_session, alice.id, march(), date(2026, 4, 2))
+    assert not whole.comparison.partial and whole.previous_range == (date(2026, 2, 1), date(2026, 2, 28))
+    assert int(whole.previous["total_cents"].sum()) == 100
+
+
+@pytest.fixture()
+def deep(db_session, world, cats):
+    """Alice's own third level: Food › Groceries › Organic › Farm box."""
+    from models import Category
+    alice = world["alice"]
+    organic = Category(user_id=alice.id, parent_id=cats["Groceries"], name="Organic", kind="expense")
+    db_session.add(organic)
+    db_session.flush()
+    box = Category(user_id=alice.id, parent_id=organic.id, name="Farm box", kind="expense")
+    db_session.add(box)
+    db_session.flush()
+    create_transaction(db_session, alice.id, account_id=world["checking"].id, date=date(2026, 3, 12),
+                       amount=Decimal("-33.00"), category_id=box.id, payee="Farm")
+    db_session.commit()
+    return {"Organic": organic.id, "Farm box": box.id}
+
+
+def test_drill_and_breadcrumb_at_any_depth(db_session, world, cats, deep):
+    alice = world["alice"]
+    frame = svc.category_frame(db_session, alice.id)
+    top = svc.display_level(frame, march())
+    assert top[deep["Farm box"]] == cats["Food"]                       # all the way up at the top level
+    food = svc.display_level(frame, march(categories=str(cats["Food"])))
+    assert food[deep["Farm box"]] == cats["Groceries"]                 # under Food's child on its way down
+    groceries = svc.display_level(frame, march(categories=str(cats["Groceries"])))
+    assert groceries[deep["Farm box"]] == deep["Organic"]
+    assert groceries[cats["Groceries"]] == cats["Groceries"]           # its own spending under itself
+    crumbs = svc.breadcrumb(frame, march(categories=str(deep["Farm box"])))
+    assert crumbs == [("All categories", ()), ("Food", (cats["Food"],)), ("Groceries", (cats["Groceries"],)),
+                      ("Organic", (deep["Organic"],)), ("Farm box", (deep["Farm box"],))]
+    # Selecting Food selects every level below it.
+    assert svc.explore(db_session, alice.id, march(categories=str(cats["Food"]))).total_cents == 8500 + 3300
+    assert svc.explore(db_session, alice.id, march(categories=str(deep["Organic"]))).total_cents == 3300
+    assert int(frame.set_index("id").loc[deep["Farm box"], "top_id"]) == cats["Food"]

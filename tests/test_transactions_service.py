@@ -24,6 +24,7 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import func, select, text
 
+from dashboard.services import budget_lines
 from dashboard.services import budgets as budget_service
 from dashboard.services import transactions as tx_service
 from dashboard.services.errors import Conflict, NotFound, ServiceError
@@ -88,7 +89,7 @@ def check_ledger(session) -> None:
         SELECT e.id FROM expenses e JOIN categories c ON c.id = e.category_id
         WHERE c.kind <> 'expense' OR (c.user_id IS NOT NULL AND c.user_id <> e.user_id)""") == []
     # Each line's budget is the covering one: as the service computes it, in one SELECT ...
-    covering = budget_service.covering_budget_id(Expense.user_id, Expense.category_id, Expense.date)
+    covering = budget_lines.covering_budget_id(Expense.user_id, Expense.category_id, Expense.date)
     rows = session.execute(select(Expense.id, Expense.budget_id, covering.label("covering"))).all()
     assert [r for r in rows if r.budget_id != r.covering] == []
     # ... and as an independent Python computation says it should be.

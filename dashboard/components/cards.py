@@ -7,7 +7,7 @@ from dash import dcc, html
 
 def page_header(title: str, subtitle: str | None = None, actions=None) -> html.Div:
     return html.Div([
-        html.Div([html.H2(title, className="mb-0 page-title"),
+        html.Div([html.H1(title, className="mb-0 page-title"),
                   html.P(subtitle, className="text-muted mb-0") if subtitle else None]),
         html.Div(actions, className="d-flex gap-2 flex-wrap") if actions else None,
     ], className="d-flex justify-content-between align-items-end flex-wrap gap-2 mb-3")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.formatting import moment_date_format
 from dashboard.services.spending import PRESETS, SpendingFilters
 
 
@@ -24,7 +25,7 @@ def filter_bar(prefix: str, filters: SpendingFilters, account_options: list[dict
             dbc.Col([
                 _label("Dates", f"{prefix}-dates"),
                 dcc.DatePickerRange(id=f"{prefix}-dates", start_date=f.start.isoformat(),
-                                    end_date=f.end.isoformat(), display_format="D MMM YYYY",
+                                    end_date=f.end.isoformat(), display_format=moment_date_format(),
                                     first_day_of_week=1, minimum_nights=0, className="w-100"),
             ], xs=12, sm=6, lg=3),
             dbc.Col([

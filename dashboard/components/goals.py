@@ -7,7 +7,7 @@ from datetime import date
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money
 
 STATUS_LABELS = {"achieved": "Achieved", "on_track": "On track", "behind": "Behind", "overdue": "Overdue"}
 # Bootstrap colour names: the same hues as dashboard.figures.goals.STATUS_COLORS in the Zephyr theme.
@@ -15,7 +15,7 @@ STATUS_BOOTSTRAP = {"achieved": "success", "on_track": "primary", "behind": "war
 
 
 def short_date(day: date | None) -> str:
-    return "no date" if day is None else f"{day:%b} {day.day}, {day.year}"
+    return "no date" if day is None else format_date(day)
 
 
 def status_badge(status: str, **props) -> dbc.Badge:
@@ -28,7 +28,7 @@ def goals_summary(goals: list[dict], currency: str, *, limit: int = 4):
     """Up to ``limit`` goals (the ones needing attention first): name, status, a progress bar and
     saved of target, with a link to the Goals page."""
     if not goals:
-        return html.P(["No goals yet. ", dcc.Link("Set one on the Goals page", href="/goals"), "."],
+        return html.P(["No goals yet. ", dcc.Link("Set one on the Goals page", href="/goals#new"), "."],
                       className="text-muted mb-0", id="overview-goals-empty")
     items = []
     for goal in goals[:limit]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dash_ag_grid as dag
 
+from dashboard.formatting import bcp47
+
 # Light by default; the dark colours apply under [data-ag-theme-mode="dark"], which assets/theme.js sets on
 # <html> together with Bootstrap's data-bs-theme, so every grid follows the page's theme.
 GRID_THEME = {
@@ -15,10 +17,11 @@ GRID_THEME = {
 
 
 def money_column(field: str, header: str, currency: str = "USD", **extra) -> dict:
-    """A right-aligned money column whose values are integer cents."""
+    """A right-aligned money column whose values are integer cents, written in the user's locale
+    (the request's, see dashboard.formatting) like every other amount."""
     column = {
         "field": field, "headerName": header, "type": "rightAligned", "cellClass": "money ag-right-aligned-cell",
-        "valueFormatter": {"function": f"formatCents(params.value, '{currency}')"},
+        "valueFormatter": {"function": f"formatCents(params.value, '{currency}', '{bcp47()}')"},
         "filter": False, "minWidth": 110,
     }
     column.update(extra)
@@ -27,7 +30,7 @@ def money_column(field: str, header: str, currency: str = "USD", **extra) -> dic
 
 def date_column(field: str = "date", header: str = "Date", **extra) -> dict:
     column = {"field": field, "headerName": header, "minWidth": 120, "maxWidth": 150,
-              "valueFormatter": {"function": "formatIsoDate(params.value)"}}
+              "valueFormatter": {"function": f"formatIsoDate(params.value, '{bcp47()}')"}}
     column.update(extra)
     return column
 
@@ -39,11 +42,14 @@ def text_column(field: str, header: str, **extra) -> dict:
 
 
 def ledger_grid(grid_id: str, column_defs: list[dict], *, row_data=None, infinite: bool = False,
-                height: str = "480px", grid_options: dict | None = None, **props) -> dag.AgGrid:
+                height: str = "480px", grid_options: dict | None = None, empty: str | None = None,
+                **props) -> dag.AgGrid:
     """A themed grid. ``infinite=True`` pages on the server: the page answers ``getRowsRequest`` with
-    ``getRowsResponse`` ({rowData, rowCount}), so the browser never holds more than it shows."""
+    ``getRowsResponse`` ({rowData, rowCount}), so the browser never holds more than it shows.
+    ``empty`` is what the grid says when it has no rows: what to do next (never "No Rows To Show")."""
     options = {"theme": GRID_THEME, "animateRows": False, "tooltipShowDelay": 400,
-               "suppressCellFocus": False, "domLayout": "normal"}
+               "suppressCellFocus": False, "domLayout": "normal",
+               "localeText": {"noRowsToShow": empty or "Nothing here yet."}}
     if infinite:
         options.update({"rowModelType": "infinite", "cacheBlockSize": 100, "maxBlocksInCache": 5,
                         "infiniteInitialRowCount": 1, "rowBuffer": 0})

@@ -18,14 +18,15 @@ SHORTCUTS = [
 
 def goto_targets() -> list[dict]:
     """``g`` then a letter: every page in the navbar, plus Settings. A page gets the first letter of its
-    name not yet taken (Overview o, Accounts a, Transactions t, Spending s, ...)."""
+    name not yet taken (Overview o, Accounts a, Transactions t, Spending s, ...), else a spare letter."""
     pages = [(page["name"], page["relative_path"])
              for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
              if page.get("nav", True)] + [("Settings", "/settings")]
     taken: set[str] = set()
     targets = []
     for name, path in pages:
-        letter = next((ch for ch in name.lower() if ch.isalpha() and ch not in taken), None)
+        spare = [ch for ch in "abcdefghijklmnopqrstuvwxyz" if ch not in taken]
+        letter = next((ch for ch in name.lower() if ch.isalpha() and ch not in taken), spare[0] if spare else None)
         if letter is None:
             continue
         taken.add(letter)

@@ -6,7 +6,18 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_money
 
-from .theme import COLORWAY, INCOME, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units
+from .theme import (
+    COLORWAY,
+    INCOME,
+    PRIMARY,
+    SPENDING,
+    base_layout,
+    date_ticks,
+    empty_figure,
+    money_axis,
+    to_units,
+    user_text,
+)
 
 
 def net_worth_figure(frame: pd.DataFrame, currency: str, *, title: str = "Net worth by month") -> go.Figure:
@@ -28,8 +39,9 @@ def net_worth_figure(frame: pd.DataFrame, currency: str, *, title: str = "Net wo
         hovertemplate="<b>Net worth: %{customdata}</b><extra></extra>",
     ))
     fig.update_layout(barmode="relative", bargap=0.3, hovermode="x unified")
-    fig.update_yaxes(**money_axis(currency))
-    fig.update_xaxes(showgrid=False, tickformat="%b\n%Y", hoverformat="%B %Y")
+    fig.update_yaxes(**money_axis(currency, [*to_units(frame["assets_cents"]), *to_units(frame["debts_cents"]),
+                                             *to_units(frame["net_cents"])]))
+    fig.update_xaxes(showgrid=False, hoverformat="%B %Y", **date_ticks(list(frame["month"]), "month"))
     return fig
 
 
@@ -40,7 +52,7 @@ def balance_history_figure(history: pd.DataFrame, currency: str, *,
         return empty_figure("No balances to show yet.", title=title)
     fig = go.Figure(layout=base_layout(title, height=360))
     for i, (account_id, rows) in enumerate(history.groupby("account_id", sort=False)):
-        name = str(rows["name"].iloc[0]) + (" (archived)" if bool(rows["archived"].iloc[0]) else "")
+        name = user_text(rows["name"].iloc[0]) + (" (archived)" if bool(rows["archived"].iloc[0]) else "")
         fig.add_trace(go.Scatter(
             x=pd.to_datetime(rows["month"]), y=to_units(rows["balance_cents"]), name=name,
             mode="lines+markers", line=dict(width=2, color=COLORWAY[i % len(COLORWAY)],
@@ -50,7 +62,8 @@ def balance_history_figure(history: pd.DataFrame, currency: str, *,
             hovertemplate=f"{name}: %{{customdata}}<extra></extra>",
             meta=int(account_id),
         ))
-    fig.update_yaxes(**money_axis(currency))
-    fig.update_xaxes(showgrid=False, tickformat="%b\n%Y", hoverformat="%B %Y")
+    fig.update_yaxes(**money_axis(currency, to_units(history["balance_cents"])))
+    fig.update_xaxes(showgrid=False, hoverformat="%B %Y",
+                     **date_ticks(sorted(set(history["month"])), "month"))
     fig.update_layout(hovermode="x unified")
     return fig

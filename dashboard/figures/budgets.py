@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_money
 
-from .theme import PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units
+from .theme import PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units, user_labels
 
 BUDGET_FILL = "#dbe3fb"
 PACE = "#343a40"
@@ -23,7 +23,7 @@ def budget_vs_actual_figure(frame: pd.DataFrame, currency: str, *, period_label:
         return empty_figure("No budgets in this period yet.", title=title)
     ordered = frame.sort_values(["available_cents", "category"], ascending=[True, False])
     # Short names ("Groceries") where they are unambiguous, full ones ("Food › Groceries") otherwise.
-    names = (ordered["name"] if ordered["name"].is_unique else ordered["category"]).tolist()
+    names = user_labels(ordered["name"] if ordered["name"].is_unique else ordered["category"])
     money = lambda column: [format_money(v, currency, cents=True) for v in ordered[column]]  # noqa: E731
     over = ordered["remaining_cents"] < 0
     fig = go.Figure(layout=base_layout(title, height=max(280, 90 + 34 * len(ordered))))
@@ -60,6 +60,7 @@ def budget_vs_actual_figure(frame: pd.DataFrame, currency: str, *, period_label:
                        yshift=-26, showarrow=False, font=dict(size=11, color="#495057"))
     fig.update_layout(barmode="overlay", bargap=0.25, hovermode="closest", showlegend=False,
                       margin=dict(l=10, r=16, t=48, b=44))
-    fig.update_xaxes(**money_axis(currency), rangemode="tozero")
+    fig.update_xaxes(**money_axis(currency, [*to_units(ordered["available_cents"]), *to_units(ordered["spent_cents"])]),
+                     rangemode="tozero")
     fig.update_yaxes(automargin=True, showgrid=False)
     return fig

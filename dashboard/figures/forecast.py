@@ -8,7 +8,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_day, format_money
 
 from .theme import COLORWAY, INCOME, MUTED, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units
 
@@ -40,7 +40,7 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
         line, fill = SERIES_COLORS[i % len(SERIES_COLORS)]
         frame = item.frame
         days = pd.to_datetime(frame["day"])
-        labels = [f"{d:%d %b %Y}" for d in frame["day"]]
+        labels = [f"{format_date(d)}" for d in frame["day"]]
         band_text = [f"{lo} – {hi}" for lo, hi in zip(_money_list(frame["p10"], currency),
                                                        _money_list(frame["p90"], currency))]
         fig.add_trace(go.Scatter(x=days, y=to_units(frame["p90"]), mode="lines", line=dict(width=0, color=line),
@@ -62,11 +62,11 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
                     marker=dict(symbol="x", size=12, color=SPENDING, line=dict(width=1, color="white")),
                     name=f"{item.name}: below {format_money(threshold_cents, currency, cents=True)}",
                     customdata=[format_money(value, currency, cents=True)],
-                    text=[f"{item.breach:%d %b %Y}"],
+                    text=[f"{format_date(item.breach)}"],
                     hovertemplate=(f"<b>{item.name}</b><br>10th percentile first below the line on %{{text}}"
                                    "<br>%{customdata}<extra></extra>")))
                 fig.add_annotation(x=pd.Timestamp(item.breach), y=value / 100,
-                                   text=f"{item.name}: {item.breach:%d %b}", showarrow=True, arrowhead=2,
+                                   text=f"{item.name}: {format_day(item.breach)}", showarrow=True, arrowhead=2,
                                    ay=-30 - 22 * i, ax=0, font=dict(size=12, color=SPENDING),
                                    bgcolor="rgba(255,255,255,0.85)")
     first = min(s.frame["day"].iloc[0] for s in series if not s.frame.empty)

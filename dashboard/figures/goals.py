@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money
 
 from .theme import INCOME, MUTED, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units
 
@@ -58,8 +58,9 @@ def history_figure(history: pd.DataFrame, goal: Mapping, currency: str, *, today
         x=dates, y=to_units(history["saved_cents"]), name=word, mode="lines+markers",
         line=dict(color=color, width=2.5, shape="hv" if goal["source"] == "contributions" else "linear"),
         marker=dict(size=5), fill="tozeroy", fillcolor=_fade(color),
-        customdata=[format_money(v, currency, cents=True) for v in history["saved_cents"]],
-        hovertemplate=f"%{{x|%b %-d, %Y}}<br>{word}: %{{customdata}}<extra></extra>",
+        customdata=[[format_money(v, currency, cents=True), format_date(pd.Timestamp(d).date())]
+                    for v, d in zip(history["saved_cents"], dates)],
+        hovertemplate=f"%{{customdata[1]}}<br>{word}: %{{customdata[0]}}<extra></extra>",
     ))
     target_date = goal.get("target_date")
     if target_date is not None and not pd.isna(target_date):
@@ -69,10 +70,14 @@ def history_figure(history: pd.DataFrame, goal: Mapping, currency: str, *, today
             x=pd.to_datetime([start, target_date]), y=[c / 100 for c in plan], name="Plan",
             mode="lines+markers", line=dict(color=MUTED, width=2, dash="dash"),
             marker=dict(size=[0, 9], symbol="star", color=MUTED),
-            customdata=[format_money(c, currency, cents=True) for c in plan],
-            hovertemplate="Plan, %{x|%b %-d, %Y}: %{customdata}<extra></extra>",
+            customdata=[[format_money(c, currency, cents=True), format_date(pd.Timestamp(d).date())]
+                        for c, d in zip(plan, [start, target_date])],
+            hovertemplate="Plan, %{customdata[1]}: %{customdata[0]}<extra></extra>",
         ))
-    fig.update_yaxes(**money_axis(currency), rangemode="tozero")
+    extent = [*to_units(history["saved_cents"])]
+    if target_date is not None and not pd.isna(target_date):
+        extent += [int(goal["target_cents"]) / 100]
+    fig.update_yaxes(**money_axis(currency, extent), rangemode="tozero")
     fig.update_xaxes(showgrid=False, tickformat="%b\n%Y")
     fig.update_layout(margin=dict(l=8, r=8, t=28, b=8), hovermode="closest",
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import plotly_money_format
+from dashboard.formatting import format_day, format_month, money_ticks, separators
 
 PRIMARY = "#3459e6"
 INCOME = "#2e9d5b"
@@ -30,7 +30,8 @@ FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', A
 
 def _template(name: str) -> go.layout.Template:
     colors = THEME_COLORS[name]
-    axis = dict(gridcolor=colors["grid"], zerolinecolor=colors["zero"], linecolor=colors["zero"],
+    # automargin: tick labels ($2k, month names) push the plot in instead of being cut at the card's edge
+    axis = dict(automargin=True, gridcolor=colors["grid"], zerolinecolor=colors["zero"], linecolor=colors["zero"],
                 tickfont=dict(color=colors["text"]), title=dict(font=dict(color=colors["text"])))
     return go.layout.Template(
         layout=dict(
@@ -60,6 +61,20 @@ def client_templates() -> dict:
     return {name: template.to_plotly_json() for name, template in TEMPLATES.items()}
 
 
+def user_text(value) -> str:
+    """User text (an account, category, goal or payee name) made inert for Plotly, which renders a
+    subset of HTML in every label, legend, hover and annotation (``<b>``, ``<a href>``, ``<br>``...):
+    ``& < >`` become entities, which Plotly shows as the characters themselves. Every figure module
+    passes user text through this (or :func:`user_labels`) and nothing else."""
+    text = "" if value is None else str(value)
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user_labels(values) -> list[str]:
+    """:func:`user_text` for each of ``values`` (a list or a Series)."""
+    return [user_text(v) for v in values]
+
+
 def base_layout(title: str | None = None, *, height: int = 340, legend: bool = True) -> dict:
     return dict(
         template=TEMPLATES["light"],
@@ -73,20 +88,34 @@ def base_layout(title: str | None = None, *, height: int = 340, legend: bool = T
         showlegend=legend,
         legend=dict(orientation="h", yanchor="top", y=-0.12, xanchor="left", x=0),
         hoverlabel=dict(font=dict(family=FONT)),
-        separators=".,",
+        separators=separators(),  # Plotly's own numbers (hover, d3 formats) in the locale's symbols
     )
 
 
-def money_axis(currency: str) -> dict:
-    prefix, _fmt = plotly_money_format(currency)
-    return dict(tickprefix=prefix.strip() if prefix.strip() else "", tickformat="~s")
+def money_axis(currency: str, values=None, *, low: float | None = None, high: float | None = None) -> dict:
+    """A money axis whose tick labels are written by dashboard.formatting (``-$5K``, ``-5.000 €``),
+    like every label beside the bars. ``values`` (currency units, e.g. stacked totals) or
+    ``low``/``high`` give the extent the ticks must cover."""
+    if values is not None:
+        numbers = [float(v) for v in values if v == v]
+        low = min(numbers + [0.0]) if low is None else low
+        high = max(numbers + [0.0]) if high is None else high
+    if low is None and high is None:
+        return {}
+    tickvals, ticktext = money_ticks(low or 0.0, high or 0.0, currency)
+    return dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, automargin=True)
 
 
-def money_hover(currency: str, value: str = "%{y}") -> str:
-    """A hover fragment that shows ``value`` as money: ``$1,234.50``."""
-    prefix, fmt = plotly_money_format(currency)
-    field = value.strip("%{}")
-    return f"{prefix}%{{{field}:{fmt}}}"
+def date_ticks(days, grain: str, *, most: int = 12) -> dict:
+    """x-axis ticks for monthly or weekly buckets, written by dashboard.formatting (``Dec 2026``,
+    ``Dec 1``), at most ``most`` of them."""
+    days = list(days)
+    if not days:
+        return {}
+    every = max(1, -(-len(days) // most))
+    shown = days[::every]
+    label = format_day if grain in ("week", "day") else format_month
+    return dict(tickmode="array", tickvals=shown, ticktext=[label(d) for d in shown], automargin=True)
 
 
 def to_units(cents: pd.Series) -> pd.Series:

@@ -13,13 +13,15 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import graph_card, page_header, stat_card
 from dashboard.components.forms import form_field
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.accounts import balance_history_figure, net_worth_figure
-from dashboard.formatting import currency_symbol, format_money
+from dashboard.formatting import format_money
 from dashboard.services import accounts as svc
+from dashboard.services import fx
 from dashboard.services.periods import add_months, month_start
 from dashboard.unit_of_work import unit_of_work
 from models import ACCOUNT_TYPES, db
@@ -28,7 +30,7 @@ dash.register_page(__name__, path="/accounts", name="Accounts", title="Accounts 
 
 P = "accounts"
 RANGES = {"12": "12 months", "24": "24 months", "all": "All time"}
-FORM_FIELDS = ("name", "type", "opening_balance")
+FORM_FIELDS = ("name", "type", "currency", "opening_balance")
 
 
 # -- layout ----------------------------------------------------------------------------------------
@@ -45,11 +47,12 @@ def _form_modal() -> dbc.Modal:
             form_field("Type", dbc.Select(id=f"{P}-form-type", value="checking",
                                       options=[{"label": svc.TYPE_LABELS[t], "value": t} for t in ACCOUNT_TYPES]),
                    f"{P}-form-type"),
-            form_field("Opening balance", dbc.InputGroup([
-                dbc.InputGroupText("$", id=f"{P}-form-currency"),
-                dbc.Input(id=f"{P}-form-opening", inputmode="decimal", placeholder="0.00"),
-            ]), f"{P}-form-opening", "The balance before the first transaction you record here. "
-                                     "Enter what you owe on a card or loan as a negative amount."),
+            form_field("Currency", dbc.Select(id=f"{P}-form-currency-code", options=[]), f"{P}-form-currency",
+                       "The account's amounts are in this currency; it cannot change later. Totals are shown "
+                       "in your base currency, converted with the rates on the Rates page."),
+            form_field("Opening balance", dbc.Input(id=f"{P}-form-opening", inputmode="decimal", placeholder="0.00"),
+                       f"{P}-form-opening", "The balance before the first transaction you record here. "
+                                            "Enter what you owe on a card or loan as a negative amount."),
         ]),
         dbc.ModalFooter([
             dbc.Button("Cancel", id=f"{P}-form-cancel", color="secondary", outline=True, n_clicks=0),
@@ -73,12 +76,13 @@ def layout(**_query):
         dbc.Card(dbc.CardBody([
             html.Div([
                 html.H5("Your accounts", className="card-title mb-0"),
-                dbc.Switch(id=f"{P}-show-archived", label="Show archived", value=True, class_name="mb-0"),
+                dbc.Switch(id=f"{P}-show-archived", label="Show archived", value=False, class_name="mb-0"),
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-1"),
             html.P("Double-click a name or an opening balance to change it; tick Archived to hide an account "
                    "from new transactions and from net worth.", className="text-muted small mb-2"),
             html.Div(id=f"{P}-grid-message", role="status"),
             ledger_grid(f"{P}-grid", _grid_columns(currency), row_data=[], getRowId="'' + params.data.id",
+                        empty=empty_texts.NO_ACCOUNTS,
                         style={}, grid_options={"domLayout": "autoHeight", "stopEditingWhenCellsLoseFocus": True}),
         ]), className="shadow-sm mb-3"),
         html.Div([
@@ -98,13 +102,16 @@ def layout(**_query):
 def _grid_columns(currency: str) -> list[dict]:
     return [
         text_column("name", "Account", editable=True, minWidth=130, flex=2, cellClass="editable-cell"),
-        money_column("balance_cents", "Balance", currency,
-                     cellClassRules={"text-danger": "params.value < 0"}),
+        # Each account's amounts in its own currency (params.data.currency), the base one as a fallback.
+        money_column("balance_cents", "Balance", currency, cellClassRules={"text-danger": "params.value < 0"},
+                     valueFormatter={"function": f"formatCents(params.value, params.data.currency || '{currency}')"}),
+        text_column("currency", "Currency", minWidth=90, maxWidth=110),
         text_column("type_label", "Type", minWidth=110),
         {"field": "opening", "headerName": "Opening balance", "editable": True, "type": "rightAligned",
          "cellClass": "money editable-cell ag-right-aligned-cell", "minWidth": 130, "cellDataType": False,
          "cellEditor": "agTextCellEditor",
-         "valueFormatter": {"function": f"formatCents(Math.round(Number(params.value) * 100), '{currency}')"}},
+         "valueFormatter": {"function": "formatCents(Math.round(Number(params.value) * 100), "
+                                        f"params.data.currency || '{currency}')"}},
         {"field": "transaction_count", "headerName": "Transactions", "type": "rightAligned", "minWidth": 110,
          "valueFormatter": {"function": "params.value == null ? '' : Number(params.value).toLocaleString()"}},
         date_column("last_date", "Last activity"),
@@ -126,7 +133,7 @@ def _units(cents: int) -> str:
 
 def _grid_rows(summaries) -> list[dict]:
     return [{
-        "id": int(r.id), "version": int(r.version), "name": r.name, "type": r.type,
+        "id": int(r.id), "version": int(r.version), "name": r.name, "type": r.type, "currency": r.currency,
         "type_label": svc.TYPE_LABELS.get(r.type, r.type), "balance_cents": int(r.balance_cents),
         "opening": _units(r.opening_cents), "transaction_count": int(r.transaction_count),
         "last_date": r.last_date.isoformat() if r.last_date else None, "archived": bool(r.archived),
@@ -134,14 +141,17 @@ def _grid_rows(summaries) -> list[dict]:
     } for r in summaries.itertuples()]
 
 
-def _stats(summaries, currency: str) -> list:
-    totals = svc.net_worth_now(summaries)
+def _stats(summaries, converted, currency: str, missing) -> list:
+    """The headline numbers in the base currency (``converted``: summaries valued at today's rates)."""
+    totals = svc.net_worth_now(converted)
     active = int((~summaries["archived"]).sum()) if not summaries.empty else 0
     archived = len(summaries) - active
     money = lambda cents: format_money(cents, currency, cents=True)  # noqa: E731
     cards = [
         stat_card("Net worth", money(totals["net_cents"]), id=f"{P}-net-worth-value",
-                  tone="danger" if totals["net_cents"] < 0 else None, detail="assets minus debts"),
+                  tone="danger" if totals["net_cents"] < 0 or missing else None,
+                  detail=("without " + ", ".join(f"{m.currency} (no rate to {m.target} on or before {m.day})"
+                                                 for m in missing)) if missing else "assets minus debts"),
         stat_card("Assets", money(totals["assets_cents"]), id=f"{P}-assets", tone="success",
                   detail="checking, savings, cash, investments"),
         stat_card("Debts", money(-totals["debts_cents"]), id=f"{P}-debts",
@@ -181,7 +191,8 @@ def render_accounts(_refresh, show_archived):
     viewer = require_viewer()
     summaries = svc.account_summaries(db.session, viewer.user_id)
     shown = summaries if show_archived is not False else summaries[~summaries["archived"]]
-    return _stats(summaries, viewer.currency), _grid_rows(shown)
+    converted, base, missing = svc.in_base_currency(db.session, viewer.user_id, summaries, date.today())
+    return _stats(summaries, converted, base, missing), _grid_rows(shown)
 
 
 @callback(
@@ -211,7 +222,8 @@ def render_charts(_refresh, range_value, show_archived):
     Output(f"{P}-form-name", "value"),
     Output(f"{P}-form-type", "value"),
     Output(f"{P}-form-opening", "value"),
-    Output(f"{P}-form-currency", "children"),
+    Output(f"{P}-form-currency-code", "options"),
+    Output(f"{P}-form-currency-code", "value"),
     Output(f"{P}-form-errors-store", "data"),
     Input(f"{P}-new", "n_clicks"),
     Input(f"{P}-form-cancel", "n_clicks"),
@@ -219,11 +231,13 @@ def render_charts(_refresh, range_value, show_archived):
 )
 def open_form(_new, _cancel):
     if not (ctx.triggered and ctx.triggered[0].get("value")):
-        return (no_update,) * 6
+        return (no_update,) * 7
     viewer = require_viewer()
     if ctx.triggered_id == f"{P}-form-cancel":
-        return False, no_update, no_update, no_update, no_update, {}
-    return True, "", "checking", "", currency_symbol(viewer.currency).strip(), {}
+        return False, no_update, no_update, no_update, no_update, no_update, {}
+    base = fx.base_currency(db.session, viewer.user_id)
+    options = [{"label": label, "value": code} for code, label in fx.account_currency_choices(base)]
+    return True, "", "checking", "", options, base, {}
 
 
 @callback(
@@ -235,27 +249,35 @@ def open_form(_new, _cancel):
     State(f"{P}-form-name", "value"),
     State(f"{P}-form-type", "value"),
     State(f"{P}-form-opening", "value"),
+    State(f"{P}-form-currency-code", "value"),
     State(f"{P}-refresh", "data"),
     prevent_initial_call=True,
 )
-def save_account(n_clicks, name, type_, opening, refresh):
+def save_account(n_clicks, name, type_, opening, currency, refresh):
     if not n_clicks:
         return no_update, no_update, no_update, no_update
     viewer = require_viewer()
     done = unit_of_work(lambda: svc.create_account(db.session, viewer.user_id, name=name, type=type_,
-                                                   opening_balance=opening))
+                                                   opening_balance=opening, currency=currency))
     if not done.ok:
         return no_update, {done.field if done.field in FORM_FIELDS else "form": done.message}, no_update, no_update
     account = done.value
-    return False, {}, _bump(refresh), _alert(f"Created “{account.name}”.", id=f"{P}-created")
+    # No time-out here: the message carries the next step (links must not vanish while being read).
+    message = dbc.Alert([f"Created “{account.name}”. Next, bring in its transactions: ",
+                         dcc.Link("import a statement", href="/import", id=f"{P}-created-import"), " or ",
+                         dcc.Link("add a transaction", href="/transactions#new", id=f"{P}-created-add"), "."],
+                        color="success", dismissable=True, class_name="py-2 mb-2", id=f"{P}-created")
+    return False, {}, _bump(refresh), message
 
 
 @callback(
     Output(f"{P}-form-name-feedback", "children"),
     Output(f"{P}-form-type-feedback", "children"),
+    Output(f"{P}-form-currency-feedback", "children"),
     Output(f"{P}-form-opening-feedback", "children"),
     Output(f"{P}-form-name", "invalid"),
     Output(f"{P}-form-type", "invalid"),
+    Output(f"{P}-form-currency-code", "invalid"),
     Output(f"{P}-form-opening", "invalid"),
     Output(f"{P}-form-message", "children"),
     Input(f"{P}-form-errors-store", "data"),

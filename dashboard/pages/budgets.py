@@ -20,7 +20,7 @@ from dashboard.components.cards import graph_card, page_header, stat_card
 from dashboard.components.grid import ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.budgets import budget_vs_actual_figure
-from dashboard.formatting import format_money, format_percent
+from dashboard.formatting import format_date_range, format_day, format_money, format_number, format_percent
 from dashboard.services import budgets as svc
 from dashboard.services.errors import NotFound, ServiceError
 from dashboard.unit_of_work import unit_of_work
@@ -45,7 +45,8 @@ def _href(period: svc.Period) -> str:
 def grid_columns(currency: str) -> list[dict]:
     fixed = {"suppressSizeToFit": True}  # only the category column grows and shrinks with the grid
     return [
-        text_column("category", "Category", minWidth=130, flex=1, pinned="left", cellRenderer="BudgetCategory"),
+        text_column("category", "Category", minWidth=170, flex=1, pinned="left", cellRenderer="BudgetCategory",
+                    wrapText=True, autoHeight=True),  # long names wrap, never cut
         money_column("budgeted", "Budgeted", currency, editable=True, cellDataType="text",
                      cellEditor="agTextCellEditor", cellEditorParams={"maxLength": 64},
                      valueFormatter={"function": f"budgetAmountText(params.value, '{currency}')"},
@@ -191,24 +192,37 @@ def stats_children(summary: svc.PeriodSummary, period: svc.Period, currency: str
     if summary.outside_cents:
         spent_detail += f" · {money(summary.outside_cents)} not in these budgets"
     in_period = period.start <= today <= period.end
+    # Days still to spend in, today included (spending today still comes out of what is left).
+    spend_days = summary.days_left + 1 if in_period else 0
     if summary.left_cents < 0:
         left_detail = "over budget"
-    elif in_period and summary.days_left > 0 and summary.left_cents > 0:
-        left_detail = f"{money(summary.left_cents // summary.days_left)} a day"
+    elif in_period and summary.left_cents > 0:
+        left_detail = f"{money(summary.left_cents // spend_days)} a day for {spend_days} day{'s' if spend_days != 1 else ''}"
     else:
         left_detail = ""
     unbudgeted = summary.unbudgeted_income_cents
+    if summary.running:
+        # A running period has not had all its income yet: show what came in so far against the
+        # same days of the previous period, not "income minus budgets" (negative until payday).
+        so_far = format_date_range(period.start, today, today=today)
+        than = format_date_range(*summary.previous_range, today=today)
+        income_card = stat_card(
+            f"Income, {so_far}", money(summary.income_cents), id=f"{P}-unbudgeted-income",
+            detail=f"{than}: {money(summary.previous_income_cents)} · {money(summary.budgeted_cents)} budgeted")
+    else:
+        income_card = stat_card(
+            "Income not budgeted", money(unbudgeted), id=f"{P}-unbudgeted-income",
+            tone="danger" if unbudgeted < 0 else None,
+            detail=(f"of {money(summary.income_cents)} income" if unbudgeted >= 0
+                    else f"more budgeted than the {money(summary.income_cents)} earned"))
     cards = [
         stat_card("Budgeted", money(summary.budgeted_cents), id=f"{P}-total-budgeted", detail=budgeted_detail),
         stat_card("Spent", money(summary.spent_cents), id=f"{P}-total-spent", detail=spent_detail),
         stat_card("Left to spend", money(summary.left_cents), id=f"{P}-left",
                   tone="danger" if summary.left_cents < 0 else None, detail=left_detail),
-        stat_card("Days left", f"{summary.days_left}", id=f"{P}-days-left",
-                  detail=f"of {summary.days_total} · ends {period.end.day} {period.end:%b}"),
-        stat_card("Income not budgeted", money(unbudgeted), id=f"{P}-unbudgeted-income",
-                  tone="danger" if unbudgeted < 0 else None,
-                  detail=(f"of {money(summary.income_cents)} income" if unbudgeted >= 0
-                          else f"more budgeted than the {money(summary.income_cents)} earned")),
+        stat_card("Days left", format_number(summary.days_left), id=f"{P}-days-left",
+                  detail=f"of {summary.days_total} · ends {format_day(period.end)}"),
+        income_card,
     ]
     return [dbc.Col(card, xs=6 if i < 4 else 12, lg=4, xl=True) for i, card in enumerate(cards)]
 

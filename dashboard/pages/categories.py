@@ -15,9 +15,10 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard.components.cards import page_header
 from dashboard.components.forms import form_field
 from dashboard.context import require_viewer
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money, format_number
 from dashboard.services import categories as svc
 from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/categories", name="Categories", title="Categories · Ledgerlens", order=7)
@@ -99,6 +100,7 @@ def layout(**_query):
                     dbc.InputGroup([dbc.Input(id=f"{P}-rename-name", maxlength=100, placeholder="New name"),
                                     dbc.Button("Rename", id=f"{P}-rename", n_clicks=0, color="secondary")],
                                    class_name="mb-2"),
+                    dbc.Label("Colour", html_for=f"{P}-recolor-color", class_name="visually-hidden"),
                     dbc.InputGroup([dbc.Input(id=f"{P}-recolor-color", type="color", value="#3459e6",
                                               style={"maxWidth": "5rem"}),
                                     dbc.Button("Recolour", id=f"{P}-recolor", n_clicks=0, color="secondary")],
@@ -133,7 +135,7 @@ def _tree(frame, counts) -> html.Ul:
     for r in frame.itertuples():
         label = [html.Span(className="category-swatch", style={"background": r.color or "#adb5bd"}),
                  html.Span(r.name, className="category-name" + (" text-decoration-line-through" if r.hidden else "")),
-                 html.Span(f"{counts.get(int(r.id), 0):,}", className="badge text-bg-light ms-2",
+                 html.Span(f"{format_number(counts.get(int(r.id), 0))}", className="badge text-bg-light ms-2",
                            title="transactions"),
                  html.Span("built in" if not r.own else "", className="text-muted small ms-2")]
         items.append(html.Li(html.Button(label, id={"type": f"{P}-pick", "index": int(r.id)}, n_clicks=0,
@@ -195,7 +197,7 @@ def show_selected(category_id, _refresh):
     count = svc.usage(db.session, viewer.user_id).get(category.id, 0)
     kind = "spending" if category.kind == "expense" else "income"
     owner = "your own" if category.user_id is not None else ("built in, hidden" if row["hidden"] else "built in")
-    info = f"{row['full_name']}: {kind}, {owner}, {count:,} transaction{'s' if count != 1 else ''}."
+    info = f"{row['full_name']}: {kind}, {owner}, {format_number(count)} transaction{'s' if count != 1 else ''}."
     return info, category.version, category.name, row["color"] or "#3459e6", \
         int(category.parent_id) if category.parent_id else None
 
@@ -203,14 +205,11 @@ def show_selected(category_id, _refresh):
 # -- writes -------------------------------------------------------------------------------------------
 
 def _run(write, success):
-    """Run one service write; commit on success, roll back and say why on a refusal."""
-    try:
-        result = write()
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
-        return _alert(exc.message, "danger", id=f"{P}-error"), False
-    return _alert(success(result), id=f"{P}-done"), True
+    """Run one service write as a unit of work; say what was done, or why it was refused."""
+    done = unit_of_work(write)
+    if not done.ok:
+        return _alert(done.message, "danger", id=f"{P}-error"), False
+    return _alert(success(done.value), id=f"{P}-done"), True
 
 
 @callback(
@@ -279,7 +278,7 @@ def change(_rename, _recolor, _move, _hide, category_id, version, name, color, p
 def _clash_table(clashes, currency: str):
     if not clashes:
         return html.P("No period has a budget in both.", className="text-muted small mb-0")
-    rows = [html.Tr([html.Td(f"{c['start']:%b %d, %Y} – {c['end']:%b %d, %Y}"),
+    rows = [html.Tr([html.Td(f"{format_date(c['start'])} – {format_date(c['end'])}"),
                      html.Td(format_money(c["source_cents"], currency, cents=True), className="text-end"),
                      html.Td(format_money(c["target_cents"], currency, cents=True), className="text-end")])
             for c in clashes]
@@ -368,7 +367,7 @@ def open_delete(_open, _cancel, category_id, move_to, version):
         return False, no_update, None, _alert(exc.message, "danger", id=f"{P}-error")
     count = svc.usage(db.session, viewer.user_id).get(category.id, 0)
     where = f"move to “{target.name}”" if target else "become uncategorized"
-    text = (f"Delete “{category.name}”? Its {count:,} transaction{'s' if count != 1 else ''} {where}; its "
+    text = (f"Delete “{category.name}”? Its {format_number(count)} transaction{'s' if count != 1 else ''} {where}; its "
             "subcategories move up one level; its budgets and rules are deleted.")
     pending = {"category": category.id, "move_to": target.id if target else None, "version": category.version}
     return True, html.P(text), pending, no_update
@@ -392,6 +391,6 @@ def confirm_delete(n_clicks, pending, refresh):
     message, ok = _run(lambda: svc.delete_category(db.session, viewer.user_id, pending.get("category"),
                                                    expected_version=pending.get("version"),
                                                    move_to=pending.get("move_to")),
-                       lambda n: f"Deleted; {n:,} transaction{'s' if n != 1 else ''} moved.")
+                       lambda n: f"Deleted; {format_number(n)} transaction{'s' if n != 1 else ''} moved.")
     return False, message, _bump(refresh), None if ok else no_update
 

@@ -13,13 +13,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header, stat_card
 from dashboard.components.forms import form_field
 from dashboard.components.goals import STATUS_BOOTSTRAP, short_date, status_badge
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import require_viewer
 from dashboard.figures.goals import gauge_figure, history_figure, progress_word
-from dashboard.formatting import currency_symbol, format_money
+from dashboard.formatting import currency_symbol, format_money, format_month
 from dashboard.services import goals as svc
 from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.errors import ServiceError
@@ -61,7 +62,8 @@ def _form_modal() -> dbc.Modal:
                 dbc.Col(_field("Target date", dbc.Input(id="goals-form-date", type="date"),
                                "goals-form-date"), sm=6),
             ]),
-            _field("Progress comes from", dbc.Select(id="goals-form-account", value=NO_ACCOUNT, options=[]),
+            _field("Progress comes from", dcc.Dropdown(id="goals-form-account", value=NO_ACCOUNT, options=[],
+                                                                  clearable=False, searchable=False),
                    "goals-form-account",
                    "Record contributions yourself, or follow an account's balance. A debt goal follows a "
                    "credit card or loan down to zero."),
@@ -130,7 +132,7 @@ def layout(**_query):
             html.P("Double-click a name, target or date to change it; Enter saves.",
                    className="text-muted small mb-2"),
             html.Div(id="goals-grid-message"),
-            ledger_grid("goals-grid", [], row_data=[], getRowId="params.data.id", style={},
+            ledger_grid("goals-grid", [], row_data=[], getRowId="params.data.id", style={}, empty=empty_texts.NO_GOALS,
                         grid_options={"domLayout": "autoHeight", "stopEditingWhenCellsLoseFocus": True,
                                       "singleClickEdit": False}),
         ]), className="shadow-sm"),
@@ -152,6 +154,24 @@ def _stat(label: str, value: str, *, id: str | None = None, tone: str | None = N
         html.Div(value, className="goal-stat-value money" + (f" text-{tone}" if tone else ""),
                  **({"id": id} if id else {})),
     ], className="goal-stat")
+
+
+def _no_pace_line(goal: dict, today: date) -> str:
+    """Why there is no projection, said truthfully: a goal whose money so far all came on its first day
+    (a first contribution right after setting it up) has no pace yet; it did not get "no contributions"."""
+    debt = goal["kind"] == "debt"
+    count = int(goal["contributions"] or 0) if goal["source"] == "contributions" else 0
+    start = goal["start_date"]
+    young = isinstance(start, date) and start > add_months(today, -3)
+    if count and young:
+        what = "payment" if debt else "contribution"
+        so_far = f"your first {what}" if count == 1 else f"all {count} {what}s so far"
+        return (f"{so_far[0].upper()}{so_far[1:]} came on the goal's first day ({short_date(start)}): "
+                "a projection shows once there is a pace over later days.")
+    source = "no payments" if debt else "no contributions"
+    if goal["source"] == "account":
+        source = "the balance did not move" if not debt else "the debt did not go down"
+    return f"Last 3 months: {source}, so no projection yet."
 
 
 def _plan_lines(goal: dict, currency: str, today: date) -> list:
@@ -179,16 +199,13 @@ def _plan_lines(goal: dict, currency: str, today: date) -> list:
             late = target_date is not None and when > target_date
             lines.append(html.Span([
                 f"At the recent pace ({_money(rate, currency)} a month) it is reached by ",
-                html.Strong(f"{when:%B %Y}", className="text-danger" if late else None), "."]))
+                html.Strong(f"{format_month(when, long=True)}", className="text-danger" if late else None), "."]))
         elif rate is not None and rate < 0:
             what = "the debt grew by" if debt else "it fell by"
             lines.append(html.Span(f"Over the last 3 months {what} {_money(-rate, currency)} a month: "
                                    "not on course at this pace.", className="text-danger"))
         else:
-            source = "no payments" if debt else "no contributions"
-            if goal["source"] == "account":
-                source = "the balance did not move" if not debt else "the debt did not go down"
-            lines.append(html.Span(f"Last 3 months: {source}, so no projection yet.", className="text-muted"))
+            lines.append(html.Span(_no_pace_line(goal, today), className="text-muted"))
     return [html.Div(line, className="goal-plan-line") for line in lines]
 
 
@@ -334,7 +351,9 @@ def render_goals(_refresh):
         empty = dbc.Col(dbc.Card(dbc.CardBody([
             html.H5("No goals yet", className="card-title"),
             html.P("Set a goal — an emergency fund, a trip, paying off a card — and see how far along "
-                   "it is and whether it will be reached in time.", className="text-muted mb-0"),
+                   "it is and whether it will be reached in time.", className="text-muted mb-2"),
+            dcc.Link("Set your first goal", href=empty_texts.NEW_GOAL, className="btn btn-primary btn-sm",
+                     id="goals-empty-new"),
         ]), className="shadow-sm"), xs=12)
         return [empty], _summary([], viewer.currency), [], _grid_columns(viewer.currency)
     cards = [goal_card(goal, svc.goal_history(db.session, viewer.user_id, goal, today), viewer.currency, today)

@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, 
 from dashboard.components.cards import page_header
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import format_money
+from dashboard.formatting import format_money, format_number
 from dashboard.services import archive as archive_svc
 from dashboard.services import importer as svc
 from dashboard.services.accounts import list_accounts
@@ -133,7 +133,8 @@ def _preview_columns(currency: str) -> list[dict]:
             "import-status-duplicate": "params.value === 'Duplicate'",
             "import-status-error": "params.value === 'Error'",
             "import-status-skipped": "params.value === 'Skipped'"}),
-        text_column("reason", "Why", minWidth=220),
+        # The whole reason, wrapped: "Unknown category “Financial services”: left uncategorized." is never cut.
+        text_column("reason", "Why", minWidth=260, flex=2, wrapText=True, autoHeight=True, cellClass="wrap-cell"),
     ]
 
 
@@ -394,7 +395,7 @@ def inspect_file(file_data):
             archive = archive_svc.read_archive(data)
             counts = archive_svc.archive_summary(archive)
             info = html.Div([html.Strong(name or "export.zip"), " · Ledgerlens export: ",
-                             f"{counts['transactions']:,} transactions, {counts['accounts']} accounts, "
+                             f"{format_number(counts['transactions'])} transactions, {counts['accounts']} accounts, "
                              f"{counts['budgets']} budgets, {counts['goals']} goals. Its accounts are matched "
                              "by name; what is already here is skipped."])
             return (info, HIDDEN, {}, HIDDEN, *keep)
@@ -402,7 +403,7 @@ def inspect_file(file_data):
             parsed = svc.parse_ofx(data)
             accounts = ", ".join("…" + a[-4:] for a in parsed.info.get("accounts", []))
             info = html.Div([html.Strong(name or "statement.ofx"),
-                             f" · OFX statement, {len(parsed.rows) + parsed.error_count:,} transactions"
+                             f" · OFX statement, {format_number(len(parsed.rows) + parsed.error_count)} transactions"
                              + (f" (account {accounts})" if accounts else "")
                              + (f" in {', '.join(parsed.info['currencies'])}" if parsed.info.get("currencies") else "")])
             return (info, HIDDEN, {}, {}, *keep)
@@ -462,9 +463,14 @@ def preview(file_data, account_id, *args):
         if svc.detect_format(data, name) == "archive":
             archive = archive_svc.read_archive(data)
             counts = archive_svc.archive_summary(archive)
-            summary = [_badge(f"{n:,} {k.replace('_', ' ')}", "light", text_color="dark")
+            summary = [_badge(f"{format_number(n)} {k.replace('_', ' ')}", "light", text_color="dark")
                        for k, n in counts.items() if n]
-            return ([], small, summary, "", "", False, token, *styles)
+            # An export to restore: say what it holds and what Import will do (no row grid for a zip).
+            about = html.P([html.Strong("A Ledgerlens export. "),
+                            "Import restores its accounts (matched by name), transactions, budgets and goals; "
+                            "whatever is already here is skipped, nothing is overwritten."],
+                           className="mb-2", id=f"{P}-archive-info")
+            return ([], HIDDEN, summary, about, "", not any(counts.values()), token, *styles)
         parsed = _parse(data, name, values)
         if account_id is None:
             return ([], small, "", "", "Choose the account to import into.", True, None, *styles)
@@ -474,19 +480,22 @@ def preview(file_data, account_id, *args):
     rows, total = _preview_rows(plan, _category_names(viewer.user_id))
     new = sum(1 for r in plan.rows if r.include and r.status == svc.NEW)
     summary = [
-        _badge(f"{new:,} to import", "primary", id=f"{P}-count-new"),
-        _badge(f"{plan.count(svc.DUPLICATE):,} duplicates", "warning", text_color="dark", id=f"{P}-count-dup"),
-        _badge(f"{plan.error_count:,} errors", "danger", id=f"{P}-count-error") if plan.error_count else None,
-        _badge(f"{plan.count(svc.SKIPPED):,} skipped", "secondary") if plan.count(svc.SKIPPED) else None,
+        _badge(f"{format_number(new)} to import", "primary", id=f"{P}-count-new"),
+        _badge(f"{format_number(plan.count(svc.DUPLICATE))} duplicates", "warning", text_color="dark", id=f"{P}-count-dup"),
+        _badge(f"{format_number(plan.error_count)} errors", "danger", id=f"{P}-count-error") if plan.error_count else None,
+        _badge(f"{format_number(plan.count(svc.SKIPPED))} skipped", "secondary") if plan.count(svc.SKIPPED) else None,
     ]
     warnings = list(plan.warnings)
     if total > len(rows):
-        warnings.append(f"Showing {len(rows):,} of {total:,} rows: every row with a problem first.")
+        warnings.append(f"Showing {format_number(len(rows))} of {format_number(total)} rows: every row with a problem first.")
     if plan.error_count:
         warnings.append("Rows with an error stop the import: fix the mapping, or untick them to leave them out.")
+    # Nothing to import (every row a duplicate, skipped or left out): the button waits until a row is
+    # ticked back in (the clientside callback below).
+    nothing = not any(r.include for r in plan.rows) and not plan.error_count
     return (rows, {"height": _grid_height(len(rows), 150, 480)}, [b for b in summary if b is not None],
             html.Ul([html.Li(w) for w in warnings], className="mb-2 ps-3") if warnings else "",
-            "", False, token, *styles)
+            "", nothing, token, *styles)
 
 
 @callback(
@@ -648,3 +657,19 @@ def edit_rules(_add, _delete, changes, pattern, match_type, category_id, selecte
     rows = _rules_rows(viewer.user_id, options)
     return (rows, {"height": _grid_height(len(rows), 120, 300)}, message,
             (version or 0) + 1 if isinstance(version, int) else 1, clear_pattern)
+
+
+# A preview with nothing to import keeps the Import button disabled until a row is ticked back in.
+clientside_callback(
+    """
+    function(decisions, previewId) {
+        if (!decisions || !previewId || decisions["for"] !== previewId) { return window.dash_clientside.no_update; }
+        var back = Object.values(decisions.lines || {}).some(function(v) { return v === true; });
+        return back ? false : window.dash_clientside.no_update;
+    }
+    """,
+    Output(f"{P}-run", "disabled", allow_duplicate=True),
+    Input(f"{P}-decisions", "data"),
+    State(f"{P}-preview-id", "data"),
+    prevent_initial_call=True,
+)

@@ -8,12 +8,15 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.empty import NEW_ACCOUNT, empty_state
 from dashboard.components.goals import goals_summary
+from dashboard.components.upcoming import upcoming_list
 from dashboard.context import require_viewer
 from dashboard.figures.overview import cashflow_figure, top_categories_figure
-from dashboard.formatting import format_money, format_percent
+from dashboard.formatting import format_date_range, format_money, format_month, format_percent
 from dashboard.services import goals as goals_svc
 from dashboard.services import overview as svc
+from dashboard.services import schedules as upcoming_svc
 from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.periods import month_start
 from models import DEBT_TYPES, db
@@ -37,6 +40,12 @@ def layout(**_query):
         ], className="g-3 mb-3"),
         dbc.Row([dbc.Col(graph_card("overview-cashflow", height=360))], className="g-3"),
         dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
+            html.Div([html.H5("Upcoming, next 30 days", className="card-title mb-0"),
+                      dcc.Link("Recurring →", href="/recurring", className="small")],
+                     className="d-flex justify-content-between align-items-center mb-3"),
+            dcc.Loading(html.Div(id="overview-upcoming"), type="dot", color="#3459e6"),
+        ]), className="shadow-sm"))], className="g-3 mt-0"),
+        dbc.Row([dbc.Col(dbc.Card(dbc.CardBody([
             html.Div([html.H5("Goals", className="card-title mb-0"),
                       dcc.Link("All goals →", href="/goals", className="small")],
                      className="d-flex justify-content-between align-items-center mb-3"),
@@ -45,15 +54,16 @@ def layout(**_query):
     ])
 
 
-def _change_detail(now: int, before: int, currency: str, *, good_when_up: bool):
+def _change_detail(now: int, before: int, currency: str, *, good_when_up: bool, than: str):
+    """"+12.3% vs Nov 1 – 2 ($1,234.00)": against the same days of last month."""
     if before == 0:
-        return html.Span("no activity last month", className="text-muted")
+        return html.Span(f"nothing in {than}", className="text-muted")
     diff = now - before
     ratio = diff / abs(before)
     good = (diff >= 0) == good_when_up
     return html.Span([
         html.Span(format_percent(ratio, signed=True), className="text-success" if good else "text-danger"),
-        f" vs last month ({format_money(before, currency, cents=True)})",
+        f" vs {than} ({format_money(before, currency, cents=True)})",
     ])
 
 
@@ -61,26 +71,31 @@ def stats_children(user_id: int, currency: str, today: date, balances) -> list:
     net_worth = int(balances["balance_cents"].sum())
     debts = int(balances.loc[balances["type"].isin(DEBT_TYPES), "balance_cents"].sum())
     this, last = svc.month_comparison(db.session, user_id, today)
+    this_range, last_range = svc.month_ranges(today)
+    than = format_date_range(*last_range, today=today)
+    so_far = format_date_range(*this_range, today=today)
     cards = [
         stat_card("Net worth", format_money(net_worth, currency, cents=True), id="overview-net-worth",
                   detail=f"{format_money(net_worth - debts, currency, cents=True)} assets · "
                          f"{format_money(-debts, currency, cents=True)} owed"),
-        stat_card(f"Income, {today:%B}", format_money(this.income_cents, currency, cents=True),
+        stat_card(f"Income, {so_far}", format_money(this.income_cents, currency, cents=True),
                   id="overview-income", tone="success",
-                  detail=_change_detail(this.income_cents, last.income_cents, currency, good_when_up=True)),
-        stat_card(f"Spending, {today:%B}", format_money(this.spending_cents, currency, cents=True),
+                  detail=_change_detail(this.income_cents, last.income_cents, currency, good_when_up=True, than=than)),
+        stat_card(f"Spending, {so_far}", format_money(this.spending_cents, currency, cents=True),
                   id="overview-spending",
-                  detail=_change_detail(this.spending_cents, last.spending_cents, currency, good_when_up=False)),
-        stat_card(f"Net, {today:%B}", format_money(this.net_cents, currency, cents=True, signed=True),
+                  detail=_change_detail(this.spending_cents, last.spending_cents, currency, good_when_up=False,
+                                        than=than)),
+        stat_card(f"Net, {so_far}", format_money(this.net_cents, currency, cents=True, signed=True),
                   id="overview-net", tone="success" if this.net_cents >= 0 else "danger",
-                  detail=f"last month {format_money(last.net_cents, currency, cents=True, signed=True)}"),
+                  detail=f"{than}: {format_money(last.net_cents, currency, cents=True, signed=True)}"),
     ]
     return [dbc.Col(card, xs=12, sm=6, xl=3) for card in cards]
 
 
 def accounts_children(balances, currency: str):
     if balances.empty:
-        return html.P("No accounts yet.", className="text-muted mb-0")
+        return empty_state("No accounts yet", "Add the account your money lives in, with today's balance.",
+                           [("Add an account", NEW_ACCOUNT)], id="overview-accounts-empty")
     rows = [html.Tr([
         html.Td([html.Div(row.name, className="fw-semibold"),
                  html.Small(TYPE_LABELS.get(row.type, row.type), className="text-muted")]),
@@ -111,7 +126,7 @@ def update_overview(_load):
     return (
         stats_children(viewer.user_id, viewer.currency, today, balances),
         accounts_children(balances, viewer.currency),
-        top_categories_figure(top, viewer.currency, period_label=f"{today:%B %Y}"),
+        top_categories_figure(top, viewer.currency, period_label=format_month(today, long=True)),
         cashflow_figure(cashflow, viewer.currency),
     )
 
@@ -121,3 +136,10 @@ def update_overview_goals(_load):
     viewer = require_viewer()
     frame = goals_svc.goals_summary(db.session, viewer.user_id, date.today())
     return goals_summary(goals_svc.goal_records(frame), viewer.currency)
+
+
+@callback(Output("overview-upcoming", "children"), Input("overview-load", "data"))
+def update_overview_upcoming(_load):
+    viewer = require_viewer()
+    frame = upcoming_svc.upcoming(db.session, viewer.user_id, date.today(), days=30)
+    return upcoming_list(frame, viewer.currency)

@@ -15,12 +15,12 @@ from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 from dashboard.components.cards import page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import format_money
+from dashboard.formatting import format_date, format_money, format_month, format_percent
 from dashboard.services import recurring as rec
 from dashboard.services import schedules as sched
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
-from dashboard.services.errors import ServiceError
+from dashboard.unit_of_work import unit_of_work
 from models import db, from_cents
 
 dash.register_page(__name__, path="/recurring", name="Recurring", title="Recurring · Ledgerlens", order=5)
@@ -122,12 +122,12 @@ def suggestions_table(frame, currency: str):
     for r in frame.itertuples():
         rows.append(html.Tr([
             html.Td([html.Div(r.payee, className="fw-semibold"),
-                     html.Small(f"{r.count} payments, last {r.last_date:%d %b %Y}", className="text-muted")]),
+                     html.Small(f"{r.count} payments, last {format_date(r.last_date)}", className="text-muted")]),
             html.Td(r.cadence_label),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
                     className="text-end money"),
-            html.Td(f"{r.next_date:%d %b %Y}"),
-            html.Td(f"{r.confidence:.0%}", className="text-end"),
+            html.Td(f"{format_date(r.next_date)}"),
+            html.Td(f"{format_percent(r.confidence, digits=0)}", className="text-end"),
             html.Td([_button("Confirm", "confirm", r.key, "primary"), _button("Edit", "edit", r.key),
                      _button("Dismiss", "dismiss", r.key, "danger")], className="text-nowrap"),
         ]))
@@ -148,7 +148,7 @@ def schedules_table(frame, nexts: dict, currency: str):
             html.Td(rec.rule_label(r.rrule)),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
                     className="text-end money"),
-            html.Td("paused" if r.paused else (f"{upcoming:%d %b %Y}" if upcoming else "ended")),
+            html.Td("paused" if r.paused else (f"{format_date(upcoming)}" if upcoming else "ended")),
             html.Td([_button("Resume" if r.paused else "Pause", "pause", int(r.id)),
                      _button("Skip next", "skip", int(r.id)),
                      _button("Delete", "delete", int(r.id), "danger")], className="text-nowrap"),
@@ -165,7 +165,7 @@ def price_change_text(changes, currency: str) -> str:
         return ""
     since, old, new = changes[-1]
     return (f"{format_money(abs(old), currency, cents=True)} → {format_money(abs(new), currency, cents=True)} "
-            f"since {since:%B %Y}")
+            f"since {format_month(since, long=True)}")
 
 
 def subscriptions_table(frame, currency: str):
@@ -252,7 +252,8 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
     today = date.today()
     trigger = ctx.triggered_id
     bump = (refresh or 0) + 1 if isinstance(refresh, int) else 1
-    try:
+
+    def work():
         if trigger == f"{P}-form-save":
             fields = dict(name=name, payee=payee or "", kind=kind, amount=amount, account_id=account,
                           category_id=category or None, start_date=start, until=until or None)
@@ -263,7 +264,6 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
                 schedule = rec.confirm(db.session, viewer.user_id, suggestion, today, **changes)
             else:
                 schedule = sched.create_schedule(db.session, viewer.user_id, **fields)
-            db.session.commit()
             return _alert(f"Saved “{schedule.name}”."), bump, None, None
         kind_of = trigger.get("type", "").removeprefix(f"{P}-") if isinstance(trigger, dict) else ""
         index = trigger.get("index") if isinstance(trigger, dict) else None
@@ -279,19 +279,20 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
             message = f"“{schedule.name}” {'paused' if schedule.paused else 'resumed'}."
         elif kind_of == "skip":
             skipped = sched.skip_next(db.session, viewer.user_id, index, today)
-            message = f"Skipped the one on {skipped.occurs_on:%d %b %Y}."
+            message = f"Skipped the one on {format_date(skipped.occurs_on)}."
         elif kind_of == "delete":
             sched.delete_schedule(db.session, viewer.user_id, index)
             message = "Schedule deleted."
         else:
             return no_update, no_update, no_update, no_update
-        db.session.commit()
-    except ServiceError as exc:
-        db.session.rollback()
+        return _alert(message), bump, no_update, no_update
+
+    done = unit_of_work(work)
+    if not done.ok:
         if trigger == f"{P}-form-save":
-            return no_update, no_update, _alert(exc.message, "danger"), no_update
-        return _alert(exc.message, "danger"), bump, no_update, no_update
-    return _alert(message), bump, no_update, no_update
+            return no_update, no_update, _alert(done.message, "danger"), no_update
+        return _alert(done.message, "danger"), bump, no_update, no_update
+    return done.value
 
 
 @callback(

@@ -1,7 +1,13 @@
 """Spending explorer: where the money goes, filtered, drilled into, and listed row by row.
 
-The filter state lives in the URL query string (shared links, reload and back all work). Callbacks
-are thin: parse the filters, ask services.spending, hand frames to figures.spending.
+The filter state lives in the URL query string (shared links, reload and back all work). One server
+callback per change: it reads every control (and a chart click), settles the one filter state, and
+answers with every figure, the totals, the breadcrumb and the state the grid fetches its rows by; the
+grid's refetch and the address bar follow in the browser. It stays thin: parse the filters, ask
+services.spending, hand frames to figures.spending.
+
+Breadcrumb clicks are turned into a Categories value in the browser, and only for a real click
+(``n_clicks`` > 0): buttons that are drawn anew never fire a filter change (they once reset the drill).
 """
 from __future__ import annotations
 
@@ -12,6 +18,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
 from dashboard.components.grid import (
     date_column,
@@ -23,10 +30,10 @@ from dashboard.components.grid import (
 )
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures import spending as figs
-from dashboard.formatting import format_money, format_percent
+from dashboard.formatting import format_date_range, format_money, format_number, format_percent
 from dashboard.services import spending as svc
 from dashboard.services.accounts import list_accounts
-from dashboard.services.categories import category_frame
+from dashboard.services.categories import category_frame, children_map, parents_map
 from dashboard.services.errors import ServiceError
 from models import db
 
@@ -40,25 +47,35 @@ def _options(user_id: int) -> tuple[list[dict], list[dict]]:
     account_options = [{"label": r.name + (" (archived)" if r.archived else ""), "value": int(r.id)}
                        for r in accounts.itertuples()]
     cats = category_frame(db.session, user_id)
+    names = dict(zip(cats["id"].astype(int), cats["name"], strict=True))
+    kinds = dict(zip(cats["id"].astype(int), cats["kind"], strict=True))
+    parents = parents_map(cats)
+    children = children_map(parents)
     category_options = []
+
+    def walk(node: int, trail: list[str]):
+        label = " › ".join(trail + [names[node]])
+        category_options.append({"label": f"{label} (all)" if children.get(node) else label, "value": node})
+        for child in sorted(children.get(node, ()), key=lambda c: names[c].lower()):
+            walk(child, trail + [names[node]])
+
     for kind in ("expense", "income"):
-        subset = cats[cats["kind"] == kind]
-        for parent in subset[subset["parent_id"].isna()].itertuples():
-            category_options.append({"label": f"{parent.name} (all)", "value": int(parent.id)})
-            for child in subset[subset["parent_id"] == parent.id].itertuples():
-                category_options.append({"label": f"{parent.name} › {child.name}", "value": int(child.id)})
+        for root in sorted((c for c, p in parents.items() if p is None and kinds[c] == kind),
+                           key=lambda c: names[c].lower()):
+            walk(root, [])
     category_options.append({"label": "Uncategorized", "value": svc.UNCATEGORIZED})
     return account_options, category_options
 
 
 def _grid_columns(currency: str) -> list[dict]:
     return [
-        date_column("date", "Date", sort="desc"),
-        text_column("payee", "Payee", minWidth=140),
-        text_column("description", "Description", minWidth=140),
+        # Amount third, so that a phone shows date, payee and amount without scrolling sideways.
+        date_column("date", "Date", sort="desc", minWidth=104),
+        text_column("payee", "Payee", minWidth=110),
+        money_column("amount_cents", "Amount", currency, minWidth=96),
         text_column("category", "Category", minWidth=150),
+        text_column("description", "Description", minWidth=140),
         text_column("account", "Account", minWidth=110),
-        money_column("amount_cents", "Amount", currency),
     ]
 
 
@@ -70,12 +87,14 @@ def layout(**query):
     account_options, category_options = _options(viewer.user_id)
     return html.Div([
         dcc.Store(id=f"{P}-state", data=svc.filters_to_query(filters)),
-        dcc.Store(id=f"{P}-url-sync"),
+        # The page's own view of the address bar: written when the filters change (a history entry
+        # per change), read when Back or Forward brings another one.
+        dcc.Location(id=f"{P}-url", refresh=False),
         page_header("Spending", "Where the money goes. Click a category or a bar to drill in.",
                     actions=[html.A("Download CSV", id=f"{P}-download", className="btn btn-outline-primary btn-sm",
                                     href="/export/spending.csv" + svc.query_string(filters))]),
         filter_bar(P, filters, account_options, category_options),
-        html.Div(id=f"{P}-breadcrumb", className="mb-2"),
+        html.Div(id=f"{P}-breadcrumb", className="mb-2", style={"minHeight": "1.5rem"}),
         dcc.Loading(dbc.Row(id=f"{P}-totals", className="g-3 mb-3"), type="dot", color="#3459e6"),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
@@ -103,6 +122,10 @@ def layout(**query):
 
 # --- callbacks -----------------------------------------------------------------------------------
 
+VIEW_OUTPUTS = ("totals", "by-category", "over-time", "comparison", "payees", "breadcrumb", "grid-summary",
+                "download")
+
+
 @callback(
     Output(f"{P}-state", "data"),
     Output(f"{P}-preset", "value"),
@@ -110,6 +133,14 @@ def layout(**query):
     Output(f"{P}-dates", "end_date"),
     Output(f"{P}-categories", "value"),
     Output(f"{P}-filter-error", "children"),
+    Output(f"{P}-totals", "children"),
+    Output(f"{P}-by-category", "figure"),
+    Output(f"{P}-over-time", "figure"),
+    Output(f"{P}-comparison", "figure"),
+    Output(f"{P}-payees", "figure"),
+    Output(f"{P}-breadcrumb", "children"),
+    Output(f"{P}-grid-summary", "children"),
+    Output(f"{P}-download", "href"),
     Input(f"{P}-preset", "value"),
     Input(f"{P}-dates", "start_date"),
     Input(f"{P}-dates", "end_date"),
@@ -122,17 +153,35 @@ def layout(**query):
     Input(f"{P}-grain", "value"),
     Input(f"{P}-by-category", "clickData"),
     Input(f"{P}-over-time", "clickData"),
-    Input({"type": f"{P}-crumb", "index": ALL}, "n_clicks"),
-    State({"type": f"{P}-crumb", "index": ALL}, "id"),
+    Input(f"{P}-cat-view", "value"),
     State(f"{P}-state", "data"),
-    prevent_initial_call=True,
 )
-def update_filters(preset, start, end, accounts, categories, text, min_amount, max_amount, flow, grain,
-                   category_click, time_click, _crumb_clicks, crumb_ids, state):
-    """Any control or chart click -> the one canonical filter state (and the controls it implies)."""
-    require_viewer()
-    trigger = ctx.triggered_id
+def update(preset, start, end, accounts, categories, text, min_amount, max_amount, flow, grain,
+           category_click, time_click, cat_view, state):
+    """Any control or chart click -> the one filter state, and everything drawn from it, at once."""
+    viewer = require_viewer()
     today = date.today()
+    # One control changed (a pick, a click), or several at once (Back put a whole URL into them).
+    changed = {prop.rsplit(".", 1)[0] for prop in (ctx.triggered_prop_ids or {})}
+    trigger = ctx.triggered_id if len(changed) == 1 else None
+    filters, error = filters_from_controls(
+        trigger, today, preset=preset, start=start, end=end, accounts=accounts, categories=categories,
+        text=text, min_amount=min_amount, max_amount=max_amount, flow=flow, grain=grain,
+        category_click=category_click, time_click=time_click)
+    if error is not None:
+        return (no_update,) * 5 + (error,) + (no_update,) * len(VIEW_OUTPUTS)
+    new_state = svc.filters_to_query(filters)
+    controls = (new_state if new_state != state else no_update, filters.preset, filters.start.isoformat(),
+                filters.end.isoformat(), list(filters.category_ids), "")
+    result = svc.explore(db.session, viewer.user_id, filters, today)
+    if trigger == f"{P}-cat-view":  # only the category chart changes
+        return controls + (no_update, category_figure(result, viewer.currency, cat_view)) + (no_update,) * 6
+    return controls + views(result, viewer.currency, cat_view, today)
+
+
+def filters_from_controls(trigger, today: date, *, preset, start, end, accounts, categories, text, min_amount,
+                          max_amount, flow, grain, category_click=None, time_click=None):
+    """(filters, None) from the controls and the click that triggered, or (None, message)."""
     query = {"preset": preset, "accounts": accounts, "categories": categories, "q": text,
              "min": min_amount, "max": max_amount, "flow": flow, "grain": grain}
     if trigger == f"{P}-dates":
@@ -142,7 +191,7 @@ def update_filters(preset, start, end, accounts, categories, text, min_amount, m
     try:
         filters = svc.parse_filters(query, today, strict=True)
     except ServiceError as error:
-        return no_update, no_update, no_update, no_update, no_update, error.message
+        return None, error.message
     if trigger == f"{P}-by-category" and category_click:
         clicked = _clicked_custom(category_click)
         if isinstance(clicked, int):
@@ -154,11 +203,7 @@ def update_filters(preset, start, end, accounts, categories, text, min_amount, m
                 filters = svc.with_month(filters, date.fromisoformat(clicked))
             except ValueError:
                 pass
-    elif isinstance(trigger, dict) and trigger.get("type") == f"{P}-crumb":
-        filters = svc.with_drill(filters, svc.parse_filters({"categories": trigger.get("index")}, today).category_ids)
-    new_state = svc.filters_to_query(filters)
-    return (new_state, filters.preset, filters.start.isoformat(), filters.end.isoformat(),
-            list(filters.category_ids), "")
+    return filters, None
 
 
 def _clicked_custom(click_data):
@@ -175,65 +220,86 @@ def _clicked_custom(click_data):
     return custom if isinstance(custom, str) else None
 
 
-@callback(
-    Output(f"{P}-totals", "children"),
-    Output(f"{P}-by-category", "figure"),
-    Output(f"{P}-over-time", "figure"),
-    Output(f"{P}-comparison", "figure"),
-    Output(f"{P}-payees", "figure"),
-    Output(f"{P}-breadcrumb", "children"),
-    Output(f"{P}-grid-summary", "children"),
-    Output(f"{P}-download", "href"),
-    Input(f"{P}-state", "data"),
-    Input(f"{P}-cat-view", "value"),
-)
-def update_views(state, cat_view):
-    viewer = require_viewer()
-    filters = svc.parse_filters(state if isinstance(state, dict) else {}, date.today())
-    result = svc.explore(db.session, viewer.user_id, filters)
-    cur = viewer.currency
-    noun = "Spending" if filters.flow == "spending" else "Income"
+def _palette(result: svc.Exploration):
+    filters = result.filters
     mapping = svc.display_level(result.categories, filters)
+    drilled = svc.drilled_node(result.categories, filters)
+    colors = figs.node_colors(result.by_category, result.categories, mapping, drilled=drilled)
+    return mapping, drilled, colors
+
+
+def category_figure(result: svc.Exploration, currency: str, cat_view: str):
+    noun = "Spending" if result.filters.flow == "spending" else "Income"
+    mapping, drilled, colors = _palette(result)
     if cat_view == "bars":
-        by_category = figs.category_bars(result.by_category, result.categories, mapping, cur, title=f"{noun} by category")
-    else:
-        by_category = figs.category_treemap(result.by_category, result.categories, cur, title=f"{noun} by category")
+        return figs.category_bars(result.by_category, result.categories, mapping, currency,
+                                  title=f"{noun} by category", colors=colors)
+    return figs.category_treemap(result.by_category, result.categories, currency, title=f"{noun} by category",
+                                 drilled=drilled, colors=colors, mapping=mapping)
+
+
+def views(result: svc.Exploration, currency: str, cat_view: str, today: date) -> tuple:
+    """Every view of one exploration, in VIEW_OUTPUTS order."""
+    filters = result.filters
+    noun = "Spending" if filters.flow == "spending" else "Income"
+    mapping, _drilled, colors = _palette(result)
     grain = filters.effective_grain
-    prev_start, prev_end = result.previous_range
+    comparison = result.comparison
     return (
-        _totals(result, cur, noun),
-        by_category,
-        figs.over_time(result.over_time, result.categories, mapping, cur, grain=grain,
-                       title=f"{noun} by {grain} · click a bar to zoom in"),
-        figs.comparison(result.by_category, result.previous, result.categories, mapping, cur, flow=filters.flow,
-                        title=f"Change vs {prev_start:%d %b %Y} – {prev_end:%d %b %Y}"),
-        figs.top_payees(result.payees, cur, title="Top payees"),
+        _totals(result, currency, noun, today),
+        category_figure(result, currency, cat_view),
+        figs.over_time(result.over_time, result.categories, mapping, currency, grain=grain, colors=colors,
+                       period=(filters.start, filters.end), title=f"{noun} by {grain} · click a bar to zoom in"),
+        figs.comparison(result.by_category, result.previous, result.categories, mapping, currency, flow=filters.flow,
+                        title=_comparison_title(comparison, today)),
+        figs.top_payees(result.payees, currency, title="Top payees"),
         _breadcrumb(result, filters),
-        f"{result.row_count:,} rows · total {format_money(result.total_cents, cur, cents=True)}",
+        f"{format_number(result.row_count)} row{'' if result.row_count == 1 else 's'} · "
+        f"total {format_money(result.total_cents, currency, cents=True)}",
         "/export/spending.csv" + svc.query_string(filters),
     )
 
 
-def _totals(result: svc.Exploration, currency: str, noun: str) -> list:
+def _comparison_title(comparison, today: date) -> str:
+    previous = format_date_range(*comparison.previous, today=today)
+    if comparison.partial:
+        return f"Change, {format_date_range(*comparison.current, today=today)} vs {previous}"
+    return f"Change vs {previous}"
+
+
+def _totals(result: svc.Exploration, currency: str, noun: str, today: date) -> list:
     f = result.filters
     if result.empty:
-        message = ("No transactions yet. Add some on the Transactions page or import a bank statement."
-                   if not f.category_ids and not f.account_ids and not f.row_filtered
-                   else "Nothing matches these filters. Widen the dates or clear a filter.")
+        if not f.category_ids and not f.account_ids and not f.row_filtered:
+            message = empty_state("Nothing spent in these dates", "Import a bank statement or add a "
+                                  "transaction, or widen the dates.",
+                                  [("Import a statement", IMPORT), ("Add a transaction", NEW_TRANSACTION)])
+        else:
+            message = "Nothing matches these filters. Widen the dates or clear a filter."
         return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)]
+    comparison = result.comparison
     previous_total = int(result.previous["total_cents"].sum()) if not result.previous.empty else 0
     change = result.total_cents - previous_total
-    days = (f.end - f.start).days + 1
-    detail = (html.Span([format_percent(change / previous_total, signed=True) if previous_total else "new",
-                         f" vs previous period ({format_money(previous_total, currency, cents=True)})"])
-              if previous_total else "nothing in the previous period")
+    current_label = format_date_range(*comparison.current, today=today)
+    previous_label = format_date_range(*comparison.previous, today=today)
+    if previous_total:
+        detail = html.Span([format_percent(change / abs(previous_total), signed=True),
+                            f" · {current_label} vs {previous_label} "
+                            f"({format_money(previous_total, currency, cents=True)})"],
+                           id=f"{P}-total-change")
+    else:
+        detail = html.Span(f"nothing in {previous_label}", id=f"{P}-total-change")
+    days = comparison.days
+    day_word = "day" if days == 1 else "days"
+    per_day_detail = (f"over the {days} {day_word} so far ({current_label})" if comparison.partial
+                      else f"over {days} {day_word}")
     cards = [
-        stat_card(f"{noun}, {f.start:%d %b %Y} – {f.end:%d %b %Y}",
+        stat_card(f"{noun}, {format_date_range(f.start, f.end, today=today)}",
                   format_money(result.total_cents, currency, cents=True), id=f"{P}-total", detail=detail),
-        stat_card("Transactions", f"{result.row_count:,}", id=f"{P}-count",
+        stat_card("Transactions", format_number(result.row_count), id=f"{P}-count",
                   detail=f"average {format_money(result.total_cents // max(result.row_count, 1), currency, cents=True)}"),
-        stat_card("Per day", format_money(result.total_cents // days, currency, cents=True),
-                  detail=f"over {days} days"),
+        stat_card("Per day", format_money(result.total_cents // days, currency, cents=True), id=f"{P}-per-day",
+                  detail=per_day_detail),
     ]
     return [dbc.Col(card, xs=12, md=4) for card in cards]
 
@@ -247,9 +313,30 @@ def _breadcrumb(result: svc.Exploration, filters: svc.SpendingFilters):
             items.append(html.Span(label, className="fw-semibold", **{"aria-current": "page"}))
         else:
             items.append(html.Button(label, id={"type": f"{P}-crumb", "index": ",".join(map(str, ids))},
-                                     className="btn btn-link btn-sm p-0 align-baseline"))
+                                     className="btn btn-link btn-sm p-0 align-baseline", n_clicks=0))
             items.append(html.Span(" › ", className="text-muted mx-1"))
     return html.Nav(items, **{"aria-label": "Category drill-down"}, className="small")
+
+
+# A breadcrumb click sets the Categories box (which runs `update`): in the browser, and only for a
+# click. Buttons drawn anew by `update` also "trigger" a pattern-matching input, with n_clicks 0.
+clientside_callback(
+    """
+    function(clicks) {
+        const triggered = (window.dash_clientside.callback_context || {}).triggered || [];
+        const hit = triggered.find(function(t) { return t && t.value; });
+        if (!hit) { return window.dash_clientside.no_update; }
+        let id;
+        try { id = JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf("."))); }
+        catch (e) { return window.dash_clientside.no_update; }
+        const index = String(id.index || "");
+        return index ? index.split(",").map(Number) : [];
+    }
+    """,
+    Output(f"{P}-categories", "value", allow_duplicate=True),
+    Input({"type": f"{P}-crumb", "index": ALL}, "n_clicks"),
+    prevent_initial_call=True,
+)
 
 
 @callback(
@@ -269,8 +356,8 @@ def grid_rows(request, state):
     return infinite_response(page.to_dict("records"), start_row, end_row)
 
 
-# Keep the address bar in step (a new history entry per change, so Back steps through views), and
-# make the grid fetch its rows again for the new filters.
+# Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so
+# Back steps through views) and make the grid fetch its rows again for the new filters.
 clientside_callback(
     """
     function(state) {
@@ -278,16 +365,59 @@ clientside_callback(
         const params = new URLSearchParams();
         Object.keys(state).sort().forEach(function(k) { params.set(k, state[k]); });
         const search = params.toString() ? "?" + params.toString() : "";
-        if (window.location.search !== search) {
-            window.history.pushState({}, "", window.location.pathname + search);
-        }
         if (window.dash_ag_grid && window.dash_ag_grid.getApi) {
             try { window.dash_ag_grid.getApi("spending-grid").purgeInfiniteCache(); } catch (e) {}
         }
-        return search;
+        const canonical = function(text) {
+            const p = new URLSearchParams(text), out = new URLSearchParams();
+            Array.from(p.keys()).sort().forEach(function(k) { out.set(k, p.get(k)); });
+            return out.toString();
+        };
+        // The same filters written in another order (a hand-typed link) need no new entry.
+        return canonical(window.location.search) === canonical(search) ? window.dash_clientside.no_update : search;
     }
     """,
-    Output(f"{P}-url-sync", "data"),
+    Output(f"{P}-url", "search"),
     Input(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+
+# Back / Forward: the address bar holds other filters than the page shows. Put them into the
+# controls (in the browser), which runs `update` once; the server re-reads and checks every value.
+clientside_callback(
+    """
+    function(search, state) {
+        const nothing = window.dash_clientside.no_update;
+        if (typeof search !== "string") { return Array(10).fill(nothing); }
+        const canonical = function(params) {
+            const out = new URLSearchParams();
+            Array.from(params.keys()).sort().forEach(function(k) { out.set(k, params.get(k)); });
+            return out.toString();
+        };
+        const current = new URLSearchParams();
+        Object.keys(state || {}).forEach(function(k) { current.set(k, state[k]); });
+        const asked = new URLSearchParams(search);
+        if (canonical(asked) === canonical(current)) { return Array(10).fill(nothing); }
+        const ids = function(key) {
+            const text = asked.get(key);
+            return text ? text.split(",").map(Number).filter(function(n) { return Number.isInteger(n); }) : [];
+        };
+        return [asked.get("preset") || "this_month", asked.get("from") || nothing, asked.get("to") || nothing,
+                ids("accounts"), ids("categories"), asked.get("q") || "", asked.get("min") || "",
+                asked.get("max") || "", asked.get("flow") || "spending", asked.get("grain") || "auto"];
+    }
+    """,
+    Output(f"{P}-preset", "value", allow_duplicate=True),
+    Output(f"{P}-dates", "start_date", allow_duplicate=True),
+    Output(f"{P}-dates", "end_date", allow_duplicate=True),
+    Output(f"{P}-accounts", "value"),
+    Output(f"{P}-categories", "value", allow_duplicate=True),
+    Output(f"{P}-text", "value"),
+    Output(f"{P}-min", "value"),
+    Output(f"{P}-max", "value"),
+    Output(f"{P}-flow", "value"),
+    Output(f"{P}-grain", "value"),
+    Input(f"{P}-url", "search"),
+    State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )

@@ -18,6 +18,7 @@ from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header
 from dashboard.components.grid import (
     date_column,
@@ -27,12 +28,13 @@ from dashboard.components.grid import (
     text_column,
 )
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import currency_symbol, format_money
+from dashboard.formatting import currency_symbol, format_date, format_money, format_number, moment_date_format
 from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
 from dashboard.services.errors import ServiceError
 from dashboard.services.filters import MAX_TEXT
+from dashboard.services.tokens import spend_token
 from dashboard.unit_of_work import unit_of_work
 from models import db
 
@@ -69,7 +71,7 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
         dbc.Row([
             dbc.Col([
                 _label("Dates", f"{P}-dates"),
-                dcc.DatePickerRange(id=f"{P}-dates", display_format="D MMM YYYY", first_day_of_week=1,
+                dcc.DatePickerRange(id=f"{P}-dates", display_format=moment_date_format(), first_day_of_week=1,
                                     minimum_nights=0, clearable=True, className="w-100",
                                     start_date=filters.start.isoformat() if filters.start else None,
                                     end_date=filters.end.isoformat() if filters.end else None,
@@ -159,7 +161,10 @@ def _add_modal() -> dbc.Modal:
                         sm=6, id=f"{P}-add-account-col"),
                 dbc.Col(_field("To account", dbc.Select(id=f"{P}-add-to-account", options=[]),
                                f"{P}-add-to-account"), sm=6, id=f"{P}-add-to-col", style={"display": "none"}),
-                dbc.Col(_field("Category", dbc.Select(id=f"{P}-add-category", options=[], placeholder="No category"), f"{P}-add-category"),
+                # A Dash dropdown, not a <select>: "No category" is its placeholder (clear it to get there),
+                # shown once, with no blank option before it.
+                dbc.Col(_field("Category", dcc.Dropdown(id=f"{P}-add-category", options=[], placeholder="No category",
+                                                        clearable=True), f"{P}-add-category"),
                         sm=6, id=f"{P}-add-category-col"),
             ]),
             _field("Payee", dbc.Input(id=f"{P}-add-payee", maxlength=200, placeholder="e.g. Corner store"),
@@ -238,6 +243,7 @@ def layout(**query):
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-2"),
             html.Div(id=f"{P}-message", role="alert"),
             ledger_grid(f"{P}-grid", _grid_columns(viewer.currency, categories), infinite=True, height="560px",
+                        empty=empty_texts.NO_TRANSACTIONS,
                         getRowId="'' + params.data.id",
                         grid_options={"maxConcurrentDatasourceRequests": 1, "stopEditingWhenCellsLoseFocus": True,
                                       "rowSelection": {"mode": "singleRow", "checkboxes": False,
@@ -300,7 +306,7 @@ def _new_value(change: dict):
 
 def _describe(tx, currency: str) -> str:
     payee = tx.payee or "(no payee)"
-    return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {tx.date:%d %b %Y}"
+    return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {format_date(tx.date)}"
 
 
 # -- callbacks: filters and the grid's pages --------------------------------------------------------
@@ -353,7 +359,7 @@ def update_summary(state, _reload_token):
     totals = svc.summary(db.session, viewer.user_id, filters)
     noun = "transaction" if totals["count"] == 1 else "transactions"
     scope = "matching" if filters.active else "in all"
-    return [html.Span(f"{totals['count']:,} {noun} {scope}", id=f"{P}-count"), " · net ",
+    return [html.Span(f"{format_number(totals['count'])} {noun} {scope}", id=f"{P}-count"), " · net ",
             html.Span(format_money(totals["total_cents"], viewer.currency, cents=True, signed=True),
                       className="money", id=f"{P}-net")]
 
@@ -477,8 +483,14 @@ def undo_delete(n_clicks, token):
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    done = unit_of_work(lambda: tx_service.restore_transaction(db.session, viewer.user_id,
-                                                               _undo_snapshot(token, viewer.user_id)))
+    def restore():
+        snapshot = _undo_snapshot(token, viewer.user_id)
+        # Once only: a second click, a replay, or two requests at once find the token spent.
+        spend_token(db.session, viewer.user_id, token, lifetime_seconds=UNDO_MAX_AGE,
+                    message="This delete has already been undone.")
+        return tx_service.restore_transaction(db.session, viewer.user_id, snapshot)
+
+    done = unit_of_work(restore)
     if not done.ok:
         return False, None, _alert(done.message, "warning", id=f"{P}-undo-error"), no_update
     restored = done.value
@@ -535,12 +547,11 @@ def add_kind(kind, _open):
     if kind == "transfer":
         return shown, hidden, hidden, [], None, "Moved from the first account to the second.", "Add transfer"
     kind = "income" if kind == "income" else "expense"
-    options = [{"label": "No category", "value": ""}] + [
-        {"label": o["label"], "value": str(o["value"])}
-        for o in _category_options(svc.category_choices(db.session, viewer.user_id), kind)]
+    options = [{"label": o["label"], "value": str(o["value"])}
+               for o in _category_options(svc.category_choices(db.session, viewer.user_id), kind)]
     help_text = ("What was received." if kind == "income"
                  else "What was spent. A negative amount records a refund.")
-    return hidden, shown, shown, options, "", help_text, "Add"
+    return hidden, shown, shown, options, None, help_text, "Add"
 
 
 @callback(
@@ -570,7 +581,11 @@ def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, 
         return no_update, {done.field if done.field in ADD_FIELDS else "form": done.message}, no_update, no_update
     created = done.value
     what = "transfer" if kind == "transfer" else _describe(created[0], viewer.currency)
-    return False, {}, _alert(f"Added {what}.", id=f"{P}-added"), _reload()
+    # No time-out: the message carries a link (links must not vanish while being read).
+    message = dbc.Alert([f"Added {what}. ", dcc.Link("See where your money goes →", href="/spending",
+                                                      id=f"{P}-added-spending")],
+                        color="success", dismissable=True, class_name="py-2 mb-2", id=f"{P}-added")
+    return False, {}, message, _reload()
 
 
 @callback(
@@ -639,7 +654,7 @@ def open_split(_split, _cancel, rows):
     padded = lines + [None] * (SPLIT_LINES - len(lines))
     spent = -detail["amount_cents"]
     info = html.Div([
-        html.Div(f"{detail['payee'] or '(no payee)'} · {detail['date']:%d %b %Y} · {detail['account']}",
+        html.Div(f"{detail['payee'] or '(no payee)'} · {format_date(detail['date'])} · {detail['account']}",
                  className="fw-semibold"),
         html.Div([f"{'Spent' if spent >= 0 else 'Refunded'} ",
                   html.Span(format_money(abs(spent), viewer.currency, cents=True), className="money fw-semibold"),

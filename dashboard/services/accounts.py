@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session
 
 from models import ACCOUNT_TYPES, DEBT_TYPES, Account, Transaction
 
+from . import fx
 from .errors import Conflict, NotFound, ServiceError
 from .filters import parse_ids
 from .periods import add_months, month_start
 from .sql import cents, cents_sum
-from .validation import clean_text, parse_amount, parse_id
+from .validation import clean_name, parse_amount, parse_id
 
 TYPE_LABELS = {"checking": "Checking", "savings": "Savings", "credit_card": "Credit card", "cash": "Cash",
                "investment": "Investment", "loan": "Loan"}
@@ -37,18 +38,18 @@ def list_accounts(session: Session, user_id: int, *, include_archived: bool = Tr
 
 # --- reads -----------------------------------------------------------------------------------------
 
-SUMMARY_COLUMNS = ["id", "name", "type", "archived", "version", "opening_cents", "balance_cents",
+SUMMARY_COLUMNS = ["id", "name", "type", "currency", "archived", "version", "opening_cents", "balance_cents",
                    "transaction_count", "last_date"]
 
 
 def account_summaries(session: Session, user_id: int, *, include_archived: bool = True) -> pd.DataFrame:
-    """One row per account: id, name, type, archived, version, opening_cents, balance_cents (opening
-    plus every transaction), transaction_count, last_date (of its newest transaction, or None).
-    Active accounts first, then by name."""
+    """One row per account: id, name, type, currency, archived, version, opening_cents, balance_cents
+    (opening plus every transaction, in the account's currency), transaction_count, last_date (of its
+    newest transaction, or None). Active accounts first, then by name."""
     moved = (select(Transaction.account_id, cents_sum(Transaction.amount).label("moved"),
                     func.count().label("n"), func.max(Transaction.date).label("last_date"))
              .where(Transaction.user_id == user_id).group_by(Transaction.account_id).subquery())
-    stmt = (select(Account.id, Account.name, Account.type, Account.archived, Account.version,
+    stmt = (select(Account.id, Account.name, Account.type, Account.currency, Account.archived, Account.version,
                    cents(Account.opening_balance).label("opening_cents"),
                    (cents(Account.opening_balance) + func.coalesce(moved.c.moved, 0)).label("balance_cents"),
                    func.coalesce(moved.c.n, 0).label("transaction_count"), moved.c.last_date)
@@ -72,12 +73,37 @@ def _as_date(value) -> date:
 
 
 def net_worth_now(summaries: pd.DataFrame) -> dict[str, int]:
-    """assets_cents, debts_cents (negative: money owed), net_cents over the accounts not archived."""
+    """assets_cents, debts_cents (negative: money owed), net_cents over the accounts not archived.
+    All in one currency: give it accounts of one currency, or the frame of ``in_base_currency``."""
     active = summaries[~summaries["archived"]] if not summaries.empty else summaries
     is_debt = active["type"].isin(DEBT_TYPES) if not active.empty else pd.Series(dtype=bool)
     debts = int(active.loc[is_debt, "balance_cents"].sum()) if not active.empty else 0
     assets = int(active.loc[~is_debt, "balance_cents"].sum()) if not active.empty else 0
     return {"assets_cents": assets, "debts_cents": debts, "net_cents": assets + debts}
+
+
+def in_base_currency(session: Session, user_id: int, summaries: pd.DataFrame, day: date
+                     ) -> tuple[pd.DataFrame, str, tuple[fx.Missing, ...]]:
+    """The summaries with each balance valued in the user's base currency at ``day``'s rate (rounded
+    once per account, half-even; dashboard/services/fx.py), the base currency, and the accounts'
+    currencies that have no rate on or before ``day``. Those accounts are left out of the frame: a net
+    worth without them is shown *with* what is missing, never with a guessed rate."""
+    base = fx.base_currency(session, user_id)
+    if summaries.empty or (summaries["currency"] == base).all():
+        return summaries, base, ()
+    book = fx.load_rates(session, user_id, {*summaries["currency"], base}, day, day)
+    keep, values, missing = [], [], set()
+    for r in summaries.itertuples():
+        factor = book.factor(r.currency, base, day)
+        if factor is None:
+            missing.add(fx.Missing(r.currency, base, day))
+            keep.append(False)
+            values.append(0)
+            continue
+        keep.append(True)
+        values.append(fx.convert_cents(int(r.balance_cents), factor, base))
+    frame = summaries.assign(balance_cents=pd.Series(values, index=summaries.index, dtype="int64"))[keep]
+    return frame, base, tuple(sorted(missing))
 
 
 def months_between(start: date, end: date) -> list[date]:
@@ -182,7 +208,7 @@ def get_account(session: Session, user_id: int, account_id) -> Account:
 
 
 def _name(session: Session, user_id: int, value, account_id: int | None = None) -> str:
-    name = clean_text(value, field="name", max_length=MAX_NAME, required=True)
+    name = clean_name(value, max_length=MAX_NAME)
     stmt = select(Account.id).where(Account.user_id == user_id, Account.name == name)
     if account_id is not None:
         stmt = stmt.where(Account.id != account_id)
@@ -197,11 +223,17 @@ def _type(value) -> str:
     return value
 
 
-def create_account(session: Session, user_id: int, *, name, type="checking", opening_balance="0") -> Account:
-    """A new account. The opening balance is signed: negative for a card or loan that is owed."""
-    account = Account(user_id=user_id, name=_name(session, user_id, name), type=_type(type),
-                      opening_balance=parse_amount(opening_balance if opening_balance not in (None, "") else "0",
-                                                   field="opening_balance", allow_negative=True))
+def create_account(session: Session, user_id: int, *, name, type="checking", opening_balance="0",
+                   currency=None) -> Account:
+    """A new account. The opening balance is signed: negative for a card or loan that is owed. The
+    currency is an ISO code (dashboard/services/fx.py: check_account_currency); without one, the
+    user's base currency. It is fixed once the account exists: its amounts are in it."""
+    currency = fx.base_currency(session, user_id) if currency in (None, "") else \
+        fx.check_account_currency(currency, "currency")
+    opening = parse_amount(opening_balance if opening_balance not in (None, "") else "0",
+                           field="opening_balance", allow_negative=True)
+    account = Account(user_id=user_id, name=_name(session, user_id, name), type=_type(type), currency=currency,
+                      opening_balance=fx.check_amount(opening, currency, "opening_balance"))
     session.add(account)
     session.flush()
     return account
@@ -225,8 +257,9 @@ def update_account(session: Session, user_id: int, account_id, *, expected_versi
     if "type" in changes:
         account.type = _type(changes["type"])
     if "opening_balance" in changes:
-        account.opening_balance = parse_amount(changes["opening_balance"], field="opening_balance",
-                                               allow_negative=True)
+        account.opening_balance = fx.check_amount(
+            parse_amount(changes["opening_balance"], field="opening_balance", allow_negative=True),
+            account.currency, "opening_balance")
     if "archived" in changes:
         if not isinstance(changes["archived"], bool):
             raise ServiceError("Archived is yes or no.", "archived")

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import IO
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -39,16 +39,23 @@ from models import (
     Account,
     Budget,
     Category,
+    DismissedRecurring,
+    ExchangeRate,
     Expense,
     Goal,
     GoalContribution,
     ImportRule,
+    Scenario,
+    Schedule,
+    ScheduleOccurrence,
     Transaction,
     User,
     from_cents,
 )
+from models.db import MAX_CENTS, to_rate
 
-from .budgets import assign_budgets
+from . import fx
+from .budget_lines import assign_budgets
 from .bulk import NewTransaction, lock_user, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
@@ -59,16 +66,18 @@ from .importer import (
     parse_money,
 )
 from .sql import cents
+from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
-VERSION = 1
+VERSION = 2  # 2: accounts.csv has a currency column, exchange_rates.csv holds the rates (1 is still read)
+READABLE_VERSIONS = (1, 2)
 # Bounds on reading an export (a zip bomb is refused as soon as it passes one of them, while streaming):
 MAX_ARCHIVE_UNCOMPRESSED = 64 * 1024 * 1024    # bytes of text read out of the zip, all members together
 MAX_ARCHIVE_ROWS = 100_000                     # CSV rows, all members together
-MAX_ARCHIVE_ENTRIES = 64                       # files in the zip (an export has 9)
+MAX_ARCHIVE_ENTRIES = 64                       # files in the zip (an export has 13)
 MAX_MANIFEST_BYTES = 64 * 1024
 MEMBERS = {
-    "accounts.csv": ("ref", "name", "type", "opening_balance", "archived"),
+    "accounts.csv": ("ref", "name", "type", "currency", "opening_balance", "archived"),
     "categories.csv": ("ref", "name", "kind", "color", "parent_ref", "parent"),
     "transactions.csv": ("ref", "account_ref", "account", "date", "amount", "kind", "category_ref", "category",
                          "payee", "description", "notes", "transfer_group", "external_id"),
@@ -77,7 +86,19 @@ MEMBERS = {
     "goals.csv": ("ref", "name", "kind", "target_amount", "saved_amount", "target_date", "account_ref"),
     "goal_contributions.csv": ("goal_ref", "date", "amount", "note"),
     "import_rules.csv": ("pattern", "match_type", "category_ref", "category", "position"),
+    "schedules.csv": ("ref", "name", "payee", "kind", "amount", "account_ref", "category_ref", "category", "rrule",
+                      "start_date", "until", "count", "paused"),
+    "schedule_skips.csv": ("schedule_ref", "occurs_on"),
+    "scenarios.csv": ("name", "items"),
+    "dismissed_recurring.csv": ("key",),
+    "exchange_rates.csv": ("day", "currency", "base", "rate"),
 }
+# Members that exports made before schedules existed do not have: read as empty.
+OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv"}
+# Version 1 exports: accounts without a currency (they are in the exporting user's, manifest "currency"),
+# no rates.
+MEMBERS_V1 = {**{k: v for k, v in MEMBERS.items() if k != "exchange_rates.csv"},
+              "accounts.csv": ("ref", "name", "type", "opening_balance", "archived")}
 _FORMULA = tuple("=+-@\t\r'")
 
 
@@ -139,7 +160,7 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
             counts[name.removesuffix(".csv")] = count
 
         member("accounts.csv", (
-            (a.id, safe_text(a.name), a.type, a.opening_balance, int(a.archived))
+            (a.id, safe_text(a.name), a.type, a.currency, a.opening_balance, int(a.archived))
             for a in session.scalars(select(Account).where(Account.user_id == user_id).order_by(Account.id))))
         parent = aliased(Category)
         member("categories.csv", (
@@ -183,10 +204,50 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
             (safe_text(r.pattern), r.match_type, *(safe_text(x) for x in cat(r.category_id)), r.position)
             for r in session.scalars(select(ImportRule).where(ImportRule.user_id == user_id)
                                      .order_by(ImportRule.position, ImportRule.id))))
+        member("exchange_rates.csv", (
+            (r.day.isoformat(), r.currency, r.base, format(r.rate, "f"))
+            for r in session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == user_id)
+                                     .order_by(ExchangeRate.base, ExchangeRate.currency, ExchangeRate.day)
+                                     .execution_options(yield_per=5000))))
+        _write_ahead(session, user_id, member, cat)
         manifest = {"format": FORMAT, "version": VERSION, "currency": user.currency,
                     "exported_at": datetime.now(UTC).isoformat(timespec="seconds"), "counts": counts}
         archive.writestr("manifest.json", json.dumps(manifest, indent=2))
     return manifest
+
+
+def _write_ahead(session: Session, user_id: int, member, cat) -> None:
+    """Schedules (with their skipped occurrences), scenarios and dismissed suggestions. A scenario's items
+    refer to accounts, schedules and categories by their refs in this archive."""
+    member("schedules.csv", (
+        (s.id, safe_text(s.name), safe_text(s.payee), s.kind, s.amount, s.account_id,
+         *(safe_text(x) for x in cat(s.category_id)), s.rrule, s.start_date.isoformat(),
+         s.until.isoformat() if s.until else "", s.count or "", int(s.paused))
+        for s in session.scalars(select(Schedule).where(Schedule.user_id == user_id).order_by(Schedule.id))))
+    member("schedule_skips.csv", (
+        (o.schedule_id, o.occurs_on.isoformat())
+        for o in session.scalars(select(ScheduleOccurrence).where(ScheduleOccurrence.user_id == user_id,
+                                                                  ScheduleOccurrence.status == "skipped")
+                                 .order_by(ScheduleOccurrence.schedule_id, ScheduleOccurrence.occurs_on))))
+
+    def portable(item: dict) -> dict:
+        out = {k: v for k, v in item.items() if k not in ("account_id", "schedule_id", "category_id")}
+        if item.get("account_id") is not None:
+            out["account_ref"] = str(item["account_id"])
+        if item.get("schedule_id") is not None:
+            out["schedule_ref"] = str(item["schedule_id"])
+        if item.get("category_id") is not None:
+            out["category_ref"], out["category"] = cat(item["category_id"])
+        return out
+
+    member("scenarios.csv", (
+        (safe_text(s.name), json.dumps([portable(i) for i in s.items or [] if isinstance(i, dict)],
+                                       ensure_ascii=False, sort_keys=True))
+        for s in session.scalars(select(Scenario).where(Scenario.user_id == user_id).order_by(Scenario.id))))
+    member("dismissed_recurring.csv", (
+        (safe_text(d.key),) for d in session.scalars(select(DismissedRecurring)
+                                                     .where(DismissedRecurring.user_id == user_id)
+                                                     .order_by(DismissedRecurring.id))))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -239,14 +300,22 @@ def read_archive(data: bytes) -> Archive:
         raise ImportFileError("manifest.json is not valid JSON.") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ImportFileError("This zip is not a Ledgerlens export (unknown format in manifest.json).")
-    if manifest.get("version") != VERSION:
+    if manifest.get("version") not in READABLE_VERSIONS:
         raise ImportFileError(f"This export is version {repr(manifest.get('version'))[:20]}; this Ledgerlens "
-                              f"reads version {VERSION}.")
+                              f"reads versions {', '.join(map(str, READABLE_VERSIONS))}.")
     result = Archive(manifest)
-    for name, columns in MEMBERS.items():
+    members = MEMBERS if manifest["version"] == VERSION else MEMBERS_V1
+    for name, columns in members.items():
+        if name not in infos and name in OPTIONAL_MEMBERS:
+            result.tables[name] = []
+            continue
         if name not in infos:
             raise ImportFileError(f"The export has no {name}.")
         result.tables[name] = _read_rows(archive, infos[name], columns, budget)
+    if manifest["version"] == 1:  # its accounts are in the exporting user's currency
+        currency = manifest.get("currency") if isinstance(manifest.get("currency"), str) else ""
+        for row in result.tables["accounts.csv"]:
+            row["currency"] = currency
     _check(result)
     return result
 
@@ -397,6 +466,30 @@ class _Row:
         return value in ("1", "true")
 
 
+def _check_goals(goals: dict) -> None:
+    """A goal as a live write would leave it (services.goals): its saved amount is the sum of its
+    contributions, which never dips below zero (in date order), within the largest storable amount;
+    a goal that follows an account has no contributions of its own."""
+    for ref, goal in goals.items():
+        where = f"goals.csv: the goal “{goal['name'][:40]}” (ref {ref})"
+        contributions = goal["contributions"]
+        if goal["account_ref"] and contributions:
+            raise ImportFileError(f"{where} follows an account, so it cannot have contributions.")
+        if goal["account_ref"]:
+            continue
+        running = 0
+        for day, amount, _note in sorted(contributions, key=lambda c: c[0]):
+            running += amount
+            if running < 0:
+                raise ImportFileError(f"{where}: by {day.isoformat()} its contributions take out more than "
+                                      "was put in.")
+            if running > MAX_CENTS:
+                raise ImportFileError(f"{where}: its contributions add up to more than can be stored.")
+        if goal["saved"] != running:
+            raise ImportFileError(f"{where}: saved_amount {_money(goal['saved'])} is not the sum of its "
+                                  f"contributions ({_money(running)}).")
+
+
 def _check(archive: Archive) -> None:
     """Every value and cross-reference of an archive, before anything is written."""
     t = archive.tables
@@ -405,12 +498,21 @@ def _check(archive: Archive) -> None:
     for raw in t["accounts.csv"]:
         r = _Row("accounts.csv", raw)
         ref = r.ref("ref")
-        name = r.text("name", 100, required=True)
+        name = normalise_name(r.text("name", 100, required=True))   # as a live write stores it
+        if not name:
+            r.fail("name is empty.")
         if name in names:
             r.fail(f"the account name “{name}” appears twice.")
         names.add(name)
-        accounts[ref] = {"name": name, "type": r.choice("type", ACCOUNT_TYPES),
-                         "opening": r.money("opening_balance"), "archived": r.flag("archived")}
+        try:
+            currency = fx.check_account_currency(raw.get("currency")) if raw.get("currency") else ""
+        except ServiceError as exc:
+            r.fail(f"currency: {exc.message}")
+        opening = r.money("opening_balance")
+        if currency and opening % 10 ** (2 - min(fx.minor_digits(currency), 2)):
+            r.fail(f"the opening balance has more decimals than {currency} has.")
+        accounts[ref] = {"name": name, "type": r.choice("type", ACCOUNT_TYPES), "currency": currency,
+                         "opening": opening, "archived": r.flag("archived")}
     categories = {}
     for raw in t["categories.csv"]:
         r = _Row("categories.csv", raw)
@@ -495,7 +597,8 @@ def _check(archive: Archive) -> None:
         target = r.money("target_amount", positive=True)
         if target == 0:
             r.fail("target_amount must be more than zero.")
-        goals[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", GOAL_KINDS),
+        goal_name = normalise_name(r.text("name", 100, required=True)) or r.fail("name is empty.")
+        goals[ref] = {"name": goal_name, "kind": r.choice("kind", GOAL_KINDS),
                       "target": target, "saved": r.money("saved_amount", positive=True),
                       "target_date": r.day("target_date", required=False), "account_ref": account_ref,
                       "contributions": []}
@@ -505,6 +608,7 @@ def _check(archive: Archive) -> None:
         if ref not in goals:
             r.fail(f"goal_ref {ref} is not in goals.csv.")
         goals[ref]["contributions"].append((r.day("date"), r.money("amount", nonzero=True), r.text("note", 200)))
+    _check_goals(goals)
     rules = []
     for raw in t["import_rules.csv"]:
         r = _Row("import_rules.csv", raw)
@@ -517,8 +621,92 @@ def _check(archive: Archive) -> None:
             r.fail(exc.message)
         cat_ref, cat_path = category(r)
         rules.append({"pattern": pattern, "match_type": match_type, "category_ref": cat_ref, "category": cat_path})
-    archive.lines = {"accounts": accounts, "categories": categories, "transactions": transactions,
+    rates = {}
+    for raw in t.get("exchange_rates.csv", []):
+        r = _Row("exchange_rates.csv", raw)
+        day = r.day("day")
+        try:
+            currency, base = fx.check_currency(raw["currency"]), fx.check_currency(raw["base"])
+            rate = to_rate(raw["rate"])
+        except ServiceError as exc:
+            r.fail(exc.message)
+        except (ValueError, TypeError) as exc:
+            r.fail(f"rate: {exc}")
+        if currency == base:
+            r.fail("a rate needs two different currencies.")
+        rates[(base, currency, day)] = rate
+    archive.lines = {"rates": rates, "accounts": accounts, "categories": categories, "transactions": transactions,
                      "budgets": budgets, "goals": goals, "rules": rules}
+    archive.lines.update(_check_ahead(t, accounts, categories, category))
+
+
+def _check_ahead(t: dict, accounts: dict, categories: dict, category) -> dict:
+    """Schedules, their skips, scenarios and dismissed suggestions: values and references."""
+    from .schedules import MAX_COUNT, _day, parse_rule
+    schedules: dict[str, dict] = {}
+    names: set[str] = set()
+    for raw in t["schedules.csv"]:
+        r = _Row("schedules.csv", raw)
+        ref = r.ref("ref")
+        if ref in schedules:
+            r.fail(f"ref {ref} appears twice.")
+        name = r.text("name", 100, required=True)
+        if name in names:
+            r.fail(f"the schedule name “{name}” appears twice.")
+        names.add(name)
+        kind = r.choice("kind", ("expense", "income"))
+        amount = r.money("amount", nonzero=True)
+        if (amount > 0) != (kind == "income"):
+            r.fail("an expense schedule has a negative amount, an income schedule a positive one.")
+        account_ref = r.ref("account_ref")
+        if account_ref not in accounts:
+            r.fail(f"account_ref {account_ref} is not in accounts.csv.")
+        cat_ref, cat_path = category(r)
+        try:
+            start = _day(raw["start_date"].strip(), "start_date")
+            until = _day(raw["until"].strip(), "until") if raw["until"].strip() else None
+            rule = parse_rule(unsafe_text(raw["rrule"]), start)
+        except ServiceError as exc:
+            r.fail(exc.message)
+        count = raw["count"].strip()
+        if count and (not count.isdigit() or not 1 <= int(count) <= MAX_COUNT):
+            r.fail(f"count must be a whole number from 1 to {MAX_COUNT:,}.")
+        schedules[ref] = {"line": raw["_line"], "name": name, "payee": r.text("payee", 200), "kind": kind,
+                          "cents": amount, "account_ref": account_ref, "category_ref": cat_ref, "category": cat_path,
+                          "rrule": rule, "start": start, "until": until, "count": int(count) if count else None,
+                          "paused": r.flag("paused"), "skips": []}
+    for raw in t["schedule_skips.csv"]:
+        r = _Row("schedule_skips.csv", raw)
+        ref = r.ref("schedule_ref")
+        if ref not in schedules:
+            r.fail(f"schedule_ref {ref} is not in schedules.csv.")
+        schedules[ref]["skips"].append(r.day("occurs_on"))
+    scenarios: list[dict] = []
+    seen: set[str] = set()
+    for raw in t["scenarios.csv"]:
+        r = _Row("scenarios.csv", raw)
+        name = r.text("name", 100, required=True)
+        if name in seen:
+            r.fail(f"the scenario name “{name}” appears twice.")
+        seen.add(name)
+        try:
+            items = json.loads(raw["items"])
+        except (ValueError, RecursionError):
+            r.fail("items is not valid JSON.")
+        if not isinstance(items, list) or len(items) > 30 or not all(isinstance(i, dict) for i in items):
+            r.fail("items must be a list of at most 30 items.")
+        for item in items:
+            for key, table, where in (("account_ref", accounts, "accounts.csv"),
+                                      ("schedule_ref", schedules, "schedules.csv")):
+                if key in item and str(item[key]) not in table:
+                    r.fail(f"{key} {str(item[key])[:20]} is not in {where}.")
+            if item.get("category_ref") and str(item["category_ref"]) not in categories:
+                r.fail(f"category_ref {str(item['category_ref'])[:20]} is not in categories.csv.")
+        scenarios.append({"line": raw["_line"], "name": name, "items": items})
+    dismissed = []
+    for raw in t["dismissed_recurring.csv"]:
+        dismissed.append(_Row("dismissed_recurring.csv", raw).text("key", 300, required=True))
+    return {"schedules": schedules, "scenarios": scenarios, "dismissed": dismissed}
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -561,14 +749,30 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
     data = archive.lines
     added, skipped = Counter(), Counter()
 
+    # Exchange rates: the ones the user lacks (a rate the user has for that day stays as it is).
+    base = fx.base_currency(session, user_id)
+    if data["rates"]:
+        have = set(session.execute(select(ExchangeRate.base, ExchangeRate.currency, ExchangeRate.day)
+                                   .where(ExchangeRate.user_id == user_id)).all())
+        new = [{"user_id": user_id, "base": b, "currency": c, "day": d, "rate": rate}
+               for (b, c, d), rate in sorted(data["rates"].items()) if (b, c, d) not in have]
+        for i in range(0, len(new), 2000):
+            session.execute(insert(ExchangeRate), new[i:i + 2000])
+        added["exchange rates"] += len(new)
+        skipped["exchange rates"] += len(data["rates"]) - len(new)
+
     # Accounts, by name.
     existing = {a.name: a for a in session.scalars(select(Account).where(Account.user_id == user_id))}
     account_ids: dict[str, int] = {}
     fresh_accounts: set[int] = set()
     for ref, a in data["accounts"].items():
         account = existing.get(a["name"])
+        currency = a["currency"] or base
+        if account is not None and account.currency != currency:
+            raise ImportFileError(f"accounts.csv: the account “{a['name']}” is in {currency} in the export and "
+                                  f"in {account.currency} here. Rename one of them first.")
         if account is None:
-            account = Account(user_id=user_id, name=a["name"], type=a["type"],
+            account = Account(user_id=user_id, name=a["name"], type=a["type"], currency=currency,
                               opening_balance=from_cents(a["opening"]), archived=a["archived"])
             session.add(account)
             session.flush()
@@ -752,9 +956,77 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
             seen.add(key)
     write_transactions(session, user_id, new)
     added["transactions"] += len(new)
+    _restore_ahead(session, user_id, data, account_ids, resolve, added, skipped)
     if budget_span:
         assign_budgets(session, user_id, date_from=min(budget_span), date_to=max(budget_span))
     return RestoreResult(added, skipped)
+
+
+def _restore_ahead(session: Session, user_id: int, data: dict, account_ids: dict, resolve, added: Counter,
+                   skipped: Counter) -> None:
+    """Schedules (by name) with their skips, scenarios (by name; items re-checked as if typed) and
+    dismissed suggestions (by key). Payments are linked to occurrences again by matching, not restored."""
+    from .scenarios import clean_items
+    from .schedules import create_schedule
+    have = set(session.scalars(select(Schedule.name).where(Schedule.user_id == user_id)))
+    schedule_ids: dict[str, int] = {}
+    for ref, s in data.get("schedules", {}).items():
+        if s["name"] in have:
+            existing = session.scalar(select(Schedule.id).where(Schedule.user_id == user_id,
+                                                                Schedule.name == s["name"]))
+            schedule_ids[ref] = existing
+            skipped["schedules"] += 1
+            continue
+        try:
+            schedule = create_schedule(
+                session, user_id, name=s["name"], payee=s["payee"], kind=s["kind"], amount=from_cents(abs(s["cents"])),
+                account_id=account_ids[s["account_ref"]],
+                category_id=resolve(s["category_ref"], s["category"], f"schedules.csv line {s['line']}"),
+                rrule=s["rrule"], start_date=s["start"], until=s["until"], count=s["count"])
+        except ServiceError as exc:
+            if isinstance(exc, ImportFileError):
+                raise
+            raise ImportFileError(f"schedules.csv: {exc.message}", s["line"]) from None
+        schedule.paused = s["paused"]
+        for day in sorted(set(s["skips"])):
+            session.add(ScheduleOccurrence(user_id=user_id, schedule_id=schedule.id, occurs_on=day, status="skipped"))
+        schedule_ids[ref] = schedule.id
+        have.add(s["name"])
+        added["schedules"] += 1
+    session.flush()
+    have = set(session.scalars(select(Scenario.name).where(Scenario.user_id == user_id)))
+    for sc in data.get("scenarios", []):
+        if sc["name"] in have:
+            skipped["scenarios"] += 1
+            continue
+        items = []
+        for item in sc["items"]:
+            local = {k: v for k, v in item.items() if k not in ("account_ref", "schedule_ref", "category_ref",
+                                                                  "category")}
+            if "account_ref" in item:
+                local["account_id"] = account_ids[str(item["account_ref"])]
+            if "schedule_ref" in item:
+                local["schedule_id"] = schedule_ids[str(item["schedule_ref"])]
+            if "category_ref" in item or "category" in item:
+                local["category_id"] = resolve(str(item.get("category_ref") or ""), str(item.get("category") or ""),
+                                               f"scenarios.csv line {sc['line']}")
+            items.append(local)
+        try:
+            cleaned = clean_items(session, user_id, items)
+        except ServiceError as exc:
+            if isinstance(exc, ImportFileError):
+                raise
+            raise ImportFileError(f"scenarios.csv: {exc.message}", sc["line"]) from None
+        session.add(Scenario(user_id=user_id, name=sc["name"], items=cleaned))
+        have.add(sc["name"])
+        added["scenarios"] += 1
+    have = set(session.scalars(select(DismissedRecurring.key).where(DismissedRecurring.user_id == user_id)))
+    for key in data.get("dismissed", []):
+        if key in have:
+            continue
+        session.add(DismissedRecurring(user_id=user_id, key=key))
+        have.add(key)
+    session.flush()
 
 
 def export_filename(today: date | None = None) -> str:

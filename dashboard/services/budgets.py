@@ -17,66 +17,21 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
-from sqlalchemy import Select, case, delete, func, select, update
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
+from dashboard.formatting import format_date_range, format_month
 from models import PERIOD_TYPES, Budget, Category, Expense, Transaction
 
+from .budget_lines import assign_budgets
 from .cache import cached
 from .categories import category_frame, get_category, visible_to
 from .errors import Conflict, NotFound, ServiceError
-from .periods import add_months, period_bounds
+from .periods import add_months, compare, day_count, elapsed_days, period_bounds
 from .sql import cents, cents_sum
 from .validation import parse_amount, parse_date, parse_id
-
-
-def covering_budget_id(user_id_col, category_id_col, date_col):
-    """Correlated scalar subquery: the budget covering an expense.
-
-    The budget of the expense's own category wins over its parent category's; among several periods
-    that contain the date, the shortest (latest start, earliest end) wins.
-    """
-    cat = aliased(Category)
-    return (
-        select(Budget.id)
-        .select_from(Budget)
-        .join(cat, cat.id == category_id_col)
-        .where(
-            Budget.user_id == user_id_col,
-            Budget.start_date <= date_col,
-            Budget.end_date >= date_col,
-            (Budget.category_id == cat.id) | (Budget.category_id == cat.parent_id),
-        )
-        .order_by(case((Budget.category_id == cat.id, 0), else_=1),
-                  Budget.start_date.desc(), Budget.end_date.asc(), Budget.id)
-        .limit(1)
-        .scalar_subquery()
-    )
-
-
-def assign_budgets(session: Session, user_id: int, *, transaction_ids=None,
-                   date_from: date | None = None, date_to: date | None = None, category_ids=None) -> None:
-    """Point each of the user's expenses (optionally only some transactions, a date range or some
-    categories) at the budget that covers it now. One UPDATE, whatever the number of rows.
-    ``transaction_ids`` may be a list or a SELECT of ids."""
-    session.flush()
-    stmt = (update(Expense)
-            .where(Expense.user_id == user_id)
-            .values(budget_id=covering_budget_id(Expense.user_id, Expense.category_id, Expense.date))
-            .execution_options(synchronize_session=False))
-    if transaction_ids is not None:
-        ids = transaction_ids if isinstance(transaction_ids, Select) else list(transaction_ids)
-        stmt = stmt.where(Expense.transaction_id.in_(ids))
-    if category_ids is not None:
-        stmt = stmt.where(Expense.category_id.in_(list(category_ids)))
-    if date_from is not None:
-        stmt = stmt.where(Expense.date >= date_from)
-    if date_to is not None:
-        stmt = stmt.where(Expense.date <= date_to)
-    session.execute(stmt)
-    session.expire_all()
 
 
 def create_budget(session: Session, user_id: int, *, category_id, amount, period_type: str = "monthly",
@@ -151,7 +106,7 @@ class Period:
 
     @property
     def days(self) -> int:
-        return (self.end - self.start).days + 1
+        return day_count(self.start, self.end)
 
     @property
     def key(self) -> str:
@@ -164,14 +119,12 @@ class Period:
 
     @property
     def label(self) -> str:
+        """``November 2026``, ``2026``, a week ``Nov 30 – Dec 6, 2026`` (in the user's locale)."""
         if self.type == "monthly":
-            return f"{self.start:%B %Y}"
+            return format_month(self.start, long=True)
         if self.type == "yearly":
             return f"{self.start:%Y}"
-        end = f"{self.end.day} {self.end:%b %Y}"
-        if self.start.month == self.end.month:
-            return f"{self.start.day}–{end}"
-        return f"{self.start.day} {self.start:%b} – {end}"
+        return format_date_range(self.start, self.end, year=True)
 
     @property
     def noun(self) -> str:
@@ -187,11 +140,7 @@ class Period:
 
     def elapsed_days(self, today: date) -> int:
         """Days of the period up to and including ``today`` (0 before it starts, all after it ends)."""
-        if today < self.start:
-            return 0
-        if today > self.end:
-            return self.days
-        return (today - self.start).days + 1
+        return elapsed_days(self.start, self.end, today)
 
 
 def parse_period(period_type, value, today: date) -> Period:
@@ -325,10 +274,15 @@ class PeriodSummary:
     spent_cents: int          # spent against these budgets
     left_cents: int           # budgeted + carried - spent
     outside_cents: int        # spending in the period that no budget of this period covers
-    income_cents: int         # income received in the period
+    income_cents: int         # income received in the period (so far, when it is running)
     days_left: int
     days_total: int
     count: int
+    running: bool = False     # the period contains today and has days to come
+    # The same days of the previous period (services/periods.compare): for a running period, what
+    # had come in by this day last time.
+    previous_range: tuple[date, date] | None = None
+    previous_income_cents: int = 0
 
     @property
     def unbudgeted_income_cents(self) -> int:
@@ -351,6 +305,8 @@ def period_summary(session: Session, user_id: int, period: Period, frame: pd.Dat
                    today: date) -> PeriodSummary:
     """Totals of the period: the frame's sums plus the period's income and all its spending (SQL)."""
     income, spending = period_flows(session, user_id, period.start, period.end)
+    comparison = compare(period.start, period.end, today)
+    previous_income, _ = period_flows(session, user_id, *comparison.previous)
     budgeted = int(frame["amount_cents"].sum())
     carried = int(frame["carried_cents"].sum())
     spent = int(frame["spent_cents"].sum())
@@ -358,7 +314,8 @@ def period_summary(session: Session, user_id: int, period: Period, frame: pd.Dat
         budgeted_cents=budgeted, carried_cents=carried, spent_cents=spent,
         left_cents=budgeted + carried - spent, outside_cents=int(spending or 0) - spent,
         income_cents=int(income or 0), days_left=period.days - period.elapsed_days(today),
-        days_total=period.days, count=len(frame))
+        days_total=period.days, count=len(frame), running=comparison.partial,
+        previous_range=comparison.previous, previous_income_cents=int(previous_income or 0))
 
 
 def unbudgeted_categories(session: Session, user_id: int, period: Period) -> pd.DataFrame:

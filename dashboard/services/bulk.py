@@ -10,7 +10,7 @@ lines with Core, bypassing the ORM:
 - the first chunk is small and followed by ``ANALYZE`` on PostgreSQL (see :data:`FIRST_CHUNK`), and
   the tables are analysed again at the end when many rows were written;
 - afterwards every expense line is put in the budget that covers it
-  (:func:`dashboard.services.budgets.assign_budgets`, the same rule as every other write), and the
+  (:func:`dashboard.services.budget_lines.assign_budgets`, the same rule as every other write), and the
   monthly roll-up of the touched months is rebuilt (which also bumps the user's data version).
 
 The invariants of :mod:`dashboard.services.transactions` hold: an expense-kind transaction has expense
@@ -32,7 +32,7 @@ from models import Budget, User
 from models.db import require_session_hooks
 
 from . import rollup
-from .budgets import assign_budgets
+from .budget_lines import assign_budgets
 from .periods import month_start
 
 FIRST_CHUNK = 1_000   # a small first chunk, after which PostgreSQL gets fresh statistics

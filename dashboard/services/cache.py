@@ -28,7 +28,6 @@ import functools
 import hashlib
 import inspect
 import logging
-import os
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import User
+from settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +63,13 @@ def _code_generation() -> str:
     return digest.hexdigest()[:10]
 
 
-def cache_config(environ=os.environ) -> dict:
-    """Flask-Caching settings from the environment (create_app lets a config dict override them)."""
-    timeout = int(environ.get("LEDGERLENS_CACHE_SECONDS", "600"))
-    if environ.get("LEDGERLENS_CACHE", "").lower() in ("off", "0", "none", "null"):
+def cache_config(settings: Settings | None = None) -> dict:
+    """Flask-Caching settings from the settings (create_app lets a config dict override them)."""
+    settings = settings or get_settings()
+    timeout = settings.cache_seconds
+    if settings.cache_off:
         return {"CACHE_TYPE": "NullCache", "CACHE_NO_NULL_WARNING": True}
-    redis_url = environ.get("REDIS_URL", "").strip()
+    redis_url = settings.redis_url
     if redis_url:
         return {
             "CACHE_TYPE": "RedisCache",

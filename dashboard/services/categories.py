@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from models import Budget, Category, CategoryMapping, Expense, HiddenCategory, ImportRule, Transaction
 
+from .budget_lines import assign_budgets
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
+from .validation import normalise_name
 
 NAME_MAX = 100
 PATH_SEPARATOR = " › "
@@ -144,7 +146,7 @@ def category_choices(session: Session, user_id: int, *, include_hidden: bool = F
 def check_name(value) -> str:
     if value is not None and not isinstance(value, str):
         raise ServiceError("Enter a name.", "name")
-    name = " ".join((value or "").split())
+    name = normalise_name(value)
     if not name:
         raise ServiceError("Enter a name.", "name")
     if len(name) > NAME_MAX:
@@ -379,7 +381,6 @@ def _months_of(session: Session, user_id: int, category_id: int) -> set[date]:
 
 
 def _reassign_budgets(session: Session, user_id: int, category_ids) -> None:
-    from .budgets import assign_budgets
     ids = list(category_ids)
     if ids:
         assign_budgets(session, user_id, category_ids=ids)
@@ -507,3 +508,45 @@ def usage(session: Session, user_id: int) -> dict[int, int]:
         .group_by(Transaction.category_id)).all()
     return {int(c): int(n) for c, n in rows}
 
+
+
+# --- the tree as plain maps ----------------------------------------------------------------------
+# Pure functions over category_frame's (id, parent_id), for callers that walk the tree themselves
+# (the spending explorer's drill levels and breadcrumb).
+
+def parents_map(categories: pd.DataFrame) -> dict[int, int | None]:
+    return {int(c): (int(p) if pd.notna(p) else None)
+            for c, p in zip(categories["id"], categories["parent_id"], strict=True)}
+
+
+def path_to(parents: dict[int, int | None], category_id: int) -> list[int]:
+    """[root, ..., category_id]; a category the map does not know is a root of its own."""
+    path, seen = [], set()
+    node: int | None = int(category_id)
+    while node is not None and node not in seen:
+        path.append(node)
+        seen.add(node)
+        node = parents.get(node)
+    return path[::-1]
+
+
+def children_map(parents: dict[int, int | None]) -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for node, parent in parents.items():
+        if parent is not None:
+            children.setdefault(parent, []).append(node)
+    return children
+
+
+def subtree(parents: dict[int, int | None], roots) -> set[int]:
+    """The given categories and every category below them, at any depth."""
+    children = children_map(parents)
+    found: set[int] = set()
+    stack = [int(r) for r in roots]
+    while stack:
+        node = stack.pop()
+        if node in found:
+            continue
+        found.add(node)
+        stack.extend(children.get(node, ()))
+    return found

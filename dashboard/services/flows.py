@@ -50,8 +50,9 @@ class SankeyData:
 
 @cached
 def cashflow_sankey(session, user_id: int, start: date, end: date, drill: int | None = None) -> SankeyData:
-    """Income categories (top level) -> Income -> spending categories (top level; the ``drill`` one split
-    into its children) and Saved (or From savings on the left when spending was larger)."""
+    """Income categories (the sources: Salary, Interest) -> Income -> spending categories (top level; the
+    ``drill`` one split into its children) and Saved (or From savings on the left when spending was
+    larger)."""
     if end < start:
         raise ServiceError("The end date is before the start date.", "end")
     cats = category_frame(session, user_id).set_index("id")
@@ -68,9 +69,10 @@ def cashflow_sankey(session, user_id: int, start: date, end: date, drill: int | 
         value = cats["color"].get(cid) if cid != UNCATEGORIZED else None
         return value if isinstance(value, str) else None
 
+    # Income sources at the leaf level (Salary, Interest), not their common parent "Income".
     income_by_top: dict[int, int] = {}
     for row in income.itertuples():
-        income_by_top[top(int(row.category_id))] = income_by_top.get(top(int(row.category_id)), 0) + int(row.total_cents)
+        income_by_top[int(row.category_id)] = income_by_top.get(int(row.category_id), 0) + int(row.total_cents)
     spend_by_top: dict[int, int] = {}
     children: dict[int, dict[int, int]] = {}
     for row in spending.itertuples():

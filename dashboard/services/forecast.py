@@ -21,7 +21,7 @@ floats and rounded to cents at the end.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -34,7 +34,7 @@ from models import Account, MonthlyRollup, Schedule, to_cents
 from .cache import cached
 from .errors import ServiceError
 from .periods import add_months, month_start
-from .schedules import OVERDUE_GRACE_DAYS, RuleSpec, expand, occurrence_states, schedules_frame
+from .schedules import OVERDUE_GRACE_DAYS, expand, occurrence_states, schedules_frame
 from .sql import cents
 
 HORIZONS = (3, 6, 12)

@@ -25,9 +25,11 @@ Projection rules (``project``; every amount is integer cents)
   / 3 (an account's history is older than the goal, so the window is always three months).
 - projected completion = today + remaining / rate months, rounded up to a whole month; none when the
   rate is zero or negative (withdrawals, a falling balance, a growing debt).
-- status: achieved; else *overdue* when the target date is past; *behind* when it is today; *on track*
-  when saved is at least the expected amount or the projection arrives by the target date; else
-  *behind*.
+- status: achieved; else *overdue* when the target date is past; *behind* when it is today; with a
+  recent pace (rate not zero), *on track* when the projection arrives by the target date (or there is
+  no target date) and *behind* otherwise, money going out included, so the badge always agrees with
+  the projection shown beside it; with no pace yet, *on track* when saved is at least the expected
+  amount, else *behind*.
 
 Every function takes (session, user_id, ...) and reads or writes only that user's rows. Writes flush
 and leave the commit to the caller; a refused write raises ServiceError (or NotFound / Conflict)
@@ -46,14 +48,15 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from dashboard.formatting import format_money
-from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User
+from models import DEBT_TYPES, GOAL_KINDS, Account, Goal, GoalContribution, User, from_cents
+from models.db import MAX_CENTS
 
 from .accounts import balance_history
 from .errors import Conflict, NotFound, ServiceError
 from .overview import account_balances_on
 from .periods import add_months, month_end
 from .sql import cents, cents_sum
-from .validation import clean_text, parse_amount, parse_date, parse_id
+from .validation import clean_name, clean_text, parse_amount, parse_date, parse_id
 
 RATE_MONTHS = 3
 STATUSES = ("achieved", "on_track", "behind", "overdue")
@@ -136,9 +139,13 @@ def project(*, saved_cents: int, target_cents: int, today: date, target_date: da
         status = "overdue"
     elif target_date is not None and target_date == today:
         status = "behind"
-    elif (expected is not None and saved_cents >= expected) or (
-            projected is not None and (target_date is None or projected <= target_date)):
-        status = "on_track"
+    elif rate is not None and rate != 0:
+        # There is a pace: it decides, so the badge never contradicts the projection shown beside it
+        # (money going out, or a pace that arrives after the target date, is behind).
+        on_time = projected is not None and (target_date is None or projected <= target_date)
+        status = "on_track" if on_time else "behind"
+    elif expected is not None and saved_cents >= expected:
+        status = "on_track"  # no pace to measure yet: on or above the straight line to the target
     else:
         status = "behind"
     return Projection(status=status, saved_cents=saved_cents, target_cents=target_cents,
@@ -372,7 +379,7 @@ def get_goal(session: Session, user_id: int, goal_id, *, for_update: bool = Fals
 
 
 def _name(value) -> str:
-    return clean_text(value, field="name", max_length=100, required=True)
+    return clean_name(value, max_length=100)
 
 
 def _kind(value) -> str:
@@ -517,6 +524,9 @@ def record_contribution(session: Session, user_id: int, goal_id, *, amount, date
     if new_saved < 0:
         raise ServiceError(f"Only {format_money(goal.saved_amount, _currency(session, user_id))} is saved "
                            "in this goal.", "amount")
+    if abs(new_saved) * 100 > MAX_CENTS:   # the saved total must stay storable (issue 13, item 10)
+        raise ServiceError(f"A goal can hold at most {format_money(from_cents(MAX_CENTS), _currency(session, user_id))}.",
+                           "amount")
     contribution = GoalContribution(user_id=user_id, goal_id=goal.id, date=day, amount=signed, note=text)
     session.add(contribution)
     goal.saved_amount = new_saved

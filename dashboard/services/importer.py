@@ -1197,7 +1197,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
                 category_id, source = None, ""
         if row.category and source != "file" and category_id is None and not reason:
             if row.category.casefold() not in names:
-                reason = f"Unknown category “{row.category[:60]}”: left uncategorised."
+                reason = f"Unknown category “{row.category[:60]}”: left uncategorized."
 
         include = status == NEW
         choice = choices.get(row.line)

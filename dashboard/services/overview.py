@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models import Account, MonthlyRollup, Transaction
 
 from .cache import cached
-from .periods import add_months, month_end, month_start
+from .periods import add_months, compare, month_end, month_start
 from .sql import cents
 
 
@@ -85,11 +85,16 @@ def period_totals(session: Session, user_id: int, start: date, end: date) -> Per
 
 @cached
 def month_comparison(session: Session, user_id: int, today: date) -> tuple[PeriodTotals, PeriodTotals]:
-    """This month so far, and the whole of last month."""
-    this_start = month_start(today)
-    last_start = add_months(this_start, -1)
-    return (period_totals(session, user_id, this_start, today),
-            period_totals(session, user_id, last_start, month_end(last_start)))
+    """This month so far, and the same days of last month (services/periods.compare: 1-2 Dec
+    against 1-2 Nov, like with like)."""
+    this, last = month_ranges(today)
+    return period_totals(session, user_id, *this), period_totals(session, user_id, *last)
+
+
+def month_ranges(today: date) -> tuple[tuple[date, date], tuple[date, date]]:
+    """(this month up to today, the same days of last month)."""
+    comparison = compare(month_start(today), month_end(today), today)
+    return comparison.current, comparison.previous
 
 
 @cached

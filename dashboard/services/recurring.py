@@ -51,6 +51,7 @@ CADENCES = (
     Cadence("weekly", "Weekly", 7, 5, 9, 4, 52),
     Cadence("biweekly", "Every two weeks", 14, 11, 17, 3, 26),
     Cadence("monthly", "Monthly", 30.44, 25, 35, 3, 12),
+    Cadence("bimonthly", "Every two months", 60.9, 54, 68, 3, 6),
     Cadence("quarterly", "Quarterly", 91.3, 83, 99, 3, 4),
     Cadence("yearly", "Yearly", 365.25, 350, 380, 2, 1),
 )
@@ -99,8 +100,8 @@ def _rule_for(cadence: Cadence, days: list[date]) -> str:
     if cadence.name in ("weekly", "biweekly"):
         weekday = Counter(d.weekday() for d in days[-6:]).most_common(1)[0][0]
         return f"FREQ=WEEKLY{';INTERVAL=2' if cadence.name == 'biweekly' else ''};BYDAY={WEEKDAYS[weekday]}"
-    if cadence.name in ("monthly", "quarterly"):
-        interval = ";INTERVAL=3" if cadence.name == "quarterly" else ""
+    if cadence.name in ("monthly", "bimonthly", "quarterly"):
+        interval = {"monthly": "", "bimonthly": ";INTERVAL=2", "quarterly": ";INTERVAL=3"}[cadence.name]
         recent = days[-12:]
         if all(d == _last_weekday(d) for d in recent) and any(d != month_end(d) for d in recent):
             return f"FREQ=MONTHLY{interval};BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1"
@@ -117,23 +118,26 @@ def _rule_for(cadence: Cadence, days: list[date]) -> str:
     return f"FREQ=YEARLY;BYMONTH={month};BYMONTHDAY={day}"
 
 
+def _close(a: int, b: int) -> bool:
+    return abs(a - b) <= max(1, abs(b) // 100)
+
+
 def _price_changes(days: list[date], amounts: list[int]) -> list[tuple[date, int, int]]:
-    """Where the amount stepped to a new level and stayed there (at least to the latest payment)."""
+    """Where a steady amount stepped to a new steady level: the two payments before the step agree, and
+    so do the step and the payment after it (variable bills never qualify)."""
     changes = []
-    level = amounts[0]
-    for i in range(1, len(amounts)):
-        new = amounts[i]
-        if abs(new - level) > max(1, abs(level) // 100):
-            following = amounts[i + 1:i + 3]
-            if all(abs(x - new) <= max(1, abs(new) // 100) for x in following):
-                changes.append((days[i], level, new))
-                level = new
+    for i in range(2, len(amounts) - 1):
+        before, step, after = amounts[i - 2:i], amounts[i], amounts[i + 1]
+        if _close(before[0], before[1]) and not _close(step, before[1]) and _close(after, step):
+            changes.append((days[i], before[1], step))
     return changes
 
 
-def detect_cadence(days: list[date], amounts: list[int], today: date) -> Detection | None:
+def detect_cadence(days: list[date], amounts: list[int], today: date, *, fixed: bool = False) -> Detection | None:
     """The cadence of one group's payments (dates ascending, signed cents), or None when they are not
-    regular enough, too few, or stopped (the next date is long past)."""
+    regular enough, too few, or stopped (the next date is long past). ``fixed``: the group is one amount
+    band of a payee bought from at other amounts too, which only a fixed price (within 2 %) over at
+    least four payments, not yearly, can make a subscription."""
     by_day: dict[date, int] = {}
     for day, amount in zip(days, amounts):
         by_day.setdefault(day, amount)
@@ -154,6 +158,10 @@ def detect_cadence(days: list[date], amounts: list[int], today: date) -> Detecti
     recent = [abs(a) for a in amounts[-6:]]
     mean = statistics.fmean(recent)
     spread = statistics.pstdev(recent) / mean if mean else 1.0
+    if fixed and (len(days) < 4 or best.name == "yearly" or spread > 0.02):
+        return None
+    if len(days) == 2 and not _close(amounts[0], amounts[1]):
+        return None  # two payments a year apart are a yearly bill only at the same amount
     amount_score = max(0.0, 1.0 - 2 * spread)
     count_score = min(1.0, (len(days) - 1) / (4 if best.name != "yearly" else 2))
     confidence = best_score * (0.5 + 0.5 * amount_score) * (0.6 + 0.4 * count_score)
@@ -301,7 +309,7 @@ def find_recurring(session: Session, user_id: int, today: date, days: int = HIST
     for (key, sign, band), members in sorted(by_group.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2] or 0)):
         if band is not None and (key, sign) in found_whole:
             continue
-        detection = detect_cadence([m[2] for m in members], [int(m[3]) for m in members], today)
+        detection = _detect_group(members, today, band is not None)
         if detection is None:
             continue
         if band is None:
@@ -316,6 +324,24 @@ def find_recurring(session: Session, user_id: int, today: date, days: int = HIST
                               detection, "scheduled" if (key, sign) in scheduled else "suggested"))
     out.sort(key=lambda s: (-s.detection.confidence, s.payee))
     return out
+
+
+def _detect_group(members: list, today: date, fixed: bool) -> Detection | None:
+    """A group's cadence; for a whole payee, also from its core (the payments within 15 % of the median
+    amount, when they are at least 60 % of them: a salary without the bonuses paid by the same payee),
+    whichever is more certain."""
+    days, amounts = [m[2] for m in members], [int(m[3]) for m in members]
+    found = detect_cadence(days, amounts, today, fixed=fixed)
+    if fixed or (found is not None and found.confidence >= 0.95):
+        return found
+    middle = statistics.median(abs(a) for a in amounts)
+    core = [(d, a) for d, a in zip(days, amounts) if abs(abs(a) - middle) <= 0.15 * middle]
+    if len(core) == len(days) or len(core) < max(2, 0.6 * len(days)):
+        return found  # the core must be most of the payments, not a lucky few of many
+    trimmed = detect_cadence([d for d, _ in core], [a for _, a in core], today)
+    if trimmed is not None and (found is None or trimmed.confidence > found.confidence):
+        return trimmed
+    return found
 
 
 @cached
@@ -407,6 +433,8 @@ def rule_label(rule: str) -> str:
     freq = parts.get("FREQ")
     if freq == "MONTHLY" and interval == 3:
         return "Quarterly"
+    if freq == "MONTHLY" and interval == 2:
+        return "Every two months"
     if freq == "MONTHLY" and interval == 1 and "BYMONTHDAY" in parts:
         day = parts["BYMONTHDAY"].split(",")[0]
         return f"Monthly on the {day}{_ordinal(int(day))}" if day.lstrip("-").isdigit() and int(day) > 0 else "Monthly"

@@ -28,7 +28,7 @@ from models import Account, Category, Scenario, Schedule
 from .categories import visible_to
 from .errors import Conflict, NotFound, ServiceError
 from .schedules import RuleSpec, _day, cadence_rule, expand, parse_rule
-from .validation import clean_text, parse_amount, parse_id
+from .validation import clean_name, clean_text, parse_amount, parse_id
 
 ITEM_TYPES = {
     "one_off": "One-off amount",
@@ -115,7 +115,7 @@ def get_scenario(session: Session, user_id: int, scenario_id) -> Scenario:
 
 
 def _name(session: Session, user_id: int, value, scenario_id: int | None = None) -> str:
-    name = clean_text(value, field="name", max_length=MAX_NAME, required=True)
+    name = clean_name(value, max_length=MAX_NAME)
     stmt = select(Scenario.id).where(Scenario.user_id == user_id, Scenario.name == name)
     if scenario_id is not None:
         stmt = stmt.where(Scenario.id != scenario_id)

@@ -35,10 +35,10 @@ from models import (
 
 from . import rollup
 from .cache import cached
-from .categories import category_frame, visible_to
+from .categories import category_frame, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
-from .periods import add_months, month_end, month_start
+from .periods import Comparison, add_months, clip, compare, month_end, month_start
 from .sql import cents, date_bucket
 from .validation import parse_amount
 
@@ -98,15 +98,10 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     return this, month_end(today)
 
 
-def previous_range(filters: SpendingFilters) -> tuple[date, date]:
-    """The period of the same length just before: whole months map to whole months."""
-    start, end = filters.start, filters.end
-    if start.day == 1 and end == month_end(end):
-        months = (end.year - start.year) * 12 + end.month - start.month + 1
-        prev_start = add_months(start, -months)
-        return prev_start, month_end(add_months(prev_start, months - 1))
-    length = (end - start).days + 1
-    return start - timedelta(days=length), start - timedelta(days=1)
+def previous_range(filters: SpendingFilters, today: date | None = None) -> tuple[date, date]:
+    """What the filters' period is compared with (services/periods.py decides): the period of the
+    same length just before, cut to the same days when the period is still running on ``today``."""
+    return compare(filters.start, filters.end, today or date.today()).previous
 
 
 def _optional_amount(value, field: str) -> Decimal | None:
@@ -223,13 +218,10 @@ def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> t
     chosen.discard(UNCATEGORIZED)
     ids: set[int] = set()
     if chosen:
-        tree = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
-        ids = {r.id for r in tree if r.id in chosen}
-        grown = True
-        while grown:   # children, grandchildren...: a tree may be three levels deep
-            more = {r.id for r in tree if r.parent_id in ids} - ids
-            grown = bool(more)
-            ids |= more
+        # A category selects everything below it, at any depth (the user's tree; others' ids vanish).
+        rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
+        parents = {r.id: r.parent_id for r in rows}
+        ids = subtree(parents, [c for c in chosen if c in parents])
     return sorted(ids), wants_none
 
 
@@ -264,14 +256,19 @@ def _has_fts(session: Session) -> bool:
     return _FTS_TABLES[key]
 
 
-def _text_ids(session: Session, user_id: int, text: str, *, description_only: bool = False) -> Select:
-    """Ids of the user's transactions whose payee or description (or only the description, and then not
-    the payee) contains ``text``. SQLite: from the FTS5 trigram index (3 characters or more), without
-    reading the table; otherwise a LIKE / ILIKE."""
-    where = [Transaction.user_id == user_id]
+FTS_MIN_DAYS = 32  # shorter ranges: reading the range's rows costs less than every match of all time
+
+
+def _text_ids(session: Session, user_id: int, text: str, start: date, end: date, *,
+              description_only: bool = False) -> Select:
+    """Ids of the user's transactions in [start, end] whose payee or description (or only the
+    description, and then not the payee) contains ``text``. SQLite, over a month or more: from the FTS5
+    trigram index (3 characters or more), which finds the matches of all time without reading the
+    table; otherwise LIKE / ILIKE over the range's rows (ILIKE uses the pg_trgm indexes)."""
+    where = [Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end]
     if description_only:
         where.append(~contains(session, Transaction.payee, text))
-    if len(text) >= 3 and _has_fts(session):
+    if len(text) >= 3 and (end - start).days >= FTS_MIN_DAYS and _has_fts(session):
         phrase = '"' + text.replace('"', '""') + '"'
         query = phrase
         if description_only:
@@ -312,7 +309,7 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
     where = where + [date_col >= start, date_col <= end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        ids = _text_ids(session, user_id, filters.text, description_only=description_only)
+        ids = _text_ids(session, user_id, filters.text, start, end, description_only=description_only)
         where.append((Expense.transaction_id if filters.flow == "spending" else Transaction.id).in_(ids))
     low, high = amount_range if amount_range is not None else (filters.min_amount, filters.max_amount)
     if low is not None:
@@ -515,16 +512,18 @@ class Exploration:
     previous_range: tuple[date, date]
     total_cents: int
     row_count: int
+    comparison: Comparison | None = None  # what the period is compared with (partial when running)
 
     @property
     def empty(self) -> bool:
         return self.row_count == 0
 
 
-@cached  # per (user, data version, filters): see services/cache.py
-def explore(session: Session, user_id: int, filters: SpendingFilters) -> Exploration:
+@cached  # per (user, data version, filters, today): see services/cache.py
+def explore(session: Session, user_id: int, filters: SpendingFilters, today: date | None = None) -> Exploration:
     """Everything the explorer draws: three GROUP BYs (over time by category, top payees, the previous
-    period by category), each answered from the roll-ups wherever they are exact (see _parts)."""
+    period by category), each answered from the roll-ups wherever they are exact (see _parts). A running
+    period is compared with the same days of the previous one (services/periods.compare)."""
     grain = filters.effective_grain
     time_key = "bucket" if grain == "month" else "day"
     over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
@@ -533,7 +532,8 @@ def explore(session: Session, user_id: int, filters: SpendingFilters) -> Explora
     payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
     by_category = (over_time.groupby("category_id", as_index=False)[["total_cents", "row_count"]].sum()
                    if not over_time.empty else pd.DataFrame(columns=["category_id", "total_cents", "row_count"]))
-    prev_start, prev_end = previous_range(filters)
+    comparison = compare(filters.start, filters.end, today or date.today())
+    prev_start, prev_end = comparison.previous
     previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
     return Exploration(
         filters=filters,
@@ -543,35 +543,48 @@ def explore(session: Session, user_id: int, filters: SpendingFilters) -> Explora
         payees=payees,
         previous=previous,
         previous_range=(prev_start, prev_end),
+        comparison=comparison,
         total_cents=int(by_category["total_cents"].sum()) if not by_category.empty else 0,
         row_count=int(by_category["row_count"].sum()) if not by_category.empty else 0,
     )
 
 
-def display_level(categories: pd.DataFrame, filters: SpendingFilters) -> dict[int, int]:
-    """Map each category id to the node the charts show it under.
-
-    No category filter: top-level categories. One parent selected (a drill-down): its children.
-    Otherwise: the categories themselves."""
-    mapping: dict[int, int] = {}
+def drilled_node(categories: pd.DataFrame, filters: SpendingFilters) -> int | None:
+    """The category the explorer is drilled into: the one selected category, when there is one."""
     selected = set(filters.category_ids) - {UNCATEGORIZED}
-    parent_of = dict(zip(categories["id"], categories["parent_id"]))
-    drilled_parent = None
-    if len(selected) == 1:
-        only = next(iter(selected))
-        if only in parent_of and pd.isna(parent_of[only]):
-            drilled_parent = only
-    for cid, parent in parent_of.items():
-        if drilled_parent is not None or selected:
+    if len(selected) != 1 or len(filters.category_ids) != 1:
+        return None
+    only = next(iter(selected))
+    return only if only in set(int(c) for c in categories["id"]) else None
+
+
+def display_level(categories: pd.DataFrame, filters: SpendingFilters) -> dict[int, int]:
+    """Map each category id to the node the charts show it under, at any depth of the tree.
+
+    No category filter: the top-level categories. Drilled into one category: its children (each
+    descendant under the child on its way down; the category's own spending under itself).
+    Several categories selected: the categories themselves."""
+    parents = parents_map(categories)
+    drilled = drilled_node(categories, filters)
+    mapping: dict[int, int] = {}
+    for cid in parents:
+        path = path_to(parents, cid)
+        if drilled is not None:
+            if drilled in path:
+                below = path[path.index(drilled) + 1:]
+                mapping[cid] = below[0] if below else drilled
+            else:
+                mapping[cid] = cid
+        elif filters.category_ids:
             mapping[cid] = cid
         else:
-            mapping[cid] = int(parent) if pd.notna(parent) else int(cid)
+            mapping[cid] = path[0]
     mapping[UNCATEGORIZED] = UNCATEGORIZED
     return mapping
 
 
 def breadcrumb(categories: pd.DataFrame, filters: SpendingFilters) -> list[tuple[str, tuple[int, ...]]]:
-    """[(label, category_ids to select)] from "All" down to the drilled category."""
+    """[(label, category_ids to select)] from "All" down through every level to the drilled category."""
     trail = [("All categories", ())]
     selected = list(filters.category_ids)
     if len(selected) != 1:
@@ -581,14 +594,10 @@ def breadcrumb(categories: pd.DataFrame, filters: SpendingFilters) -> list[tuple
     only = selected[0]
     if only == UNCATEGORIZED:
         return trail + [("Uncategorized", (UNCATEGORIZED,))]
-    row = categories[categories["id"] == only]
-    if row.empty:
+    names = dict(zip(categories["id"].astype(int), categories["name"], strict=True))
+    if only not in names:
         return trail
-    row = row.iloc[0]
-    if pd.notna(row["parent_id"]):
-        trail.append((row["parent_name"], (int(row["parent_id"]),)))
-    trail.append((row["name"], (only,)))
-    return trail
+    return trail + [(names[node], (node,)) for node in path_to(parents_map(categories), only)]
 
 
 # --- rows ----------------------------------------------------------------------------------------
@@ -669,8 +678,11 @@ def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> Spend
 
 
 def with_month(filters: SpendingFilters, day: date) -> SpendingFilters:
-    """Narrow the dates to the month (or week) containing ``day``."""
+    """Narrow the dates to the month (or week) containing ``day``, never outside the period shown:
+    the week of 26 Oct on "last month" (November) zooms to 1 Nov alone."""
     if filters.effective_grain == "week":
         start = day - timedelta(days=day.weekday())
-        return replace(filters, preset="custom", start=start, end=start + timedelta(days=6), grain="week")
-    return replace(filters, preset="custom", start=month_start(day), end=month_end(day))
+        start, end = clip(start, start + timedelta(days=6), filters.start, filters.end)
+        return replace(filters, preset="custom", start=start, end=end, grain="week")
+    start, end = clip(month_start(day), month_end(day), filters.start, filters.end)
+    return replace(filters, preset="custom", start=start, end=end)

@@ -18,8 +18,9 @@ from sqlalchemy.orm.attributes import flag_modified
 
 from models import Expense, Transaction
 
+from . import fx
 from .accounts import get_account  # noqa: F401  (re-exported: the one owner check for accounts)
-from .budgets import assign_budgets
+from .budget_lines import assign_budgets
 from .categories import get_category
 from .errors import Conflict, NotFound, ServiceError
 from .validation import clean_text, parse_amount, parse_date, parse_id
@@ -89,7 +90,7 @@ def create_transaction(session: Session, user_id: int, *, account_id, date, amou
                        external_id: str | None = None) -> Transaction:
     """Record an income or expense; an expense gets its budget lines. Does not commit."""
     account = get_account(session, user_id, account_id)
-    value = parse_amount(amount, allow_negative=True)
+    value = fx.check_amount(parse_amount(amount, allow_negative=True), account.currency)
     _check_kind_amount(kind, value)
     day = parse_date(date)
     tx = Transaction(user_id=user_id, account_id=account.id, date=day, amount=value, kind=kind,
@@ -128,7 +129,12 @@ def update_transaction(session: Session, user_id: int, transaction_id, *, expect
         raise ServiceError("Edit a transfer's amount or accounts by deleting and re-entering it.")
 
     if "account_id" in changes:
-        tx.account_id = get_account(session, user_id, changes["account_id"]).id
+        moved_to = get_account(session, user_id, changes["account_id"])
+        was_in = get_account(session, user_id, tx.account_id).currency
+        if moved_to.currency != was_in:
+            raise ServiceError(f"“{moved_to.name}” is in {moved_to.currency}, this amount in {was_in}: "
+                               "re-enter it in that account instead.", "account_id")
+        tx.account_id = moved_to.id
     if "date" in changes:
         tx.date = parse_date(changes["date"])
     for field, limit in (("payee", 200), ("description", 500), ("notes", 5000)):
@@ -144,6 +150,8 @@ def update_transaction(session: Session, user_id: int, transaction_id, *, expect
 
     kind = changes.get("kind", tx.kind)
     amount = parse_amount(changes["amount"], allow_negative=True) if "amount" in changes else tx.amount
+    if "amount" in changes:
+        fx.check_amount(amount, get_account(session, user_id, tx.account_id).currency)
     _check_kind_amount(kind, amount)
     current_lines = list(tx.expenses)
     money_changed = "amount" in changes or "kind" in changes or "category_id" in changes or "splits" in changes
@@ -201,7 +209,12 @@ def create_transfer(session: Session, user_id: int, *, from_account_id, to_accou
     target = get_account(session, user_id, to_account_id)
     if source.id == target.id:
         raise ServiceError("Choose two different accounts.", "to_account")
-    value = parse_amount(amount, allow_zero=False)
+    if source.currency != target.currency:
+        # One amount for both legs would be wrong; two amounts (and the implied rate) are issue 17's
+        # transfers across currencies, not built yet.
+        raise ServiceError(f"“{source.name}” is in {source.currency} and “{target.name}” in {target.currency}: "
+                           "transfers between currencies are not supported yet.", "to_account")
+    value = fx.check_amount(parse_amount(amount, allow_zero=False), source.currency)
     day = parse_date(date)
     group = str(uuid.uuid4())
     text = clean_text(description, field="description", max_length=500)

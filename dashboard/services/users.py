@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dashboard.formatting import CURRENCY_SYMBOLS
+from dashboard.formatting import CURRENCIES, DEFAULT_LOCALE, check_locale
 from models import Category, User, db
 
 from .errors import ServiceError
@@ -21,7 +21,7 @@ PASSWORD_MIN = 10
 PASSWORD_MAX = 1024  # Argon2 hashes any length; this only keeps a request from costing seconds.
 EMAIL_MAX = 254
 NAME_MAX = 100
-CURRENCIES = tuple(sorted(CURRENCY_SYMBOLS))
+
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -102,12 +102,24 @@ def register_user(session: Session, *, email, password, currency, display_name=N
     return user
 
 
-def update_profile(session: Session, user_id: int, *, display_name, currency) -> User:
+def locale_choice(value) -> str:
+    """A locale from the Settings list; a missing one keeps the default, an unknown one is refused."""
+    if value is None or value == "":
+        return DEFAULT_LOCALE
+    locale = check_locale(value)
+    if locale is None:
+        raise ServiceError("Choose a language and region from the list.", "locale")
+    return locale
+
+
+def update_profile(session: Session, user_id: int, *, display_name, currency, locale=None) -> User:
     user = session.get(User, user_id)
     if user is None:
         raise ServiceError("Unknown user.")
     user.display_name = check_display_name(display_name)
     user.currency = check_currency(currency)
+    if locale is not None:
+        user.locale = locale_choice(locale)
     session.flush()
     return user
 

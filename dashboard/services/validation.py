@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -95,6 +96,29 @@ def clean_text(value, *, field: str, max_length: int, required: bool = False) ->
     if len(text) > max_length:
         raise ServiceError(f"At most {max_length} characters.", field)
     return text
+
+
+# Characters that show nothing (zero-width spaces and joiners, direction marks and overrides, the BOM,
+# soft hyphens, other Unicode "format" characters) and controls: stripped from names.
+def _invisible(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cf", "Cc", "Co", "Cs", "Cn") or ch in "\u115f\u1160\u3164\uffa0"
+
+
+def normalise_name(value) -> str:
+    """The one normal form of a name that must be unique (accounts, categories, goals, scenarios...):
+    Unicode NFKC (full-width letters, ligatures and compatibility forms become plain ones, a
+    non-breaking space a space), invisible characters removed, runs of whitespace made one space,
+    trimmed. Two names that look the same end up equal, so they count as the same name."""
+    text = unicodedata.normalize("NFKC", "" if value is None else str(value))
+    text = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace() or not _invisible(ch))
+    return " ".join(text.split())
+
+
+def clean_name(value, *, field: str = "name", max_length: int, required: bool = True) -> str:
+    """:func:`clean_text` for a name: normalised with :func:`normalise_name` first."""
+    if value is not None and not isinstance(value, (str, int)):
+        raise ServiceError("Enter a name.", field)
+    return clean_text(normalise_name(value), field=field, max_length=max_length, required=required)
 
 
 def parse_id(value, *, field: str = "id") -> int:

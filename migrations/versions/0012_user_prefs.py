@@ -1,7 +1,7 @@
 """users.theme: the colour theme a person chose ("system" follows the browser, or "light" / "dark")
 
 Revision ID: 0012_user_prefs
-Revises: 0009_schedules
+Revises: 0010_hardening
 Create Date: 2026-12-02 16:20:00.000000
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0012_user_prefs'
-down_revision: Union[str, Sequence[str], None] = '0009_schedules'
+down_revision: Union[str, Sequence[str], None] = '0010_hardening'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

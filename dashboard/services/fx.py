@@ -1,0 +1,362 @@
+"""Money in more than one currency: currency codes, minor units, exchange rates and exact conversion.
+
+The rules (issue 17), and how they are kept here:
+
+- **A rate row** (models.ExchangeRate) says: on ``day``, 1 ``base`` = ``rate`` ``currency`` (the ECB's
+  way round). Rates belong to one user. Converting A -> B uses, in this order, a row quoting B against
+  base A (multiply), a row quoting A against base B (divide), or two rows quoting A and B against one
+  common base X (cross: multiply by rate(B)/rate(A)). Each leg is looked up on its own.
+- **The rate for a day is the latest on or before it.** A day before a pair's first rate has none: the
+  result is a ``Missing`` (currency, target, day), never zero, never the next rate after the day.
+- **Rounded once, per transaction, half-even, to the target currency's minor unit** (Babel's
+  ``get_currency_precision``: JPY 0, EUR 2, KWD 3). The arithmetic is exact (``fractions.Fraction``:
+  the amount times the rate, or over it, is a rational number), so a tie is a true tie and goes to the
+  even neighbour. A total is the integer sum of the per-transaction results, in minor units: the same
+  whatever the order of the rows, and equal to the sum of the converted rows a page shows.
+
+**How amounts are stored.** models.db.Money stores every amount as integer hundredths of the major
+unit ("cents") whatever the currency. That stays: a JPY amount is whole yen and its stored integer is
+yen x 100 (exact, two idle digits), so every existing read path and format_money stay right for 0- and
+2-decimal currencies. A currency with three decimals (KWD, BHD, OMR, JOD, TND, LYD, IQD) cannot be
+stored in hundredths, so an **account** cannot be in one yet (``check_account_currency`` says so); it
+can be a conversion target here, where results are Decimals at the target's own precision. Lifting the
+limit means storing thousandths for every amount (one migration multiplying each Money column by 10
+and Money's scale 2 -> 3), not a scale per row: per-row scales would make every SUM currency-aware.
+"""
+from __future__ import annotations
+
+import bisect
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fractions import Fraction
+from functools import lru_cache
+
+from babel.numbers import get_currency_name, get_currency_precision, list_currencies
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from models import Account, DailyRollup, ExchangeRate, Transaction, User
+from models.db import to_rate
+
+from .errors import ServiceError
+
+STORED_DIGITS = 2  # models.db.Money keeps hundredths of the major unit for every currency
+
+
+@lru_cache(maxsize=1)
+def known_currencies() -> frozenset[str]:
+    """ISO 4217 codes Babel knows (CLDR), three upper-case letters each."""
+    return frozenset(code for code in list_currencies() if len(code) == 3 and code.isascii()
+                     and code.isalpha() and code.isupper())
+
+
+@lru_cache(maxsize=512)
+def minor_digits(currency: str) -> int:
+    """Decimals of the currency's minor unit: JPY 0, EUR 2, KWD 3 (Babel; unknown codes 2)."""
+    return int(get_currency_precision(currency))
+
+
+def check_currency(value, field_name: str = "currency") -> str:
+    """An ISO 4217 code from user input, upper-cased; ServiceError when it is not one."""
+    code = str(value or "").strip().upper()
+    if len(code) != 3 or code not in known_currencies():
+        raise ServiceError("Choose a currency (a three-letter ISO code such as EUR).", field_name)
+    return code
+
+
+def check_account_currency(value, field_name: str = "currency") -> str:
+    """A currency an account can be in: known, and with at most two decimals (see the module notes)."""
+    code = check_currency(value, field_name)
+    if minor_digits(code) > STORED_DIGITS:
+        raise ServiceError(f"Accounts in {code} ({minor_digits(code)} decimals) are not supported yet.",
+                           field_name)
+    return code
+
+
+@lru_cache(maxsize=64)
+def account_currency_choices(base: str) -> tuple[tuple[str, str], ...]:
+    """(code, "EUR – Euro") for every currency an account can be in, the base currency first."""
+    codes = sorted(c for c in known_currencies() if minor_digits(c) <= STORED_DIGITS)
+    names = {c: get_currency_name(c, locale="en") for c in codes}
+    ordered = [base] + [c for c in codes if c != base] if base in names else codes
+    return tuple((c, f"{c} – {names[c]}") for c in ordered)
+
+
+def check_amount(amount: Decimal, currency: str, field_name: str = "amount") -> Decimal:
+    """``amount`` as the currency can hold it: no finer than its minor unit (no half yen)."""
+    digits = min(minor_digits(currency), STORED_DIGITS)
+    if amount != amount.quantize(Decimal(1).scaleb(-digits)):
+        raise ServiceError(f"{currency} amounts have {digits or 'no'} decimals.", field_name)
+    return amount
+
+
+# -- converting ------------------------------------------------------------------------------------
+
+def round_to_minor(value: Fraction, currency: str) -> int:
+    """An exact value in major units -> integer minor units of ``currency``, rounded half-even once."""
+    return round(value * 10 ** minor_digits(currency))  # Fraction.__round__ is half-even
+
+
+def minor_to_decimal(minor: int, currency: str) -> Decimal:
+    return Decimal(int(minor)).scaleb(-minor_digits(currency))
+
+
+def convert(amount: Decimal, factor: Fraction, target: str) -> Decimal:
+    """``amount`` (major units) times ``factor`` (1 source = factor target), rounded once, half-even,
+    to the target's minor unit. Exact: no float, no intermediate rounding."""
+    return minor_to_decimal(round_to_minor(Fraction(amount) * factor, target), target)
+
+
+def convert_cents(cents: int, factor: Fraction, target: str) -> int:
+    """Stored hundredths in, stored hundredths of ``target`` out (target with at most two decimals):
+    rounded once, half-even, to the target's minor unit (for JPY a multiple of 100)."""
+    digits = minor_digits(target)
+    if digits > STORED_DIGITS:
+        raise ValueError(f"{target} has {digits} decimals: use convert(), not convert_cents()")
+    return round_to_minor(Fraction(int(cents), 100) * factor, target) * 10 ** (STORED_DIGITS - digits)
+
+
+@dataclass(frozen=True, order=True)
+class Missing:
+    """No rate to turn ``currency`` into ``target`` on ``day`` (nor on any day before it)."""
+
+    currency: str
+    target: str
+    day: date
+
+    def __str__(self) -> str:
+        return f"no {self.currency}->{self.target} rate on or before {self.day.isoformat()}"
+
+
+class RatesMissing(ServiceError):
+    """A conversion asked for rates that are not there. ``missing`` lists each (currency, day)."""
+
+    def __init__(self, missing: Iterable[Missing]):
+        self.missing = tuple(sorted(set(missing)))
+        shown = "; ".join(str(m) for m in self.missing[:5])
+        more = f" and {len(self.missing) - 5} more" if len(self.missing) > 5 else ""
+        super().__init__(f"Exchange rates missing: {shown}{more}. Import or enter them on the Rates page.")
+
+
+@dataclass
+class RateBook:
+    """Rates in memory: (base, currency) -> days ascending and their rates. Built by ``load_rates`` or
+    directly (tests). ``factor`` answers "1 A = ? B on this day" exactly, or None when it cannot."""
+
+    series: dict[tuple[str, str], tuple[list[date], list[Decimal]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, rows: Iterable[tuple[date, str, str, Decimal]]) -> RateBook:
+        """Rows of (day, currency, base, rate)."""
+        grouped: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
+        for day, currency, base, rate in rows:
+            grouped[(base, currency)][day] = to_rate(rate)
+        series = {}
+        for pair, by_day in grouped.items():
+            days = sorted(by_day)
+            series[pair] = (days, [by_day[d] for d in days])
+        return cls(series)
+
+    def quote(self, base: str, currency: str, day: date) -> Decimal | None:
+        """The latest rate on or before ``day`` of 1 base = ? currency, or None."""
+        found = self.series.get((base, currency))
+        if not found:
+            return None
+        days, rates = found
+        i = bisect.bisect_right(days, day)
+        return rates[i - 1] if i else None
+
+    def factor(self, source: str, target: str, day: date) -> Fraction | None:
+        """1 source = factor target on ``day``, exactly; None when no route has a rate that day."""
+        if source == target:
+            return Fraction(1)
+        direct = self.quote(source, target, day)
+        if direct is not None:
+            return Fraction(direct)
+        inverse = self.quote(target, source, day)
+        if inverse is not None:
+            return 1 / Fraction(inverse)
+        for base in sorted({b for b, c in self.series if c == source}):
+            a, b = self.quote(base, source, day), self.quote(base, target, day)
+            if a is not None and b is not None:
+                return Fraction(b) / Fraction(a)
+        return None
+
+
+@dataclass(frozen=True)
+class Total:
+    """A converted total in the target currency's minor units, and what could not be converted.
+
+    ``amount`` refuses to answer when a rate is missing (RatesMissing): a total without some rows is
+    not the total. ``partial`` is the sum of what could be converted, for a page that shows it *with*
+    the missing list."""
+
+    target: str
+    partial_minor: int
+    missing: tuple[Missing, ...] = ()
+    converted_rows: int = 0
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def partial(self) -> Decimal:
+        return minor_to_decimal(self.partial_minor, self.target)
+
+    @property
+    def amount(self) -> Decimal:
+        if self.missing:
+            raise RatesMissing(self.missing)
+        return self.partial
+
+
+def convert_rows(rows: Iterable[tuple[date, str, Decimal]], target: str, book: RateBook) -> Total:
+    """Rows of (day, currency, amount in major units) -> their total in ``target``: each row converted
+    at its own day's rate and rounded once, half-even, to the target's minor unit; then summed as
+    integers. Rows without a rate are listed in ``missing`` (one entry per currency and day)."""
+    total = 0
+    count = 0
+    missing: set[Missing] = set()
+    factors: dict[tuple[str, date], Fraction | None] = {}
+    for day, currency, amount in rows:
+        key = (currency, day)
+        if key not in factors:
+            factors[key] = book.factor(currency, target, day)
+        factor = factors[key]
+        if factor is None:
+            missing.add(Missing(currency, target, day))
+            continue
+        total += round_to_minor(Fraction(amount) * factor, target)
+        count += 1
+    return Total(target, total, tuple(sorted(missing)), count)
+
+
+# -- reading and writing rates ---------------------------------------------------------------------
+
+def load_rates(session: Session, user_id: int, currencies: Iterable[str], start: date, end: date) -> RateBook:
+    """The user's rates that can matter for converting between ``currencies`` from ``start`` to
+    ``end``: every row in the range, plus each pair's latest row on or before ``start``."""
+    wanted = sorted(set(currencies))
+    if len(wanted) < 2:
+        return RateBook()
+    involved = or_(ExchangeRate.currency.in_(wanted), ExchangeRate.base.in_(wanted))
+    in_range = select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate).where(
+        ExchangeRate.user_id == user_id, involved, ExchangeRate.day.between(start, end))
+    last_before = (
+        select(ExchangeRate.base, ExchangeRate.currency, func.max(ExchangeRate.day).label("day"))
+        .where(ExchangeRate.user_id == user_id, involved, ExchangeRate.day < start)
+        .group_by(ExchangeRate.base, ExchangeRate.currency).subquery())
+    before = select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate).join(
+        last_before, and_(ExchangeRate.base == last_before.c.base,
+                          ExchangeRate.currency == last_before.c.currency,
+                          ExchangeRate.day == last_before.c.day)).where(ExchangeRate.user_id == user_id)
+    rows = session.execute(in_range).all() + session.execute(before).all()
+    return RateBook.from_rows(rows)
+
+
+def set_rate(session: Session, user_id: int, *, day, currency, base, rate) -> ExchangeRate:
+    """Enter (or correct) one rate by hand: 1 ``base`` = ``rate`` ``currency`` on ``day``."""
+    currency = check_currency(currency, "currency")
+    base = check_currency(base, "base")
+    if currency == base:
+        raise ServiceError("A rate needs two different currencies.", "currency")
+    if not isinstance(day, date):
+        try:
+            day = date.fromisoformat(str(day or "").strip())
+        except ValueError:
+            raise ServiceError("Enter the day as YYYY-MM-DD.", "day") from None
+    try:
+        value = to_rate(rate if isinstance(rate, Decimal) else str(rate or "").strip())
+    except (TypeError, ValueError):
+        raise ServiceError("Enter the rate as a positive number such as 1.0876.", "rate") from None
+    row = session.scalar(select(ExchangeRate).where(
+        ExchangeRate.user_id == user_id, ExchangeRate.base == base, ExchangeRate.currency == currency,
+        ExchangeRate.day == day))
+    if row is None:
+        row = ExchangeRate(user_id=user_id, day=day, currency=currency, base=base, rate=value)
+        session.add(row)
+    else:
+        row.rate = value
+    session.flush()
+    return row
+
+
+def base_currency(session: Session, user_id: int) -> str:
+    """The user's base currency (users.currency): totals are shown in it."""
+    base = session.scalar(select(User.currency).where(User.id == user_id))
+    if base is None:
+        raise ServiceError("Unknown user.")
+    return base
+
+
+def rate_coverage(session: Session, user_id: int) -> dict:
+    """For each currency the user's accounts are in, other than the base currency: how many accounts,
+    the days with transactions, and the days among them with no rate to the base currency (the first
+    and last of them and how many). The Rates page shows it so a missing rate is seen, not guessed."""
+    base = base_currency(session, user_id)
+    accounts = dict(session.execute(select(Account.currency, func.count()).where(Account.user_id == user_id)
+                                    .group_by(Account.currency)).all())
+    foreign = sorted(c for c in accounts if c != base)
+    out = []
+    for currency in foreign:
+        days = session.scalars(
+            select(Transaction.date).join(Account, and_(Account.id == Transaction.account_id,
+                                                        Account.user_id == Transaction.user_id))
+            .where(Transaction.user_id == user_id, Account.currency == currency)
+            .group_by(Transaction.date).order_by(Transaction.date)).all()
+        missing: list[date] = []
+        if days:
+            book = load_rates(session, user_id, {currency, base}, days[0], days[-1])
+            missing = [d for d in days if book.factor(currency, base, d) is None]
+        out.append({"currency": currency, "accounts": int(accounts[currency]), "days": len(days),
+                    "first_day": days[0] if days else None, "last_day": days[-1] if days else None,
+                    "missing_days": len(missing), "first_missing": missing[0] if missing else None,
+                    "last_missing": missing[-1] if missing else None})
+    return {"base": base, "currencies": out}
+
+
+def converted_flow_total(session: Session, user_id: int, flow: str, start: date, end: date) -> Total:
+    """The user's spending or income (``flow``) from ``start`` to ``end`` in the base currency, from the
+    daily roll-up: one GROUP BY (day, account currency) over DailyRollup joined to accounts, each group
+    carrying its rate from a correlated subquery (the latest on or before the day, one step back in
+    uq_exchange_rates_user_id_base_currency_day). At most days x currencies rows leave the database.
+
+    Each (day, currency) group is converted and rounded once, half-even: a roll-up holds sums, so
+    per-transaction rounding (convert_rows) cannot be had from it; the two differ by at most half a
+    minor unit per transaction beyond the first of each group. Only direct and inverse quotes against
+    the base currency are joined here; a currency quoted only through a third one is reported missing."""
+    base = base_currency(session, user_id)
+    currency = Account.currency
+    grouped = (select(DailyRollup.day, currency, func.sum(DailyRollup.total_cents).label("cents"),
+                      func.sum(DailyRollup.row_count).label("n"))
+               .join(Account, and_(Account.id == DailyRollup.account_id, Account.user_id == DailyRollup.user_id))
+               .where(DailyRollup.user_id == user_id, DailyRollup.flow == flow,
+                      DailyRollup.day.between(start, end))
+               .group_by(DailyRollup.day, currency).subquery())
+    day, cur = grouped.c.day, grouped.c.currency
+    direct = (select(ExchangeRate.rate).where(
+        ExchangeRate.user_id == user_id, ExchangeRate.base == base, ExchangeRate.currency == cur,
+        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
+    inverse = (select(ExchangeRate.rate).where(
+        ExchangeRate.user_id == user_id, ExchangeRate.base == cur, ExchangeRate.currency == base,
+        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
+    rows = session.execute(select(day, cur, grouped.c.cents, grouped.c.n, direct.label("direct"),
+                                  inverse.label("inverse"))).all()
+    total, count, missing = 0, 0, set()
+    for r in rows:
+        if r.currency == base:
+            factor = Fraction(1)
+        elif r.direct is not None:  # 1 base = rate currency: currency -> base divides
+            factor = 1 / Fraction(Decimal(r.direct))
+        elif r.inverse is not None:  # 1 currency = rate base: multiplies
+            factor = Fraction(Decimal(r.inverse))
+        else:
+            missing.add(Missing(r.currency, base, r.day))
+            continue
+        total += round_to_minor(Fraction(int(r.cents), 100) * factor, base)
+        count += int(r.n)
+    return Total(base, total, tuple(sorted(missing)), count)
