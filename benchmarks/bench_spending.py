@@ -12,8 +12,8 @@ filtered rows into pandas and groups there, for comparison. Every case ends in o
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 from datetime import date
 
 from common import DATASETS, bench_app, db_kind, measure, measure_cpu, peak_rss_mb

@@ -20,16 +20,16 @@ Revises: 0006_bigint_ids
 Create Date: 2026-12-02 16:40:00.000000
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0007_rollup_fts'
-down_revision: Union[str, Sequence[str], None] = '0006_bigint_ids'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = '0006_bigint_ids'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 # A copy of models.rollup.BAND_EDGES as of this revision (a migration must not follow later models).
 BAND_EDGES = (0, 1_00, 2_00, 5_00, 10_00, 15_00, 20_00, 25_00, 30_00, 40_00, 50_00, 75_00, 100_00,
