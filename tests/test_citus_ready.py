@@ -36,6 +36,9 @@ KNOWN_GAPS = {
     ("foreign key without user_id", "expenses(budget_id) -> budgets"),
     ("foreign key without user_id", "goals(account_id) -> accounts"),
     ("foreign key without user_id", "monthly_rollup(account_id) -> accounts"),
+    ("foreign key without user_id", "amount_rollup(account_id) -> accounts"),
+    ("foreign key without user_id", "daily_rollup(account_id) -> accounts"),
+    ("foreign key without user_id", "payee_rollup(account_id) -> accounts"),
     ("foreign key without user_id", "rule_tags(rule_id) -> import_rules"),
     ("foreign key without user_id", "rule_tags(tag_id) -> tags"),
 }
