@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 from test_categories_service import raw_by_month_category, rollup_by_month_category, state
+from test_rollup import assert_exact
 
 from dashboard.services import bulk_edit, importer, rules, tags
 from dashboard.services.categories import create_category
@@ -175,9 +176,11 @@ def test_rule_conditions_and_apply_to_existing(db_session, world):
     assert batch.row_count == len(expected)
     assert category_of(db_session, "Noodle Bar Ltd", uid) == {restaurants}
     assert rollup_by_month_category(db_session, uid) == raw_by_month_category(db_session, uid)
+    assert_exact(db_session, uid)   # every roll-up, the payee ones included (the payee was renamed)
     assert rules.preview_existing(db_session, uid, rule.id).rows == 0   # applied: nothing left to change
     bulk_edit.undo(db_session, uid, batch.id)
     db_session.commit()
+    assert_exact(db_session, uid)
     assert category_of(db_session, "Noodle Bar", uid) == {None}
     with pytest.raises(NotFound):
         rules.apply_existing(db_session, world["other"].id, rule.id)
@@ -219,6 +222,7 @@ def test_rename_and_merge_payees(db_session, world):
     frame = rules.payee_frame(db_session, uid).set_index("payee")
     assert "Landlord" not in frame.index
     assert rollup_by_month_category(db_session, uid) == raw_by_month_category(db_session, uid)
+    assert_exact(db_session, uid)
     with pytest.raises(ServiceError):
         rules.rename_payee(db_session, uid, "Tram Co", "")
     bulk_edit.undo(db_session, uid, batch.id)

@@ -21,7 +21,9 @@ from models import Base
 
 REFERENCE_TABLES = {"categories"}   # built-in rows shared by everyone (user_id NULL) and users' own ones
 DISTRIBUTED_BY_ID = {"users"}       # the users table itself: distributed by its id
-GROWING = {"transactions", "expenses", "monthly_rollup", "transaction_tags", "edit_batch_rows",
+# The roll-up tables (monthly, daily, payee, amount) also hand out new ids on every refresh; they are
+# recreated by migration 0007 after 0006, so making their ids BIGINT is left for a later migration.
+GROWING = {"transactions", "expenses", "transaction_tags", "edit_batch_rows",
            "edit_batch_tags", "schedule_occurrences"}
 
 KNOWN_GAPS = {
