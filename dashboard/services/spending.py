@@ -267,14 +267,19 @@ def _has_fts(session: Session) -> bool:
     return _FTS_TABLES[key]
 
 
-def _text_ids(session: Session, user_id: int, text: str, *, description_only: bool = False) -> Select:
-    """Ids of the user's transactions whose payee or description (or only the description, and then not
-    the payee) contains ``text``. SQLite: from the FTS5 trigram index (3 characters or more), without
-    reading the table; otherwise a LIKE / ILIKE."""
-    where = [Transaction.user_id == user_id]
+FTS_MIN_DAYS = 32  # shorter ranges: reading the range's rows costs less than every match of all time
+
+
+def _text_ids(session: Session, user_id: int, text: str, start: date, end: date, *,
+              description_only: bool = False) -> Select:
+    """Ids of the user's transactions in [start, end] whose payee or description (or only the
+    description, and then not the payee) contains ``text``. SQLite, over a month or more: from the FTS5
+    trigram index (3 characters or more), which finds the matches of all time without reading the
+    table; otherwise LIKE / ILIKE over the range's rows (ILIKE uses the pg_trgm indexes)."""
+    where = [Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end]
     if description_only:
         where.append(~contains(session, Transaction.payee, text))
-    if len(text) >= 3 and _has_fts(session):
+    if len(text) >= 3 and (end - start).days >= FTS_MIN_DAYS and _has_fts(session):
         phrase = '"' + text.replace('"', '""') + '"'
         query = phrase
         if description_only:
@@ -315,7 +320,7 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
     where = where + [date_col >= start, date_col <= end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        ids = _text_ids(session, user_id, filters.text, description_only=description_only)
+        ids = _text_ids(session, user_id, filters.text, start, end, description_only=description_only)
         where.append((Expense.transaction_id if filters.flow == "spending" else Transaction.id).in_(ids))
     low, high = amount_range if amount_range is not None else (filters.min_amount, filters.max_amount)
     if low is not None:
