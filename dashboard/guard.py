@@ -6,8 +6,10 @@ they use (services raise ServiceError with a message); this layer catches what s
 place instead of in each of the callbacks:
 
 - ``check_callback_body`` (before Dash reads the request): the body must be a JSON object naming a
-  registered callback, with ``inputs``/``state`` lists of {id, property, value} objects and no
-  non-finite numbers (NaN / Infinity) anywhere; else 400.
+  registered callback, with ``inputs``/``state`` lists of {id, property, value} objects whose values
+  have the JSON type of their property (``PROP_TYPES``: a click count is an integer, selected rows a
+  list, a ``value`` a scalar or a list of scalars...), and no non-finite numbers (NaN / Infinity)
+  anywhere; else 400.
 - ``on_callback_error`` (Dash's app-wide ``on_error``): an exception raised inside a callback that
   comes from its input (TypeError, ValueError, KeyError, IndexError, AttributeError, arithmetic and
   overflow errors, a database refusing a value, a unique key taken by a concurrent request) rolls the
@@ -89,6 +91,34 @@ def _finite(value, depth: int = 0) -> bool:
     return True
 
 
+_SCALAR = (str, int, float, bool, type(None))
+# The JSON types a component property can carry, for the properties whose type does not depend on the
+# component; a request with another type is refused before any callback sees it. ``value`` may be a
+# scalar or a list of scalars (dropdowns, checklists), never an object.
+PROP_TYPES: dict[str, tuple] = {
+    "n_clicks": (int, type(None)), "n_submit": (int, type(None)), "n_blur": (int, type(None)),
+    "is_open": (bool, type(None)), "checked": (bool, type(None)), "disabled": (bool, type(None)),
+    "pathname": (str, type(None)), "search": (str, type(None)), "hash": (str, type(None)),
+    "href": (str, type(None)), "contents": (str, type(None)), "filename": (str, type(None)),
+    "active_tab": (str, type(None)), "date": (str, type(None)), "start_date": (str, type(None)),
+    "end_date": (str, type(None)), "clickData": (dict, type(None)), "selectedData": (dict, type(None)),
+    "relayoutData": (dict, type(None)), "getRowsRequest": (dict, type(None)),
+    "selectedRows": (list, type(None)), "cellValueChanged": (list, dict, type(None)),
+    "cellClicked": (dict, type(None)), "rowData": (list, type(None)),
+}
+
+
+def _value_ok(prop: str, value) -> bool:
+    if prop == "value":
+        return isinstance(value, _SCALAR) or (isinstance(value, list) and all(isinstance(v, _SCALAR) for v in value))
+    wanted = PROP_TYPES.get(prop)
+    if wanted is None:
+        return True
+    if bool not in wanted and isinstance(value, bool):   # JSON true is not a click count
+        return False
+    return isinstance(value, wanted)
+
+
 def _entries_ok(entries) -> bool:
     if not isinstance(entries, list):
         return False
@@ -97,6 +127,8 @@ def _entries_ok(entries) -> bool:
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("property"), str) \
                     or not isinstance(item.get("id"), (str, dict)):
+                return False
+            if "value" in item and not _value_ok(item["property"], item["value"]):
                 return False
     return True
 

@@ -273,7 +273,9 @@ def test_rollover_switch_and_several_changes_in_one_request(client, setup):
                                      [{"rowId": None}], [{}], [{"data": "x", "colId": "budgeted", "value": "1"}]])
 def test_junk_instead_of_changes_is_answered_not_crashed(client, setup, changes):
     status, body = edit(client, changes)
-    assert status == 200
+    # A string or a number where the grid sends a list is refused at dispatch (400, dashboard/guard.py);
+    # a list of junk reaches the callback, which answers it (200). Either way nothing changes.
+    assert status == (400 if not isinstance(changes, (list, dict)) else 200)
     assert _stored(setup["groceries"].id)[:3] == (D("500.00"), False, 1)
 
 

@@ -78,7 +78,7 @@ def test_totals_too_large_answer_with_a_message(app, client, db_session, make_us
         captured = {}
         real = client.post
 
-        def keep(*args, **kwargs):
+        def keep(*args, real=real, captured=captured, **kwargs):
             response = real(*args, **kwargs)
             captured["text"] = response.get_data(as_text=True)
             return response

@@ -90,7 +90,9 @@ def parse_date(value, *, field: str = "date") -> date:
 
 
 def clean_text(value, *, field: str, max_length: int, required: bool = False) -> str:
-    text = "" if value is None else str(value).strip()
+    if value is not None and not isinstance(value, str):   # a number or a list is not text someone typed
+        raise ServiceError("Enter text here.", field)
+    text = "" if value is None else value.strip()
     if required and not text:
         raise ServiceError("This cannot be empty.", field)
     if len(text) > max_length:
@@ -116,7 +118,7 @@ def normalise_name(value) -> str:
 
 def clean_name(value, *, field: str = "name", max_length: int, required: bool = True) -> str:
     """:func:`clean_text` for a name: normalised with :func:`normalise_name` first."""
-    if value is not None and not isinstance(value, (str, int)):
+    if value is not None and not isinstance(value, str):
         raise ServiceError("Enter a name.", field)
     return clean_text(normalise_name(value), field=field, max_length=max_length, required=required)
 
