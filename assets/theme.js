@@ -182,7 +182,12 @@
     root.setAttribute("data-ag-theme-mode", value);
     if (document.body) {
       syncToggle();
-      everyChart(restyle);
+      // The page's colours flip at once; the charts follow one by one, without holding up that paint.
+      everyChart(function (gd) {
+        window.setTimeout(function () {
+          restyle(gd);
+        }, 0);
+      });
     }
   }
 

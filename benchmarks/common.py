@@ -23,7 +23,7 @@ def db_kind() -> str:
 DATASETS = ("uniform", "varied")
 
 
-def bench_app(rows: int, dataset: str = "uniform"):
+def bench_app(rows: int, dataset: str = "uniform", label: str = "bench"):
     """The app on a benchmark database holding a user with ``rows`` transactions.
 
     ``dataset`` "uniform": the demo loader's volume mode (72 payees, built-in categories, 4 accounts,
@@ -31,7 +31,8 @@ def bench_app(rows: int, dataset: str = "uniform"):
     three-level tree of 70+ categories, 8 accounts, 10 years, splits, refunds, transfers).
     SQLite: benchmarks/data/bench-<rows>.sqlite3 (bench-varied-<rows>.sqlite3). PostgreSQL: schema
     bench_<rows> (bench_varied_<rows>) in DATABASE_URL's database. The data is built once
-    (deterministic seed) and reused by later runs."""
+    (deterministic seed) and reused by later runs. A benchmark that writes passes a ``label`` of its
+    own (files <label>-..., schemas <label>_...), so that it never changes another benchmark's data."""
     suffix = f"varied-{rows}" if dataset == "varied" else f"{rows}"
     from sqlalchemy import create_engine, select, text
 
@@ -40,7 +41,7 @@ def bench_app(rows: int, dataset: str = "uniform"):
 
     if db_kind() == "postgresql":
         base = database_url()
-        schema = f"bench_{suffix}".replace("-", "_")
+        schema = f"{label}_{suffix}".replace("-", "_")
         engine = create_engine(base)
         with engine.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
@@ -49,7 +50,7 @@ def bench_app(rows: int, dataset: str = "uniform"):
         url = f"{base}{sep}options=-csearch_path%3D{schema}"
     else:
         DATA.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{DATA / f'bench-{suffix}.sqlite3'}"
+        url = f"sqlite:///{DATA / f'{label}-{suffix}.sqlite3'}"
     os.environ.setdefault("LEDGERLENS_INSTANCE", str(DATA / "instance"))
     # The benchmark logs in through the test client: no CSRF token, no login rate limit.
     # The aggregate cache is off unless asked for (BENCH_CACHE=1): the numbers are the work a cache

@@ -9,6 +9,7 @@ and sets Bootstrap's data-bs-theme and AG Grid's data-ag-theme-mode to "light" o
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
@@ -58,8 +59,12 @@ def theme_for_request() -> str:
 
 
 def install_index(app: Dash) -> None:
-    """Write the theme choice into every page Dash serves."""
-    app.index_string = INDEX_STRING.replace("{%ll_theme%}", "{%ll_theme_placeholder%}")
+    """Write the theme choice into every page Dash serves (and theme.js's modification time into its
+    address, as Dash does for the assets it lists, so a new version is never taken from a stale cache)."""
+    script = Path(app.config.assets_folder) / THEME_SCRIPT
+    version = int(script.stat().st_mtime) if script.exists() else 0
+    app.index_string = (INDEX_STRING.replace("{%ll_theme%}", "{%ll_theme_placeholder%}")
+                        .replace('src="/assets/theme.js"', f'src="/assets/theme.js?m={version}"'))
     original = app.interpolate_index
 
     def interpolate_index(**kwargs):

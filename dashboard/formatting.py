@@ -182,11 +182,17 @@ def money_ticks(low: float, high: float, currency: str, *, count: int = 5,
     while v <= high + step * 1.0001:
         values.append(round(v, 6))
         v += step
+    def exact(v: float, digits: int) -> bool:
+        """The compact label with ``digits`` decimals shows ``v`` exactly (2.5K, not 2K)."""
+        unit = 1000 ** int(math.log(abs(v), 1000)) if abs(v) >= 1000 else 1
+        scaled = abs(v) / unit
+        return abs(round(scaled, digits) - scaled) < 1e-9
+
     for digits in (0, 1, 2):
-        labels = [format_money(Decimal(str(v)), currency, compact=True, fraction_digits=digits, locale=locale)
-                  if v else format_money(0, currency, compact=True, locale=locale) for v in values]
-        if len(set(labels)) == len(labels):
+        if all(exact(v, digits) for v in values if v):
             break
+    labels = [format_money(Decimal(str(v)), currency, compact=True, fraction_digits=digits, locale=locale)
+              if v else format_money(0, currency, compact=True, locale=locale) for v in values]
     return values, labels
 
 
@@ -246,6 +252,13 @@ def format_day(day: date, *, locale: str | None = None) -> str:
 def format_month(day: date, *, locale: str | None = None, long: bool = False) -> str:
     """A month: ``Dec 2026``; ``long`` gives ``December 2026``."""
     return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_loc(locale))
+
+
+def format_month_axis(day, *, locale: str | None = None) -> str:
+    """A month on a chart axis, on two lines so twelve of them fit a phone: ``Dec<br>2026``."""
+    loc = _loc(locale)
+    day = _as_date(day)
+    return f"{_babel_date(day, format='LLL', locale=loc)}<br>{_babel_date(day, format='y', locale=loc)}"
 
 
 def format_month_name(day: date, *, locale: str | None = None) -> str:

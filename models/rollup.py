@@ -47,7 +47,7 @@ class MonthlyRollup(db.Model):
               "total_cents", "row_count"),
     )
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
@@ -70,7 +70,7 @@ class AmountRollup(db.Model):
               "category_id", "total_cents", "row_count"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
@@ -92,7 +92,7 @@ class DailyRollup(db.Model):
               "total_cents", "row_count"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     day: Mapped[date]
@@ -114,7 +114,7 @@ class PayeeRollup(db.Model):
               "category_id", "total_cents", "row_count"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
@@ -137,7 +137,7 @@ class PayeeAmountRollup(db.Model):
               "total_cents", "row_count"),
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]

@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from dashboard.services.periods import add_months, month_start
-from models import Account, Category, User, db
+from models import Account, Category, Transaction, User, db
 
 
 @dataclass
@@ -32,7 +32,7 @@ def default_names(tag: str) -> dict[str, str]:
         "payee": f"{tag} Payee", "income_payee": f"{tag} Client", "description": f"{tag} Description",
         "notes": f"{tag} Notes", "goal": f"{tag} Goal", "debt_goal": f"{tag} Debt", "contribution_note": f"{tag} Note",
         "rule": f"{tag}rule", "schedule": f"{tag} Rent", "scenario": f"{tag} Scenario",
-        "scenario_item": f"{tag} Windfall",
+        "scenario_item": f"{tag} Windfall", "tag": f"{tag} Label", "file_category": f"{tag}:Filecat",
     }
 
 
@@ -120,6 +120,22 @@ def seed_user_data(session, user: User, tag: str, *, amounts: dict[str, str] | N
         session.flush()
         seeded.ids["rule"] = [rule.id]
         seeded.secrets.append(names["rule"])
+    try:
+        from dashboard.services import bulk_edit
+        from dashboard.services.tags import find_or_create
+    except ImportError:  # pragma: no cover - before tags existed
+        bulk_edit = None
+    if bulk_edit is not None:
+        from models import CategoryMapping
+        label = find_or_create(session, user.id, names["tag"])
+        batch = bulk_edit.apply(session, user.id, [Transaction.id == expense.id],
+                                bulk_edit.make_actions(session, user.id, tag_ids=[label.id]), label="seed")
+        session.add(CategoryMapping(user_id=user.id, source_name=names["file_category"].casefold(),
+                                    category_id=child.id))
+        session.flush()
+        seeded.ids["tag"] = [label.id]
+        seeded.ids["batch"] = [batch.id]
+        seeded.secrets.append(names["tag"])
     try:
         from dashboard.services.fx import set_rate
     except ImportError:  # pragma: no cover - exchange rates are not there yet

@@ -246,6 +246,42 @@ def test_download_is_the_logged_in_users_only(client, db_session, alice_world, m
     assert members["transactions.csv"].count("\n") == 1   # the header only
 
 
+def test_tags_deep_categories_and_new_rules_round_trip(db_session, make_user, make_account):
+    """Tags come back on the same transactions; a three-level tree of own categories (a level moved
+    under a newer one) restores; rules the format cannot hold yet do not break the export."""
+    from dashboard.services import bulk_edit, rules
+    from dashboard.services import categories as cat_svc
+    from dashboard.services.tags import find_or_create
+    from models import Tag, TransactionTag
+    alice = make_user("tagger@example.com")
+    acc = make_account(alice)
+    leaf_first = cat_svc.create_category(db_session, alice.id, name="Power")
+    home = cat_svc.create_category(db_session, alice.id, name="Home")
+    util = cat_svc.create_category(db_session, alice.id, name="Utilities", parent_id=home.id)
+    cat_svc.move_category(db_session, alice.id, leaf_first.id, expected_version=leaf_first.version, parent_id=util.id)
+    rows = [create_transaction(db_session, alice.id, account_id=acc.id, date=date(2026, 1, d), amount=Decimal("-5.00"),
+                               category_id=leaf_first.id, payee=f"PowerCo {d}") for d in (1, 2, 3)]
+    trip = find_or_create(db_session, alice.id, "=trip")   # a formula-looking tag round-trips too
+    bulk_edit.apply(db_session, alice.id, [Transaction.id.in_([rows[0].id, rows[2].id])],
+                    bulk_edit.make_actions(db_session, alice.id, tag_ids=[trip.id]), label="t")
+    rules.create_rule(db_session, alice.id, field="description", match_type="starts_with", pattern="x",
+                      set_payee="Clean")
+    db_session.commit()
+    data = export_bytes(db_session, alice.id)
+    bob = make_user("tagbob2@example.com")
+    commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    frame = cat_svc.category_frame(db_session, bob.id)
+    assert "Home › Utilities › Power" in set(frame[frame["own"]]["full_name"])
+    tagged = set(db_session.scalars(select(Transaction.payee).join(
+        TransactionTag, TransactionTag.transaction_id == Transaction.id).where(Transaction.user_id == bob.id)))
+    assert tagged == {"PowerCo 1", "PowerCo 3"}
+    assert db_session.scalar(select(Tag.name).where(Tag.user_id == bob.id)) == "=trip"
+    again = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    assert again.added["transactions"] == 0
+    assert db_session.scalar(select(func.count()).select_from(TransactionTag)
+                             .where(TransactionTag.user_id == bob.id)) == 2
+
+
 def test_currencies_and_rates_come_back(db_session, make_user):
     """Version 2: accounts keep their currency and the rates come along; a version-1 export (no currency
     column, no rates) is still read, its accounts in the manifest's currency; a clash is refused."""

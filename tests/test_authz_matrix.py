@@ -62,8 +62,9 @@ KIND_WORDS = {
     "contribution": "contribution", "transaction": "transaction", "transactions": "transaction",
     "rule": "rule", "rules": "rule", "expense": "expense",
     "schedule": "schedule", "schedules": "schedule", "scenario": "scenario", "scenarios": "scenario",
+    "tag": "tag", "tags": "tag", "batch": "batch",
 }
-PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules", "schedules", "scenarios"}
+PLURAL = {"accounts", "categories", "goals", "budgets", "transactions", "rules", "schedules", "scenarios", "tags"}
 AMOUNT_WORDS = {"amount", "target", "opening", "min", "max", "balance", "limit", "total"}
 DATE_WORDS = {"date", "day", "start", "end", "from", "until"}
 TEXT_WORDS = {"name", "payee", "description", "note", "notes", "memo", "text", "pattern", "search", "q",
@@ -243,8 +244,26 @@ HINTS = {
     ("import-grid", "cellValueChanged"): lambda w: [{"rowIndex": 0, "rowId": "1", "colId": "include",
                                                      "data": {"line": 1, "include": False}, "value": False,
                                                      "oldValue": True, "newValue": False}],
+    ("import-catmap", "value"): lambda w: w.a_id("category"),
+    # transactions: bulk edit and the rule offer
+    ("transactions-bulk-scope", "value"): lambda w: Variants(["selected", "filter"]),
+    ("transactions-bulk-category", "value"): lambda w: w.a_id("category"),
+    ("transactions-bulk-new-tags", "value"): lambda w: PROBE_TEXT,
+    ("transactions-bulk-pending", "data"): lambda w: Variants([
+        {"scope": "selected", "rows": [{"id": w.a_id("transaction"), "version": 1}], "category": w.a_id("category"),
+         "tags": [w.a_id("tag")], "new_tags": "", "payee": PROBE_TEXT, "expected": 1},
+        {"scope": "filter", "state": _filter_state(w), "rows": [], "category": "none", "tags": [],
+         "new_tags": PROBE_TEXT, "payee": PROBE_TEXT, "expected": None}]),
+    ("transactions-offer", "data"): lambda w: {"payee": PROBE_TEXT, "category_id": w.a_id("category"), "others": 1},
     # the navbar's theme toggle (a person's own preference; B's choice must not touch A)
     ("theme-choice", "data"): lambda w: Variants(["dark", "no-such-theme"]),
+    # rules and payees
+    ("rules-form-field", "value"): lambda w: Variants(["payee", "description"]),
+    ("rules-form-match", "value"): lambda w: Variants(["contains", "regex"]),
+    ("rules-form-new-tags", "value"): lambda w: PROBE_TEXT,
+    ("rules-pending-rule", "data"): lambda w: {"rule": w.a_id("rule"), "expected": 1},
+    ("rules-renamed", "data"): lambda w: {"old": f"{MARK_A} Payee", "new": PROBE_TEXT},
+    ("rules-payee", "value"): lambda w: f"{MARK_A} Payee",
     ("first-run-seen", "data"): lambda w: Variants([True, None]),
     # categories
     ("categories-new-kind", "value"): lambda w: "expense",
@@ -288,6 +307,7 @@ INDEX_HINTS = {
     "transactions-split-amount": lambda w: 0,
     "transactions-split-category": lambda w: 0,
     "transactions-split-memo": lambda w: 0,
+    "import-catmap": lambda w: "Food:Alcohol",
     # recurring: suggestions are keyed by payee, sign and amount band (A's payee here); schedules by id
     "recurring-confirm": lambda w: _suggestion_key(w),
     "recurring-edit": lambda w: _suggestion_key(w),

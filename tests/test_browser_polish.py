@@ -241,6 +241,16 @@ def test_axe_finds_nothing_serious_on_any_page_light_and_dark(dash_duo, app, dem
             found = blocking(run_axe(dash_duo.driver))
             if found:
                 failures[f"{path} ({theme})"] = found
+    # and the pages before logging in
+    dash_duo.driver.get(base + "/logout")
+    for path in ("/login", "/register"):
+        dash_duo.driver.get(base + path)
+        dash_duo.wait_for_element("#email", timeout=10)
+        for theme in ("light", "dark"):
+            set_theme(dash_duo.driver, theme)
+            found = blocking(run_axe(dash_duo.driver))
+            if found:
+                failures[f"{path} ({theme})"] = found
     assert not failures, "\n".join(f"{where}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
                                     for where, found in failures.items() for v in found)
 

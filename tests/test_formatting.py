@@ -59,6 +59,8 @@ def test_request_locale_is_the_default_and_unknown_ones_fall_back():
 def test_axis_ticks_read_like_the_labels():
     values, labels = fmt.money_ticks(-5200, 800, "USD", locale="en_US")
     assert labels == ["-$6K", "-$4K", "-$2K", "$0", "$2K"] and values == [-6000, -4000, -2000, 0, 2000]
+    # Half steps are written exactly: 2.5K, never a rounded 2K beside a real 2,500.
+    assert fmt.money_ticks(-2000, 8600, "USD", locale="en_US")[1] == ["-$2.5K", "$0", "$2.5K", "$5K", "$7.5K", "$10K"]
     axis = money_axis("USD", [-52.0, 8.0])
     assert axis["tickmode"] == "array" and "-$60" in axis["ticktext"] and "$-60" not in axis["ticktext"]
 

@@ -63,10 +63,12 @@ def preview(client, file_data, account_id, **changes):
     return call_callback(client, PREVIEW_OUTPUTS, inputs)
 
 
-def run(client, file_data, account_id, decisions=None, preview_id=None, **changes):
+def run(client, file_data, account_id, decisions=None, preview_id=None, category_choices=None, **changes):
+    pickers = [{"id": {"type": f"{P}-catmap", "index": name}, "property": "value", "value": value}
+               for name, value in (category_choices or {}).items()]
     state = ([(f"{P}-file", "data", file_data), (f"{P}-account", "value", account_id)] + mapping_inputs(**changes)
              + [(f"{P}-decisions", "data", decisions), (f"{P}-preview-id", "data", preview_id),
-                (f"{P}-done", "data", 0)])
+                (f"{P}-done", "data", 0), pickers])
     return call_callback(client, [(f"{P}-result", "children"), (f"{P}-done", "data")],
                          [(f"{P}-run", "n_clicks", 1)], state)
 
@@ -240,3 +242,24 @@ def test_rules_editor(app, client, db_session, world):
     client = as_other_user(app, "alice@example.com")
     status, body = rules_call(client, "delete", selected=[{"id": rule_id}])
     assert body[f"{P}-rules-grid"]["rowData"] == []
+
+
+def test_unknown_categories_are_offered_and_the_choice_is_used(client, world):
+    """The preview lists the file's unknown category names; the run creates what the user chose."""
+    from models import Category, db
+    login(client, "alice@example.com")
+    account_id, user_id = world["account"].id, world["alice"].id
+    body = b"Date,Amount,Payee,Category\n2026-01-02,-1450.00,Landlord,Home:Rent\n2026-01-05,-3.20,Tram,Transport:Tram\n"
+    file_data = upload(body)
+    status, out = call_callback(client, [(f"{P}-catmap-card", "children")],
+                                [(f"{P}-file", "data", file_data), (f"{P}-account", "value", account_id)]
+                                + mapping_inputs(date=0, amount=1, payee=2, category=3) + [(f"{P}-done", "data", 0)])
+    assert status == 200
+    text = json.dumps(out)
+    assert "Home:Rent" in text and "Transport:Tram" in text and "$1,450.00" in text
+    status, out = run(client, file_data, account_id, date=0, amount=1, payee=2, category=3,
+                      category_choices={"Home:Rent": "create", "Transport:Tram": "none"})
+    assert status == 200 and "Imported 2" in json.dumps(out), out
+    rows = dict(db.session.execute(select(Transaction.payee, Category.name).outerjoin(
+        Category, Category.id == Transaction.category_id).where(Transaction.user_id == user_id)).all())
+    assert rows == {"Landlord": "Rent", "Tram": None}

@@ -16,7 +16,16 @@ from dashboard.services.transactions import (
     delete_transaction,
     update_transaction,
 )
-from models import AmountRollup, Category, DailyRollup, Expense, MonthlyRollup, PayeeAmountRollup, PayeeRollup, Transaction
+from models import (
+    AmountRollup,
+    Category,
+    DailyRollup,
+    Expense,
+    MonthlyRollup,
+    PayeeAmountRollup,
+    PayeeRollup,
+    Transaction,
+)
 
 
 def raw_totals(session, user_id):

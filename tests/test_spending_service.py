@@ -183,6 +183,34 @@ def test_brand_new_user_gets_empty_results(db_session, make_user):
     assert result.empty and result.by_category.empty and result.payees.empty
 
 
+def test_tags_filter_the_explorer_and_reach_the_csv(db_session, world, make_user):
+    """A tag filter narrows every read (raw rows, not the roll-up); another user's tag ids find nothing."""
+    from sqlalchemy import select
+
+    from dashboard.services import bulk_edit
+    from dashboard.services.tags import find_or_create
+    from models import Transaction
+    alice = world["alice"]
+    trip = find_or_create(db_session, alice.id, "trip")
+    first = db_session.scalar(select(Transaction).where(Transaction.user_id == alice.id, Transaction.kind == "expense",
+                                                        Transaction.date >= date(2026, 3, 1))
+                              .order_by(Transaction.id))
+    bulk_edit.apply(db_session, alice.id, [Transaction.id == first.id],
+                    bulk_edit.make_actions(db_session, alice.id, tag_ids=[trip.id]), label="t")
+    db_session.commit()
+    tagged = march(tags=str(trip.id))
+    assert svc.filters_to_query(tagged)["tags"] == str(trip.id)
+    assert tagged.row_filtered
+    result = svc.explore(db_session, alice.id, tagged)
+    lines = int(sum(e.amount for e in first.expenses) * 100)
+    assert sum(totals(result.by_category).values()) == lines
+    rows = list(svc.iter_rows(db_session, alice.id, tagged))
+    assert [r.tags for r in rows] == ["trip"] * len(rows) and rows
+    assert {r.tags for r in svc.iter_rows(db_session, alice.id, march())} == {"", "trip"}
+    bob = make_user("tagbob@example.com")
+    assert sum(totals(svc.explore(db_session, bob.id, tagged).by_category).values()) == 0
+
+
 def test_a_zoom_stays_inside_the_period():
     weekly = march(grain="week")
     # The week of Mon 23 Feb holds only 1 March of the period; the week of Mon 30 Mar ends in April.

@@ -134,7 +134,8 @@ def test_bad_date_range_gets_a_message(client, app, world):
                                       ("transactions-dates", "end_date", "2026-03-01"),
                                       ("transactions-accounts", "value", []),
                                       ("transactions-categories", "value", []),
-                                      ("transactions-kind", "value", ""), ("transactions-text", "value", "")])
+                                      ("transactions-kind", "value", ""), ("transactions-text", "value", ""),
+                                      ("transactions-filter-tags", "value", [])])
     assert status == 200
     assert "before the start" in value(body, "transactions-filter-error", "children")
     assert "transactions-state" not in body

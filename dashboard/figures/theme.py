@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import format_day, format_month, money_ticks, separators
+from dashboard.formatting import format_day, format_month_axis, money_ticks, separators
 
 PRIMARY = "#3459e6"
 INCOME = "#2e9d5b"
@@ -106,7 +106,7 @@ def money_axis(currency: str, values=None, *, low: float | None = None, high: fl
     return dict(tickmode="array", tickvals=tickvals, ticktext=ticktext, automargin=True)
 
 
-def date_ticks(days, grain: str, *, most: int = 12) -> dict:
+def date_ticks(days, grain: str, *, most: int = 7) -> dict:
     """x-axis ticks for monthly or weekly buckets, written by dashboard.formatting (``Dec 2026``,
     ``Dec 1``), at most ``most`` of them."""
     days = list(days)
@@ -114,7 +114,7 @@ def date_ticks(days, grain: str, *, most: int = 12) -> dict:
         return {}
     every = max(1, -(-len(days) // most))
     shown = days[::every]
-    label = format_day if grain in ("week", "day") else format_month
+    label = format_day if grain in ("week", "day") else format_month_axis
     return dict(tickmode="array", tickvals=shown, ticktext=[label(d) for d in shown], automargin=True)
 
 

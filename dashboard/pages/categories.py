@@ -75,7 +75,8 @@ def layout(**_query):
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.H5("Tree", className="card-title"),
-                html.P("Click a category to change it. Hidden built-in ones are shown struck through.",
+                html.P("Click a category to change it. The number is how many transactions it holds; "
+                       "“yours” marks your own; hidden built-in ones are struck through.",
                        className="text-muted small"),
                 html.Div(id=f"{P}-tree", className="category-tree"),
             ]), className="shadow-sm mb-3"), lg=6),
@@ -102,7 +103,7 @@ def layout(**_query):
                                    class_name="mb-2"),
                     dbc.Label("Colour", html_for=f"{P}-recolor-color", class_name="visually-hidden"),
                     dbc.InputGroup([dbc.Input(id=f"{P}-recolor-color", type="color", value="#3459e6",
-                                              style={"maxWidth": "5rem"}),
+                                              class_name="form-control-color", style={"maxWidth": "4rem"}),
                                     dbc.Button("Recolour", id=f"{P}-recolor", n_clicks=0, color="secondary")],
                                    class_name="mb-2"),
                     html.Div([dcc.Dropdown(id=f"{P}-move-parent-category", **{**picker,
@@ -137,7 +138,8 @@ def _tree(frame, counts) -> html.Ul:
                  html.Span(r.name, className="category-name" + (" text-decoration-line-through" if r.hidden else "")),
                  html.Span(f"{format_number(counts.get(int(r.id), 0))}", className="badge text-bg-light ms-2",
                            title="transactions"),
-                 html.Span("built in" if not r.own else "", className="text-muted small ms-2")]
+                 html.Span("yours", className="badge rounded-pill text-bg-primary ms-2 category-own") if r.own
+                 else None]
         items.append(html.Li(html.Button(label, id={"type": f"{P}-pick", "index": int(r.id)}, n_clicks=0,
                                          className="btn btn-link category-pick text-start p-0"),
                              style={"paddingLeft": f"{1.25 * int(r.depth)}rem"}, className="category-row"))
@@ -205,11 +207,12 @@ def show_selected(category_id, _refresh):
 # -- writes -------------------------------------------------------------------------------------------
 
 def _run(write, success):
-    """Run one service write as a unit of work; say what was done, or why it was refused."""
-    done = unit_of_work(write)
+    """Run one service write as a unit of work; say what was done (read before the commit, which
+    expires the rows, and a merged or deleted category is gone after it), or why it was refused."""
+    done = unit_of_work(lambda: success(write()))
     if not done.ok:
         return _alert(done.message, "danger", id=f"{P}-error"), False
-    return _alert(success(done.value), id=f"{P}-done"), True
+    return _alert(done.value, id=f"{P}-done"), True
 
 
 @callback(

@@ -11,7 +11,7 @@ import uuid
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import page_header
 from dashboard.components.grid import date_column, ledger_grid, money_column, text_column
@@ -33,7 +33,7 @@ ROLE_LABELS = {"date": "Date", "amount": "Amount (signed)", "debit": "Debit (mon
                "credit": "Credit (money in)", "payee": "Payee", "description": "Description / memo",
                "category": "Category"}
 STATUS_LABELS = {svc.NEW: "New", svc.DUPLICATE: "Duplicate", svc.ERROR: "Error", svc.SKIPPED: "Skipped"}
-SOURCE_LABELS = {"rule": "rule", "file": "file", "history": "as before"}
+SOURCE_LABELS = {"rule": "rule", "file": "file", "history": "as before", "mapped": "your choice"}
 MAPPING_IDS = ("date", "amount", "debit", "credit", "payee", "description", "category", "date-format",
                "decimal", "delimiter", "header", "skip", "invert", "mode")
 HIDDEN = {"display": "none"}
@@ -154,15 +154,11 @@ def _grid_height(rows: int, low: int, high: int) -> str:
 
 
 def _category_options(user_id: int) -> list[dict]:
+    """Every category the user can pick (hidden built-ins left out), spending first, as full paths."""
     cats = category_frame(db.session, user_id)
-    options = []
-    for kind in ("expense", "income"):
-        subset = cats[cats["kind"] == kind]
-        for parent in subset[subset["parent_id"].isna()].itertuples():
-            options.append({"label": parent.name, "value": int(parent.id)})
-            for child in subset[subset["parent_id"] == parent.id].itertuples():
-                options.append({"label": f"{parent.name} › {child.name}", "value": int(child.id)})
-    return options
+    cats = cats[~cats["hidden"]]
+    return [{"label": r.full_name, "value": int(r.id)}
+            for kind in ("expense", "income") for r in cats[cats["kind"] == kind].itertuples()]
 
 
 def _rules_rows(user_id: int, options: list[dict]) -> list[dict]:
@@ -258,6 +254,7 @@ def layout(**_query):
                 html.Div(id=f"{P}-summary", className="d-flex flex-wrap gap-2 align-items-center"),
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-2"),
             html.Div(id=f"{P}-warnings", className="small"),
+            html.Div(id=f"{P}-catmap-card"),
             html.Div(id=f"{P}-error", className="text-danger small mb-2", role="alert"),
             ledger_grid(f"{P}-grid", _preview_columns(viewer.currency), row_data=[], height="150px",
                         getRowId="'' + params.data.line",
@@ -551,6 +548,7 @@ clientside_callback(
     State(f"{P}-decisions", "data"),
     State(f"{P}-preview-id", "data"),
     State(f"{P}-done", "data"),
+    State({"type": f"{P}-catmap", "index": ALL}, "value"),
     prevent_initial_call=True,
 )
 def run_import(n_clicks, file_data, account_id, *args):
@@ -559,7 +557,7 @@ def run_import(n_clicks, file_data, account_id, *args):
     if not n_clicks:
         return no_update, no_update
     values = _mapping_values(args[:len(MAPPING_STATES)])
-    decisions, preview_id, done = args[len(MAPPING_STATES):]
+    decisions, preview_id, done, _catmap = args[len(MAPPING_STATES):]
     choices = (decisions.get("lines") if isinstance(decisions, dict) and preview_id
                and decisions.get("for") == preview_id else None)
     done = done + 1 if isinstance(done, int) else 1
@@ -567,8 +565,10 @@ def run_import(n_clicks, file_data, account_id, *args):
         data, name = _upload_bytes(file_data)
         if svc.detect_format(data, name) == "archive":
             return archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data))
-        return svc.run_import(db.session, viewer.user_id, account_id, _parse(data, name, values), choices)
+        return svc.run_import(db.session, viewer.user_id, account_id, _parse(data, name, values), choices,
+                              category_choices=category_choices)
 
+    category_choices = _category_choices()
     outcome = unit_of_work(work)
     if not outcome.ok:
         return dbc.Alert(["Nothing was imported. ", outcome.message], color="danger",
@@ -587,6 +587,68 @@ def run_import(n_clicks, file_data, account_id, *args):
         f"income {format_money(result.income_cents, cur, cents=True)}. ",
         dcc.Link("See them in the spending explorer →", href=link, id=f"{P}-result-link"),
     ], color="success", id=f"{P}-result-alert"), done
+
+
+def _category_choices() -> dict:
+    """{file category name: "create" | "none" | category id} from the per-name pickers (the names are
+    the pickers' ids; the service ignores names the file does not carry and checks every id)."""
+    out = {}
+    for group in ctx.states_list or []:
+        if not isinstance(group, list):
+            continue
+        for item in group:
+            cid = item.get("id") if isinstance(item, dict) else None
+            if isinstance(cid, dict) and cid.get("type") == f"{P}-catmap" and isinstance(cid.get("index"), str):
+                out[cid["index"]] = item.get("value")
+    return out
+
+
+@callback(
+    Output(f"{P}-catmap-card", "children"),
+    Input(f"{P}-file", "data"),
+    Input(f"{P}-account", "value"),
+    *[Input(cid, prop) for cid, prop in MAPPING_STATES],
+    Input(f"{P}-done", "data"),
+    prevent_initial_call=True,
+)
+def unknown_categories(file_data, account_id, *args):
+    """Every category name of the file that is not known yet, with its rows and money, and a choice
+    each: create it (keeping the file's hierarchy), map it to an existing category, or leave it."""
+    viewer = require_viewer()
+    if not file_data:
+        return None
+    try:
+        data, name = _upload_bytes(file_data)
+        if svc.detect_format(data, name) == "archive":
+            return None
+        parsed = _parse(data, name, _mapping_values(args[:len(MAPPING_STATES)]))
+        unknown = svc.unknown_categories(db.session, viewer.user_id, parsed)
+    except ServiceError:
+        return None
+    if not unknown:
+        return None
+    options = _category_options(viewer.user_id)
+    rows = []
+    for entry in unknown:
+        create_label = "Create “" + " › ".join(entry["path"]) + "”"
+        choices = [{"label": create_label, "value": svc.CREATE},
+                   {"label": "Leave uncategorized", "value": svc.LEAVE}] + \
+            [{"label": "→ " + o["label"], "value": o["value"]} for o in options]
+        rows.append(html.Tr([
+            html.Td(entry["name"], className="fw-semibold"),
+            html.Td(f"{entry['rows']:,}", className="text-end"),
+            html.Td(format_money(entry["cents"], viewer.currency, cents=True), className="text-end"),
+            html.Td(dcc.Dropdown(id={"type": f"{P}-catmap", "index": entry["name"]}, options=choices,
+                                 value=svc.CREATE, clearable=False, style={"minWidth": "16rem"})),
+        ]))
+    return dbc.Alert([
+        html.Div([html.Strong(f"{len(unknown)} categor{'ies' if len(unknown) != 1 else 'y'} of this file "
+                              "are new to Ledgerlens."),
+                  " Choose what each becomes; your choice is remembered for the next file."], className="mb-2"),
+        dbc.Table([html.Thead(html.Tr([html.Th("In the file"), html.Th("Rows", className="text-end"),
+                                       html.Th("Money", className="text-end"), html.Th("Becomes")])),
+                   html.Tbody(rows)], size="sm", class_name="mb-0 import-catmap", responsive=True),
+    ], color="info", class_name="py-2", id=f"{P}-catmap-alert")
 
 
 def _month_end(day):

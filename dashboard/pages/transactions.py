@@ -29,6 +29,9 @@ from dashboard.components.grid import (
 )
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import currency_symbol, format_date, format_money, format_number, moment_date_format
+from dashboard.services import bulk_edit
+from dashboard.services import rules as rule_service
+from dashboard.services import tags as tag_service
 from dashboard.services import transaction_grid as svc
 from dashboard.services import transactions as tx_service
 from dashboard.services.accounts import list_accounts
@@ -63,10 +66,13 @@ def _account_options(user_id: int, *, active_only: bool = False) -> list[dict]:
 
 
 def _category_options(choices: list[dict], kind: str | None = None) -> list[dict]:
-    return [{"label": c["label"], "value": c["id"]} for c in choices if kind is None or c["kind"] == kind]
+    """Categories to choose from (hidden built-ins left out)."""
+    return [{"label": c["label"], "value": c["id"]} for c in choices
+            if (kind is None or c["kind"] == kind) and not c.get("hidden")]
 
 
-def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: list[dict]) -> dbc.Card:
+def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: list[dict],
+                tags: list[dict] = ()) -> dbc.Card:
     return dbc.Card(dbc.CardBody([
         dbc.Row([
             dbc.Col([
@@ -99,6 +105,11 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
                 dbc.Input(id=f"{P}-text", type="search", value=filters.text, debounce=True, maxLength=MAX_TEXT,
                           placeholder="e.g. coffee"),
             ], xs=6, md=4, xl=2),
+            dbc.Col([
+                _label("Tags", f"{P}-filter-tags"),
+                dcc.Dropdown(id=f"{P}-filter-tags", options=list(tags), value=list(filters.tag_ids), multi=True,
+                             placeholder="Any tags"),
+            ], xs=12, md=4, xl=2),
         ], className="g-2"),
         html.Div(id=f"{P}-filter-error", className="text-danger small mt-2", role="alert"),
     ]), className="shadow-sm mb-3 filter-bar")
@@ -120,10 +131,11 @@ def _grid_columns(currency: str, categories: list[dict]) -> list[dict]:
          "valueFormatter": {"function": f"formatCents(Math.round(Number(params.value) * 100), '{currency}')"}},
         {"field": "category_id", "headerName": "Category", "editable": editable_money, "refData": labels,
          "cellEditor": "agSelectCellEditor", "cellDataType": False, "sortable": False, "minWidth": 170, "flex": 2,
-         "cellEditorParams": {"values": [""] + [str(c["id"]) for c in categories]},
+         "cellEditorParams": {"values": [""] + [str(c["id"]) for c in categories if not c.get("hidden")]},
          "cellClassRules": {"editable-cell": editable_money["function"],
                             "text-muted": "params.value === '' || params.value === 'transfer'"}},
         text_column("description", "Description", editable=True, minWidth=150, flex=2, cellClass="editable-cell"),
+        text_column("tags", "Tags", sortable=False, minWidth=100, flex=1, cellClass="tags-cell"),
         text_column("account", "Account", sortable=False, minWidth=110, flex=1),
         text_column("kind_label", "Kind", minWidth=95, maxWidth=120),
     ]
@@ -215,6 +227,50 @@ def _undo_toast() -> dbc.Toast:
         duration=UNDO_SECONDS * 1000, icon="secondary", className="undo-toast")
 
 
+def _bulk_card(categories: list[dict], tags: list[dict]) -> dbc.Card:
+    """Bulk edit: the selected rows, or every row matching the filter (resolved on the server)."""
+    return dbc.Card(dbc.CardBody([
+        dbc.Row([
+            dbc.Col([
+                _label("Change", f"{P}-bulk-scope"),
+                dbc.RadioItems(id=f"{P}-bulk-scope", value="selected", options=[
+                    {"label": "the selected rows", "value": "selected"},
+                    {"label": html.Span("all rows matching the filter", id=f"{P}-bulk-scope-all"),
+                     "value": "filter"}]),
+            ], xs=12, md=3),
+            dbc.Col([
+                _label("Set category", f"{P}-bulk-category"),
+                dcc.Dropdown(id=f"{P}-bulk-category", placeholder="Keep categories",
+                             options=[{"label": "No category", "value": "none"}] + _category_options(categories)),
+            ], xs=12, md=3),
+            dbc.Col([
+                _label("Add tags", f"{P}-bulk-tags"),
+                dcc.Dropdown(id=f"{P}-bulk-tags", options=list(tags), multi=True, placeholder="Existing tags"),
+                dbc.Input(id=f"{P}-bulk-new-tags", maxlength=200, size="sm", class_name="mt-1",
+                          placeholder="New tags, comma-separated"),
+            ], xs=12, md=3),
+            dbc.Col([
+                _label("Set payee", f"{P}-bulk-payee"),
+                dbc.Input(id=f"{P}-bulk-payee", maxlength=200, placeholder="Keep payees"),
+                dbc.Button("Apply…", id=f"{P}-bulk-apply", color="primary", size="sm", n_clicks=0,
+                           class_name="mt-2"),
+            ], xs=12, md=3),
+        ], className="g-2"),
+        html.Div(id=f"{P}-bulk-message", role="status", className="mt-2"),
+    ]), className="shadow-sm mb-3 bulk-card")
+
+
+def _bulk_modal() -> dbc.Modal:
+    return dbc.Modal([
+        dbc.ModalHeader(dbc.ModalTitle("Change many transactions")),
+        dbc.ModalBody(html.Div(id=f"{P}-bulk-preview")),
+        dbc.ModalFooter([
+            dbc.Button("Cancel", id=f"{P}-bulk-cancel", color="secondary", outline=True, n_clicks=0),
+            dbc.Button("Change them", id=f"{P}-bulk-confirm", color="primary", n_clicks=0),
+        ]),
+    ], id=f"{P}-bulk-modal", is_open=False, centered=True)
+
+
 def layout(**query):
     viewer = current_viewer()
     if viewer is None:
@@ -228,9 +284,14 @@ def layout(**query):
         dcc.Store(id=f"{P}-undo-token", data=None),
         dcc.Store(id=f"{P}-add-errors", data={}),
         dcc.Store(id=f"{P}-split-target", data=None),
+        dcc.Store(id=f"{P}-bulk-pending", data=None),
+        dcc.Store(id=f"{P}-bulk-batch", data=None),
+        dcc.Store(id=f"{P}-offer", data=None),
         page_header("Transactions", "Every transaction. Double-click a cell to change it; Enter saves.",
                     actions=[dbc.Button("Add transaction", id=f"{P}-add", color="primary", n_clicks=0)]),
-        _filter_bar(filters, _account_options(viewer.user_id), categories),
+        _filter_bar(filters, _account_options(viewer.user_id), categories,
+                    tag_service.tag_choices(db.session, viewer.user_id)),
+        _bulk_card(categories, tag_service.tag_choices(db.session, viewer.user_id)),
         dbc.Card(dbc.CardBody([
             html.Div([
                 html.Div(id=f"{P}-summary", className="text-muted small", role="status"),
@@ -246,12 +307,14 @@ def layout(**query):
                         empty=empty_texts.NO_TRANSACTIONS,
                         getRowId="'' + params.data.id",
                         grid_options={"maxConcurrentDatasourceRequests": 1, "stopEditingWhenCellsLoseFocus": True,
-                                      "rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                      "rowSelection": {"mode": "multiRow", "checkboxes": True,
+                                                       "headerCheckbox": False,
                                                        "enableClickSelection": True},
                                       "tooltipShowDelay": 600}),
         ]), className="shadow-sm"),
         _add_modal(),
         _split_modal(),
+        _bulk_modal(),
         html.Div(_undo_toast(), className="undo-toast-holder"),
     ])
 
@@ -320,13 +383,14 @@ def _describe(tx, currency: str) -> str:
     Input(f"{P}-categories", "value"),
     Input(f"{P}-kind", "value"),
     Input(f"{P}-text", "value"),
+    Input(f"{P}-filter-tags", "value"),
     prevent_initial_call=True,
 )
-def update_filters(start, end, accounts, categories, kind, text):
+def update_filters(start, end, accounts, categories, kind, text, tags=None):
     require_viewer()
     try:
         filters = svc.parse_filters({"from": start, "to": end, "accounts": accounts, "categories": categories,
-                                     "kind": kind, "q": text}, strict=True)
+                                     "kind": kind, "q": text, "tags": tags}, strict=True)
     except ServiceError as exc:
         return no_update, exc.message
     return svc.filters_to_query(filters), ""
@@ -394,20 +458,25 @@ clientside_callback(
 @callback(
     Output(f"{P}-message", "children"),
     Output(f"{P}-reload", "data"),
+    Output(f"{P}-offer", "data"),
     Input(f"{P}-grid", "cellValueChanged"),
     prevent_initial_call=True,
 )
 def edit_cells(changes):
     if not changes:
-        return no_update, no_update
+        return no_update, no_update, no_update
     viewer = require_viewer()
-    problems, saved = [], 0
+    problems, saved, offer = [], 0, None
     for change in changes if isinstance(changes, list) else [changes]:
         change = change if isinstance(change, dict) else {}
         row = change.get("data") if isinstance(change.get("data"), dict) else {}
         column = change.get("colId")
-        done = unit_of_work(svc.edit_cell, db.session, viewer.user_id, row.get("id"),
-                            expected_version=row.get("version"), column=column, value=_new_value(change))
+        def work(row=row, column=column, change=change):
+            tx = svc.edit_cell(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
+                               column=column, value=_new_value(change))
+            # The offer to make it a rule, read before the commit expires the row.
+            return rule_service.rule_offer(db.session, viewer.user_id, tx.id) if column == "category_id" else None
+        done = unit_of_work(work)
         if done.conflict:
             problems.append(done.message)
         elif not done.ok:
@@ -415,13 +484,178 @@ def edit_cells(changes):
             problems.append(f"{label}: {done.message}")
         else:
             saved += 1
+            offer = done.value or offer
     if problems:
         message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2",
                             dismissable=True, id=f"{P}-edit-error")
+    elif offer is not None:
+        message = _offer_alert(offer, viewer.user_id)
     else:
         message = _alert("Saved." if saved == 1 else f"Saved {saved} changes.", id=f"{P}-edit-saved")
     # Always re-read the rows: the stored values (and new versions) replace what the client holds.
-    return message, _reload("refresh")
+    return message, _reload("refresh"), offer
+
+
+def _offer_alert(offer: dict, user_id: int) -> dbc.Alert:
+    """Saved; and the offer to make the hand edit a rule for this payee."""
+    from dashboard.services.categories import get_category
+    name = get_category(db.session, user_id, offer["category_id"]).name
+    others = offer["others"]
+    buttons = [dbc.Button("Make it a rule", id=f"{P}-offer-rule", size="sm", color="primary", outline=True,
+                          n_clicks=0, class_name="me-2")]
+    if others:
+        buttons.append(dbc.Button(f"Make it a rule and apply it to the {others:,} other row{'s' if others != 1 else ''}",
+                                  id=f"{P}-offer-apply", size="sm", color="primary", n_clicks=0))
+    return dbc.Alert([html.Div(["Saved. Always put “", html.Strong(offer["payee"]), "” in “", html.Strong(name),
+                                "”?"], className="mb-2"), html.Div(buttons)],
+                     color="info", class_name="py-2 mb-2", dismissable=True, id=f"{P}-offer-alert")
+
+
+@callback(
+    Output(f"{P}-message", "children", allow_duplicate=True),
+    Output(f"{P}-bulk-message", "children", allow_duplicate=True),
+    Output(f"{P}-reload", "data", allow_duplicate=True),
+    Output(f"{P}-bulk-batch", "data", allow_duplicate=True),
+    Input(f"{P}-offer-rule", "n_clicks"),
+    Input(f"{P}-offer-apply", "n_clicks"),
+    State(f"{P}-offer", "data"),
+    prevent_initial_call=True,
+)
+def accept_offer(_rule, _apply, offer):
+    """Make the payee -> category of a hand edit a rule (and apply it to the other rows: one undo)."""
+    if not _clicked():
+        return no_update, no_update, no_update, no_update
+    viewer = require_viewer()
+    offer = offer if isinstance(offer, dict) else {}
+    also_apply = ctx.triggered_id == f"{P}-offer-apply"
+
+    def work():
+        rule = rule_service.create_rule(db.session, viewer.user_id, field="payee", match_type="equals",
+                                        pattern=offer.get("payee"), category_id=offer.get("category_id"))
+        if not also_apply:
+            return None
+        batch = rule_service.apply_existing(db.session, viewer.user_id, rule.id)
+        return batch.id, batch.row_count
+    done = unit_of_work(work)
+    if not done.ok:
+        return _alert(done.message, "danger", id=f"{P}-offer-error"), no_update, no_update, no_update
+    if done.value is None:
+        return _alert("Rule saved: the next import puts this payee in that category.", id=f"{P}-offer-done"), \
+            no_update, no_update, no_update
+    batch_id, count = done.value
+    return None, _batch_alert(f"Rule saved and applied to {count:,} rows.", batch_id), _reload(), batch_id
+
+
+def _batch_alert(text: str, batch_id: int) -> dbc.Alert:
+    return dbc.Alert([html.Span(text, className="me-2"),
+                      dbc.Button("Undo", id=f"{P}-bulk-undo", size="sm", color="primary", outline=True, n_clicks=0)],
+                     color="success", class_name="py-2 mb-2", dismissable=True, id=f"{P}-bulk-done")
+
+
+# -- callbacks: bulk edit ---------------------------------------------------------------------------
+
+def _bulk_scope(session, user_id: int, scope, rows, state) -> list:
+    """WHERE for the edit: the selected rows (ids and versions checked here), or every row matching the
+    filter the page shows (its values parsed and scoped here; no ids from the browser)."""
+    if scope == "filter":
+        return bulk_edit.filter_where(session, user_id, state if isinstance(state, dict) else {})
+    rows = [{"id": r.get("id"), "version": r.get("version")} for r in (rows if isinstance(rows, list) else [])
+            if isinstance(r, dict)]
+    return bulk_edit.selection_where(session, user_id, rows)
+
+
+def _bulk_actions(session, user_id: int, category, tags, new_tags, payee) -> bulk_edit.Actions:
+    tag_ids = tag_service.resolve_tags(session, user_id, tags if isinstance(tags, list) else [], new_tags)
+    return bulk_edit.make_actions(session, user_id,
+                                  category_id=bulk_edit.UNSET if category in (None, "") else category,
+                                  tag_ids=tag_ids, payee=payee if isinstance(payee, str) and payee.strip() else None)
+
+
+@callback(
+    Output(f"{P}-bulk-modal", "is_open"),
+    Output(f"{P}-bulk-preview", "children"),
+    Output(f"{P}-bulk-pending", "data"),
+    Output(f"{P}-bulk-message", "children"),
+    Input(f"{P}-bulk-apply", "n_clicks"),
+    Input(f"{P}-bulk-cancel", "n_clicks"),
+    State(f"{P}-bulk-scope", "value"),
+    State(f"{P}-bulk-category", "value"),
+    State(f"{P}-bulk-tags", "value"),
+    State(f"{P}-bulk-new-tags", "value"),
+    State(f"{P}-bulk-payee", "value"),
+    State(f"{P}-grid", "selectedRows"),
+    State(f"{P}-state", "data"),
+    prevent_initial_call=True,
+)
+def preview_bulk(_apply, _cancel, scope, category, tags, new_tags, payee, rows, state):
+    """First say how many rows and how much money the edit changes (nothing is written)."""
+    viewer = require_viewer()
+    if ctx.triggered_id != f"{P}-bulk-apply" or not _clicked():
+        return False, no_update, None, no_update
+    try:
+        where = _bulk_scope(db.session, viewer.user_id, scope, rows, state)
+        actions = _bulk_actions(db.session, viewer.user_id, category, tags, new_tags, payee)
+        result = bulk_edit.preview(db.session, viewer.user_id, where, actions)
+    except ServiceError as exc:
+        return False, no_update, None, _alert(exc.message, "danger", id=f"{P}-bulk-error")
+    finally:
+        db.session.rollback()   # a preview writes nothing (not even a new tag)
+    text = result.message(lambda c: format_money(c, viewer.currency, cents=True))
+    pending = {"scope": "filter" if scope == "filter" else "selected", "state": state,
+               "rows": [{"id": r.get("id"), "version": r.get("version")} for r in rows or [] if isinstance(r, dict)]
+               if scope != "filter" else [],
+               "category": category, "tags": tags, "new_tags": new_tags, "payee": payee, "expected": result.rows}
+    return bool(result.rows), html.P(text, id=f"{P}-bulk-preview-text"), pending, \
+        (None if result.rows else _alert(text, "info", id=f"{P}-bulk-nothing"))
+
+
+@callback(
+    Output(f"{P}-bulk-modal", "is_open", allow_duplicate=True),
+    Output(f"{P}-bulk-message", "children", allow_duplicate=True),
+    Output(f"{P}-bulk-batch", "data"),
+    Output(f"{P}-reload", "data", allow_duplicate=True),
+    Input(f"{P}-bulk-confirm", "n_clicks"),
+    State(f"{P}-bulk-pending", "data"),
+    prevent_initial_call=True,
+)
+def apply_bulk(n_clicks, pending):
+    """Do it: all rows or none, in one transaction, with one undo."""
+    if not n_clicks:
+        return no_update, no_update, no_update, no_update
+    viewer = require_viewer()
+    pending = pending if isinstance(pending, dict) else {}
+
+    def work():
+        where = _bulk_scope(db.session, viewer.user_id, pending.get("scope"), pending.get("rows"), pending.get("state"))
+        actions = _bulk_actions(db.session, viewer.user_id, pending.get("category"), pending.get("tags"),
+                                pending.get("new_tags"), pending.get("payee"))
+        expected = pending.get("expected")
+        batch = bulk_edit.apply(db.session, viewer.user_id, where, actions, label="Bulk edit",
+                                expected_rows=expected if isinstance(expected, int) and not isinstance(expected, bool)
+                                else None)
+        return batch.id, batch.row_count
+    done = unit_of_work(work)
+    if not done.ok:
+        return False, _alert(done.message, "danger", id=f"{P}-bulk-error"), no_update, no_update
+    batch_id, count = done.value
+    return False, _batch_alert(f"Changed {count:,} row{'s' if count != 1 else ''}.", batch_id), batch_id, _reload()
+
+
+@callback(
+    Output(f"{P}-bulk-message", "children", allow_duplicate=True),
+    Output(f"{P}-reload", "data", allow_duplicate=True),
+    Input(f"{P}-bulk-undo", "n_clicks"),
+    State(f"{P}-bulk-batch", "data"),
+    prevent_initial_call=True,
+)
+def undo_bulk(n_clicks, batch_id):
+    if not n_clicks:
+        return no_update, no_update
+    viewer = require_viewer()
+    done = unit_of_work(lambda: bulk_edit.undo(db.session, viewer.user_id, batch_id).row_count)
+    if not done.ok:
+        return _alert(done.message, "danger", id=f"{P}-bulk-error"), no_update
+    return _alert(f"Undone: {done.value:,} rows are as they were.", id=f"{P}-bulk-undone"), _reload()
 
 
 # -- callbacks: toolbar, delete and undo -----------------------------------------------------------
@@ -432,8 +666,8 @@ def edit_cells(changes):
     Input(f"{P}-grid", "selectedRows"),
 )
 def toolbar(rows):
-    row = rows[0] if isinstance(rows, list) and rows and isinstance(rows[0], dict) else None
-    if row is None:
+    row = rows[0] if isinstance(rows, list) and len(rows) == 1 and isinstance(rows[0], dict) else None
+    if row is None:   # split and delete act on exactly one row
         return True, True
     return row.get("kind") != "expense", False
 

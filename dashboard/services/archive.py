@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import IO
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -48,7 +48,9 @@ from models import (
     Scenario,
     Schedule,
     ScheduleOccurrence,
+    Tag,
     Transaction,
+    TransactionTag,
     User,
     from_cents,
 )
@@ -66,6 +68,7 @@ from .importer import (
     parse_money,
 )
 from .sql import cents
+from .tags import check_tag_name
 from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
@@ -92,9 +95,11 @@ MEMBERS = {
     "scenarios.csv": ("name", "items"),
     "dismissed_recurring.csv": ("key",),
     "exchange_rates.csv": ("day", "currency", "base", "rate"),
+    "transaction_tags.csv": ("transaction_ref", "tag"),
 }
-# Members that exports made before schedules existed do not have: read as empty.
-OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv"}
+# Members that exports made before schedules (or tags) existed do not have: read as empty.
+OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv",
+                    "transaction_tags.csv"}
 # Version 1 exports: accounts without a currency (they are in the exporting user's, manifest "currency"),
 # no rates.
 MEMBERS_V1 = {**{k: v for k, v in MEMBERS.items() if k != "exchange_rates.csv"},
@@ -163,14 +168,18 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
             (a.id, safe_text(a.name), a.type, a.currency, a.opening_balance, int(a.archived))
             for a in session.scalars(select(Account).where(Account.user_id == user_id).order_by(Account.id))))
         parent = aliased(Category)
+        # Parents before their children, at any depth (a category moved under a newer one included).
+        from .categories import category_frame
+        tree_order = {int(cid): n for n, cid in enumerate(category_frame(session, user_id)["id"])}
+        own_rows = sorted(session.execute(
+            select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id,
+                   parent.name, parent.user_id)
+            .outerjoin(parent, parent.id == Category.parent_id)
+            .where(Category.user_id == user_id)).all(), key=lambda r: (tree_order.get(r[0], 10**9), r[0]))
         member("categories.csv", (
             (cid, safe_text(name), kind, color or "", parent_id if parent_owner is not None else "",
              safe_text(pname) if parent_id is not None and parent_owner is None else "")
-            for cid, name, kind, color, parent_id, pname, parent_owner in session.execute(
-                select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id,
-                       parent.name, parent.user_id)
-                .outerjoin(parent, parent.id == Category.parent_id)
-                .where(Category.user_id == user_id).order_by(Category.parent_id.is_not(None), Category.id))))
+            for cid, name, kind, color, parent_id, pname, parent_owner in own_rows))
         account_names = dict(session.execute(select(Account.id, Account.name).where(Account.user_id == user_id)).all())
         tx = Transaction
         member("transactions.csv", (
@@ -200,15 +209,29 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
             (c.goal_id, c.date.isoformat(), c.amount, safe_text(c.note))
             for c in session.scalars(select(GoalContribution).where(GoalContribution.user_id == user_id)
                                      .order_by(GoalContribution.id))))
+        # Rules this format can hold: a payee that contains / matches a text -> a category. (Rules
+        # with other conditions or actions are not exported yet.)
         member("import_rules.csv", (
             (safe_text(r.pattern), r.match_type, *(safe_text(x) for x in cat(r.category_id)), r.position)
-            for r in session.scalars(select(ImportRule).where(ImportRule.user_id == user_id)
-                                     .order_by(ImportRule.position, ImportRule.id))))
+            for r in session.scalars(select(ImportRule).where(
+                ImportRule.user_id == user_id, ImportRule.field == "payee",
+                ImportRule.match_type.in_(("contains", "regex")), ImportRule.category_id.is_not(None),
+                ImportRule.pattern != "", ImportRule.amount_min.is_(None), ImportRule.amount_max.is_(None),
+                ImportRule.account_id.is_(None), ImportRule.set_payee.is_(None))
+                .order_by(ImportRule.position, ImportRule.id))))
         member("exchange_rates.csv", (
             (r.day.isoformat(), r.currency, r.base, format(r.rate, "f"))
             for r in session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == user_id)
                                      .order_by(ExchangeRate.base, ExchangeRate.currency, ExchangeRate.day)
                                      .execution_options(yield_per=5000))))
+        member("transaction_tags.csv", (
+            (transaction_id, safe_text(name))
+            for transaction_id, name in session.execute(
+                select(TransactionTag.transaction_id, Tag.name)
+                .join(Tag, (Tag.id == TransactionTag.tag_id) & (Tag.user_id == user_id))
+                .where(TransactionTag.user_id == user_id)
+                .order_by(TransactionTag.transaction_id, Tag.name)
+                .execution_options(yield_per=5000, stream_results=True))))
         _write_ahead(session, user_id, member, cat)
         manifest = {"format": FORMAT, "version": VERSION, "currency": user.currency,
                     "exported_at": datetime.now(UTC).isoformat(timespec="seconds"), "counts": counts}
@@ -635,8 +658,21 @@ def _check(archive: Archive) -> None:
         if currency == base:
             r.fail("a rate needs two different currencies.")
         rates[(base, currency, day)] = rate
+    tags = []
+    for raw in t.get("transaction_tags.csv", []):
+        r = _Row("transaction_tags.csv", raw)
+        ref = r.ref("transaction_ref")
+        if ref not in transactions:
+            r.fail(f"transaction_ref {ref} is not in transactions.csv.")
+        try:
+            name = check_tag_name(r.text("tag", 200, required=True))
+        except ImportFileError:
+            raise
+        except ServiceError as exc:
+            r.fail(exc.message)
+        tags.append((ref, name))
     archive.lines = {"rates": rates, "accounts": accounts, "categories": categories, "transactions": transactions,
-                     "budgets": budgets, "goals": goals, "rules": rules}
+                     "budgets": budgets, "goals": goals, "rules": rules, "tags": tags}
     archive.lines.update(_check_ahead(t, accounts, categories, category))
 
 
@@ -924,6 +960,8 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
         return NewTransaction(account_ids[tx["account_ref"]], tx["date"], tx["cents"], tx["kind"], header,
                               tx["payee"], tx["description"], tx["notes"], tx["external_id"], group, lines)
 
+    ref_of = {id(tx): ref for ref, tx in txs.items()}
+    new_refs: list[str] = []
     legs_of: dict[str, list[dict]] = defaultdict(list)
     for tx in txs.values():
         if tx["group"]:
@@ -942,10 +980,12 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
                 continue
             group = str(uuid.uuid4())
             new += [make(leg, group) for leg in legs]
+            new_refs += [ref_of[id(leg)] for leg in legs]
         elif is_duplicate(tx):
             skipped["transactions"] += 1
         else:
             new.append(make(tx, None))
+            new_refs.append(ref_of[id(tx)])
     # Bank ids must stay unique per account, within the archive too.
     seen: set[tuple[int, str]] = set()
     for index, tx in enumerate(new):
@@ -954,14 +994,41 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
             if key in seen or key in bank_ids:
                 new[index] = dataclasses.replace(tx, external_id=None)
             seen.add(key)
+    before = session.scalar(select(func.coalesce(func.max(Transaction.id), 0))
+                            .where(Transaction.user_id == user_id))
     write_transactions(session, user_id, new)
     added["transactions"] += len(new)
+    _restore_tags(session, user_id, data.get("tags") or [], new_refs, before)
     _restore_ahead(session, user_id, data, account_ids, resolve, added, skipped)
     if budget_span:
         assign_budgets(session, user_id, date_from=min(budget_span), date_to=max(budget_span))
     return RestoreResult(added, skipped)
 
 
+def _restore_tags(session: Session, user_id: int, tags: list[tuple[str, str]], new_refs: list[str],
+                  before: int) -> None:
+    """The archive's tags on the transactions just written. The bulk writer gives the new rows
+    ascending ids in the order it was handed them (the user is locked meanwhile), so the user's rows
+    above ``before``, by id, are ``new_refs`` in order."""
+    if not tags or not new_refs:
+        return
+    from .tags import find_or_create
+    ids = session.scalars(select(Transaction.id).where(Transaction.user_id == user_id, Transaction.id > before)
+                          .order_by(Transaction.id)).all()
+    if len(ids) != len(new_refs):
+        raise ImportFileError("The restored transactions could not be matched to their tags; nothing was added.")
+    by_ref = dict(zip(new_refs, ids, strict=True))
+    tag_ids: dict[str, int] = {}
+    rows = set()
+    for ref, name in tags:
+        if ref not in by_ref:
+            continue   # a transaction that was already there (a duplicate): left as it is
+        if name.casefold() not in tag_ids:
+            tag_ids[name.casefold()] = find_or_create(session, user_id, name).id
+        rows.add((by_ref[ref], tag_ids[name.casefold()]))
+    if rows:
+        session.execute(insert(TransactionTag), [{"transaction_id": t, "tag_id": g, "user_id": user_id}
+                                                 for t, g in sorted(rows)])
 def _restore_ahead(session: Session, user_id: int, data: dict, account_ids: dict, resolve, added: Counter,
                    skipped: Counter) -> None:
     """Schedules (by name) with their skips, scenarios (by name; items re-checked as if typed) and

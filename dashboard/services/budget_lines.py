@@ -59,3 +59,21 @@ def assign_budgets(session: Session, user_id: int, *, transaction_ids=None,
         stmt = stmt.where(Expense.date <= date_to)
     session.execute(stmt)
     session.expire_all()
+
+
+def covering_budget_case(session: Session, user_id: int, category_id: int | None, date_col):
+    """The same rule as :func:`covering_budget_id` for lines that all sit in one category, as a
+    plain CASE over that category's few budgets (and its parent's) instead of a subquery per line:
+    what a bulk change to one category needs for 100,000 lines."""
+    if category_id is None:
+        return None
+    parent_id = session.scalar(select(Category.parent_id).where(Category.id == category_id))
+    owners = [category_id] + ([parent_id] if parent_id is not None else [])
+    budgets = session.execute(
+        select(Budget.id, Budget.category_id, Budget.start_date, Budget.end_date)
+        .where(Budget.user_id == user_id, Budget.category_id.in_(owners))).all()
+    budgets.sort(key=lambda b: (b.category_id != category_id, -b.start_date.toordinal(),
+                                b.end_date.toordinal(), b.id))
+    if not budgets:
+        return None
+    return case(*[((date_col >= b.start_date) & (date_col <= b.end_date), b.id) for b in budgets], else_=None)

@@ -137,7 +137,7 @@ def category_choices(session: Session, user_id: int, *, include_hidden: bool = F
     frame = category_frame(session, user_id)
     if not include_hidden:
         frame = frame[~frame["hidden"]]
-    return [{"id": int(r.id), "label": r.full_name, "kind": r.kind, "depth": int(r.depth)}
+    return [{"id": int(r.id), "label": r.full_name, "kind": r.kind, "depth": int(r.depth), "hidden": bool(r.hidden)}
             for r in frame.itertuples()]
 
 

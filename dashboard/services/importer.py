@@ -36,7 +36,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Category, ImportRule, PayeeRollup, Transaction
+from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transaction
 from models.db import MAX_CENTS
 
 from . import patterns
@@ -973,10 +973,16 @@ def history_suggestions(session: Session, user_id: int) -> dict[str, int]:
 
 
 def list_rules(session: Session, user_id: int) -> pd.DataFrame:
+    """The simple rules (a payee that contains / matches a text -> a category) the Import page edits;
+    rules with other conditions or actions live on the Rules page (dashboard/services/rules.py)."""
     rows = session.execute(
         select(ImportRule.id, ImportRule.pattern, ImportRule.match_type, ImportRule.category_id,
                ImportRule.position)
-        .where(ImportRule.user_id == user_id).order_by(ImportRule.position, ImportRule.id)).all()
+        .where(ImportRule.user_id == user_id, ImportRule.field == "payee", ImportRule.category_id.is_not(None),
+               ImportRule.match_type.in_(("contains", "regex")), ImportRule.pattern != "",
+               ImportRule.amount_min.is_(None), ImportRule.amount_max.is_(None), ImportRule.account_id.is_(None),
+               ImportRule.set_payee.is_(None))
+        .order_by(ImportRule.position, ImportRule.id)).all()
     return pd.DataFrame(rows, columns=["id", "pattern", "match_type", "category_id", "position"])
 
 
@@ -1068,23 +1074,105 @@ class ImportPlan:
 
 def _categories(session: Session, user_id: int) -> tuple[dict[int, str], dict[str, int]]:
     """Kinds by category id, and category ids by every name a file may use: "Groceries",
-    "Food > Groceries", "Food › Groceries", "Food:Groceries" (case-insensitive; the user's own win)."""
-    from sqlalchemy.orm import aliased
-    parent = aliased(Category)
-    rows = session.execute(
-        select(Category.id, Category.name, Category.kind, Category.user_id, parent.name)
-        .outerjoin(parent, parent.id == Category.parent_id).where(visible_to(user_id))
-        .order_by(Category.user_id.is_(None), Category.id)).all()
+    "Food > Groceries", "Food › Groceries", "Food:Groceries", and deeper paths like
+    "Home:Utilities:Power" (case-insensitive; the user's own win)."""
+    from .categories import category_frame
+    frame = category_frame(session, user_id)
     kinds, names = {}, {}
-    for cid, name, kind, _owner, parent_name in rows:
-        kinds[cid] = kind
-        keys = [name]
-        if parent_name:
-            keys += [f"{parent_name} {sep} {name}" for sep in (">", "›", ":", "/")]
-            keys += [f"{parent_name}{sep}{name}" for sep in (">", "›", ":", "/")]
+    parts_of = {int(r.id): r.name for r in frame.itertuples()}
+    ordered = sorted(frame.itertuples(), key=lambda r: (not r.own, int(r.id)))
+    for r in ordered:
+        cid = int(r.id)
+        kinds[cid] = r.kind
+        path = [parts_of[i] for i in r.path_ids]
+        keys = [r.name]
+        if len(path) > 1:
+            keys += [f" {sep} ".join(path) for sep in (">", "›", ":", "/")]
+            keys += [sep.join(path) for sep in (">", "›", ":", "/")]
         for key in keys:
             names.setdefault(key.casefold(), cid)
     return kinds, names
+
+
+# --- the file's own category names: what the user chose for the unknown ones, remembered ------------
+
+_PATH_SPLIT = re.compile(r"\s*(?:›|>|:|/)\s*")
+
+
+def category_key(name) -> str:
+    """How a file's category name is remembered: spaces collapsed, case-folded, at most 200 chars."""
+    return " ".join(str(name or "").split()).casefold()[:200]
+
+
+def category_path(name: str) -> list[str]:
+    """The levels a file's name stands for: "Home:Rent" -> ["Home", "Rent"]."""
+    return [part.strip() for part in _PATH_SPLIT.split(str(name or "")) if part.strip()]
+
+
+def remembered_mappings(session: Session, user_id: int) -> dict[str, int | None]:
+    """The user's earlier choices: file name key -> category id (None: leave uncategorized)."""
+    return dict(session.execute(select(CategoryMapping.source_name, CategoryMapping.category_id)
+                                .where(CategoryMapping.user_id == user_id)).all())
+
+
+def unknown_categories(session: Session, user_id: int, parsed: ParseResult) -> list[dict]:
+    """Every category name of the file that is neither a known category nor an earlier choice, with
+    how many rows and how much money (cents, signed) carry it, and a proposed kind: name, key, rows,
+    cents, kind, path (the levels a "create" makes). Most money first."""
+    _kinds, names = _categories(session, user_id)
+    remembered = remembered_mappings(session, user_id)
+    found: dict[str, dict] = {}
+    for row in parsed.rows:
+        if not row.category:
+            continue
+        key = category_key(row.category)
+        if not key or key in names or key in remembered:
+            continue
+        entry = found.setdefault(key, {"name": " ".join(row.category.split())[:200], "key": key, "rows": 0,
+                                       "cents": 0, "positive": 0})
+        cents = int(row.amount * 100)
+        entry["rows"] += 1
+        entry["cents"] += cents
+        entry["positive"] += cents > 0
+    out = []
+    for entry in found.values():
+        entry["kind"] = "income" if entry["positive"] == entry["rows"] else "expense"
+        entry["path"] = category_path(entry["name"])
+        del entry["positive"]
+        out.append(entry)
+    return sorted(out, key=lambda e: (-abs(e["cents"]), e["key"]))
+
+
+CREATE, LEAVE = "create", "none"
+
+
+def apply_category_choices(session: Session, user_id: int, parsed: ParseResult, choices) -> int:
+    """Carry out and remember the user's choice for each unknown category name of the file:
+    ``choices`` maps a name (as the file writes it, any case) to "create" (the file's hierarchy
+    becomes the user's own categories: "Home:Rent" -> Home › Rent), "none" (leave such rows
+    uncategorized) or a category id (map to it). Names the file does not carry are ignored; a
+    category id the user may not use is refused. Does not commit. Returns how many were remembered."""
+    from .categories import ensure_path
+    if not isinstance(choices, dict) or not choices:
+        return 0
+    wanted = {category_key(k): v for k, v in choices.items() if isinstance(k, str)}
+    done = 0
+    for entry in unknown_categories(session, user_id, parsed):
+        choice = wanted.get(entry["key"])
+        if choice in (None, ""):
+            continue
+        if choice == CREATE:
+            if not entry["path"]:
+                raise ServiceError(f"“{entry['name']}” has no name to create.", "categories")
+            category_id = ensure_path(session, user_id, entry["path"], kind=entry["kind"]).id
+        elif choice == LEAVE:
+            category_id = None
+        else:
+            category_id = get_category(session, user_id, choice).id
+        session.add(CategoryMapping(user_id=user_id, source_name=entry["key"], category_id=category_id))
+        done += 1
+    session.flush()
+    return done
 
 
 def _existing_fingerprints(session: Session, user_id: int, account_id: int, rows: list[ParsedRow]
@@ -1144,7 +1232,9 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
     account = get_account(session, user_id, account_id)
     choices = _decisions(decisions)
     kinds, names = _categories(session, user_id)
-    compiled = compile_rules(_user_rules(session, user_id))
+    remembered = remembered_mappings(session, user_id)
+    from . import rules as rule_service
+    compiled = rule_service.compile_rules(rule_service.load_rules(session, user_id))
     suggestions = history_suggestions(session, user_id)
     every, without_id = _existing_fingerprints(session, user_id, account.id, parsed.rows)
     known_ids = _existing_external_ids(session, user_id, account.id,
@@ -1154,7 +1244,15 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
     planned: list[PlannedRow] = []
     for row in parsed.rows:
         cents = int(row.amount * 100)
+        rule = rule_service.first_match(compiled, payee=row.payee, description=row.description,
+                                        cents_value=cents, account_id=account.id) if compiled else None
+        payee = rule.set_payee if rule is not None and rule.set_payee else row.payee
         key = (row.date, cents, dedupe_key(row.payee))
+        if payee != row.payee:
+            # A rule renames the payee: rows imported under the rule carry the clean name.
+            clean_key = (row.date, cents, dedupe_key(payee))
+            if every[clean_key] > 0 or matched[clean_key]:
+                key = clean_key
         external_id = row.external_id
         status, reason = NEW, ""
         id_taken = False
@@ -1177,11 +1275,13 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
             seen_ids.add(external_id)
 
         category_id, source = None, ""
-        rule = match_rules(compiled, row.payee) if compiled else None
-        if rule is not None:
+        file_key = category_key(row.category) if row.category else ""
+        if rule is not None and rule.category_id is not None:
             category_id, source = rule.category_id, "rule"
-        elif row.category and row.category.casefold() in names:
-            category_id, source = names[row.category.casefold()], "file"
+        elif file_key and file_key in remembered:
+            category_id, source = remembered[file_key], "mapped"   # None: the user said leave it
+        elif file_key and file_key in names:
+            category_id, source = names[file_key], "file"
         else:
             suggested = suggestions.get(suggestion_key(row.payee))
             if suggested is not None:
@@ -1195,8 +1295,8 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
                 kind = "income"
             else:
                 category_id, source = None, ""
-        if row.category and source != "file" and category_id is None and not reason:
-            if row.category.casefold() not in names:
+        if row.category and source not in ("file", "mapped") and category_id is None and not reason:
+            if file_key not in names:
                 reason = f"Unknown category “{row.category[:60]}”: left uncategorized."
 
         include = status == NEW
@@ -1209,7 +1309,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
             elif status == NEW and not choice:
                 reason = "Left out (your choice)."
             include = choice
-        planned.append(PlannedRow(row.line, row.date, row.amount, row.payee, row.description, external_id,
+        planned.append(PlannedRow(row.line, row.date, row.amount, payee, row.description, external_id,
                                   category_id, source, kind, status, reason, include))
     for error in parsed.errors:
         include = choices.get(error.line, True)
@@ -1241,15 +1341,18 @@ class ImportResult:
 
 
 def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, decisions=None, *,
-               progress: Callable[[int, int], None] | None = None) -> ImportResult:
+               progress: Callable[[int, int], None] | None = None, category_choices=None) -> ImportResult:
     """Import the accepted rows of ``parsed`` into the user's account, all or none. Does not commit:
     the caller commits, or rolls back on an error (the commit rule, docs/architecture.md).
+    ``category_choices`` ({file category name: "create" | "none" | category id}) are carried out and
+    remembered first, in the same transaction (see :func:`apply_category_choices`).
 
     Lines that could not be read stop the import (ImportFileError naming the first one) unless the
     user left them out. Any other failure while writing becomes an ImportFileError ("nothing was
     added"): the caller's rollback then leaves the database as it was."""
     try:
         lock_user(session, user_id)
+        apply_category_choices(session, user_id, parsed, category_choices)
         plan = plan_import(session, user_id, account_id, parsed, decisions)
         blocking = plan.blocking_errors
         unlisted = max(plan.error_count - len(parsed.errors), 0)   # beyond the ones the preview lists

@@ -1,15 +1,16 @@
 """Recurring payments found in the history: suggestions to confirm (they become schedules), edit or
 dismiss (they never come back).
 
-SQL first: one GROUP BY over the user's last two years of transactions by payee (the clean name:
-trimmed, lower case), sign and amount band (the amount's first two significant digits) gives a few
-hundred small groups with their count and first and last dates. Groups too frequent to be a bill
-(a coffee shop) or too rare are dropped there; a payee whose purchases as a whole are too frequent
-is looked at band by band (a monthly 14.99 membership at a shop you also buy from at random). Only
-the dates and amounts of the remaining groups are read (a second, narrow query), and the cadence is
-found on those short lists in Python (:func:`detect_cadence`): weekly, every two weeks, monthly
-(a day of the month, the last day or the last weekday), quarterly, yearly; a few days' drift are
-tolerated. Each suggestion has a confidence, the next date and amount, and the price changes seen.
+SQL first. How often each payee (the clean name: trimmed, lower case) was paid, and in which months,
+comes from the monthly roll-up (a GROUP BY over a small table); payees too frequent to be a bill (a
+coffee shop) or too rare are dropped there. A payee bought from at random can still hold a fixed-price
+subscription (a monthly 14.99 membership at a shop): one GROUP BY of the raw rows by payee and exact
+amount keeps, in its HAVING clause, only groups of at least five evenly spaced payments 5 to 100 days apart on
+average. Only the dates and amounts of the remaining groups are read (a third, narrow query), and the
+cadence is found on those short lists in Python (:func:`detect_cadence`): weekly, every two weeks,
+monthly (a day of the month, the last day or the last weekday), every two months, quarterly, yearly; a
+few days' drift are tolerated. Each suggestion has a confidence, the next date and amount, and the
+price changes seen.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 from dateutil.rrule import rrulestr
-from sqlalchemy import Integer, String, and_, case, cast, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import DismissedRecurring, Schedule, Transaction
@@ -186,13 +187,8 @@ def detect_cadence(days: list[date], amounts: list[int], today: date, *, fixed: 
 # SQL
 # ---------------------------------------------------------------------------------------------------
 
-def _band(amount_cents_abs):
-    """The amount band in SQL: the number of digits and the first two digits (1549 -> 415)."""
-    text = cast(amount_cents_abs, String)
-    return func.length(text) * 100 + cast(func.substr(text, 1, 2), Integer)
-
-
 def band_of(amount_cents: int) -> int:
+    """An amount's band: its number of digits and first two digits (1549 -> 415)."""
     text = str(abs(int(amount_cents)))
     return len(text) * 100 + int(text[:2])
 
@@ -207,38 +203,57 @@ def _plausible(count: int, first: date, last: date, today: date) -> bool:
     return count <= span / 5.5 + 2
 
 
-def groups(session: Session, user_id: int, today: date, days: int = HISTORY_DAYS) -> pd.DataFrame:
-    """The GROUP BY: payee_key, sign, band, count, first, last (one row per group)."""
+def payee_groups(session: Session, user_id: int, today: date, days: int = HISTORY_DAYS) -> pd.DataFrame:
+    """Per payee (as written) and direction: how many payments in which months, from the monthly roll-up
+    (no pass over the transactions): payee, sign, n, first, last."""
+    from models import MonthlyRollup as R
+
+    from .periods import month_start
+    since = month_start(today - timedelta(days=days))
+    stmt = (select(R.payee, R.flow, func.sum(R.row_count), func.min(R.month), func.max(R.month))
+            .where(R.user_id == user_id, R.flow.in_(("spending", "income")), R.month >= since, R.payee != "")
+            .group_by(R.payee, R.flow))
+    rows = []
+    for payee, flow, n, first, last in session.execute(stmt).all():
+        first = first if isinstance(first, date) else date.fromisoformat(str(first)[:10])
+        last = last if isinstance(last, date) else date.fromisoformat(str(last)[:10])
+        rows.append((payee, -1 if flow == "spending" else 1, int(n), max(first, today - timedelta(days=days)),
+                     min(month_end(last), today)))
+    return pd.DataFrame(rows, columns=["payee", "sign", "n", "first", "last"])
+
+
+def exact_groups(session: Session, user_id: int, today: date, days: int = HISTORY_DAYS) -> pd.DataFrame:
+    """Payments of one payee at one exact amount that look like a fixed-price subscription: at least
+    five, 5 to 100 days apart on average, evenly (the gaps' coefficient of variation at most 0.3, which
+    random purchases rarely reach), the last within a year. The gaps come from
+    LAG() over (payee, amount, date); the tests are in HAVING, so only such groups leave the database:
+    payee, amount, n, first, last."""
     since = today - timedelta(days=days)
-    amount = cents(Transaction.amount)
-    payee_key = func.lower(func.trim(Transaction.payee))
-    sign = case((amount < 0, -1), else_=1)
-    band = _band(func.abs(amount))
-    stmt = (select(payee_key.label("payee_key"), sign.label("sign"), band.label("band"),
-                   func.count().label("n"), func.min(Transaction.date).label("first"),
-                   func.max(Transaction.date).label("last"))
+    amount = cents(Transaction.amount).label("amount")
+    previous = func.lag(Transaction.date).over(partition_by=(Transaction.payee, Transaction.amount),
+                                               order_by=Transaction.date)
+    if session.get_bind().dialect.name == "sqlite":
+        gap = func.julianday(Transaction.date) - func.julianday(previous)
+    else:
+        gap = Transaction.date - previous
+    rows = (select(Transaction.payee.label("payee"), amount, Transaction.date.label("day"), gap.label("gap"))
             .where(Transaction.user_id == user_id, Transaction.date >= since, Transaction.date <= today,
                    Transaction.kind != "transfer", Transaction.payee != "")
-            .group_by(payee_key, sign, band))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=["payee_key", "sign", "band", "n", "first", "last"])
+            .subquery())
+    n = func.count()
+    mean = func.avg(rows.c.gap)
+    stmt = (select(rows.c.payee, rows.c.amount, n, func.min(rows.c.day), func.max(rows.c.day))
+            .group_by(rows.c.payee, rows.c.amount)
+            .having(n >= 5, mean >= 5, mean <= 100, func.avg(rows.c.gap * rows.c.gap) <= 1.09 * mean * mean,
+                    func.max(rows.c.day) >= today - timedelta(days=370)))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=["payee", "amount", "n", "first", "last"])
     for column in ("first", "last"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
     return frame
 
 
-def _candidates(frame: pd.DataFrame, today: date) -> list[tuple[str, int, int | None]]:
-    """(payee_key, sign, band or None for the whole payee) worth reading dates for: the whole payee
-    when its count could be a bill's, and each band of a payee with several bands that could."""
-    out = []
-    for (payee, sign), part in frame.groupby(["payee_key", "sign"], sort=True):
-        total = int(part["n"].sum())
-        if _plausible(total, min(part["first"]), max(part["last"]), today):
-            out.append((payee, int(sign), None))
-        if len(part) > 1:
-            for row in part.itertuples():
-                if _plausible(int(row.n), row.first, row.last, today):
-                    out.append((payee, int(sign), int(row.band)))
-    return out
+def _clean(payee: str) -> str:
+    return (payee or "").strip().lower()
 
 
 @dataclass
@@ -274,31 +289,43 @@ def suggestion_key(payee_key: str, sign: int, band: int | None) -> str:
 
 def find_recurring(session: Session, user_id: int, today: date, days: int = HISTORY_DAYS) -> list[Suggestion]:
     """Every recurring group in the history, dismissed ones left out, covered ones marked "scheduled"."""
-    frame = groups(session, user_id, today, days)
-    if frame.empty:
+    payees = payee_groups(session, user_id, today, days)
+    exact = exact_groups(session, user_id, today, days)
+    if payees.empty and exact.empty:
         return []
-    wanted = _candidates(frame, today)
-    if not wanted:
+    payees["key"] = [_clean(p) for p in payees["payee"]]
+    whole: set[tuple[str, int]] = set()
+    whole_raw: set[str] = set()
+    for (key, sign), part in payees.groupby(["key", "sign"], sort=True):
+        if _plausible(int(part["n"].sum()), min(part["first"]), max(part["last"]), today):
+            whole.add((key, int(sign)))
+            whole_raw.update(part["payee"])
+    # The largest fixed-price groups first, at most 100 of them.
+    exact = exact.sort_values("n", ascending=False).head(100)
+    fixed = {(_clean(r.payee), -1 if r.amount < 0 else 1, int(r.amount)) for r in exact.itertuples()}
+    if not whole and not fixed:
         return []
     since = today - timedelta(days=days)
-    payee_key = func.lower(func.trim(Transaction.payee))
     amount = cents(Transaction.amount)
+    which = []
+    if whole_raw:
+        which.append(Transaction.payee.in_(sorted(whole_raw)))
+    if not exact.empty:  # a superset (payee in P and amount in A), narrowed to the pairs below
+        which.append(and_(Transaction.payee.in_(sorted(set(exact["payee"]))),
+                          amount.in_(sorted({int(a) for a in exact["amount"]}))))
     rows = session.execute(
-        select(payee_key, Transaction.payee, Transaction.date, amount, Transaction.account_id,
+        select(Transaction.payee, Transaction.payee, Transaction.date, amount, Transaction.account_id,
                Transaction.category_id, Transaction.id)
         .where(Transaction.user_id == user_id, Transaction.date >= since, Transaction.date <= today,
-               Transaction.kind != "transfer", payee_key.in_(sorted({w[0] for w in wanted})))
+               Transaction.kind != "transfer", or_(*which))
         .order_by(Transaction.date, Transaction.id)).all()
     by_group: dict[tuple, list] = defaultdict(list)
-    whole = {(p, s) for p, s, b in wanted if b is None}
-    bands = {(p, s, b) for p, s, b in wanted if b is not None}
     for row in rows:
-        key, sign = row[0], (-1 if row[3] < 0 else 1)
+        key, sign, cents_value = _clean(row[0]), (-1 if row[3] < 0 else 1), int(row[3])
         if (key, sign) in whole:
             by_group[(key, sign, None)].append(row)
-        band = band_of(row[3])
-        if (key, sign, band) in bands:
-            by_group[(key, sign, band)].append(row)
+        if (key, sign, cents_value) in fixed:
+            by_group[(key, sign, band_of(cents_value))].append(row)
     dismissed = set(session.scalars(select(DismissedRecurring.key).where(DismissedRecurring.user_id == user_id)))
     scheduled = {(p.strip().lower(), -1 if a < 0 else 1) for p, a in session.execute(
         select(Schedule.payee, cents(Schedule.amount)).where(Schedule.user_id == user_id)).all()}

@@ -176,6 +176,84 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
 
 
+# The roll-ups a bulk change of categories or payees touches, with their key columns (not the net rows:
+# amounts, dates and accounts do not change there). Keep in step with refresh() above.
+def _shift_specs(session: Session):
+    e_month, t_month = month_of(session, Expense.date), month_of(session, Transaction.date)
+    e_band, t_band = band_of(cents(Expense.amount)), band_of(cents(Transaction.amount))
+    return [
+        (MonthlyRollup, ["month"], [e_month], [t_month]),
+        (AmountRollup, ["month", "band"], [e_month, e_band], [t_month, t_band]),
+        (DailyRollup, ["day"], [Expense.date], [Transaction.date]),
+        (PayeeRollup, ["month", "payee"], [e_month, Transaction.payee], [t_month, Transaction.payee]),
+        (PayeeAmountRollup, ["month", "band", "payee"], [e_month, e_band, Transaction.payee],
+         [t_month, t_band, Transaction.payee]),
+    ]
+
+
+def _by_account_category(table) -> bool:
+    """Whether a roll-up is keyed by account and category too (the payee-by-band one is not)."""
+    return table is not PayeeAmountRollup
+
+
+def shift(session: Session, user_id: int, transaction_ids, sign: int) -> None:
+    """Add (sign +1) or take away (sign -1) the contribution of some of the user's transactions
+    (``transaction_ids``: a SELECT of ids), as they are now, to the spending and income rows of every
+    roll-up. For a bulk change of categories or payees: shift(-1) before it, shift(+1) after it, then
+    :func:`compact` the months touched. Costs the touched rows, not a recomputation of whole months."""
+    require_session_hooks()
+    mark_changed(session, user_id)
+    e_cents, t_cents = cents(Expense.amount), cents(Transaction.amount)
+    for table, names, e_keys, t_keys in _shift_specs(session):
+        if _by_account_category(table):
+            dims = ["account_id", "category_id"]
+            e_dims, t_dims = [Expense.account_id, Expense.category_id], [Transaction.account_id, Transaction.category_id]
+        else:
+            dims, e_dims, t_dims = [], [], []
+        cols = ["user_id", "flow", *names, *dims, "total_cents", "row_count"]
+        spending = (
+            select(Expense.user_id, literal("spending"), *e_keys, *e_dims,
+                   sign * func.sum(e_cents), sign * func.count())
+            .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+            .where(Expense.user_id == user_id, Expense.transaction_id.in_(transaction_ids))
+            .group_by(Expense.user_id, *e_keys, *e_dims))
+        income = (
+            select(Transaction.user_id, literal("income"), *t_keys, *t_dims,
+                   sign * func.sum(t_cents), sign * func.count())
+            .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.id.in_(transaction_ids))
+            .group_by(Transaction.user_id, *t_keys, *t_dims))
+        for source in (spending, income):
+            session.execute(insert(table).from_select(cols, source))
+
+
+def compact(session: Session, user_id: int, months: Iterable[date]) -> None:
+    """Fold the user's spending and income rows of these months, in every roll-up, into one row per key
+    (after :func:`shift`), dropping keys that sum to nothing. Costs the roll-up rows, not the raw rows."""
+    month_list = sorted({month_start(m) for m in months})
+    if not month_list:
+        return
+    for table, names, _e, _t in _shift_specs(session):
+        period = table.day if table is DailyRollup else table.month
+        in_months = _in_months(period, month_list) if table is DailyRollup else period.in_(month_list)
+        scope = [table.user_id == user_id, table.flow.in_(("spending", "income")), in_months]
+        last = session.scalar(select(func.max(table.id)).where(*scope))
+        if last is None:
+            continue
+        dims = ["account_id", "category_id"] if _by_account_category(table) else []
+        keys = [table.user_id, table.flow, *[getattr(table, n) for n in [*names, *dims]]]
+        cols = ["user_id", "flow", *names, *dims, "total_cents", "row_count"]
+        folded = (select(*keys, func.sum(table.total_cents), func.sum(table.row_count)).where(*scope, table.id <= last)
+                  .group_by(*keys).having(or_(func.sum(table.row_count) != 0, func.sum(table.total_cents) != 0)))
+        session.execute(insert(table).from_select(cols, folded))
+        session.execute(delete(table).where(*scope, table.id <= last))
+
+def stale(session: Session, user_id: int) -> bool:
+    """Whether this session has flushed writes of the user's rows that its roll-ups do not show yet
+    (they are refreshed at commit): reads inside such a transaction must use the raw rows."""
+    pending = session.info.get(_PENDING)
+    return bool(pending) and user_id in pending
+
+
 def _touched(obj) -> list[tuple[int, date]]:
     state = inspect(obj)
     if state.expired_attributes & {"user_id", "date"}:

@@ -29,10 +29,13 @@ from models import (
     MonthlyRollup,
     PayeeAmountRollup,
     PayeeRollup,
+    Tag,
     Transaction,
+    TransactionTag,
     band_bounds,
 )
 
+from . import rollup
 from .cache import cached
 from .categories import category_frame, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
@@ -68,11 +71,12 @@ class SpendingFilters:
     text: str = ""
     flow: str = "spending"
     grain: str = "auto"
+    tag_ids: tuple[int, ...] = ()   # rows carrying any of these tags (no roll-up knows tags: raw rows)
 
     @property
     def row_filtered(self) -> bool:
         """Filters that look at single rows, which the monthly roll-up cannot answer."""
-        return bool(self.text) or self.min_amount is not None or self.max_amount is not None
+        return bool(self.text) or self.min_amount is not None or self.max_amount is not None or bool(self.tag_ids)
 
     @property
     def effective_grain(self) -> str:
@@ -145,7 +149,7 @@ def parse_filters(query: dict, today: date, *, strict: bool = False) -> Spending
     grain = text_of("grain") if text_of("grain") in GRAINS else "auto"
     return SpendingFilters(start=start, end=end, preset=preset, account_ids=parse_ids(query.get("accounts")),
                            category_ids=parse_ids(query.get("categories")), text=search_text(query.get("q")),
-                           flow=flow, grain=grain,
+                           flow=flow, grain=grain, tag_ids=parse_ids(query.get("tags")),
                            **amounts)
 
 
@@ -166,6 +170,8 @@ def filters_to_query(filters: SpendingFilters) -> dict:
         query["max"] = str(filters.max_amount)
     if filters.text:
         query["q"] = filters.text
+    if filters.tag_ids:
+        query["tags"] = ids_param(filters.tag_ids)
     if filters.flow != "spending":
         query["flow"] = filters.flow
     if filters.grain != "auto":
@@ -240,6 +246,12 @@ def _common_where(cols, filters: SpendingFilters, categories) -> list:
     return where
 
 
+def _tagged(user_id: int, filters: SpendingFilters, transaction_id_col):
+    """Rows whose transaction carries any of the chosen tags (the user's own tags only)."""
+    return transaction_id_col.in_(select(TransactionTag.transaction_id).where(
+        TransactionTag.user_id == user_id, TransactionTag.tag_id.in_(filters.tag_ids)))
+
+
 _FTS_TABLES: dict[str, bool] = {}
 
 
@@ -255,14 +267,19 @@ def _has_fts(session: Session) -> bool:
     return _FTS_TABLES[key]
 
 
-def _text_ids(session: Session, user_id: int, text: str, *, description_only: bool = False) -> Select:
-    """Ids of the user's transactions whose payee or description (or only the description, and then not
-    the payee) contains ``text``. SQLite: from the FTS5 trigram index (3 characters or more), without
-    reading the table; otherwise a LIKE / ILIKE."""
-    where = [Transaction.user_id == user_id]
+FTS_MIN_DAYS = 32  # shorter ranges: reading the range's rows costs less than every match of all time
+
+
+def _text_ids(session: Session, user_id: int, text: str, start: date, end: date, *,
+              description_only: bool = False) -> Select:
+    """Ids of the user's transactions in [start, end] whose payee or description (or only the
+    description, and then not the payee) contains ``text``. SQLite, over a month or more: from the FTS5
+    trigram index (3 characters or more), which finds the matches of all time without reading the
+    table; otherwise LIKE / ILIKE over the range's rows (ILIKE uses the pg_trgm indexes)."""
+    where = [Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end]
     if description_only:
         where.append(~contains(session, Transaction.payee, text))
-    if len(text) >= 3 and _has_fts(session):
+    if len(text) >= 3 and (end - start).days >= FTS_MIN_DAYS and _has_fts(session):
         phrase = '"' + text.replace('"', '""') + '"'
         query = phrase
         if description_only:
@@ -303,13 +320,15 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
     where = where + [date_col >= start, date_col <= end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
-        ids = _text_ids(session, user_id, filters.text, description_only=description_only)
+        ids = _text_ids(session, user_id, filters.text, start, end, description_only=description_only)
         where.append((Expense.transaction_id if filters.flow == "spending" else Transaction.id).in_(ids))
     low, high = amount_range if amount_range is not None else (filters.min_amount, filters.max_amount)
     if low is not None:
         where.append(amount_col >= low)
     if high is not None:
         where.append(amount_col <= high)
+    if filters.tag_ids:
+        where.append(_tagged(user_id, filters, Expense.transaction_id if filters.flow == "spending" else Transaction.id))
     stmt = stmt.where(*where)
     if keys:
         stmt = stmt.group_by(*[key_cols[k] for k in keys])
@@ -403,6 +422,11 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
 
     def raw(a, b, **kw):
         return _raw_select(session, user_id, filters, a, b, keys, categories, grain, **kw)
+
+    if filters.tag_ids:
+        return [raw(start, end)]   # no roll-up knows tags
+    if rollup.stale(session, user_id):   # inside a writing transaction: the rows, as they are now
+        return [raw(start, end)]
 
     if not has_text and not has_amount and not by_payee:
         if daily:
@@ -629,6 +653,8 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
         where.append(amount_col >= filters.min_amount)
     if filters.max_amount is not None:
         where.append(amount_col <= filters.max_amount)
+    if filters.tag_ids:
+        where.append(_tagged(user_id, filters, Transaction.id))
     return stmt.where(*where)
 
 
@@ -654,11 +680,26 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
     return frame
 
 
+def tag_names_of(session: Session, user_id: int, transaction_id_col):
+    """A correlated scalar subquery: the transaction's tag names, comma-separated ("" for none)."""
+    if session.get_bind().dialect.name == "sqlite":
+        joined = func.group_concat(Tag.name, ", ")
+    else:
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+        joined = func.string_agg(Tag.name, aggregate_order_by(literal(", "), Tag.name))
+    return (select(func.coalesce(joined, ""))
+            .select_from(TransactionTag)
+            .join(Tag, (Tag.id == TransactionTag.tag_id) & (Tag.user_id == user_id))
+            .where(TransactionTag.user_id == user_id, TransactionTag.transaction_id == transaction_id_col)
+            .correlate_except(Tag, TransactionTag).scalar_subquery())
+
+
 def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[tuple]:
-    """Every matching row, streamed in chunks (for the CSV download), newest first."""
+    """Every matching row, streamed in chunks (for the CSV download), newest first: date, payee,
+    description, category, account, amount_cents, tags."""
     subq = _rows_select(session, user_id, filters).subquery()
     stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category, subq.c.account,
-                   subq.c.amount_cents)
+                   subq.c.amount_cents, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
     yield from session.execute(stmt)

@@ -16,10 +16,10 @@ import pandas as pd
 from sqlalchemy import and_, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import Account, Category, Expense, Transaction, to_cents
+from models import Account, Category, Expense, Transaction, TransactionTag, to_cents
 
 from . import transactions as tx_service
-from .categories import get_category, visible_to
+from .categories import get_category, with_descendants
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .sql import cents, cents_sum
@@ -42,22 +42,25 @@ class LedgerFilters:
     category_ids: tuple[int, ...] = ()
     text: str = ""
     kind: str = ""  # "" = every kind
+    tag_ids: tuple[int, ...] = ()
 
     @property
     def active(self) -> bool:
-        return bool(self.start or self.end or self.account_ids or self.category_ids or self.text or self.kind)
+        return bool(self.start or self.end or self.account_ids or self.category_ids or self.text or self.kind
+                    or self.tag_ids)
 
 
 def parse_filters(query, *, strict: bool = False) -> LedgerFilters:
     """Filters from the filter controls or a URL query: ``from``, ``to`` (ISO dates), ``accounts``,
-    ``categories`` (ids, comma-separated or a list; 0 = uncategorised), ``kind``, ``q``. Malformed values
+    ``categories`` (ids, comma-separated or a list; 0 = uncategorised), ``tags`` (ids, any of them),
+    ``kind``, ``q``. Malformed values
     are dropped; with ``strict`` an end before the start raises ServiceError."""
     query = query if isinstance(query, dict) else {}
     start, end = ordered_range(parse_iso_date(query.get("from")), parse_iso_date(query.get("to")), strict=strict)
     kind = query.get("kind") if query.get("kind") in KINDS else ""
     return LedgerFilters(start=start, end=end, account_ids=parse_ids(query.get("accounts")),
                          category_ids=parse_ids(query.get("categories")), text=search_text(query.get("q")),
-                         kind=kind)
+                         kind=kind, tag_ids=parse_ids(query.get("tags")))
 
 
 def filters_to_query(filters: LedgerFilters) -> dict:
@@ -74,6 +77,8 @@ def filters_to_query(filters: LedgerFilters) -> dict:
         query["kind"] = filters.kind
     if filters.text:
         query["q"] = filters.text
+    if filters.tag_ids:
+        query["tags"] = ",".join(map(str, filters.tag_ids))
     return query
 
 
@@ -103,9 +108,8 @@ def _where(session: Session, user_id: int, filters: LedgerFilters) -> list:
         chosen.discard(UNCATEGORIZED)
         parts = []
         if chosen:
-            # A parent selects its children; only categories the user may see count.
-            ids = session.scalars(select(Category.id).where(
-                visible_to(user_id), or_(Category.id.in_(chosen), Category.parent_id.in_(chosen)))).all()
+            # A parent selects its whole subtree; only categories the user may see count.
+            ids = with_descendants(session, user_id, chosen)
             if ids:
                 # A split matches by any of its lines.
                 parts.append(Transaction.category_id.in_(ids))
@@ -116,6 +120,9 @@ def _where(session: Session, user_id: int, filters: LedgerFilters) -> list:
                               ~Transaction.id.in_(select(Expense.transaction_id).where(
                                   Expense.user_id == user_id, Expense.category_id.is_not(None)))))
         where.append(or_(*parts) if parts else literal(False))
+    if filters.tag_ids:
+        where.append(Transaction.id.in_(select(TransactionTag.transaction_id).where(
+            TransactionTag.user_id == user_id, TransactionTag.tag_id.in_(filters.tag_ids))))
     if filters.text:
         where.append(or_(contains(session, Transaction.payee, filters.text),
                          contains(session, Transaction.description, filters.text)))
@@ -200,6 +207,9 @@ def rows_page(session: Session, user_id: int, filters: LedgerFilters, start_row,
     size = max(1, min(MAX_PAGE, int(end_row if end_row is not None else start + 100) - start))
     rows = session.execute(page_query(session, user_id, filters, start, size, sort_model)).all()
     frame = pd.DataFrame(rows, columns=PAGE_COLUMNS)
+    from .tags import tags_by_transaction
+    tags = tags_by_transaction(session, user_id, frame["id"].tolist()) if not frame.empty else {}
+    frame["tags"] = [", ".join(tags.get(int(i), [])) for i in frame["id"]] if not frame.empty else []
     if not frame.empty:
         frame["date"] = frame["date"].astype(str)
         frame["amount_cents"] = frame["amount_cents"].astype("int64")
@@ -234,6 +244,7 @@ def grid_records(frame: pd.DataFrame) -> list[dict]:
             "amount_cents": int(row.amount_cents), "amount": units(int(row.amount_cents)),
             "account_id": int(row.account_id), "account": row.account, "category_id": key,
             "category": row.category if isinstance(row.category, str) else None, "lines": int(row.lines),
+            "tags": getattr(row, "tags", ""),
         })
     return records
 
@@ -246,15 +257,12 @@ def units(cents_value: int) -> str:
 
 
 def category_choices(session: Session, user_id: int) -> list[dict]:
-    """Every category the user may use: id, label ("Food › Groceries"), kind; expense ones first."""
-    parent = aliased(Category)
-    rows = session.execute(
-        select(Category.id, Category.name, Category.kind, parent.name.label("parent_name"))
-        .outerjoin(parent, parent.id == Category.parent_id)
-        .where(visible_to(user_id))).all()
-    choices = [{"id": int(r.id), "kind": r.kind,
-                "label": f"{r.parent_name} › {r.name}" if r.parent_name else r.name} for r in rows]
-    return sorted(choices, key=lambda c: (c["kind"] != "expense", c["label"].lower()))
+    """Every category the user sees: id, label (its full path, "Home › Utilities › Power"), kind,
+    hidden (a built-in the user hid: shown on rows, not offered); spending ones first."""
+    from .categories import category_choices as choices
+    out = [{"id": c["id"], "kind": c["kind"], "label": c["label"], "hidden": c.get("hidden", False)}
+           for c in choices(session, user_id, include_hidden=True)]
+    return sorted(out, key=lambda c: (c["kind"] != "expense", c["label"].lower()))
 
 
 def transaction_detail(session: Session, user_id: int, transaction_id) -> dict:

@@ -1,6 +1,6 @@
 """BIGINT ids where they grow with the transactions (PostgreSQL)
 
-transactions.id, expenses.id, monthly_rollup.id, schedule_occurrences.id, edit_batch_rows.id,
+transactions.id, expenses.id, schedule_occurrences.id, edit_batch_rows.id,
 edit_batch_tags.id and every
 column holding a transaction id become BIGINT on PostgreSQL, with their sequences, so a shared server
 holding many users' ledgers never runs out of ids at 2**31. SQLite needs nothing: its INTEGER
@@ -26,7 +26,6 @@ depends_on: Union[str, Sequence[str], None] = None
 COLUMNS = {
     "transactions": ("id",),
     "expenses": ("id", "transaction_id"),
-    "monthly_rollup": ("id",),
     "transaction_tags": ("transaction_id",),
     "edit_batch_rows": ("id", "transaction_id"),
     "edit_batch_tags": ("id", "transaction_id"),

@@ -20,21 +20,24 @@ Revises: 0006_bigint_ids
 Create Date: 2026-12-02 16:40:00.000000
 
 """
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = '0007_rollup_fts'
-down_revision: Union[str, Sequence[str], None] = '0006_bigint_ids'
-branch_labels: Union[str, Sequence[str], None] = None
-depends_on: Union[str, Sequence[str], None] = None
+down_revision: str | Sequence[str] | None = '0006_bigint_ids'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 # A copy of models.rollup.BAND_EDGES as of this revision (a migration must not follow later models).
 BAND_EDGES = (0, 1_00, 2_00, 5_00, 10_00, 15_00, 20_00, 25_00, 30_00, 40_00, 50_00, 75_00, 100_00,
               150_00, 200_00, 250_00, 300_00, 400_00, 500_00, 750_00, 1_000_00, 1_500_00, 2_000_00,
               2_500_00, 5_000_00, 10_000_00)
+# Roll-up rows are deleted and inserted again on every refresh, so their ids run fast: 64 bits (as
+# 0006_bigint_ids gives monthly_rollup), SQLite's INTEGER PRIMARY KEY being 64 bits already.
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TRGM_INDEXES = (("ix_transactions_payee_trgm", "payee"), ("ix_transactions_description_trgm", "description"))
 
 
@@ -52,7 +55,7 @@ def _month(column: str) -> str:
 def _rollup_table(name: str, period: str, extra: list, flows: str, index_cols: list) -> None:
     op.create_table(
         name,
-        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('id', BIG_ID, nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('flow', sa.String(length=10), nullable=False),
         sa.Column(period, sa.Date(), nullable=False),
@@ -90,7 +93,7 @@ def upgrade() -> None:
                   ['user_id', 'flow', 'month', 'payee', 'account_id', 'category_id', 'total_cents', 'row_count'])
     op.create_table(
         'payee_amount_rollup',
-        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('id', BIG_ID, nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('flow', sa.String(length=10), nullable=False),
         sa.Column('month', sa.Date(), nullable=False),

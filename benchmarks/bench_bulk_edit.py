@@ -1,0 +1,142 @@
+"""Bulk edits at 1M transactions: "bulk set category on every row matching a filter" and "apply a rule
+to existing transactions", each touching ~100,000 rows, then their undo; the roll-up is checked against
+a recomputation from the raw rows after every run.
+
+    python benchmarks/bench_bulk_edit.py --rows 1000000             # SQLite
+    DATABASE_URL=postgresql://... python benchmarks/bench_bulk_edit.py --rows 1000000
+
+Each timing is one whole user action: resolve the rows on the server, write the batch, update the
+transactions, their expense lines and budgets, recompute the touched roll-up months, commit.
+Prints ``bench bulk.<what> ...`` lines (see docs/benchmarks.md). Uses its own data (label bulkedit),
+so it never changes another benchmark's database.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from common import bench_app, db_kind
+
+TARGET = 100_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s")
+    args = parser.parse_args()
+    app, user_id = bench_app(args.rows, label="bulkedit")
+    if args.profile:
+        from sqlalchemy import event
+
+        from models import db as _db
+        with app.app_context():
+            engine = _db.engine
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _start(conn, cursor, statement, parameters, context, executemany):
+            conn.info["t0"] = time.perf_counter()
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _stop(conn, cursor, statement, parameters, context, executemany):
+            took = time.perf_counter() - conn.info.get("t0", time.perf_counter())
+            if took > 0.1:
+                print(f"  {took:6.2f}s {' '.join(statement.split())[:160]}", flush=True)
+
+    from sqlalchemy import func, select
+
+    from dashboard.services import bulk_edit, rules
+    from dashboard.services.rollup import month_of
+    from dashboard.services.sql import cents
+    from models import Category, Expense, MonthlyRollup, Transaction, db
+
+    with app.app_context():
+        session = db.session
+        # A date range ending at the newest row that holds ~100k spending rows.
+        days = session.execute(select(Transaction.date, func.count()).where(
+            Transaction.user_id == user_id, Transaction.kind == "expense")
+            .group_by(Transaction.date).order_by(Transaction.date.desc())).all()
+        total, start = 0, None
+        for day, count in days:
+            total += count
+            start = day
+            if total >= TARGET:
+                break
+        query = {"from": start.isoformat(), "kind": "expense"}
+        target = session.scalar(select(Category.id).where(Category.user_id.is_(None), Category.name == "Hobbies"))
+        # A regex rule (RE2) on the payee whose matches add up to ~100k spending rows: the payees starting
+        # with the letters whose counts sum closest to the target.
+        from sqlalchemy import text
+        letters = session.execute(select(func.substr(Transaction.payee, 1, 1), func.count()).where(
+            Transaction.user_id == user_id, Transaction.kind == "expense")
+            .group_by(text("1")).order_by(func.count().desc())).all()
+        chosen, total = [], 0
+        for letter, count in letters:
+            if letter.isalpha() and total + count <= TARGET * 1.1:
+                chosen.append(letter)
+                total += count
+        pattern = "^(" + "|".join(chosen) + ")"
+        session.rollback()
+
+        def check_rollup() -> bool:
+            m = month_of(session, Expense.date)
+            raw = dict(((str(a)[:10], c), int(t)) for a, c, t in session.execute(
+                select(m, Expense.category_id, func.sum(cents(Expense.amount)))
+                .where(Expense.user_id == user_id).group_by(m, Expense.category_id)))
+            rolled = dict(((str(a)[:10], c), int(t)) for a, c, t in session.execute(
+                select(MonthlyRollup.month, MonthlyRollup.category_id, func.sum(MonthlyRollup.total_cents))
+                .where(MonthlyRollup.user_id == user_id, MonthlyRollup.flow == "spending")
+                .group_by(MonthlyRollup.month, MonthlyRollup.category_id)))
+            session.rollback()
+            return {k: v for k, v in raw.items() if v} == {k: v for k, v in rolled.items() if v}
+
+        results: dict[str, list[float]] = {}
+        touched: dict[str, int] = {}
+
+        def timed(name, fn):
+            started = time.perf_counter()
+            out = fn()
+            session.commit()
+            results.setdefault(name, []).append(time.perf_counter() - started)
+            return out
+
+        rule = rules.create_rule(session, user_id, field="payee", match_type="regex", pattern=pattern,
+                                 category_id=target)
+        session.commit()
+        rule_id = rule.id
+        ok = True
+        for _ in range(args.runs):
+            def edit():
+                where = bulk_edit.filter_where(session, user_id, query)
+                actions = bulk_edit.make_actions(session, user_id, category_id=target)
+                return bulk_edit.apply(session, user_id, where, actions, label="bench")
+            batch = timed("bulk.set_category_filter", edit)
+            touched["bulk.set_category_filter"] = batch.row_count
+            ok &= check_rollup()
+            batch_id = batch.id
+            timed("bulk.undo_set_category", lambda b=batch_id: bulk_edit.undo(session, user_id, b))
+            ok &= check_rollup()
+
+            preview = timed("bulk.rule_preview", lambda: rules.preview_existing(session, user_id, rule_id))
+            batch = timed("bulk.rule_apply_existing", lambda: rules.apply_existing(session, user_id, rule_id))
+            touched["bulk.rule_apply_existing"] = batch.row_count
+            touched["bulk.rule_preview"] = preview.rows
+            ok &= check_rollup()
+            batch_id = batch.id
+            timed("bulk.undo_rule", lambda b=batch_id: bulk_edit.undo(session, user_id, b))
+            ok &= check_rollup()
+        rules.delete_rule(session, user_id, rule_id)
+        session.commit()
+
+    with open("/proc/loadavg") as fh:
+        load = fh.read().split()[0]
+    for name, times in results.items():
+        print(f"bench {name} db={db_kind()} rows={args.rows} touched={touched.get(name, touched.get(name.replace('undo_', ''), 0))} "
+              f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} runs={len(times)} "
+              f"rollup_ok={ok} load={load}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
