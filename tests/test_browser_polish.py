@@ -242,7 +242,9 @@ def test_axe_finds_nothing_serious_on_any_page_light_and_dark(dash_duo, app, dem
             if found:
                 failures[f"{path} ({theme})"] = found
     # and the pages before logging in
-    dash_duo.driver.get(base + "/logout")
+    dash_duo.driver.get(base + "/logout")  # a page with the button that logs out (POST)
+    dash_duo.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    dash_duo.wait_for_element("#email", timeout=10)
     for path in ("/login", "/register"):
         dash_duo.driver.get(base + path)
         dash_duo.wait_for_element("#email", timeout=10)

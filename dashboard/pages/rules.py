@@ -60,7 +60,9 @@ def layout(**_query):
             dbc.Col(dbc.Card(dbc.CardBody([
                 html.H5("New rule", className="card-title"),
                 html.Div([
+                    dbc.Label("Field", html_for=f"{P}-form-field", class_name="visually-hidden"),
                     dbc.Select(id=f"{P}-form-field", options=FIELDS, value="payee", style={"maxWidth": "9rem"}),
+                    dbc.Label("How it matches", html_for=f"{P}-form-match", class_name="visually-hidden"),
                     dbc.Select(id=f"{P}-form-match", options=MATCHES, value="contains", style={"maxWidth": "9rem"}),
                     dbc.Input(id=f"{P}-form-pattern", maxlength=200, placeholder="e.g. tram"),
                 ], className="d-flex gap-2 mb-2"),
