@@ -10,7 +10,19 @@ import plotly.graph_objects as go
 
 from dashboard.formatting import format_date, format_day, format_money
 
-from .theme import COLORWAY, INCOME, MUTED, PRIMARY, SPENDING, base_layout, empty_figure, money_axis, to_units
+from .theme import (
+    COLORWAY,
+    INCOME,
+    MUTED,
+    PRIMARY,
+    SPENDING,
+    base_layout,
+    empty_figure,
+    money_axis,
+    to_units,
+    user_labels,
+    user_text,
+)
 
 # Base, scenario A, scenario B: line colour and band fill.
 SERIES_COLORS = ((PRIMARY, "rgba(52,89,230,0.16)"), ("#f0a030", "rgba(240,160,48,0.18)"),
@@ -44,15 +56,15 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
         band_text = [f"{lo} – {hi}" for lo, hi in zip(_money_list(frame["p10"], currency),
                                                        _money_list(frame["p90"], currency))]
         fig.add_trace(go.Scatter(x=days, y=to_units(frame["p90"]), mode="lines", line=dict(width=0, color=line),
-                                 hoverinfo="skip", showlegend=False, name=f"{item.name} 90th percentile"))
+                                 hoverinfo="skip", showlegend=False, name=f"{user_text(item.name)} 90th percentile"))
         fig.add_trace(go.Scatter(
             x=days, y=to_units(frame["p10"]), mode="lines", line=dict(width=0, color=line), fill="tonexty",
-            fillcolor=fill, name=f"{item.name}: 10–90 % band", customdata=band_text, text=labels,
-            hovertemplate=f"<b>{item.name}</b> %{{text}}<br>80 % band: %{{customdata}}<extra></extra>"))
+            fillcolor=fill, name=f"{user_text(item.name)}: 10–90 % band", customdata=band_text, text=labels,
+            hovertemplate=f"<b>{user_text(item.name)}</b> %{{text}}<br>80 % band: %{{customdata}}<extra></extra>"))
         fig.add_trace(go.Scatter(
             x=days, y=to_units(frame["p50"]), mode="lines", line=dict(width=2.5, color=line),
-            name=f"{item.name}: median", customdata=_money_list(frame["p50"], currency), text=labels,
-            hovertemplate=f"<b>{item.name}</b> %{{text}}<br>Median balance: %{{customdata}}<extra></extra>"))
+            name=f"{user_text(item.name)}: median", customdata=_money_list(frame["p50"], currency), text=labels,
+            hovertemplate=f"<b>{user_text(item.name)}</b> %{{text}}<br>Median balance: %{{customdata}}<extra></extra>"))
         if item.breach is not None:
             row = frame[frame["day"] == item.breach]
             if not row.empty:
@@ -60,13 +72,13 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
                 fig.add_trace(go.Scatter(
                     x=[pd.Timestamp(item.breach)], y=[value / 100], mode="markers",
                     marker=dict(symbol="x", size=12, color=SPENDING, line=dict(width=1, color="white")),
-                    name=f"{item.name}: below {format_money(threshold_cents, currency, cents=True)}",
+                    name=f"{user_text(item.name)}: below {format_money(threshold_cents, currency, cents=True)}",
                     customdata=[format_money(value, currency, cents=True)],
                     text=[f"{format_date(item.breach)}"],
-                    hovertemplate=(f"<b>{item.name}</b><br>10th percentile first below the line on %{{text}}"
+                    hovertemplate=(f"<b>{user_text(item.name)}</b><br>10th percentile first below the line on %{{text}}"
                                    "<br>%{customdata}<extra></extra>")))
                 fig.add_annotation(x=pd.Timestamp(item.breach), y=value / 100,
-                                   text=f"{item.name}: {format_day(item.breach)}", showarrow=True, arrowhead=2,
+                                   text=f"{user_text(item.name)}: {format_day(item.breach)}", showarrow=True, arrowhead=2,
                                    ay=-30 - 22 * i, ax=0, font=dict(size=12, color=SPENDING),
                                    bgcolor="rgba(255,255,255,0.85)")
     first = min(s.frame["day"].iloc[0] for s in series if not s.frame.empty)
@@ -89,7 +101,7 @@ def drivers_figure(frame: pd.DataFrame, currency: str, *, until_label: str) -> g
     ordered = frame.iloc[::-1]
     fig = go.Figure(layout=base_layout(title, height=max(240, 60 + 34 * len(ordered)), legend=False))
     fig.add_trace(go.Bar(
-        x=to_units(-ordered["cents"]), y=ordered["label"], orientation="h",
+        x=to_units(-ordered["cents"]), y=user_labels(ordered["label"]), orientation="h",
         marker_color=[SPENDING if s == "scheduled" else MUTED for s in ordered["source"]],
         text=[format_money(-v, currency, cents=True) for v in ordered["cents"]], textposition="auto",
         customdata=ordered["source"], hovertemplate="<b>%{y}</b><br>%{text} (%{customdata})<extra></extra>"))
@@ -113,7 +125,7 @@ def sankey_figure(labels: list[str], colors: list, sources: list[int], targets: 
     link_colors = [_fade(palette[t]) for t in targets]
     fig = go.Figure(go.Sankey(
         arrangement="snap", valueformat=",.2f",
-        node=dict(label=[f"{lab}  {txt}" for lab, txt in zip(labels, node_text)], color=palette, pad=14,
+        node=dict(label=[f"{user_text(lab)}  {txt}" for lab, txt in zip(labels, node_text)], color=palette, pad=14,
                   thickness=16, customdata=node_text, line=dict(width=0),
                   hovertemplate="<b>%{label}</b><extra></extra>"),
         link=dict(source=sources, target=targets, value=[v / 100 for v in values], color=link_colors,
