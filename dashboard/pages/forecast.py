@@ -137,6 +137,12 @@ def layout(**query):
 
 # -- the forecast ------------------------------------------------------------------------------------
 
+def _plain(value) -> bool:
+    """A form field's value as a browser sends it: text, a number, or nothing (never a list, a dict or a
+    boolean)."""
+    return value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+
+
 def _scenario_id(value):
     if value in (None, "", NONE):
         return None
@@ -267,8 +273,11 @@ def write_scenario(_new, _add, _delete, _remove, name, scenario, kind, label, am
     if not (ctx.triggered and ctx.triggered[0].get("value")):
         return no_update, no_update, no_update
     viewer = require_viewer()
+    if not all(_plain(v) for v in (name, scenario, kind, label, amount, day, cadence, schedule, category)):
+        # Every field is text, a number or empty: anything else is a forged request, refused whole.
+        return _alert("That request was not understood: nothing was changed.", "warning"), no_update, no_update
     trigger = ctx.triggered_id
-    bump = (refresh + 1) if isinstance(refresh, int) else 1
+    bump = (refresh + 1) if isinstance(refresh, int) and not isinstance(refresh, bool) else 1
 
     def work():
         if trigger == f"{P}-new-save":
