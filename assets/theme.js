@@ -73,8 +73,12 @@
     var data = gd.data || [];
     var title = titleOf(gd);
     var names = [];
+    // The hidden box is a div around the table: a table ignores the 1px width of .visually-hidden and
+    // would widen the page on a phone.
+    var wrapper = document.createElement("div");
+    wrapper.className = "visually-hidden ll-chart-table";
     var table = document.createElement("table");
-    table.className = "visually-hidden ll-chart-table";
+    wrapper.appendChild(table);
     var caption = document.createElement("caption");
     caption.textContent = title + " (data table)";
     table.appendChild(caption);
@@ -108,7 +112,7 @@
     table.appendChild(body);
     var label = title + (names.length ? ". Series: " + names.join(", ") + "." : "") +
       " The numbers are in the table that follows.";
-    return { label: label, table: table };
+    return { label: label, table: wrapper };
   }
 
   function labelChart(gd) {

@@ -159,8 +159,14 @@ def test_page_renders_at_desktop_and_phone_widths(dash_duo, app, db_session, mak
     driver.save_screenshot(str(folder / "budgets.png"))
 
     _viewport(driver, 390, 1900)  # a phone's width; tall enough to see the whole page at once
-    _wait(lambda: driver.execute_script("return document.documentElement.scrollWidth") <= 390,
-          message="no sideways scrolling of the page at 390px")
+    wide = """return [window.innerWidth, document.documentElement.scrollWidth].concat(
+        Array.from(document.querySelectorAll('body *')).filter(e => !e.closest('.ag-root-wrapper') && e.getBoundingClientRect().right > 391)
+        .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right)))"""
+    try:
+        _wait(lambda: driver.execute_script("return document.documentElement.scrollWidth") <= 390,
+              message="no sideways scrolling of the page at 390px")
+    except AssertionError as error:
+        raise AssertionError(f"{error}: [inner width, page width, wider elements] = {driver.execute_script(wide)}") from None
     time.sleep(0.5)
     driver.save_screenshot(str(folder / "budgets-phone.png"))
     assert severe_console_errors(dash_duo) == []
