@@ -12,7 +12,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-DATA = ROOT / "benchmarks" / "data"
+# LEDGERLENS_BENCH_DATA lets several checkouts share one set of built benchmark databases.
+DATA = Path(os.environ.get("LEDGERLENS_BENCH_DATA") or ROOT / "benchmarks" / "data")
 BENCH_EMAIL = "bench@ledgerlens.local"
 
 
