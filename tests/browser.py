@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 
 import pytest
 
@@ -18,11 +19,19 @@ def require_browser():
     return pytest.mark.skip(reason="needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)")
 
 
+def free_port() -> int:
+    """A port nobody listens on, so that two test runs (SQLite and PostgreSQL, or two checkouts) can
+    drive browsers at the same time; dash_duo's default is always 8050."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 def start_and_login(dash_duo, app, email: str, password: str, path: str = "/"):
     """Start the app without navigating (the root redirects to the login form), then log in."""
     from selenium.webdriver.common.keys import Keys
 
-    dash_duo.start_server(app.extensions["ledgerlens_dash"], navigate=False)
+    dash_duo.start_server(app.extensions["ledgerlens_dash"], navigate=False, port=free_port())
     base = dash_duo.server.url.rstrip("/")
     dash_duo.driver.get(f"{base}/login?next={path}")
     dash_duo.wait_for_element("#email", timeout=10)

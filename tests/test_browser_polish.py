@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import pytest
 from a11y import blocking, run_axe, set_theme, settle
-from browser import require_browser, severe_console_errors, start_and_login
+from browser import free_port, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -76,7 +76,7 @@ def test_new_person_reaches_a_filled_spending_view_through_the_first_run_path(da
 
     from models import Transaction, User
 
-    dash_duo.start_server(app.extensions["ledgerlens_dash"], navigate=False)
+    dash_duo.start_server(app.extensions["ledgerlens_dash"], navigate=False, port=free_port())
     base = dash_duo.server.url.rstrip("/")
     driver = dash_duo.driver
     driver.get(f"{base}/register")
