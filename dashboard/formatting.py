@@ -12,6 +12,7 @@ import math
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
@@ -74,14 +75,25 @@ def current_locale() -> str:
     return _current.get()
 
 
+@lru_cache(maxsize=256)
+def _parsed(code: str) -> Locale | None:
+    """Babel's Locale for a code, parsed once (None when Babel does not know it). Babel's functions
+    take the object as well as the code, and skip parsing it again."""
+    try:
+        return Locale.parse(code)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
 def _loc(locale: str | None) -> str:
     if locale:
-        try:
-            Locale.parse(locale)
-            return locale
-        except (UnknownLocaleError, ValueError, TypeError):
-            return DEFAULT_LOCALE
+        return locale if isinstance(locale, str) and _parsed(locale) is not None else DEFAULT_LOCALE
     return _current.get()
+
+
+def _babel(locale: str | None) -> Locale:
+    """The Locale object of ``locale`` (or the request's), for Babel's functions."""
+    return _parsed(_loc(locale)) or _parsed(DEFAULT_LOCALE)
 
 
 def bcp47(locale: str | None = None) -> str:
@@ -98,7 +110,7 @@ def to_decimal(amount) -> Decimal:
     return Decimal(str(amount))
 
 
-def _compact_money(value: Decimal, currency: str, locale: str, fraction_digits: int) -> str:
+def _compact_money(value: Decimal, currency: str, locale, fraction_digits: int) -> str:
     text = format_compact_currency(value, currency, locale=locale, fraction_digits=fraction_digits)
     if sum(ch.isdigit() for ch in text) >= len(str(int(abs(value)))):
         # The locale has no short form at this size (German writes 12345 €): whole units, grouped.
@@ -107,7 +119,8 @@ def _compact_money(value: Decimal, currency: str, locale: str, fraction_digits: 
     return text
 
 
-def _whole_units_pattern(locale: str) -> str:
+@lru_cache(maxsize=256)
+def _whole_units_pattern(locale) -> str:
     pattern = Locale.parse(locale).currency_formats["standard"].pattern
     return pattern.split(";")[0].replace(".00", "").replace(",00", "")
 
@@ -124,7 +137,7 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
     (Babel's short forms, so the sign always comes before the symbol)."""
     if amount is None:
         return "–"
-    loc = _loc(locale)
+    loc = _babel(locale)
     value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
     currency = (currency or "USD").upper()
     if compact and abs(value) >= 1000:
@@ -140,7 +153,7 @@ def format_number(value, *, locale: str | None = None) -> str:
     """A count or plain number with the locale's separators: ``1,234`` / ``1.234``."""
     if value is None:
         return "–"
-    return format_decimal(value, locale=_loc(locale))
+    return format_decimal(value, locale=_babel(locale))
 
 
 def format_percent(ratio, *, signed: bool = False, locale: str | None = None, digits: int = 1) -> str:
@@ -148,13 +161,17 @@ def format_percent(ratio, *, signed: bool = False, locale: str | None = None, di
     if ratio is None:
         return "–"
     pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    text = _babel_percent(Decimal(str(float(ratio))), format=pattern, locale=_loc(locale))
+    text = _babel_percent(Decimal(str(float(ratio))), format=pattern, locale=_babel(locale))
     return ("+" + text) if signed and float(ratio) > 0 else text
 
 
 def separators(locale: str | None = None) -> str:
     """Plotly's ``layout.separators``: the locale's decimal then group symbol (``,.`` in de_DE)."""
-    loc = _loc(locale)
+    return _separators(_loc(locale))
+
+
+@lru_cache(maxsize=256)
+def _separators(loc: str) -> str:
     group = get_group_symbol(loc)
     return get_decimal_symbol(loc) + (group if len(group) == 1 else " ")
 
@@ -211,7 +228,7 @@ def format_date(day: date | None, *, locale: str | None = None) -> str:
     """The one date style: ``Dec 2, 2026`` (``02.12.2026`` in de_DE)."""
     if day is None:
         return "–"
-    return _babel_date(_as_date(day), format="medium", locale=_loc(locale))
+    return _babel_date(_as_date(day), format="medium", locale=_babel(locale))
 
 
 def moment_date_format(locale: str | None = None) -> str:
@@ -246,24 +263,24 @@ def moment_date_format(locale: str | None = None) -> str:
 
 def format_day(day: date, *, locale: str | None = None) -> str:
     """A day without its year: ``Dec 2`` (``2. Dez.``)."""
-    return format_skeleton("MMMd", _as_date(day), locale=_loc(locale))
+    return format_skeleton("MMMd", _as_date(day), locale=_babel(locale))
 
 
 def format_month(day: date, *, locale: str | None = None, long: bool = False) -> str:
     """A month: ``Dec 2026``; ``long`` gives ``December 2026``."""
-    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_loc(locale))
+    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_babel(locale))
 
 
 def format_month_axis(day, *, locale: str | None = None) -> str:
     """A month on a chart axis, on two lines so twelve of them fit a phone: ``Dec<br>2026``."""
-    loc = _loc(locale)
+    loc = _babel(locale)
     day = _as_date(day)
     return f"{_babel_date(day, format='LLL', locale=loc)}<br>{_babel_date(day, format='y', locale=loc)}"
 
 
 def format_month_name(day: date, *, locale: str | None = None) -> str:
     """The month alone, standing by itself: ``December`` (``Dezember``)."""
-    return _babel_date(_as_date(day), format="LLLL", locale=_loc(locale))
+    return _babel_date(_as_date(day), format="LLLL", locale=_babel(locale))
 
 
 def format_date_range(start: date, end: date, *, today: date | None = None, year: bool | None = None,
@@ -277,4 +294,4 @@ def format_date_range(start: date, end: date, *, today: date | None = None, year
     if start == end:
         return format_date(start, locale=loc) if year else format_day(start, locale=loc)
     skeleton = "yMMMd" if year else "MMMd"
-    return format_interval(start, end, skeleton, locale=loc)
+    return format_interval(start, end, skeleton, locale=_babel(loc))

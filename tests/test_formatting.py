@@ -71,9 +71,9 @@ def test_comparison_figure_axis_and_labels_agree():
     now = pd.DataFrame({"category_id": [1, 2], "total_cents": [10000, 50000], "row_count": [1, 1]})
     before = pd.DataFrame({"category_id": [1, 2], "total_cents": [14444, 40000], "row_count": [1, 1]})
     fig = figs.comparison(now, before, categories, {1: 1, 2: 2}, "USD", title="t")
-    bar = fig.data[0]
-    assert "-$44" in bar.text[0]            # the label: sign before the symbol
-    assert all("$-" not in t for t in fig.layout.xaxis.ticktext)
+    bar = fig["data"][0]
+    assert "-$44" in bar["text"][0]            # the label: sign before the symbol
+    assert all("$-" not in t for t in fig["layout"]["xaxis"]["ticktext"])
 
 
 def test_locale_setting_changes_every_amount_the_user_sees(fresh, db_session, make_user, make_account):

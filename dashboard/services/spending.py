@@ -12,12 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import pandas as pd
-from sqlalchemy import Integer, Select, and_, bindparam, column, func, literal, or_, select, union_all
+from sqlalchemy import Integer, Select, and_, bindparam, case, column, func, literal, or_, select, union_all
 from sqlalchemy import text as text_sql
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from models import (
     BAND_EDGES,
@@ -621,9 +622,9 @@ SORTABLE = {"date", "amount_cents", "payee", "category", "account", "description
 
 
 def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Select:
+    """The matching rows with their category id; the category's label (its whole path, at any
+    depth) is put on by ``_category_labels`` after the page is read."""
     categories = _category_ids(session, user_id, filters)
-    cat = aliased(Category)
-    parent = aliased(Category)
     if filters.flow == "income":
         date_col, amount_col, category_col, account_col, row_id = (
             Transaction.date, Transaction.amount, Transaction.category_id, Transaction.account_id, Transaction.id)
@@ -636,13 +637,10 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
         stmt = select(row_id.label("id"), Expense.transaction_id.label("transaction_id")).select_from(Expense).join(
             Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
         base_where = [Expense.user_id == user_id]
-    category_label = func.coalesce(parent.name + " › " + cat.name, cat.name, "Uncategorized")
     stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
                              Transaction.description.label("description"),
-                             category_label.label("category"), Account.name.label("account"),
+                             category_col.label("category_id"), Account.name.label("account"),
                              cents(amount_col).label("amount_cents"))
-            .outerjoin(cat, cat.id == category_col)
-            .outerjoin(parent, parent.id == cat.parent_id)
             .join(Account, Account.id == account_col))
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
@@ -658,6 +656,29 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     return stmt.where(*where)
 
 
+UNCATEGORIZED_LABEL = "Uncategorized"
+
+
+def _category_labels(session: Session, user_id: int) -> dict[int | None, str]:
+    """Each category's label in the rows: its whole path ("Home › Utilities › Power"), at any depth."""
+    frame = category_frame(session, user_id)
+    labels: dict[int | None, str] = dict(zip(frame["id"].astype(int), frame["full_name"], strict=True))
+    labels[None] = UNCATEGORIZED_LABEL
+    return labels
+
+
+def _label_order(labels: dict[int | None, str], category_col):
+    """SQL: the rank of a row's category label in alphabetical order (for a sort by category)."""
+    ranked = sorted(labels, key=lambda c: (labels[c].casefold(), labels[c]))
+    rank = {cid: i for i, cid in enumerate(ranked) if cid is not None}
+    if not rank:
+        return literal(0)
+    return case(rank, value=category_col, else_=ranked.index(None))
+
+
+ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category", "account", "amount_cents"]
+
+
 def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
               sort_model: list | None = None) -> pd.DataFrame:
     """One page of matching rows (never more than 500), sorted as asked (whitelisted columns only)."""
@@ -665,19 +686,19 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
     size = max(1, min(500, int(end_row or start_row + 100) - start_row))
     stmt = _rows_select(session, user_id, filters)
     subq = stmt.subquery()
+    labels = _category_labels(session, user_id)
     order = []
     for item in sort_model or []:
         col_id = item.get("colId") if isinstance(item, dict) else None
         if col_id in SORTABLE:
-            column = subq.c[col_id]
+            column = _label_order(labels, subq.c.category_id) if col_id == "category" else subq.c[col_id]
             order.append(column.desc() if item.get("sort") == "desc" else column.asc())
     order += [subq.c.date.desc(), subq.c.id.desc()]
     rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
-    frame = pd.DataFrame(rows, columns=list(subq.c.keys()))
-    if not frame.empty:
-        frame["date"] = frame["date"].astype(str)
-        frame["amount_cents"] = frame["amount_cents"].astype("int64")
-    return frame
+    records = [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
+                "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
+                "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
+    return pd.DataFrame(records, columns=ROW_COLUMNS)
 
 
 def tag_names_of(session: Session, user_id: int, transaction_id_col):
@@ -694,15 +715,28 @@ def tag_names_of(session: Session, user_id: int, transaction_id_col):
             .correlate_except(Tag, TransactionTag).scalar_subquery())
 
 
-def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[tuple]:
+class SpendingRow(NamedTuple):
+    date: date
+    payee: str | None
+    description: str | None
+    category: str
+    account: str
+    amount_cents: int
+    tags: str
+
+
+def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[SpendingRow]:
     """Every matching row, streamed in chunks (for the CSV download), newest first: date, payee,
-    description, category, account, amount_cents, tags."""
+    description, category (its whole path), account, amount_cents, tags."""
+    labels = _category_labels(session, user_id)
     subq = _rows_select(session, user_id, filters).subquery()
-    stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category, subq.c.account,
+    stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category_id, subq.c.account,
                    subq.c.amount_cents, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
-    yield from session.execute(stmt)
+    for row in session.execute(stmt):
+        yield SpendingRow(row.date, row.payee, row.description, labels.get(row.category_id, UNCATEGORIZED_LABEL),
+                          row.account, row.amount_cents, row.tags)
 
 
 def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> SpendingFilters:
