@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from contextvars import ContextVar
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
@@ -21,9 +21,11 @@ from babel.numbers import (
     format_compact_currency,
     format_currency,
     format_decimal,
+    get_currency_precision,
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
+    parse_pattern,
 )
 from babel.numbers import format_percent as _babel_percent
 
@@ -138,8 +140,13 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
     if amount is None:
         return "–"
     loc = _babel(locale)
-    value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
     currency = (currency or "USD").upper()
+    if cents and not compact:
+        fast = _cents_formatter(loc, currency)
+        text = fast(int(amount)) if fast is not None else None
+        if text is not None:
+            return ("+" + text) if signed and int(amount) > 0 else text
+    value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
     if compact and abs(value) >= 1000:
         text = _compact_money(value, currency, loc, fraction_digits)
     elif compact and value == value.to_integral_value():
@@ -147,6 +154,147 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
     else:
         text = format_currency(value, currency, locale=loc)
     return ("+" + text) if signed and value > 0 else text
+
+
+def _grouped(whole: int, primary: int, secondary: int, group: str) -> str:
+    """``1234567`` -> ``1,234,567`` (``12,34,567`` with groups of 3 then 2)."""
+    text = str(whole)
+    if len(text) <= primary:
+        return text
+    parts = [text[-primary:]]
+    text = text[:-primary]
+    size = secondary or primary
+    while text:
+        parts.append(text[-size:])
+        text = text[:-size]
+    return group.join(reversed(parts))
+
+
+class _CentsFormatter:
+    """Babel's standard currency format of integer cents, for one locale and currency, without Babel's
+    per-call work (a chart formats hundreds of amounts): the digits grouped as the pattern says, put
+    between the prefix and suffix that Babel itself wrote around a probe amount. Built only when it
+    gives Babel's text for every amount of a set of checks (``_cents_formatter``); the odd cases
+    (an amount rounding to zero) go back to Babel."""
+
+    def __init__(self, locale: Locale, currency: str):
+        symbols = locale.number_symbols.get("latn") or locale.number_symbols[locale.default_numbering_system]
+        pattern = locale.currency_formats["standard"]
+        self.group, self.decimal = symbols["group"], symbols["decimal"]
+        self.primary, self.secondary = pattern.grouping
+        self.digits = get_currency_precision(currency)
+        self.locale, self.currency = locale, currency
+        probe = 123456789
+        number = self._number(probe)
+        self.affixes = []
+        for cents in (probe, -probe):
+            text = self._babel(cents)
+            if text.count(number) != 1:
+                raise ValueError("the probe's digits are not where they were expected")
+            self.affixes.append(tuple(text.split(number)))
+
+    def _babel(self, cents: int) -> str:
+        return format_currency(Decimal(cents) / 100, self.currency, locale=self.locale)
+
+    def _grouped(self, whole: int) -> str:
+        return _grouped(whole, self.primary, self.secondary, self.group)
+
+    def _number(self, magnitude: int) -> str:
+        """The digits of ``magnitude`` cents, rounded half to even to the currency's digits."""
+        if self.digits >= 2:
+            scaled = magnitude * 10 ** (self.digits - 2)
+        else:
+            step = 10 ** (2 - self.digits)
+            scaled, rest = divmod(magnitude, step)
+            if rest * 2 > step or (rest * 2 == step and scaled % 2):
+                scaled += 1
+        if not self.digits:
+            return self._grouped(scaled)
+        whole, fraction = divmod(scaled, 10 ** self.digits)
+        return self._grouped(whole) + self.decimal + str(fraction).rjust(self.digits, "0")
+
+    def __call__(self, cents: int) -> str | None:
+        number = self._number(abs(cents))
+        if cents and not number.strip("0" + self.decimal + self.group):
+            return None   # rounds to zero: Babel decides the sign
+        prefix, suffix = self.affixes[cents < 0]
+        return prefix + number + suffix
+
+
+_CHECKS = (0, 1, 5, 49, 50, 99, 100, 150, 250, 12345, 99999, 100000, 123456, 999999, 1234567, 10000000,
+           123456789012, -1, -50, -99, -100, -250, -123456, -98765432101)
+
+
+@lru_cache(maxsize=512)
+def _cents_formatter(locale: Locale, currency: str) -> _CentsFormatter | None:
+    try:
+        fast = _CentsFormatter(locale, currency)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for cents in _CHECKS:
+        text = fast(cents)
+        if text is not None and text != fast._babel(cents):
+            return None
+    return fast
+
+
+class _PercentFormatter:
+    """Babel's percent format ``#,##0.0%`` of a ratio, like _CentsFormatter: the rounded digits between
+    the affixes Babel wrote around a probe; checked against Babel before it is used."""
+
+    def __init__(self, locale: Locale, digits: int):
+        symbols = locale.number_symbols.get("latn") or locale.number_symbols[locale.default_numbering_system]
+        self.group, self.decimal = symbols["group"], symbols["decimal"]
+        self.digits, self.locale = digits, locale
+        self.pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        self.primary, self.secondary = parse_pattern(self.pattern).grouping
+        self.quantum = Decimal(1).scaleb(-digits)
+        probe = Decimal("12345.6789")
+        number = self._number(probe)
+        self.affixes = []
+        for ratio in (probe, -probe):
+            text = self._babel(ratio)
+            if text.count(number) != 1:
+                raise ValueError("the probe's digits are not where they were expected")
+            self.affixes.append(tuple(text.split(number)))
+
+    def _babel(self, ratio: Decimal) -> str:
+        return _babel_percent(ratio, format=self.pattern, locale=self.locale)
+
+    def _number(self, ratio: Decimal) -> str:
+        scaled = (abs(ratio) * 100).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
+        whole = int(scaled)
+        text = _grouped(whole, self.primary, self.secondary, self.group)
+        if self.digits:
+            fraction = int((scaled - whole).scaleb(self.digits))
+            text += self.decimal + str(fraction).rjust(self.digits, "0")
+        return text
+
+    def __call__(self, ratio: Decimal) -> str | None:
+        if not ratio.is_finite():
+            return None
+        number = self._number(ratio)
+        if ratio and not number.strip("0" + self.decimal + self.group):
+            return None   # rounds to zero: Babel decides the sign
+        prefix, suffix = self.affixes[ratio < 0]
+        return prefix + number + suffix
+
+
+_PERCENT_CHECKS = ("0", "0.001", "0.004", "0.005", "0.0049", "0.125", "0.135", "0.5", "1", "12.3456", "1234.5678",
+                   "-0.125", "-0.5", "-3.14159")
+
+
+@lru_cache(maxsize=512)
+def _percent_formatter(locale: Locale, digits: int) -> _PercentFormatter | None:
+    try:
+        fast = _PercentFormatter(locale, digits)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for ratio in map(Decimal, _PERCENT_CHECKS):
+        text = fast(ratio)
+        if text is not None and text != fast._babel(ratio):
+            return None
+    return fast
 
 
 def format_number(value, *, locale: str | None = None) -> str:
@@ -160,8 +308,13 @@ def format_percent(ratio, *, signed: bool = False, locale: str | None = None, di
     """``12.3%`` (``12,3 %`` where the locale says so); ``signed`` gives ``+12.3%``."""
     if ratio is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    text = _babel_percent(Decimal(str(float(ratio))), format=pattern, locale=_babel(locale))
+    value = Decimal(str(float(ratio)))
+    loc = _babel(locale)
+    fast = _percent_formatter(loc, int(digits))
+    text = fast(value) if fast is not None else None
+    if text is None:
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        text = _babel_percent(value, format=pattern, locale=loc)
     return ("+" + text) if signed and float(ratio) > 0 else text
 
 
