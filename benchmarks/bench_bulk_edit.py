@@ -4,6 +4,9 @@ a recomputation from the raw rows after every run.
 
     python benchmarks/bench_bulk_edit.py --rows 1000000             # SQLite
     DATABASE_URL=postgresql://... python benchmarks/bench_bulk_edit.py --rows 1000000
+    ... --dataset varied --label me     # the varied data; its own copy (label) of the shared database
+
+``cpu_s`` is this process's CPU time: on SQLite the whole work, on PostgreSQL only the client's part.
 
 Each timing is one whole user action: resolve the rows on the server, write the batch, update the
 transactions, their expense lines and budgets, recompute the touched roll-up months, commit.
@@ -16,9 +19,28 @@ import argparse
 import statistics
 import time
 
-from common import bench_app, db_kind
+from common import DATA, DATASETS, bench_app, db_kind
 
 TARGET = 100_000
+
+
+def _copy_shared(rows: int, dataset: str, label: str) -> None:
+    """SQLite: start from a copy of the shared built database (LEDGERLENS_BENCH_DATA) when there is
+    one and this label has none yet; the shared file itself is never written."""
+    if db_kind() != "sqlite":
+        return
+    import shutil
+    import sqlite3
+    suffix = f"varied-{rows}" if dataset == "varied" else f"{rows}"
+    shared, own = DATA / f"bench-{suffix}.sqlite3", DATA / f"{label}-{suffix}.sqlite3"
+    if own.exists() or not shared.exists():
+        return
+    source = sqlite3.connect(f"file:{shared}?mode=ro", uri=True)
+    target = sqlite3.connect(own)
+    source.backup(target)     # a consistent copy, WAL included
+    target.close()
+    source.close()
+    shutil.copymode(shared, own)
 
 
 def main() -> None:
@@ -26,8 +48,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s")
+    parser.add_argument("--dataset", choices=DATASETS, default="uniform")
+    parser.add_argument("--label", default="bulkedit", help="its own database (it writes): files/schemas <label>-...")
     args = parser.parse_args()
-    app, user_id = bench_app(args.rows, label="bulkedit")
+    _copy_shared(args.rows, args.dataset, args.label)
+    app, user_id = bench_app(args.rows, dataset=args.dataset, label=args.label)
     if args.profile:
         from sqlalchemy import event
 
@@ -95,11 +120,14 @@ def main() -> None:
         results: dict[str, list[float]] = {}
         touched: dict[str, int] = {}
 
+        cpu: dict[str, list[float]] = {}
+
         def timed(name, fn):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             out = fn()
             session.commit()
             results.setdefault(name, []).append(time.perf_counter() - started)
+            cpu.setdefault(name, []).append(time.process_time() - cpu_started)
             return out
 
         rule = rules.create_rule(session, user_id, field="payee", match_type="regex", pattern=pattern,
@@ -134,7 +162,8 @@ def main() -> None:
         load = fh.read().split()[0]
     for name, times in results.items():
         print(f"bench {name} db={db_kind()} rows={args.rows} touched={touched.get(name, touched.get(name.replace('undo_', ''), 0))} "
-              f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} runs={len(times)} "
+              f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} "
+              f"cpu_s={statistics.median(cpu[name]):.2f} runs={len(times)} dataset={args.dataset} "
               f"rollup_ok={ok} load={load}", flush=True)
 
 
