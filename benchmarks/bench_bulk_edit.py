@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s")
     parser.add_argument("--dataset", choices=DATASETS, default="uniform")
+    parser.add_argument("--target", type=int, default=TARGET, help="rows each edit should touch")
     parser.add_argument("--label", default="bulkedit", help="its own database (it writes): files/schemas <label>-...")
     args = parser.parse_args()
     _copy_shared(args.rows, args.dataset, args.label)
@@ -87,7 +88,7 @@ def main() -> None:
         for day, count in days:
             total += count
             start = day
-            if total >= TARGET:
+            if total >= args.target:
                 break
         query = {"from": start.isoformat(), "kind": "expense"}
         target = session.scalar(select(Category.id).where(Category.user_id.is_(None), Category.name == "Hobbies"))
@@ -99,7 +100,7 @@ def main() -> None:
             .group_by(text("1")).order_by(func.count().desc())).all()
         chosen, total = [], 0
         for letter, count in letters:
-            if letter.isalpha() and total + count <= TARGET * 1.1:
+            if letter.isalpha() and total + count <= args.target * 1.1:
                 chosen.append(letter)
                 total += count
         pattern = "^(" + "|".join(chosen) + ")"
