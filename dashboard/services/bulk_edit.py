@@ -16,6 +16,7 @@ Nothing here commits: the caller commits (or rolls back) the whole edit as one t
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -201,6 +202,25 @@ def _write_lines(session: Session, user_id: int) -> None:
                     .execution_options(synchronize_session=False))
 
 
+EDIT_CACHE_KIB = 128 * 1024   # SQLite page cache for one bulk edit (the default 2 MiB thrashes on the indexes)
+
+
+@contextmanager
+def _large_cache(session: Session):
+    """SQLite: a large page cache for the duration of one bulk edit (its UPDATEs rewrite entries of every
+    index that carries category_id, spread over the whole table), then the connection's own again."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = session.connection()
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{EDIT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
 def _shift_rollups(session: Session, user_id: int) -> None:
     months = rollup.changed_months(session)
     rollup.shift(session, user_id)
@@ -217,6 +237,12 @@ def apply(session: Session, user_id: int, where: list, actions: Actions, *, labe
     go into a temporary table (two INSERT ... SELECT) from which the roll-ups are shifted by aggregates;
     then one UPDATE ... FROM per table (transactions, expense lines with their budget) and one INSERT
     ... SELECT per tag."""
+    with _large_cache(session):
+        return _apply(session, user_id, where, actions, label=label, expected_rows=expected_rows)
+
+
+def _apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,
+           expected_rows: int | None) -> EditBatch:
     rollup.mark_changed(session, user_id)
     batch = EditBatch(user_id=user_id, label=clean_text(label, field="label", max_length=200) or "Bulk edit")
     session.add(batch)
@@ -285,6 +311,11 @@ def undo(session: Session, user_id: int, batch_id) -> EditBatch:
     """Put every row of the batch back as it was (category, its expense line, payee, tags added).
     Refused, with nothing changed, when it was undone already or any of its rows changed since.
     Set-based like :func:`apply`: the roll-ups shifted by aggregates, one UPDATE ... FROM per table."""
+    with _large_cache(session):
+        return _undo(session, user_id, batch_id)
+
+
+def _undo(session: Session, user_id: int, batch_id) -> EditBatch:
     batch = get_batch(session, user_id, batch_id)
     if batch.undone:
         raise ServiceError("That change was undone already.", "batch")
