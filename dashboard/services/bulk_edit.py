@@ -166,18 +166,20 @@ def _stage(session: Session, user_id: int, batch_id: int, *, line_category, inco
     changes = rollup.create_changes(session)
     rows = [EditBatchRow.batch_id == batch_id, Transaction.user_id == user_id]
     joined = and_(Transaction.id == EditBatchRow.transaction_id, Transaction.user_id == user_id)
-    cols = ["transaction_id", "line_id", "flow", "day", "account_id", "cents", "old_category", "new_category",
-            "old_payee", "new_payee"]
+    cols = ["transaction_id", "line_id", "flow", "day", "month", "band", "cents", "account_id", "old_category",
+            "new_category", "old_payee", "new_payee"]
     conn = session.connection()
     conn.execute(insert(changes).from_select(cols, select(
-        Transaction.id, Expense.id, literal("spending"), Expense.date, Expense.account_id, cents(Expense.amount),
-        Expense.category_id, line_category, Transaction.payee, payee)
+        Transaction.id, Expense.id, literal("spending"), *rollup.stage_columns(session, Expense.date,
+                                                                               cents(Expense.amount)),
+        Expense.account_id, Expense.category_id, line_category, Transaction.payee, payee)
         .select_from(EditBatchRow).join(Transaction, joined)
         .join(Expense, and_(Expense.transaction_id == Transaction.id, Expense.user_id == user_id))
         .where(*rows, Transaction.kind == "expense")))
     conn.execute(insert(changes).from_select(cols, select(
-        Transaction.id, null(), literal("income"), Transaction.date, Transaction.account_id,
-        cents(Transaction.amount), Transaction.category_id, income_category, Transaction.payee, payee)
+        Transaction.id, null(), literal("income"), *rollup.stage_columns(session, Transaction.date,
+                                                                         cents(Transaction.amount)),
+        Transaction.account_id, Transaction.category_id, income_category, Transaction.payee, payee)
         .select_from(EditBatchRow).join(Transaction, joined)
         .where(*rows, Transaction.kind == "income")))
     if session.get_bind().dialect.name == "postgresql":
@@ -213,18 +215,19 @@ def _large_cache(session: Session):
         yield
         return
     conn = session.connection()
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{EDIT_CACHE_KIB}")
+    before = {db: conn.exec_driver_sql(f"PRAGMA {db}.cache_size").scalar() for db in ("main", "temp")}
+    for db in before:
+        conn.exec_driver_sql(f"PRAGMA {db}.cache_size = -{EDIT_CACHE_KIB}")
     try:
         yield
     finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        for db, size in before.items():
+            conn.exec_driver_sql(f"PRAGMA {db}.cache_size = {int(size)}")
 
 
 def _shift_rollups(session: Session, user_id: int) -> None:
-    months = rollup.changed_months(session)
     rollup.shift(session, user_id)
-    rollup.compact(session, user_id, months)
+    rollup.compact(session, user_id, rollup.changed_months(session))
 
 
 def apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,

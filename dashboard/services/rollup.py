@@ -27,6 +27,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     Date,
+    Integer,
     MetaData,
     String,
     Table,
@@ -204,14 +205,16 @@ def _by_account_category(table) -> bool:
 
 # The changes a bulk edit makes, one row per expense line (flow "spending") or income transaction
 # (flow "income") whose category or payee it changes: the before and after of each. A temporary table,
-# filled with INSERT ... SELECT by dashboard/services/bulk_edit.py and read by :func:`shift` and
-# :func:`changed_months`; it lives for one edit (created, used and dropped in its transaction).
+# filled with INSERT ... SELECT by dashboard/services/bulk_edit.py (through :func:`stage_columns`) and
+# read by :func:`shift`; it lives for one edit (created, used and dropped in its transaction).
 CHANGES = Table(
     "ll_edit_changes", MetaData(),
     Column("transaction_id", BigInteger, nullable=False),
     Column("line_id", BigInteger),          # the expense line (spending); NULL for income
     Column("flow", String(10), nullable=False),
     Column("day", Date, nullable=False),
+    Column("month", Date, nullable=False),
+    Column("band", Integer, nullable=False),
     Column("account_id", BigInteger, nullable=False),
     Column("cents", BigInteger, nullable=False),
     Column("old_category", BigInteger),
@@ -220,51 +223,71 @@ CHANGES = Table(
     Column("new_payee", String(200)),
     prefixes=["TEMPORARY"],
 )
+# The same, summed by every key any roll-up needs: what shift() reads (several times fewer rows).
+CHANGE_TOTALS = Table(
+    "ll_edit_change_totals", MetaData(),
+    *(Column(c.name, c.type) for c in CHANGES.c if c.name not in ("transaction_id", "line_id")),
+    Column("row_count", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_TOTAL_KEYS = ("flow", "day", "month", "band", "account_id", "old_category", "new_category", "old_payee",
+               "new_payee")
 
 
 def create_changes(session: Session) -> Table:
     """A fresh, empty :data:`CHANGES` table for this session's transaction."""
+    drop_changes(session)
     conn = session.connection()
-    conn.execute(text(f"DROP TABLE IF EXISTS {CHANGES.name}"))
     CHANGES.create(conn)
+    CHANGE_TOTALS.create(conn)
     return CHANGES
 
 
 def drop_changes(session: Session) -> None:
-    session.connection().execute(text(f"DROP TABLE IF EXISTS {CHANGES.name}"))
+    conn = session.connection()
+    for table in (CHANGES, CHANGE_TOTALS):
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def stage_columns(session: Session, day, cents_value) -> list:
+    """The (day, month, band, cents) part of a row of :data:`CHANGES`, as SQL over the source."""
+    return [day, month_of(session, day), band_of(cents_value), cents_value]
 
 
 def changed_months(session: Session) -> set[date]:
-    m = month_of(session, CHANGES.c.day)
     return {v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
-            for (v,) in session.execute(select(m).distinct())}
+            for (v,) in session.execute(select(CHANGE_TOTALS.c.month).distinct())}
 
 
 def shift(session: Session, user_id: int) -> None:
     """Move the contribution of the rows in :data:`CHANGES` from their old category and payee to their
-    new ones, in every roll-up: per roll-up one INSERT of the aggregates (GROUP BY of the changed rows,
-    the old keys with sign -1 and the new keys with sign +1), never one row per line. Then
-    :func:`compact` the :func:`changed_months`. Costs the changed rows, not a recomputation of months."""
+    new ones, in every roll-up: the changed rows summed once by every key (:data:`CHANGE_TOTALS`), then
+    per roll-up one INSERT of the aggregates (the old keys with sign -1, the new keys with sign +1),
+    never one row per line. Then :func:`compact` the :func:`changed_months`. Costs the changed rows,
+    not a recomputation of months."""
     require_session_hooks()
     mark_changed(session, user_id)
-    c = CHANGES.c
-    month, band = month_of(session, c.day), band_of(c.cents)
-    keys = {"month": month, "band": band, "day": c.day}
-    category_moved = c.old_category.is_distinct_from(c.new_category)
-    payee_moved = c.old_payee.is_distinct_from(c.new_payee)
+    c, t = CHANGES.c, CHANGE_TOTALS.c
+    moved = or_(c.old_category.is_distinct_from(c.new_category), c.old_payee.is_distinct_from(c.new_payee))
+    keys = [getattr(c, k) for k in _TOTAL_KEYS]
+    session.execute(insert(CHANGE_TOTALS).from_select(
+        [*_TOTAL_KEYS, "cents", "row_count"], select(*keys, func.sum(c.cents), func.count()).where(moved)
+        .group_by(*keys)))
+    category_moved = t.old_category.is_distinct_from(t.new_category)
+    payee_moved = t.old_payee.is_distinct_from(t.new_payee)
     for table, names, _e, _t in _shift_specs(session):
         by_category = _by_account_category(table)
         cols = ["user_id", "flow", *names, *(["account_id", "category_id"] if by_category else []),
                 "total_cents", "row_count"]
         with_payee = "payee" in names
-        moved = (category_moved | payee_moved) if with_payee and by_category else \
+        changed = (category_moved | payee_moved) if with_payee and by_category else \
             payee_moved if with_payee else category_moved
         parts = []
-        for sign, category, payee in ((-1, c.old_category, c.old_payee), (1, c.new_category, c.new_payee)):
-            group = [c.flow, *[payee if n == "payee" else keys[n] for n in names],
-                     *([c.account_id, category] if by_category else [])]
-            parts.append(select(literal(user_id), *group, sign * func.sum(c.cents), sign * func.count())
-                         .where(moved).group_by(*group))
+        for sign, category, payee in ((-1, t.old_category, t.old_payee), (1, t.new_category, t.new_payee)):
+            group = [t.flow, *[payee if n == "payee" else getattr(t, n) for n in names],
+                     *([t.account_id, category] if by_category else [])]
+            parts.append(select(literal(user_id), *group, sign * func.sum(t.cents), sign * func.sum(t.row_count))
+                         .where(changed).group_by(*group))
         session.execute(insert(table).from_select(cols, union_all(*parts)))
 
 
