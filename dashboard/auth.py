@@ -19,6 +19,7 @@ from dashboard.security import limiter
 from dashboard.services import passwords
 from dashboard.services import users as users_svc
 from dashboard.services.passwords import hash_password, needs_rehash, verify_password
+from dashboard.static_assets import asset_url
 from dashboard.unit_of_work import unit_of_work
 from models import User, db
 
@@ -142,7 +143,8 @@ def registration_open() -> bool:
 
 @bp.app_context_processor
 def _template_globals():
-    return {"nav_pages": _nav_pages, "registration_open": registration_open, "ll_theme": _theme}
+    return {"nav_pages": _nav_pages, "registration_open": registration_open, "ll_theme": _theme,
+            "asset_url": asset_url}
 
 
 def _theme() -> str:
