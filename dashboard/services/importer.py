@@ -40,7 +40,7 @@ from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transacti
 from models.db import MAX_CENTS
 
 from . import patterns
-from .bulk import NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
@@ -1376,10 +1376,12 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
             months = {month_start(r.date) for r in rows}
         else:
             total = len(rows)
+            if progress:
+                progress(0, total)
             months = write_transactions(session, user_id, (
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
                                r.description, external_id=r.external_id) for r in rows),
-                progress=(lambda done: progress(done, total)) if progress else None).months
+                progress=(lambda done: progress(done, total)) if progress else None, chunk_size=PROGRESS_CHUNK).months
         session.flush()
     except ServiceError:
         raise
