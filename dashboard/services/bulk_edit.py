@@ -3,12 +3,14 @@
 rows already there, a payee renamed or merged across its transactions.
 
 One edit is one ``edit_batches`` row. Its rows are chosen by one ``INSERT INTO edit_batch_rows ...
-SELECT`` (keeping each row's category and payee from before, and its version after the edit); then a
-few ``UPDATE ... WHERE id IN (SELECT transaction_id FROM edit_batch_rows WHERE batch_id = ?)`` change
-the transactions, their expense lines and their tags; then the budgets of those lines are re-pointed
-and the roll-up of exactly the months touched is recomputed. Nothing is loaded into Python row by row,
-whatever the number of rows. :func:`undo` puts every row back the same way, refusing (and changing
-nothing) when any of them was changed since.
+SELECT`` (keeping each row's category and payee from before, and its version after the edit). The
+before and after of every expense line and income row it touches go into a temporary table
+(``rollup.CHANGES``, two ``INSERT ... SELECT``), from which the roll-ups are shifted by aggregates
+(``rollup.shift`` + ``rollup.compact``); then one ``UPDATE ... FROM`` changes the transactions, one the
+expense lines together with their covering budget (the rule as one ``CASE``), and one ``INSERT ...
+SELECT`` per tag adds tags. Nothing is loaded into Python row by row, whatever the number of rows.
+:func:`undo` puts every row back the same way, refusing (and changing nothing) when any of them was
+changed since.
 
 Rules of an edit: transfers are never changed; a category goes only onto rows of its kind (spending
 or income) that are not split; a row is in the batch only when the edit changes something on it.
