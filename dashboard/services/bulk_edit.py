@@ -212,11 +212,15 @@ EDIT_CACHE_KIB = 128 * 1024   # SQLite page cache for one bulk edit (the default
 @contextmanager
 def _large_cache(session: Session):
     """SQLite: a large page cache for the duration of one bulk edit (its UPDATEs rewrite entries of every
-    index that carries category_id, spread over the whole table), then the connection's own again."""
-    if session.get_bind().dialect.name != "sqlite":
+    index that carries category_id, spread over the whole table), then the connection's own again.
+    PostgreSQL: a larger pending list for the trigram indexes in this transaction (every updated row
+    gets new entries in them; flushing a full 4 MB list in the middle of the UPDATE cost a third of it)."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL gin_pending_list_limit = '64MB'")
+    if conn.dialect.name != "sqlite":
         yield
         return
-    conn = session.connection()
     before = {db: conn.exec_driver_sql(f"PRAGMA {db}.cache_size").scalar() for db in ("main", "temp")}
     for db in before:
         conn.exec_driver_sql(f"PRAGMA {db}.cache_size = -{EDIT_CACHE_KIB}")
