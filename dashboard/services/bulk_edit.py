@@ -233,7 +233,7 @@ def _large_cache(session: Session):
 
 def _shift_rollups(session: Session, user_id: int) -> None:
     rollup.shift(session, user_id)
-    rollup.compact(session, user_id, rollup.changed_months(session))
+    rollup.compact(session, user_id, rollup.changed_months(session), only_changed=True)
 
 
 def apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,
