@@ -26,6 +26,7 @@ import json
 import uuid
 import zipfile
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -63,7 +64,7 @@ from models.rule import RULE_FIELDS, RULE_MATCH_TYPES
 
 from . import fx
 from .budget_lines import assign_budgets
-from .bulk import NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
 from .importer import (
@@ -814,11 +815,13 @@ def archive_summary(archive: Archive) -> dict[str, int]:
     return {name.removesuffix(".csv"): archive.count(name) for name in MEMBERS}
 
 
-def restore_archive(session: Session, user_id: int, archive: Archive) -> RestoreResult:
+def restore_archive(session: Session, user_id: int, archive: Archive, *,
+                    progress: Callable[[int, int], None] | None = None) -> RestoreResult:
     """Add what the archive holds and the user lacks, all or nothing. Does not commit: the caller
-    commits, or rolls back on an error (the commit rule, docs/architecture.md)."""
+    commits, or rolls back on an error (the commit rule, docs/architecture.md). ``progress(done, total)``
+    hears how many of the new transactions are written."""
     try:
-        result = _restore(session, user_id, archive)
+        result = _restore(session, user_id, archive, progress)
         session.flush()
         return result
     except ServiceError:
@@ -827,7 +830,8 @@ def restore_archive(session: Session, user_id: int, archive: Archive) -> Restore
         raise ImportFileError(f"The restore failed and nothing was added ({type(exc).__name__}).") from exc
 
 
-def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
+def _restore(session: Session, user_id: int, archive: Archive,
+             progress: Callable[[int, int], None] | None = None) -> RestoreResult:
     lock_user(session, user_id)
     data = archive.lines
     added, skipped = Counter(), Counter()
@@ -1044,7 +1048,11 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
             seen.add(key)
     before = session.scalar(select(func.coalesce(func.max(Transaction.id), 0))
                             .where(Transaction.user_id == user_id))
-    write_transactions(session, user_id, new)
+    total = len(new)
+    if progress:
+        progress(0, total)
+    write_transactions(session, user_id, new, progress=(lambda done: progress(done, total)) if progress else None,
+                       chunk_size=PROGRESS_CHUNK)
     added["transactions"] += len(new)
     _restore_tags(session, user_id, data.get("tags") or [], new_refs, before)
     _restore_ahead(session, user_id, data, account_ids, resolve, added, skipped)

@@ -40,7 +40,7 @@ from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transacti
 from models.db import MAX_CENTS
 
 from . import patterns
-from .bulk import NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
@@ -1390,13 +1390,16 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
             months = {month_start(r.date) for r in rows}
         else:
             total = len(rows)
+            if progress:
+                progress(0, total)
             # The bulk writer gives the new rows ascending ids in the order it is handed them (the
             # user is locked meanwhile): the user's rows above ``before`` are ``rows`` in order.
             before = session.scalar(select(func.max(Transaction.id)).where(Transaction.user_id == user_id)) or 0
             months = write_transactions(session, user_id, (
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
                                r.description, external_id=r.external_id) for r in rows),
-                progress=(lambda done: progress(done, total)) if progress else None).months
+                progress=(lambda done: progress(done, total)) if progress else None,
+                chunk_size=PROGRESS_CHUNK).months
             if any(r.tag_ids for r in rows):
                 new_ids = list(session.scalars(select(Transaction.id).where(
                     Transaction.user_id == user_id, Transaction.id > before).order_by(Transaction.id)))
