@@ -147,13 +147,21 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
         if text is not None:
             return ("+" + text) if signed and int(amount) > 0 else text
     value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
-    if compact and abs(value) >= 1000:
-        text = _compact_money(value, currency, loc, fraction_digits)
-    elif compact and value == value.to_integral_value():
-        text = format_currency(value, currency, locale=loc, format=_whole_units_pattern(loc), currency_digits=False)
+    if compact:
+        text = _compact_text(value, currency, loc, fraction_digits)
     else:
         text = format_currency(value, currency, locale=loc)
     return ("+" + text) if signed and value > 0 else text
+
+
+@lru_cache(maxsize=4096)
+def _compact_text(value: Decimal, currency: str, loc: Locale, fraction_digits: int) -> str:
+    """The compact form (axis ticks and tight labels: round numbers that come back again and again)."""
+    if abs(value) >= 1000:
+        return _compact_money(value, currency, loc, fraction_digits)
+    if value == value.to_integral_value():
+        return format_currency(value, currency, locale=loc, format=_whole_units_pattern(loc), currency_digits=False)
+    return format_currency(value, currency, locale=loc)
 
 
 def _grouped(whole: int, primary: int, secondary: int, group: str) -> str:

@@ -475,10 +475,15 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
     end = end or filters.end
     categories = _category_ids(session, user_id, filters)
     parts = _parts(session, user_id, filters, start, end, keys, categories)
-    if len(parts) == 1:
-        combined = parts[0].subquery()
-    else:
-        combined = union_all(*parts).subquery()
+    if len(parts) == 1:   # one GROUP BY answers it: no second GROUP BY around it
+        stmt = parts[0]
+        if order_by_total:
+            chosen = stmt.selected_columns
+            stmt = stmt.order_by(chosen.total_cents.desc(), *[chosen[k] for k in keys])
+        if limit:
+            stmt = stmt.limit(limit)
+        return _frame(session.execute(stmt).all(), keys)
+    combined = union_all(*parts).subquery()
     key_cols = [combined.c[k] for k in keys]
     total = func.sum(combined.c.total_cents)
     stmt = select(*key_cols, total.label("total_cents"), func.sum(combined.c.row_count).label("row_count"))
