@@ -354,8 +354,8 @@ def grid_rows(request, state):
         return no_update
     start_row, end_row, sort_model = window
     filters = svc.parse_filters(state if isinstance(state, dict) else {}, date.today())
-    page = svc.rows_page(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
-    return infinite_response(page.to_dict("records"), start_row, end_row)
+    rows = svc.page_records(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
+    return infinite_response(rows, start_row, end_row)
 
 
 # Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so

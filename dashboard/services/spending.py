@@ -731,6 +731,12 @@ ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category
 def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
               sort_model: list | None = None) -> pd.DataFrame:
     """One page of matching rows (never more than 500), sorted as asked (whitelisted columns only)."""
+    return pd.DataFrame(page_records(session, user_id, filters, start_row, end_row, sort_model), columns=ROW_COLUMNS)
+
+
+def page_records(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
+                 sort_model: list | None = None) -> list[dict]:
+    """``rows_page`` as the grid takes it: one dict per row (ROW_COLUMNS)."""
     start_row = max(0, int(start_row or 0))
     size = max(1, min(500, int(end_row or start_row + 100) - start_row))
     stmt = _rows_select(session, user_id, filters)
@@ -744,10 +750,9 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
             order.append(column.desc() if item.get("sort") == "desc" else column.asc())
     order += [subq.c.date.desc(), subq.c.id.desc()]
     rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
-    records = [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
-                "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
-                "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
-    return pd.DataFrame(records, columns=ROW_COLUMNS)
+    return [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
+             "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
+             "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
 
 
 def tag_names_of(session: Session, user_id: int, transaction_id_col):
