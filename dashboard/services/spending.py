@@ -214,9 +214,10 @@ def _source(user_id: int, flow: str, *, with_transaction: bool) -> tuple:
             Transaction.payee, Transaction.description, [Expense.user_id == user_id], join)
 
 
-def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> tuple[list[int], bool] | None:
+def _category_ids(session: Session, user_id: int, filters: SpendingFilters,
+                  parents: dict[int, int | None] | None = None) -> tuple[list[int], bool] | None:
     """The selected categories with their children, and whether "uncategorised" is selected.
-    None when no category filter is set."""
+    None when no category filter is set. ``parents``: the user's tree when the caller has it already."""
     if not filters.category_ids:
         return None
     chosen = set(filters.category_ids)
@@ -225,8 +226,9 @@ def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> t
     ids: set[int] = set()
     if chosen:
         # A category selects everything below it, at any depth (the user's tree; others' ids vanish).
-        rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
-        parents = {r.id: r.parent_id for r in rows}
+        if parents is None:
+            rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
+            parents = {r.id: r.parent_id for r in rows}
         ids = subtree(parents, [c for c in chosen if c in parents])
     return sorted(ids), wants_none
 
@@ -468,12 +470,12 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
 
 def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
               start: date | None = None, end: date | None = None, order_by_total: bool = False,
-              limit: int | None = None) -> pd.DataFrame:
+              limit: int | None = None, parents: dict[int, int | None] | None = None) -> pd.DataFrame:
     """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, day, payee,
     account_id) over [start, end] (default: the filters' range). One SQL statement (see _parts)."""
     start = start or filters.start
     end = end or filters.end
-    categories = _category_ids(session, user_id, filters)
+    categories = _category_ids(session, user_id, filters, parents)
     parts = _parts(session, user_id, filters, start, end, keys, categories)
     if len(parts) == 1:   # one GROUP BY answers it: no second GROUP BY around it
         stmt = parts[0]
@@ -592,17 +594,19 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
     period is compared with the same days of the previous one (services/periods.compare)."""
     grain = filters.effective_grain
     time_key = "bucket" if grain == "month" else "day"
-    over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
+    categories = category_frame(session, user_id)
+    tree = parents_map(categories) if filters.category_ids else None   # read once for the three reads
+    over_time = aggregate(session, user_id, filters, [time_key, "category_id"], parents=tree)
     if time_key == "day":
         over_time = _to_buckets(over_time, grain)
-    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
+    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10, parents=tree)
     by_category = _summed(over_time, ["category_id"])
     comparison = compare(filters.start, filters.end, today or date.today())
     prev_start, prev_end = comparison.previous
-    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
+    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end, parents=tree)
     return Exploration(
         filters=filters,
-        categories=category_frame(session, user_id),
+        categories=categories,
         by_category=by_category,
         over_time=over_time,
         payees=payees,
