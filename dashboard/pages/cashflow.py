@@ -13,7 +13,7 @@ from dashboard.components import empty
 from dashboard.components.cards import graph_card, page_header
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import budget_off_figure, sankey_figure
-from dashboard.formatting import format_date, format_money
+from dashboard.formatting import format_date_range, format_money
 from dashboard.services import flows as svc
 from dashboard.services.budgets import Period, budget_frame
 from dashboard.services.categories import category_frame
@@ -106,7 +106,8 @@ def update_sankey(preset, drill):
     except ServiceError:
         drill_id = None
     data = svc.cashflow_sankey(db.session, viewer.user_id, start, end, drill_id)
-    title = f"Cash flow, {PRESETS[preset].lower()} ({format_date(start)} – {format_date(end)})"
+    # The dates alone (the period's name is in the picker above): short enough for a phone's width.
+    title = f"Cash flow, {format_date_range(start, end, today=today)}"
     figure = sankey_figure(data.labels, data.colors, data.sources, data.targets, data.values, viewer.currency,
                            title=title)
     saved = data.saved_cents
