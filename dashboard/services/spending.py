@@ -37,7 +37,7 @@ from models import (
 )
 
 from . import rollup
-from .cache import cached
+from .cache import cached, transaction_memo
 from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
@@ -270,6 +270,24 @@ def _has_fts(session: Session) -> bool:
     return _FTS_TABLES[key]
 
 
+FTS_LIST_MAX = 2000  # matches of a full-text query remembered as a list (more: the query runs in each read)
+
+
+def _fts_rowids(session: Session, query: str) -> list[int] | None:
+    """The rowids a full-text query matches, read once per database transaction when there are at most
+    FTS_LIST_MAX of them (description-only matches usually are few), so the explorer's three reads and
+    the previous period do not each walk the index's posting lists again; None: use the query itself."""
+    memo = transaction_memo(session)
+    if memo is None:
+        return None
+    key = ("fts", query)
+    if key not in memo:
+        rows = session.execute(text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :q LIMIT :n"),
+                               {"q": query, "n": FTS_LIST_MAX + 1}).scalars().all()
+        memo[key] = list(rows) if len(rows) <= FTS_LIST_MAX else None
+    return memo[key]
+
+
 FTS_MIN_DAYS = 32  # shorter ranges: reading the range's rows costs less than every match of all time
 
 
@@ -289,9 +307,11 @@ def _text_ids(session: Session, user_id: int, text: str, start: date, end: date,
             # The index drops the rows whose payee matches too, when it folds case as LIKE does (ASCII);
             # the LIKE above stays the rule either way.
             query = f"description : {phrase}" + (f" NOT payee : {phrase}" if text.isascii() else "")
-        matches = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
-            .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
-        where.append(Transaction.id.in_(matches))
+        found = _fts_rowids(session, query)
+        if found is None:
+            found = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
+                .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
+        where.append(Transaction.id.in_(found))
     elif description_only:
         where.append(contains(session, Transaction.description, text))
     else:
