@@ -360,3 +360,162 @@ def converted_flow_total(session: Session, user_id: int, flow: str, start: date,
         total += round_to_minor(Fraction(int(r.cents), 100) * factor, base)
         count += int(r.n)
     return Total(base, total, tuple(sorted(missing)), count)
+
+
+# -- converting aggregates (the explorer, the Overview, budgets) -------------------------------------
+#
+# The rule (docs/currencies.md, "Totals in the base currency"): an aggregate in several currencies is
+# computed as today for the accounts in the base currency (no conversion, no join), and for the other
+# accounts grouped by CONVERSION_UNIT = (day, account, category) on top of the keys asked for: the rows
+# of the daily roll-up. Each such group is converted at its day's rate and rounded once, half-even, to
+# the base currency's minor unit; the view's totals are integer sums of those groups, so every view
+# (by category, by month, by week, the headline) adds up to the same number whatever the order of rows.
+# A group is one transaction when the account has at most one transaction a day in a category (the
+# common case for a card in a foreign currency); otherwise the group rounding differs from rounding each
+# transaction by at most half a minor unit per transaction of the group beyond the first
+# (tests/test_fx_totals.py checks both against a per-transaction computation).
+
+CONVERSION_UNIT = ("day", "account_id", "category_id")
+
+
+@dataclass(frozen=True)
+class AccountCurrencies:
+    """The user's base currency and each of their accounts' currencies (one small query)."""
+
+    base: str
+    of_account: tuple[tuple[int, str], ...]
+
+    @property
+    def mapping(self) -> dict[int, str]:
+        return dict(self.of_account)
+
+    @property
+    def single(self) -> bool:
+        return all(c == self.base for _, c in self.of_account)
+
+    def split(self, chosen: Iterable[int] = ()) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(accounts in the base currency, accounts in another) among ``chosen`` (all when empty);
+        ids that are not the user's accounts are dropped."""
+        mapping = self.mapping
+        ids = tuple(chosen) or tuple(mapping)
+        return (tuple(i for i in ids if mapping.get(i) == self.base),
+                tuple(i for i in ids if i in mapping and mapping[i] != self.base))
+
+
+def account_currencies(session: Session, user_id: int) -> AccountCurrencies:
+    rows = session.execute(select(User.currency, Account.id, Account.currency)
+                           .outerjoin(Account, Account.user_id == User.id)
+                           .where(User.id == user_id).order_by(Account.id)).all()
+    if not rows:
+        raise ServiceError("Unknown user.")
+    return AccountCurrencies(rows[0][0], tuple((int(r[1]), r[2]) for r in rows if r[1] is not None))
+
+
+@dataclass(frozen=True)
+class Unconverted:
+    """Money in ``currency`` that no rate could convert: on ``days`` days from ``first_day`` to
+    ``last_day``, ``native_cents`` (stored hundredths of ``currency``) in all."""
+
+    currency: str
+    first_day: date
+    last_day: date
+    days: int
+    native_cents: int
+
+
+@dataclass
+class Conversion:
+    """What converting an aggregate did: the base currency, the currencies converted from, and the
+    money left out for want of a rate (per currency and day). Pages show it next to the total."""
+
+    base: str
+    converted_from: set[str] = field(default_factory=set)
+    missing: dict[str, dict[date, int]] = field(default_factory=dict)
+
+    def leave_out(self, currency: str, day: date, cents: int) -> None:
+        days = self.missing.setdefault(currency, {})
+        days[day] = days.get(day, 0) + int(cents)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def unconverted(self) -> tuple[Unconverted, ...]:
+        return tuple(Unconverted(c, min(days), max(days), len(days), sum(days.values()))
+                     for c, days in sorted(self.missing.items()))
+
+    @property
+    def missing_rates(self) -> tuple[Missing, ...]:
+        return tuple(sorted(Missing(c, self.base, d) for c, days in self.missing.items() for d in days))
+
+
+def _half_even_div(numerator: int, denominator: int) -> int:
+    """numerator / denominator (denominator > 0) rounded half-even, in integers."""
+    q, r = divmod(numerator, denominator)
+    if 2 * r > denominator or (2 * r == denominator and q & 1):
+        q += 1
+    return q
+
+
+def convert_frame(frame, currencies: AccountCurrencies, book: RateBook, conversion: Conversion | None = None):
+    """A frame grouped by (at least) ``day`` and ``account_id`` with ``total_cents`` in the accounts'
+    currencies -> the same frame with ``total_cents`` in the base currency's stored hundredths: each row
+    converted at its day's rate (the latest on or before it) and rounded once, half-even, to the base
+    currency's minor unit. Rows without a rate are dropped and recorded in ``conversion``."""
+    base = currencies.base
+    digits = minor_digits(base)
+    if digits > STORED_DIGITS:
+        raise ValueError(f"{base} has {digits} decimals: it cannot be a base currency of stored amounts")
+    scale = 10 ** (STORED_DIGITS - digits)
+    mapping = currencies.mapping
+    ratios: dict[tuple[str, date], tuple[int, int] | None] = {}
+    values, keep = [], []
+    for account_id, day, cents in zip(frame["account_id"].tolist(), frame["day"].tolist(),
+                                      frame["total_cents"].tolist(), strict=True):
+        currency = mapping[int(account_id)]
+        key = (currency, day)
+        if key not in ratios:
+            factor = book.factor(currency, base, day)
+            # stored hundredths x factor = major units of base; x 10**digits = its minor units
+            ratios[key] = None if factor is None else (factor.numerator * 10 ** digits, factor.denominator * 100)
+            if conversion is not None and factor is not None and currency != base:
+                conversion.converted_from.add(currency)
+        ratio = ratios[key]
+        if ratio is None:
+            if conversion is not None:
+                conversion.leave_out(currency, day, cents)
+            values.append(0)
+            keep.append(False)
+            continue
+        values.append(_half_even_div(int(cents) * ratio[0], ratio[1]) * scale)
+        keep.append(True)
+    out = frame.assign(total_cents=values)
+    out["total_cents"] = out["total_cents"].astype("int64")
+    return out[keep] if not all(keep) else out
+
+
+def conversion_of(session: Session, user_id: int, start: date, end: date,
+                  flows: Iterable[str] = ("spending", "income")) -> Conversion | None:
+    """What totals of ``flows`` from ``start`` to ``end`` convert, and the money no rate converts (per
+    currency: the days and the amount), from the daily roll-up grouped by (day, account): days x
+    accounts rows. None when every account is in the base currency."""
+    import pandas as pd
+
+    currencies = account_currencies(session, user_id)
+    _, foreign = currencies.split()
+    if not foreign:
+        return None
+    rows = session.execute(
+        select(DailyRollup.day, DailyRollup.account_id, func.sum(DailyRollup.total_cents))
+        .where(DailyRollup.user_id == user_id, DailyRollup.flow.in_(list(flows)),
+               DailyRollup.day.between(start, end), DailyRollup.account_id.in_(foreign))
+        .group_by(DailyRollup.day, DailyRollup.account_id)).all()
+    conversion = Conversion(currencies.base)
+    if rows:
+        frame = pd.DataFrame(rows, columns=["day", "account_id", "total_cents"])
+        frame["day"] = pd.to_datetime(frame["day"]).dt.date
+        book = load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign)},
+                          start, end)
+        convert_frame(frame, currencies, book, conversion)
+    return conversion

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Account, MonthlyRollup, Transaction
 
+from . import fx
 from .cache import cached
 from .periods import add_months, compare, month_end, month_start
 from .sql import cents
@@ -81,6 +82,13 @@ def period_totals(session: Session, user_id: int, start: date, end: date) -> Per
     income = aggregate(session, user_id, _flow_filters("income", start, end), [])
     spending = aggregate(session, user_id, _flow_filters("spending", start, end), [])
     return PeriodTotals(int(income["total_cents"].iloc[0]), int(spending["total_cents"].iloc[0]))
+
+
+@cached
+def conversion_note(session: Session, user_id: int, start: date, end: date):
+    """What the totals of [start, end] converted into the base currency and what had no rate
+    (services/fx.py: conversion_of); None when every account is in the base currency."""
+    return fx.conversion_of(session, user_id, start, end)
 
 
 @cached

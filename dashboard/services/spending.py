@@ -35,7 +35,7 @@ from models import (
     band_bounds,
 )
 
-from . import rollup
+from . import fx, rollup
 from .cache import cached
 from .categories import category_frame, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
@@ -467,11 +467,47 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
 
 def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
               start: date | None = None, end: date | None = None, order_by_total: bool = False,
-              limit: int | None = None) -> pd.DataFrame:
+              limit: int | None = None, conversion: fx.Conversion | None = None) -> pd.DataFrame:
     """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, day, payee,
-    account_id) over [start, end] (default: the filters' range). One SQL statement (see _parts)."""
+    account_id) over [start, end] (default: the filters' range), in the user's base currency.
+
+    One currency (every chosen account in the base currency): one SQL statement (see _parts), nothing
+    else. Several: services/fx.py converts the other accounts' groups (fx.CONVERSION_UNIT) at their
+    day's rate; money without a rate is left out and recorded in ``conversion``."""
     start = start or filters.start
     end = end or filters.end
+    currencies = fx.account_currencies(session, user_id)
+    base_ids, foreign_ids = currencies.split(filters.account_ids)
+    if not foreign_ids:
+        return _aggregate(session, user_id, filters, keys, start, end, order_by_total, limit)
+    unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
+    foreign = _aggregate(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end)
+    book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
+                         start, end)
+    parts = [fx.convert_frame(foreign, currencies, book, conversion)]
+    if base_ids:
+        parts.append(_aggregate(session, user_id, replace(filters, account_ids=base_ids), keys, start, end))
+    combined = pd.concat(parts, ignore_index=True)
+    if keys:
+        combined = combined.groupby(keys, as_index=False, dropna=False, sort=False)[
+            ["total_cents", "row_count"]].sum()
+    else:
+        combined = pd.DataFrame({"total_cents": [int(combined["total_cents"].sum())],
+                                 "row_count": [int(combined["row_count"].sum())]})
+    if order_by_total:
+        combined = combined.sort_values(["total_cents", *keys], ascending=[False, *([True] * len(keys))],
+                                        kind="stable")
+    if limit:
+        combined = combined.head(limit)
+    combined = combined.reset_index(drop=True)[[*keys, "total_cents", "row_count"]]
+    for name in ("total_cents", "row_count"):
+        combined[name] = combined[name].astype("int64")
+    return combined
+
+
+def _aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], start: date, end: date,
+               order_by_total: bool = False, limit: int | None = None) -> pd.DataFrame:
+    """``aggregate`` for amounts as stored (no conversion)."""
     categories = _category_ids(session, user_id, filters)
     parts = _parts(session, user_id, filters, start, end, keys, categories)
     if len(parts) == 1:
@@ -528,6 +564,9 @@ class Exploration:
     total_cents: int
     row_count: int
     comparison: Comparison | None = None  # what the period is compared with (partial when running)
+    # Accounts in other currencies than the base: what was converted and what had no rate (else None)
+    conversion: fx.Conversion | None = None
+    previous_conversion: fx.Conversion | None = None
 
     @property
     def empty(self) -> bool:
@@ -541,7 +580,11 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
     period is compared with the same days of the previous one (services/periods.compare)."""
     grain = filters.effective_grain
     time_key = "bucket" if grain == "month" else "day"
-    over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
+    currencies = fx.account_currencies(session, user_id)
+    converting = bool(currencies.split(filters.account_ids)[1])
+    conversion = fx.Conversion(currencies.base) if converting else None
+    previous_conversion = fx.Conversion(currencies.base) if converting else None
+    over_time = aggregate(session, user_id, filters, [time_key, "category_id"], conversion=conversion)
     if time_key == "day":
         over_time = _to_buckets(over_time, grain)
     payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
@@ -549,7 +592,8 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
                    if not over_time.empty else pd.DataFrame(columns=["category_id", "total_cents", "row_count"]))
     comparison = compare(filters.start, filters.end, today or date.today())
     prev_start, prev_end = comparison.previous
-    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
+    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end,
+                         conversion=previous_conversion)
     return Exploration(
         filters=filters,
         categories=category_frame(session, user_id),
@@ -561,6 +605,8 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
         comparison=comparison,
         total_cents=int(by_category["total_cents"].sum()) if not by_category.empty else 0,
         row_count=int(by_category["row_count"].sum()) if not by_category.empty else 0,
+        conversion=conversion,
+        previous_conversion=previous_conversion,
     )
 
 
