@@ -41,10 +41,11 @@ def _categories(session):
     return dict(rows)
 
 
-def _setup(session, email="fx@example.com", base="EUR", currencies=("EUR", "USD", "JPY"), rates=RATES):
-    user = User(email=email, display_name="Fx", currency=base, password_hash="x")
-    session.add(user)
-    session.flush()
+def _setup(session, email="fx@example.com", base="EUR", currencies=("EUR", "USD", "JPY"), rates=RATES, user=None):
+    if user is None:
+        user = User(email=email, display_name="Fx", currency=base, password_hash="x")
+        session.add(user)
+        session.flush()
     accounts = {c: create_account(session, user.id, name=f"In {c}", currency=c).id for c in currencies}
     for day, currency, rate_base, rate in rates:
         fx.set_rate(session, user.id, day=day, currency=currency, base=rate_base, rate=rate)
@@ -238,3 +239,41 @@ def test_the_explorer_total_is_the_group_rule_whatever_the_order_of_rows(db_sess
         db_session.rollback()
         delete_user(db_session, user_id)
         db_session.commit()
+
+
+# -- the pages -------------------------------------------------------------------------------------
+
+def _text(component) -> str:
+    import json
+    return json.dumps(component)
+
+
+def test_the_explorer_and_overview_show_converted_totals_and_what_is_missing(client, db_session, make_user):
+    from conftest import login
+    from dash_client import call_callback
+    from test_spending_callbacks import views
+
+    user = make_user("fxpage@example.com", currency="EUR")
+    user_id, accounts = _setup(db_session, user=user)
+    _spend(db_session, user_id, accounts, MONTH + [(JAN(1), "USD", "10.00")], _categories(db_session)["Food"])
+    login(client, "fxpage@example.com")
+    status, body = views(client, {"preset": "custom", "from": "2026-01-01", "to": "2026-01-31"})
+    assert status == 200
+    totals = _text(body["spending-totals"]["children"])
+    assert "197.59" in totals and "spending-conversion" in totals
+    assert "$10.00 in USD (Jan 1, 2026): no USD\\u2192EUR rate on or before that day." in totals
+    # The euro account alone: no conversion, no note.
+    status, body = views(client, {"preset": "custom", "from": "2026-01-01", "to": "2026-01-31",
+                                  "accounts": str(accounts["EUR"])})
+    assert "spending-conversion" not in _text(body["spending-totals"]["children"])
+
+    status, body = call_callback(client, [("overview-stats", "children"), ("overview-accounts", "children"),
+                                          ("overview-top-categories", "figure"), ("overview-cashflow", "figure")],
+                                 [("overview-load", "data", 0)])
+    assert status == 200
+    accounts_text = _text(body["overview-accounts"]["children"])
+    # Each account in its own currency; the net worth in euros at today's rates:
+    # -52.34 EUR, -160.00 USD / 1.1 = -145.45, -1234 JPY / 157.12 = -7.85: -205.64.
+    assert "-\\u00a51,234" in accounts_text and "-$160.00" in accounts_text
+    assert "-\\u20ac205.64" in accounts_text
+    assert "-\\u20ac205.64" in _text(body["overview-stats"]["children"])

@@ -45,17 +45,18 @@ def net_by_account(session: Session, user_id: int, as_of: date | None = None):
 def account_balances(session: Session, user_id: int, *, as_of: date | None = None,
                      include_archived: bool = False) -> pd.DataFrame:
     """One row per account: id, name, type, archived, balance_cents (opening balance plus every
-    transaction up to ``as_of``)."""
+    transaction up to ``as_of``, in the account's currency), currency."""
     sums = net_by_account(session, user_id, as_of)
     stmt = (select(Account.id, Account.name, Account.type, Account.archived,
-                   (cents(Account.opening_balance) + func.coalesce(sums.c.moved, 0)).label("balance_cents"))
+                   (cents(Account.opening_balance) + func.coalesce(sums.c.moved, 0)).label("balance_cents"),
+                   Account.currency)
             .outerjoin(sums, sums.c.account_id == Account.id)
             .where(Account.user_id == user_id)
             .order_by(Account.archived, Account.name))
     if not include_archived:
         stmt = stmt.where(Account.archived.is_(False))
     frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["id", "name", "type", "archived", "balance_cents"])
+                         columns=["id", "name", "type", "archived", "balance_cents", "currency"])
     frame["balance_cents"] = pd.to_numeric(frame["balance_cents"]).astype("int64")
     return frame
 
