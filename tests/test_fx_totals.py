@@ -277,3 +277,22 @@ def test_the_explorer_and_overview_show_converted_totals_and_what_is_missing(cli
     assert "-\\u00a51,234" in accounts_text and "-$160.00" in accounts_text
     assert "-\\u20ac205.64" in accounts_text
     assert "-\\u20ac205.64" in _text(body["overview-stats"]["children"])
+
+
+def test_budgets_count_spending_in_the_base_currency_and_roll_over_converted(db_session):
+    from dashboard.services import budgets as budgets_svc
+
+    user_id, accounts = _setup(db_session)
+    food = _categories(db_session)["Food"]
+    budgets_svc.create_budget(db_session, user_id, category_id=food, amount="150.00", start_date=JAN(1),
+                              rollover=True)
+    budgets_svc.create_budget(db_session, user_id, category_id=food, amount="100.00", start_date=date(2026, 2, 1))
+    db_session.commit()
+    _spend(db_session, user_id, accounts, MONTH, food)
+    january = budgets_svc.Period.containing("monthly", JAN(1))
+    frame = budgets_svc.budget_frame(db_session, user_id, january, TODAY)
+    assert frame["spent_cents"].tolist() == [19759]
+    assert budgets_svc.period_flows(db_session, user_id, JAN(1), JAN(31)) == (0, 19759)
+    february = budgets_svc.Period.containing("monthly", date(2026, 2, 1))
+    frame = budgets_svc.budget_frame(db_session, user_id, february, TODAY)
+    assert frame["carried_cents"].tolist() == [15000 - 19759]

@@ -319,49 +319,6 @@ def rate_coverage(session: Session, user_id: int) -> dict:
     return {"base": base, "currencies": out}
 
 
-def converted_flow_total(session: Session, user_id: int, flow: str, start: date, end: date) -> Total:
-    """The user's spending or income (``flow``) from ``start`` to ``end`` in the base currency, from the
-    daily roll-up: one GROUP BY (day, account currency) over DailyRollup joined to accounts, each group
-    carrying its rate from a correlated subquery (the latest on or before the day, one step back in
-    uq_exchange_rates_user_id_base_currency_day). At most days x currencies rows leave the database.
-
-    Each (day, currency) group is converted and rounded once, half-even: a roll-up holds sums, so
-    per-transaction rounding (convert_rows) cannot be had from it; the two differ by at most half a
-    minor unit per transaction beyond the first of each group. Only direct and inverse quotes against
-    the base currency are joined here; a currency quoted only through a third one is reported missing."""
-    base = base_currency(session, user_id)
-    currency = Account.currency
-    grouped = (select(DailyRollup.day, currency, func.sum(DailyRollup.total_cents).label("cents"),
-                      func.sum(DailyRollup.row_count).label("n"))
-               .join(Account, and_(Account.id == DailyRollup.account_id, Account.user_id == DailyRollup.user_id))
-               .where(DailyRollup.user_id == user_id, DailyRollup.flow == flow,
-                      DailyRollup.day.between(start, end))
-               .group_by(DailyRollup.day, currency).subquery())
-    day, cur = grouped.c.day, grouped.c.currency
-    direct = (select(ExchangeRate.rate).where(
-        ExchangeRate.user_id == user_id, ExchangeRate.base == base, ExchangeRate.currency == cur,
-        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
-    inverse = (select(ExchangeRate.rate).where(
-        ExchangeRate.user_id == user_id, ExchangeRate.base == cur, ExchangeRate.currency == base,
-        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
-    rows = session.execute(select(day, cur, grouped.c.cents, grouped.c.n, direct.label("direct"),
-                                  inverse.label("inverse"))).all()
-    total, count, missing = 0, 0, set()
-    for r in rows:
-        if r.currency == base:
-            factor = Fraction(1)
-        elif r.direct is not None:  # 1 base = rate currency: currency -> base divides
-            factor = 1 / Fraction(Decimal(r.direct))
-        elif r.inverse is not None:  # 1 currency = rate base: multiplies
-            factor = Fraction(Decimal(r.inverse))
-        else:
-            missing.add(Missing(r.currency, base, r.day))
-            continue
-        total += round_to_minor(Fraction(int(r.cents), 100) * factor, base)
-        count += int(r.n)
-    return Total(base, total, tuple(sorted(missing)), count)
-
-
 # -- converting aggregates (the explorer, the Overview, budgets) -------------------------------------
 #
 # The rule (docs/currencies.md, "Totals in the base currency"): an aggregate in several currencies is
@@ -519,3 +476,22 @@ def conversion_of(session: Session, user_id: int, start: date, end: date,
                           start, end)
         convert_frame(frame, currencies, book, conversion)
     return conversion
+
+
+def converted_sums(session: Session, user_id: int, currencies: AccountCurrencies, rows, key: str,
+                   start: date, end: date, conversion: Conversion | None = None) -> dict:
+    """Rows of (key, day, account_id, category_id, cents) of accounts in other currencies (a GROUP BY
+    on the conversion unit and ``key``) -> {key: cents in the base currency}, each row converted at its
+    day's rate and rounded once, half-even. Rows without a rate are left out (recorded in
+    ``conversion``)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=[key, "day", "account_id", "category_id", "total_cents"])
+    if frame.empty:
+        return {}
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["total_cents"] = pd.to_numeric(frame["total_cents"]).astype("int64")
+    used = {currencies.mapping[int(a)] for a in frame["account_id"].unique()}
+    book = load_rates(session, user_id, {currencies.base, *used}, start, end)
+    converted = convert_frame(frame, currencies, book, conversion)
+    return {k: int(v) for k, v in converted.groupby(key, dropna=False)["total_cents"].sum().items()}
