@@ -77,8 +77,8 @@ def bench_app(rows: int, dataset: str = "uniform", label: str = "bench"):
                     from dashboard.demo import load_demo
                     load_demo(db.session, email=BENCH_EMAIL, n_transactions=rows, replace=True, seed=7,
                               progress=say)
+                db.session.commit()  # inside: leaving _text_index_paused rolls back what is not committed
             print(f"built {rows:,} transactions in {time.perf_counter() - started:.1f} s", flush=True)
-            db.session.commit()
             if db_kind() == "postgresql":
                 # What autovacuum would do soon after a bulk load: statistics, and the visibility map
                 # that lets PostgreSQL answer from the covering indexes alone.
