@@ -296,3 +296,49 @@ def test_budgets_count_spending_in_the_base_currency_and_roll_over_converted(db_
     february = budgets_svc.Period.containing("monthly", date(2026, 2, 1))
     frame = budgets_svc.budget_frame(db_session, user_id, february, TODAY)
     assert frame["carried_cents"].tolist() == [15000 - 19759]
+
+
+def test_the_sql_conversion_is_the_python_conversion_and_falls_back_beyond_64_bits(db_session, monkeypatch):
+    """The groups are converted in SQL (exact integers; NUMERIC on PostgreSQL); a Python reference
+    (fx.convert_frame) gives the same frames for every key the pages ask for. On SQLite a product beyond
+    64 bits is detected and the aggregate is recomputed in Python, exactly."""
+    user_id, accounts = _setup(db_session)
+    cats = _categories(db_session)
+    _spend(db_session, user_id, accounts, MONTH + [(JAN(1), "USD", "3.00"), (JAN(21), "JPY", "99999")], cats["Food"])
+    _spend(db_session, user_id, accounts, [(JAN(5), "JPY", "77"), (JAN(20), "USD", "0.07"), (JAN(20), "USD", "0.05")],
+           cats["Shopping"])
+    filters = _january()
+    currencies = fx.account_currencies(db_session, user_id)
+    base_ids, foreign_ids = currencies.split()
+    book = fx.load_rates(db_session, user_id, {"EUR", "USD", "JPY"}, filters.start, filters.end)
+
+    def python(keys, **kw):
+        conversion = fx.Conversion("EUR")
+        frame = svc._converted_in_python(db_session, user_id, filters, keys, filters.start, filters.end, currencies,
+                                         base_ids, foreign_ids, book, kw.get("order_by_total", False),
+                                         kw.get("limit"), conversion)
+        return frame, conversion
+
+    for keys, kw in ((["category_id"], {}), (["day", "category_id"], {}), (["bucket", "category_id"], {}),
+                     (["payee"], {"order_by_total": True, "limit": 10}), ([], {})):
+        conversion = fx.Conversion("EUR")
+        got = svc.aggregate(db_session, user_id, filters, keys, conversion=conversion, **kw)
+        expected, expected_conversion = python(keys, **kw)
+        sort = keys or ["total_cents"]
+        pd.testing.assert_frame_equal(got.sort_values(sort).reset_index(drop=True),
+                                      expected.sort_values(sort).reset_index(drop=True), check_dtype=False)
+        assert conversion.unconverted == expected_conversion.unconverted
+        assert conversion.converted_from == expected_conversion.converted_from == {"USD", "JPY"}
+
+    # A rate with 18 significant digits makes the SQLite product overflow: the Python path answers.
+    fx.set_rate(db_session, user_id, day=JAN(20), currency="USD", base="EUR", rate="1.10000000000000001")
+    db_session.commit()
+    book = fx.load_rates(db_session, user_id, {"EUR", "USD", "JPY"}, filters.start, filters.end)
+    expected, _ = python(["category_id"])
+    calls = []
+    original = svc._converted_in_python
+    monkeypatch.setattr(svc, "_converted_in_python", lambda *a: calls.append(1) or original(*a))
+    got = svc.aggregate(db_session, user_id, filters, ["category_id"])
+    assert dict(zip(got["category_id"], got["total_cents"])) == dict(zip(expected["category_id"],
+                                                                         expected["total_cents"]))
+    assert bool(calls) == (db_session.get_bind().dialect.name == "sqlite")

@@ -26,6 +26,7 @@ and Money's scale 2 -> 3), not a scale per row: per-row scales would make every 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from babel.numbers import get_currency_name, get_currency_precision, list_currencies
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models import Account, DailyRollup, ExchangeRate, Transaction, User
@@ -495,3 +496,135 @@ def converted_sums(session: Session, user_id: int, currencies: AccountCurrencies
     book = load_rates(session, user_id, {currencies.base, *used}, start, end)
     converted = convert_frame(frame, currencies, book, conversion)
     return {k: int(v) for k, v in converted.groupby(key, dropna=False)["total_cents"].sum().items()}
+
+
+# -- converting in SQL -------------------------------------------------------------------------------
+
+_INT64 = 2 ** 63 - 1
+
+
+def _half_even_sql(dialect: str, cents, n, d):
+    """SQL for cents x n / d (d > 0) rounded half-even, in exact integer arithmetic: on the magnitude,
+    then the sign put back (half-even is symmetric). PostgreSQL computes in NUMERIC (exact, no limit);
+    SQLite in 64-bit integers (the caller keeps |cents| x n below 2**63: see ``lim``)."""
+    a = func.abs(cents) * n
+    q = func.div(a, d) if dialect == "postgresql" else a.op("/")(d)
+    r = a.op("%")(d)
+    up = case((or_(r * 2 > d, and_(r * 2 == d, q.op("%")(2) == 1)), 1), else_=0)
+    return case((cents < 0, -(q + up)), else_=q + up)
+
+
+@dataclass
+class ConvertedSelect:
+    """``select``: (keys..., total_cents, row_count, overflow) with the groups of ``grouped`` converted
+    into the base currency; ``record`` notes in a Conversion what was converted and what had no rate."""
+
+    select: object
+    grouped: object
+    rates: object
+    converted_from: set[str]
+    missing_pairs: set[tuple[str, date]]
+    currencies: AccountCurrencies
+
+    def record(self, session: Session, conversion: Conversion) -> None:
+        conversion.converted_from |= self.converted_from
+        if not self.missing_pairs:
+            return
+        g, r = self.grouped, self.rates
+        rows = session.execute(
+            select(g.c.day, g.c.account_id, func.sum(g.c.total_cents))
+            .select_from(g.outerjoin(r, and_(r.c.account_id == g.c.account_id, r.c.day == g.c.day)))
+            .where(r.c.n.is_(None)).group_by(g.c.day, g.c.account_id)).all()
+        mapping = self.currencies.mapping
+        for day, account_id, cents in rows:
+            day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            conversion.leave_out(mapping[int(account_id)], day, int(cents or 0))
+
+
+def converted_select(session: Session, currencies: AccountCurrencies, account_ids: Iterable[int], book: RateBook,
+                     grouped, keys: list[str], start: date, end: date) -> ConvertedSelect | None:
+    """SQL converting ``grouped`` (a subquery grouped by ``keys`` and CONVERSION_UNIT, with total_cents
+    and row_count, of accounts in other currencies than the base) into the base currency, grouped by
+    ``keys``: joined on (account, day) to an inline table of each day's exact factor as integers n / d
+    (from ``book``, the latest rate on or before each day), each group rounded once, half-even
+    (_half_even_sql), in the database: as many rows out as keys. Days without a rate have no factor: their
+    groups drop out of the join (``record`` lists them). None when a factor is too large for SQLite's
+    integers (then convert in Python: convert_frame)."""
+    dialect = session.get_bind().dialect.name
+    base = currencies.base
+    digits = minor_digits(base)
+    scale = 10 ** (STORED_DIGITS - digits)
+    mapping = currencies.mapping
+    ids = sorted(set(int(i) for i in account_ids))
+    used = sorted({mapping[i] for i in ids})
+    factors: dict[tuple[str, date], tuple[int, int] | None] = {}
+    converted_from, missing = set(), set()
+    # A factor changes only on a day some rate of the book starts: look it up there, carry it between.
+    changes = {d for days, _ in book.series.values() for d in days if start < d <= end}
+    current: dict[str, tuple[int, int] | None] = {}
+    day = start
+    while day <= end:
+        for currency in used:
+            if day == start or day in changes:
+                factor = book.factor(currency, base, day)
+                if factor is None:
+                    current[currency] = None
+                else:
+                    # stored hundredths x factor x 10**digits / 100 = minor units of the base currency
+                    n, d = factor.numerator * 10 ** digits, factor.denominator * 100
+                    g = math.gcd(n, d)
+                    current[currency] = (n // g, d // g)
+                    converted_from.add(currency)
+            factors[(currency, day)] = current[currency]
+            if current[currency] is None:
+                missing.add((currency, day))
+        day = day.fromordinal(day.toordinal() + 1)
+    rows = []
+    for account_id in ids:
+        currency = mapping[account_id]
+        for (cur, day), nd in factors.items():
+            if cur != currency or nd is None:
+                continue
+            n, d = nd
+            if dialect != "postgresql" and (2 * d > _INT64 or n > _INT64):
+                return None
+            lim = _INT64 // n if dialect != "postgresql" else 0
+            rows.append((account_id, day, n, d, lim))
+    rates = _inline_rates(dialect, rows)
+    g = grouped
+    joined = g.join(rates, and_(rates.c.account_id == g.c.account_id, rates.c.day == g.c.day))
+    value = _half_even_sql(dialect, g.c.total_cents, rates.c.n, rates.c.d) * scale
+    if dialect == "postgresql":
+        overflow = literal(0)
+    else:
+        too_big = func.abs(g.c.total_cents) > rates.c.lim
+        value = case((too_big, 0), else_=value)
+        overflow = case((too_big, 1), else_=0)
+    stmt = (select(*[g.c[k] for k in keys], func.sum(value).label("total_cents"),
+                   func.sum(g.c.row_count).label("row_count"), func.sum(overflow).label("overflow"))
+            .select_from(joined))
+    if keys:
+        stmt = stmt.group_by(*[g.c[k] for k in keys])
+    return ConvertedSelect(stmt, g, rates, converted_from, missing, currencies)
+
+
+def _inline_rates(dialect: str, rows: list[tuple[int, date, int, int, int]]):
+    """(account_id, day, n, d, lim) as an inline VALUES table (integers and ISO days we made, never user
+    text: written into the SQL, not bound, so thousands of days cost no bind parameters)."""
+    from sqlalchemy import BigInteger, Date, Integer, column, text
+
+    if not rows:
+        rows = [(0, date(1, 1, 1), 1, 1, 0)]  # joins nothing (no account 0)
+    if dialect == "postgresql":
+        body = ", ".join(
+            f"({int(a)}, DATE '{day.isoformat()}', {int(n)}::numeric, {int(d)}::numeric, {int(lim)}::bigint)"
+            if i == 0 else f"({int(a)}, DATE '{day.isoformat()}', {int(n)}, {int(d)}, {int(lim)})"
+            for i, (a, day, n, d, lim) in enumerate(rows))
+        sql = f"SELECT * FROM (VALUES {body}) AS fx(account_id, day, n, d, lim)"
+    else:
+        body = ", ".join(f"({int(a)}, '{day.isoformat()}', {int(n)}, {int(d)}, {int(lim)})"
+                         for a, day, n, d, lim in rows)
+        sql = ("SELECT column1 AS account_id, column2 AS day, column3 AS n, column4 AS d, column5 AS lim "
+               f"FROM (VALUES {body})")
+    return text(sql).columns(column("account_id", Integer), column("day", Date), column("n", BigInteger),
+                             column("d", BigInteger), column("lim", BigInteger)).subquery("fx_rates")

@@ -472,21 +472,53 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
     account_id) over [start, end] (default: the filters' range), in the user's base currency.
 
     One currency (every chosen account in the base currency): one SQL statement (see _parts), nothing
-    else. Several: services/fx.py converts the other accounts' groups (fx.CONVERSION_UNIT) at their
-    day's rate; money without a rate is left out and recorded in ``conversion``."""
+    else. Several: the same statement for the accounts in the base currency, UNION ALL the other
+    accounts' rows grouped by the keys and fx.CONVERSION_UNIT (day, account, category), each group
+    converted in SQL at its day's rate (services/fx.py: converted_select), then grouped by the keys:
+    still one statement, as few rows out. Money without a rate is left out and recorded in
+    ``conversion``."""
     start = start or filters.start
     end = end or filters.end
     currencies = fx.account_currencies(session, user_id)
     base_ids, foreign_ids = currencies.split(filters.account_ids)
     if not foreign_ids:
-        return _aggregate(session, user_id, filters, keys, start, end, order_by_total, limit)
+        return _frame(session.execute(_grouped(_union(session, user_id, filters, keys, start, end), keys,
+                                               order_by_total=order_by_total, limit=limit)).all(), keys)
     unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
-    foreign = _aggregate(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end)
+    foreign = _grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end),
+                       unit).subquery()
     book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
                          start, end)
+    converted = fx.converted_select(session, currencies, foreign_ids, book, foreign, keys, start, end)
+    if converted is not None:
+        parts = [converted.select]
+        if base_ids:
+            native = _grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, start, end),
+                              keys)
+            parts.append(native.add_columns(literal(0).label("overflow")))
+        combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        rows = session.execute(_grouped(combined, keys, order_by_total=order_by_total, limit=limit,
+                                        overflow=True)).all()
+        if not any(row[-1] for row in rows):   # else a product beyond 64 bits (SQLite): exactly, in Python
+            if conversion is not None:
+                converted.record(session, conversion)
+            return _frame([row[:-1] for row in rows], keys)
+    return _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
+                                book, order_by_total, limit, conversion)
+
+
+def _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids, book,
+                         order_by_total, limit, conversion) -> pd.DataFrame:
+    """``aggregate`` for several currencies with the groups converted in Python (fx.convert_frame): the
+    same rule as converted_select, for the rare group whose product does not fit SQLite's integers.
+    Also the reference the tests hold the SQL path to."""
+    unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
+    foreign = _frame(session.execute(_grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids),
+                                                     unit, start, end), unit)).all(), unit)
     parts = [fx.convert_frame(foreign, currencies, book, conversion)]
     if base_ids:
-        parts.append(_aggregate(session, user_id, replace(filters, account_ids=base_ids), keys, start, end))
+        parts.append(_frame(session.execute(_grouped(_union(
+            session, user_id, replace(filters, account_ids=base_ids), keys, start, end), keys)).all(), keys))
     combined = pd.concat(parts, ignore_index=True)
     if keys:
         combined = combined.groupby(keys, as_index=False, dropna=False, sort=False)[
@@ -505,25 +537,31 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
     return combined
 
 
-def _aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], start: date, end: date,
-               order_by_total: bool = False, limit: int | None = None) -> pd.DataFrame:
-    """``aggregate`` for amounts as stored (no conversion)."""
+def _union(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], start: date, end: date):
+    """The parts (see _parts) as one subquery."""
     categories = _category_ids(session, user_id, filters)
     parts = _parts(session, user_id, filters, start, end, keys, categories)
-    if len(parts) == 1:
-        combined = parts[0].subquery()
-    else:
-        combined = union_all(*parts).subquery()
+    return parts[0].subquery() if len(parts) == 1 else union_all(*parts).subquery()
+
+
+def _grouped(combined, keys: list[str], *, order_by_total: bool = False, limit: int | None = None,
+             overflow: bool = False) -> Select:
+    """SUM of total_cents and row_count (and overflow) of a subquery, grouped by ``keys``."""
     key_cols = [combined.c[k] for k in keys]
     total = func.sum(combined.c.total_cents)
     stmt = select(*key_cols, total.label("total_cents"), func.sum(combined.c.row_count).label("row_count"))
+    if overflow:
+        stmt = stmt.add_columns(func.sum(combined.c.overflow).label("overflow"))
     if keys:
         stmt = stmt.group_by(*key_cols)
     if order_by_total:
         stmt = stmt.order_by(total.desc(), *key_cols)
     if limit:
         stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
+    return stmt
+
+
+def _frame(rows, keys: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=[*keys, "total_cents", "row_count"])
     frame["total_cents"] = pd.to_numeric(frame["total_cents"]).fillna(0).astype("int64")
     frame["row_count"] = pd.to_numeric(frame["row_count"]).fillna(0).astype("int64")
