@@ -77,7 +77,7 @@ def bench_app(rows: int, dataset: str = "uniform", label: str = "bench"):
                     from dashboard.demo import load_demo
                     load_demo(db.session, email=BENCH_EMAIL, n_transactions=rows, replace=True, seed=7,
                               progress=say)
-                db.session.commit()  # inside: leaving _text_index_paused rolls back what is not committed
+                db.session.commit()   # inside: the index is rebuilt from the committed rows
             print(f"built {rows:,} transactions in {time.perf_counter() - started:.1f} s", flush=True)
             if db_kind() == "postgresql":
                 # What autovacuum would do soon after a bulk load: statistics, and the visibility map
@@ -105,10 +105,10 @@ def _text_index_paused(session):
             session.execute(text(f"DROP TRIGGER {name}"))
         session.commit()
     try:
-        yield
+        yield   # the caller commits its load inside (a rollback here would throw the load away)
     finally:
         if triggers:
-            session.rollback()
+            session.rollback()   # only what was not committed: a failed load
             for _, sql in triggers:
                 session.execute(text(sql))
             session.execute(text("INSERT INTO transactions_fts (transactions_fts) VALUES ('rebuild')"))
