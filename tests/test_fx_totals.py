@@ -342,3 +342,33 @@ def test_the_sql_conversion_is_the_python_conversion_and_falls_back_beyond_64_bi
     assert dict(zip(got["category_id"], got["total_cents"])) == dict(zip(expected["category_id"],
                                                                          expected["total_cents"]))
     assert bool(calls) == (db_session.get_bind().dialect.name == "sqlite")
+
+
+def test_rows_keep_their_native_amount_and_currency(client, db_session, make_user):
+    """The Transactions grid and the explorer's rows show each amount in its account's currency; the
+    Transactions summary nets each currency apart; the CSV download names the currency."""
+    import csv
+    import io
+
+    from conftest import login
+
+    from dashboard.services import transaction_grid as grid
+
+    user = make_user("rows@example.com", currency="EUR")
+    user_id, accounts = _setup(db_session, user=user)
+    _spend(db_session, user_id, accounts, MONTH, _categories(db_session)["Food"])
+    page = grid.rows_page(db_session, user_id, grid.parse_filters({}), 0, 100)
+    records = grid.grid_records(page)
+    assert {(r["amount"], r["currency"]) for r in records} == {
+        ("-12.34", "EUR"), ("-40.00", "EUR"), ("-100.00", "USD"), ("-50.00", "USD"), ("-1234.00", "JPY")}
+    totals = grid.summary(db_session, user_id, grid.parse_filters({}))
+    assert totals["by_currency"] == {"EUR": -5234, "JPY": -123400, "USD": -15000}
+    rows = svc.rows_page(db_session, user_id, _january(), 0, 100)
+    assert set(zip(rows["amount_cents"], rows["currency"])) == {
+        (1234, "EUR"), (4000, "EUR"), (10000, "USD"), (5000, "USD"), (123400, "JPY")}
+    login(client, "rows@example.com")
+    response = client.get("/export/spending.csv?preset=custom&from=2026-01-01&to=2026-01-31", buffered=True)
+    lines = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert lines[0][5:7] == ["amount", "currency"]
+    assert sorted((line[5], line[6]) for line in lines[1:]) == [
+        ("100.00", "USD"), ("12.34", "EUR"), ("1234.00", "JPY"), ("40.00", "EUR"), ("50.00", "USD")]

@@ -72,7 +72,7 @@ def _grid_columns(currency: str) -> list[dict]:
         # Amount third, so that a phone shows date, payee and amount without scrolling sideways.
         date_column("date", "Date", sort="desc", minWidth=104),
         text_column("payee", "Payee", minWidth=110),
-        money_column("amount_cents", "Amount", currency, minWidth=96),
+        money_column("amount_cents", "Amount", currency, currency_field="currency", minWidth=96),
         text_column("category", "Category", minWidth=150),
         text_column("description", "Description", minWidth=140),
         text_column("account", "Account", minWidth=110),

@@ -128,7 +128,9 @@ def _grid_columns(currency: str, categories: list[dict]) -> list[dict]:
          "cellDataType": False, "cellEditor": "agTextCellEditor", "minWidth": 96,
          "cellClass": "money ag-right-aligned-cell",
          "cellClassRules": {"editable-cell": editable_money["function"], "amount-in": "Number(params.value) > 0"},
-         "valueFormatter": {"function": f"formatCents(Math.round(Number(params.value) * 100), '{currency}')"}},
+         # In the account's currency (each row carries it); the user's for a row without one.
+         "valueFormatter": {"function": "formatCents(Math.round(Number(params.value) * 100), "
+                                        f"(params.data && params.data.currency) || '{currency}')"}},
         {"field": "category_id", "headerName": "Category", "editable": editable_money, "refData": labels,
          "cellEditor": "agSelectCellEditor", "cellDataType": False, "sortable": False, "minWidth": 170, "flex": 2,
          "cellEditorParams": {"values": [""] + [str(c["id"]) for c in categories if not c.get("hidden")]},
@@ -423,9 +425,12 @@ def update_summary(state, _reload_token):
     totals = svc.summary(db.session, viewer.user_id, filters)
     noun = "transaction" if totals["count"] == 1 else "transactions"
     scope = "matching" if filters.active else "in all"
+    if "by_currency" in totals:   # amounts in several currencies: one net per currency, never added up
+        net = " · ".join(format_money(v, c, cents=True, signed=True) for c, v in totals["by_currency"].items())
+    else:
+        net = format_money(totals["total_cents"], viewer.currency, cents=True, signed=True)
     return [html.Span(f"{format_number(totals['count'])} {noun} {scope}", id=f"{P}-count"), " · net ",
-            html.Span(format_money(totals["total_cents"], viewer.currency, cents=True, signed=True),
-                      className="money", id=f"{P}-net")]
+            html.Span(net, className="money", id=f"{P}-net")]
 
 
 # New filters: fetch the rows again from the top. After a write: reload the cached blocks (an edit keeps

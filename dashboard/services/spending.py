@@ -724,7 +724,7 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
                              Transaction.description.label("description"),
                              category_label.label("category"), Account.name.label("account"),
-                             cents(amount_col).label("amount_cents"))
+                             cents(amount_col).label("amount_cents"), Account.currency.label("currency"))
             .outerjoin(cat, cat.id == category_col)
             .outerjoin(parent, parent.id == cat.parent_id)
             .join(Account, Account.id == account_col))
@@ -780,10 +780,10 @@ def tag_names_of(session: Session, user_id: int, transaction_id_col):
 
 def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[tuple]:
     """Every matching row, streamed in chunks (for the CSV download), newest first: date, payee,
-    description, category, account, amount_cents, tags."""
+    description, category, account, amount_cents, currency (the account's), tags."""
     subq = _rows_select(session, user_id, filters).subquery()
     stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category, subq.c.account,
-                   subq.c.amount_cents, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
+                   subq.c.amount_cents, subq.c.currency, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
     yield from session.execute(stmt)
