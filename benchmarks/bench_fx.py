@@ -1,19 +1,19 @@
 """The spending explorer with accounts in three currencies against the same data in one (issue 17).
 
-    python benchmarks/bench_fx.py [--rows 1000000] [--runs 10] [--only case,case]
+    python benchmarks/bench_fx.py [--rows 1000000] [--runs 10] [--only case,case] [--dataset uniform|varied]
 
-Runs on its own copy of the uniform data set (label "fx": benchmarks/data/fx-<rows>.sqlite3, or schema
-fx_<rows> on PostgreSQL; built on first use like every benchmark set, or copied from a shared
-bench-<rows>.sqlite3 beforehand), because it changes the accounts' currencies and writes rates. Each
+Runs on its own copy of a data set (label "fx": benchmarks/data/fx-[varied-]<rows>.sqlite3, or schema
+fx_[varied_]<rows> on PostgreSQL; built on first use like every benchmark set, or copied from a shared
+bench-[varied-]<rows>.sqlite3 beforehand), because it changes the accounts' currencies and writes rates. Each
 case of bench_spending.py is timed twice on the same rows, at the same load:
 
 - one currency: every account in the user's currency (USD): the explorer's plain path;
-- three currencies: the accounts in USD, EUR, GBP, EUR (three quarters of the rows in a currency other
-  than the base), with ECB-style working-day rates (1 EUR = x USD, 1 EUR = y GBP: EUR converts by the
+- three currencies: the accounts in USD, EUR, GBP, EUR, USD, EUR, GBP, EUR (about three quarters of
+  the rows in a currency other than the base), with ECB-style working-day rates (1 EUR = x USD, 1 EUR = y GBP: EUR converts by the
   inverse quote, GBP through the euro) for every day of the data.
 
-    bench spending.fx1.<case> db=... median_ms=... cpu_median_ms=... load=...
-    bench spending.fx3.<case> db=... median_ms=... cpu_median_ms=... load=... vs_one_currency=1.07
+    bench spending.<dataset>.fx1.<case> db=... median_ms=... cpu_median_ms=... load=...
+    bench spending.<dataset>.fx3.<case> db=... median_ms=... cpu_median_ms=... load=... vs_one_currency=1.07
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import os
 from datetime import date, timedelta
 
 from bench_spending import CASES, OUTPUTS, _inputs, _post
-from common import bench_app, db_kind, measure_cpu
+from common import DATASETS, bench_app, db_kind, measure_cpu
 
 THREE = ("USD", "EUR", "GBP", "EUR")
 
@@ -64,9 +64,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--only", default="", help="comma-separated case names (default: every case)")
+    parser.add_argument("--dataset", choices=DATASETS, default="uniform")
     args = parser.parse_args()
 
-    app, user_id = bench_app(args.rows, "uniform", label="fx")
+    app, user_id = bench_app(args.rows, args.dataset, label="fx")
     import re
 
     from sqlalchemy import select
@@ -78,9 +79,9 @@ def main() -> None:
     with app.app_context():
         account = db.session.scalar(select(Account.id).where(Account.user_id == user_id).order_by(Account.id)
                                     .offset(1))   # the second account: EUR in the three-currency runs
-        food = db.session.scalar(select(Category.id).where(Category.name == "Food", Category.user_id.is_(None)))
-        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries",
-                                                                Category.user_id.is_(None)))
+        owner = Category.user_id.is_(None) if args.dataset == "uniform" else Category.user_id == user_id
+        food = db.session.scalar(select(Category.id).where(Category.name == "Food", owner))
+        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries", owner))
     today = date.today()
     replacements = {"ACCOUNT": str(account), "FOOD": str(food), "GROCERIES": str(groceries),
                     "START": add_months(today, -7).replace(day=10).isoformat(),
@@ -112,7 +113,7 @@ def main() -> None:
                 ratio = f" vs_one_currency={median / one[name]:.2f}"
             else:
                 one[name] = median
-            print(f"bench spending.{label}.{name} db={kind} rows={args.rows} median_ms={median:.0f} "
+            print(f"bench spending.{args.dataset}.{label}.{name} db={kind} rows={args.rows} median_ms={median:.0f} "
                   f"p95_ms={p95:.0f} cpu_median_ms={cpu:.0f} load={os.getloadavg()[0]:.1f}{ratio}", flush=True)
     _set_currencies(app, user_id, False)
 

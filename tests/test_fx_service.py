@@ -234,7 +234,7 @@ def test_transaction_writes_keep_to_the_accounts_currency(db_session, make_user)
         update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=euro)
     db_session.rollback()
     update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=yen2)
-    with pytest.raises(ServiceError, match="between currencies"):
+    with pytest.raises(ServiceError, match="enter the amount that arrived in JPY"):
         create_transfer(db_session, user.id, from_account_id=euro, to_account_id=yen, date=JAN(5), amount="10")
     db_session.rollback()
     create_transfer(db_session, user.id, from_account_id=yen, to_account_id=yen2, date=JAN(5), amount="500")

@@ -276,7 +276,10 @@ def test_the_explorer_and_overview_show_converted_totals_and_what_is_missing(cli
     # -52.34 EUR, -160.00 USD / 1.1 = -145.45, -1234 JPY / 157.12 = -7.85: -205.64.
     assert "-\\u00a51,234" in accounts_text and "-$160.00" in accounts_text
     assert "-\\u20ac205.64" in accounts_text
-    assert "-\\u20ac205.64" in _text(body["overview-stats"]["children"])
+    stats = _text(body["overview-stats"]["children"])
+    assert "-\\u20ac205.64" in stats
+    if date.today() < date(2027, 1, 1):   # January 2026 is within the Overview's 12 months
+        assert "overview-conversion" in stats and "$10.00 in USD (Jan 1, 2026)" in stats
 
 
 def test_budgets_count_spending_in_the_base_currency_and_roll_over_converted(db_session):
@@ -372,3 +375,78 @@ def test_rows_keep_their_native_amount_and_currency(client, db_session, make_use
     assert lines[0][5:7] == ["amount", "currency"]
     assert sorted((line[5], line[6]) for line in lines[1:]) == [
         ("100.00", "USD"), ("12.34", "EUR"), ("1234.00", "JPY"), ("40.00", "EUR"), ("50.00", "USD")]
+
+
+# -- import ----------------------------------------------------------------------------------------
+
+def test_imports_keep_to_the_accounts_currency(db_session):
+    """OFX: a statement whose CURDEF differs from the account's currency is refused. CSV: a currency
+    column is read (its header guessed); a row in another currency than the account's is an error the
+    user must leave out; an amount finer than the currency's minor unit (half a yen) too."""
+    from pathlib import Path
+
+    from dashboard.services import importer as imp
+
+    user_id, accounts = _setup(db_session)
+    data = Path(__file__).parent / "data"
+    eur_statement = imp.parse_file((data / "statement_v2.qfx").read_bytes(), "card.qfx")
+    assert eur_statement.info["currencies"] == ["EUR"]
+    assert len(imp.plan_import(db_session, user_id, accounts["EUR"], eur_statement).to_import) == 3
+    with pytest.raises(imp.ImportFileError, match=r"in EUR \(its CURDEF\).*is in USD"):
+        imp.plan_import(db_session, user_id, accounts["USD"], eur_statement)
+
+    csv_data = (b"Date,Payee,Amount,Currency\n2026-01-05,Cafe,-4.50,usd\n2026-01-06,Hotel,-120.00,EUR\n"
+                b"2026-01-07,Shop,-9.99,USD\n")
+    guess = imp.inspect_csv(csv_data)
+    assert guess.mapping.currency == 3
+    parsed = imp.parse_csv(csv_data, guess.mapping)
+    assert [r.currency for r in parsed.rows] == ["USD", "EUR", "USD"]
+    plan = imp.plan_import(db_session, user_id, accounts["USD"], parsed)
+    assert [r.status for r in plan.rows] == ["new", "error", "new"]
+    assert "In EUR, but the account is in USD" in plan.rows[1].reason
+    assert plan.blocking_errors == [plan.rows[1]]
+    plan = imp.plan_import(db_session, user_id, accounts["USD"], parsed, decisions={plan.rows[1].line: False})
+    assert not plan.blocking_errors and len(plan.to_import) == 2
+
+    yen = imp.parse_csv(b"Date,Payee,Amount\n2026-01-05,Ramen,-980\n2026-01-06,Odd,-10.50\n",
+                        imp.inspect_csv(b"Date,Payee,Amount\n2026-01-05,Ramen,-980\n").mapping)
+    plan = imp.plan_import(db_session, user_id, accounts["JPY"], yen)
+    assert [r.status for r in plan.rows] == ["new", "error"] and "no decimals" in plan.rows[1].reason
+    bad = imp.parse_csv(b"Date,Payee,Amount,Currency\n2026-01-05,Cafe,-4.50,dollars\n", guess.mapping)
+    assert bad.rows == [] and "not a currency code" in bad.errors[0].reason
+
+
+# -- transfers -------------------------------------------------------------------------------------
+
+def test_a_transfer_across_currencies_has_two_amounts_and_never_counts_as_spending(db_session):
+    from dashboard.services import transactions as tx_svc
+    from models import Transaction
+
+    user_id, accounts = _setup(db_session)
+    _spend(db_session, user_id, accounts, MONTH, _categories(db_session)["Food"])
+    with pytest.raises(fx.ServiceError, match="arrived in USD"):
+        tx_svc.create_transfer(db_session, user_id, from_account_id=accounts["EUR"], to_account_id=accounts["USD"],
+                               date=JAN(16), amount="100.00")
+    db_session.rollback()
+    with pytest.raises(fx.ServiceError, match="no decimals"):
+        tx_svc.create_transfer(db_session, user_id, from_account_id=accounts["EUR"], to_account_id=accounts["JPY"],
+                               date=JAN(16), amount="100.00", to_amount="15712.5")
+    db_session.rollback()
+    out_leg, in_leg = tx_svc.create_transfer(db_session, user_id, from_account_id=accounts["EUR"],
+                                             to_account_id=accounts["USD"], date=JAN(16), amount="100.00",
+                                             to_amount="108.90")
+    db_session.commit()
+    assert (out_leg.amount, in_leg.amount) == (D("-100.00"), D("108.90"))
+    assert out_leg.kind == in_leg.kind == "transfer"
+    assert fx.implied_rate(out_leg.amount, in_leg.amount) == D("1.089000")
+    # Neither leg is spending or income: the month's totals are the hand calculation's.
+    assert svc.explore(db_session, user_id, _january(), today=TODAY).total_cents == 19759
+    assert overview_svc.period_totals(db_session, user_id, JAN(1), JAN(31)).income_cents == 0
+    # Undo keeps both amounts.
+    snapshot = tx_svc.snapshot_transaction(db_session, user_id, out_leg.id)
+    tx_svc.delete_transaction(db_session, user_id, out_leg.id)
+    db_session.commit()
+    restored = tx_svc.restore_transaction(db_session, user_id, snapshot)
+    db_session.commit()
+    assert sorted(t.amount for t in restored) == [D("-100.00"), D("108.90")]
+    assert db_session.query(Transaction).filter_by(user_id=user_id, kind="transfer").count() == 2

@@ -18,7 +18,7 @@ from dashboard.services import goals as goals_svc
 from dashboard.services import overview as svc
 from dashboard.services import schedules as upcoming_svc
 from dashboard.services.accounts import TYPE_LABELS, in_base_currency
-from dashboard.services.periods import month_start
+from dashboard.services.periods import add_months, month_start
 from models import DEBT_TYPES, db
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Ledgerlens", order=0)
@@ -97,8 +97,9 @@ def stats_children(user_id: int, currency: str, today: date, balances, missing=(
                   id="overview-net", tone="success" if this.net_cents >= 0 else "danger",
                   detail=f"{than}: {format_money(last.net_cents, currency, cents=True, signed=True)}"),
     ]
-    note = conversion_note(svc.conversion_note(db.session, user_id, last_range[0], this_range[1]),
-                           id="overview-conversion", what="Income and spending")
+    # Over everything the page totals: the 12 months of the cash-flow chart, this month included.
+    note = conversion_note(svc.conversion_note(db.session, user_id, add_months(month_start(today), -11),
+                                               this_range[1]), id="overview-conversion", what="Income and spending")
     return [dbc.Col(card, xs=12, sm=6, xl=3) for card in cards] + ([dbc.Col(note, xs=12)] if note else [])
 
 

@@ -236,6 +236,15 @@ def convert_rows(rows: Iterable[tuple[date, str, Decimal]], target: str, book: R
     return Total(target, total, tuple(sorted(missing)), count)
 
 
+def implied_rate(sent: Decimal, received: Decimal, digits: int = 6) -> Decimal:
+    """The rate a transfer across currencies applied: 1 unit sent = ? units received (``digits``
+    decimals, half-even; for display beside the day's rate, never used to convert)."""
+    sent, received = abs(Decimal(sent)), abs(Decimal(received))
+    if not sent:
+        raise ValueError("nothing was sent")
+    return Decimal(round(Fraction(received) / Fraction(sent) * 10 ** digits)).scaleb(-digits)
+
+
 # -- reading and writing rates ---------------------------------------------------------------------
 
 def load_rates(session: Session, user_id: int, currencies: Iterable[str], start: date, end: date) -> RateBook:

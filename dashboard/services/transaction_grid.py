@@ -331,14 +331,14 @@ def edit_cell(session: Session, user_id: int, transaction_id, *, expected_versio
 
 
 def create_entry(session: Session, user_id: int, *, kind, account_id, date, amount, to_account_id=None,
-                 category_id=None, payee="", description="") -> list[Transaction]:
+                 category_id=None, payee="", description="", to_amount=None) -> list[Transaction]:
     """The add form: spending (a positive amount is money spent, a negative one a refund), income (a
     positive amount), or a transfer between two of the user's accounts (two linked legs)."""
     if kind not in KINDS:
         raise ServiceError("Choose spending, income or a transfer.", "kind")
     if kind == "transfer":
         legs = tx_service.create_transfer(session, user_id, from_account_id=account_id, to_account_id=to_account_id,
-                                          date=date, amount=amount, description=description)
+                                          date=date, amount=amount, description=description, to_amount=to_amount)
         return list(legs)
     value = parse_amount(amount, allow_negative=kind == "expense", allow_zero=False)
     category = None if category_id in (None, "") else category_id
