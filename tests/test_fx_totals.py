@@ -4,6 +4,7 @@ missing rate instead of counting it as zero. Known answers worked by hand; the g
 against a per-transaction computation; a property over random rows in random order."""
 from __future__ import annotations
 
+import json
 import random
 from datetime import date
 from decimal import Decimal
@@ -450,3 +451,25 @@ def test_a_transfer_across_currencies_has_two_amounts_and_never_counts_as_spendi
     db_session.commit()
     assert sorted(t.amount for t in restored) == [D("-100.00"), D("108.90")]
     assert db_session.query(Transaction).filter_by(user_id=user_id, kind="transfer").count() == 2
+
+
+def test_the_add_form_records_a_transfer_across_currencies_and_shows_the_implied_rate(client, app, db_session,
+                                                                                       make_user):
+    from conftest import login
+    from test_transactions_callbacks import add, value
+
+    from models import Transaction
+
+    user = make_user("transfer@example.com", currency="EUR")
+    user_id, accounts = _setup(db_session, user=user)
+    login(client, "transfer@example.com")
+    status, body = add(client, app, kind="transfer", account=str(accounts["EUR"]),
+                       **{"to-account": str(accounts["USD"])}, amount="100")
+    assert "arrived in USD" in value(body, "transactions-add-errors", "data")["to_amount"]
+    status, body = add(client, app, kind="transfer", account=str(accounts["EUR"]),
+                       **{"to-account": str(accounts["USD"]), "to-amount": "108.90"}, amount="100")
+    assert status == 200
+    message = json.dumps(value(body, "transactions-message", "children"))
+    assert "1 EUR = 1.089 USD" in message
+    legs = sorted(db_session.query(Transaction.amount).filter_by(user_id=user_id, kind="transfer").all())
+    assert [a for (a,) in legs] == [D("-100.00"), D("108.90")]
