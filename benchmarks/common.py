@@ -77,7 +77,9 @@ def bench_app(rows: int, dataset: str = "uniform", label: str = "bench"):
                     from dashboard.demo import load_demo
                     load_demo(db.session, email=BENCH_EMAIL, n_transactions=rows, replace=True, seed=7,
                               progress=say)
-                db.session.commit()   # inside: the index is rebuilt from the committed rows
+                # The loaders leave the commit to their caller (the commit rule); commit here, before
+                # the text index is rebuilt (which rolls back whatever is uncommitted first).
+                db.session.commit()
             print(f"built {rows:,} transactions in {time.perf_counter() - started:.1f} s", flush=True)
             if db_kind() == "postgresql":
                 # What autovacuum would do soon after a bulk load: statistics, and the visibility map
