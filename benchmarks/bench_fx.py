@@ -28,6 +28,15 @@ from common import DATASETS, bench_app, db_kind, measure_cpu
 THREE = ("USD", "EUR", "GBP", "EUR")
 
 
+def _page_inputs(state: dict, today: date) -> list[dict]:
+    """bench_spending's inputs, with the tag filter the page has had since the tags came in."""
+    inputs = _inputs(state, today)
+    if not any(i["id"] == "spending-tags" for i in inputs):
+        at = next(n for n, i in enumerate(inputs) if i["id"] == "spending-grain") + 1
+        inputs.insert(at, {"id": "spending-tags", "property": "value", "value": []})
+    return inputs
+
+
 def _set_currencies(app, user_id: int, three: bool) -> None:
     from sqlalchemy import delete, func, insert, select, update
 
@@ -100,7 +109,7 @@ def main() -> None:
             state = {k: replacements.get(v, v) for k, v in query.items()}
 
             def update(state=state):
-                _post(client, OUTPUTS, _inputs(state, today),
+                _post(client, OUTPUTS, _page_inputs(state, today),
                       [{"id": "spending-state", "property": "data", "value": {}}], changed=["spending-preset.value"])
                 _post(client, ["spending-grid.getRowsResponse"],
                       [{"id": "spending-grid", "property": "getRowsRequest",
