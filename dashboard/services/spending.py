@@ -800,7 +800,8 @@ def _label_order(labels: dict[int | None, str], category_col):
     return case(rank, value=category_col, else_=ranked.index(None))
 
 
-ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category", "account", "amount_cents"]
+ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category", "account", "amount_cents",
+               "currency"]
 
 
 def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
@@ -821,7 +822,7 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
     rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
     records = [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
                 "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
-                "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
+                "account": r.account, "amount_cents": int(r.amount_cents), "currency": r.currency} for r in rows]
     return pd.DataFrame(records, columns=ROW_COLUMNS)
 
 
