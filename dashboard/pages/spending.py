@@ -17,7 +17,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.cards import conversion_note, graph_card, page_header, stat_card
 from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
 from dashboard.components.grid import (
@@ -73,7 +73,7 @@ def _grid_columns(currency: str) -> list[dict]:
         # Amount third, so that a phone shows date, payee and amount without scrolling sideways.
         date_column("date", "Date", sort="desc", minWidth=104),
         text_column("payee", "Payee", minWidth=110),
-        money_column("amount_cents", "Amount", currency, minWidth=96),
+        money_column("amount_cents", "Amount", currency, currency_field="currency", minWidth=96),
         text_column("category", "Category", minWidth=150),
         text_column("description", "Description", minWidth=140),
         text_column("account", "Account", minWidth=110),
@@ -278,7 +278,9 @@ def _totals(result: svc.Exploration, currency: str, noun: str, today: date) -> l
                                   [("Import a statement", IMPORT), ("Add a transaction", NEW_TRANSACTION)])
         else:
             message = "Nothing matches these filters. Widen the dates or clear a filter."
-        return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)]
+        note = conversion_note(result.conversion, id=f"{P}-conversion")
+        return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)] + \
+            ([dbc.Col(note, xs=12, className="mt-2")] if note is not None else [])
     comparison = result.comparison
     previous_total = int(result.previous["total_cents"].sum()) if not result.previous.empty else 0
     change = result.total_cents - previous_total
@@ -303,7 +305,8 @@ def _totals(result: svc.Exploration, currency: str, noun: str, today: date) -> l
         stat_card("Per day", format_money(result.total_cents // days, currency, cents=True), id=f"{P}-per-day",
                   detail=per_day_detail),
     ]
-    return [dbc.Col(card, xs=12, md=4) for card in cards]
+    note = conversion_note(result.conversion, id=f"{P}-conversion")
+    return [dbc.Col(card, xs=12, md=4) for card in cards] + ([dbc.Col(note, xs=12)] if note is not None else [])
 
 
 def _breadcrumb(result: svc.Exploration, filters: svc.SpendingFilters):
