@@ -73,9 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--dataset", choices=("uniform", "varied"), default="uniform")
+    parser.add_argument("--label", default="ahead",
+                        help="the benchmark writes schedules and scenarios: its own database (file/schema) name")
     args = parser.parse_args()
 
-    app, user_id = bench_app(args.rows)
+    app, user_id = bench_app(args.rows, dataset=args.dataset, label=args.label)
     today = date.today()
     ids = _setup(app, user_id, today)
     from dashboard.demo import DEMO_PASSWORD

@@ -17,6 +17,7 @@ from .theme import (
     PRIMARY,
     SPENDING,
     base_layout,
+    date_ticks,
     empty_figure,
     money_axis,
     to_units,
@@ -87,8 +88,13 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
         x=[pd.Timestamp(first), pd.Timestamp(last)], y=[threshold_cents / 100] * 2, mode="lines",
         line=dict(color=SPENDING, width=1.5, dash="dash"),
         name=f"Threshold {format_money(threshold_cents, currency, cents=True)}", hoverinfo="skip"))
-    fig.update_yaxes(**money_axis(currency))
-    fig.update_xaxes(showgrid=False, tickformat="%b\n%Y")
+    shown = [s.frame for s in series if not s.frame.empty]
+    low = min(min(int(f["p10"].min()) for f in shown), threshold_cents) / 100
+    high = max(max(int(f["p90"].max()) for f in shown), threshold_cents) / 100
+    fig.update_yaxes(**money_axis(currency, low=low, high=high))
+    months = pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(), pd.Timestamp(last), freq="MS")
+    months = [m for m in months if m >= pd.Timestamp(first)] or [pd.Timestamp(first)]
+    fig.update_xaxes(showgrid=False, **date_ticks([m.date() for m in months], "month"))
     fig.update_layout(hovermode="x unified", legend=dict(orientation="h", y=-0.15))
     return fig
 
@@ -105,7 +111,7 @@ def drivers_figure(frame: pd.DataFrame, currency: str, *, until_label: str) -> g
         marker_color=[SPENDING if s == "scheduled" else MUTED for s in ordered["source"]],
         text=[format_money(-v, currency, cents=True) for v in ordered["cents"]], textposition="auto",
         customdata=ordered["source"], hovertemplate="<b>%{y}</b><br>%{text} (%{customdata})<extra></extra>"))
-    fig.update_xaxes(**money_axis(currency))
+    fig.update_xaxes(**money_axis(currency, to_units(-ordered["cents"])))
     fig.update_yaxes(automargin=True)
     return fig
 
@@ -159,6 +165,7 @@ def budget_off_figure(usual_cents: int, parts: pd.DataFrame, current_cents: int,
         increasing=dict(marker=dict(color=SPENDING)), decreasing=dict(marker=dict(color=INCOME)),
         totals=dict(marker=dict(color=PRIMARY)), connector=dict(line=dict(color="#ced4da"))),
         layout=base_layout(title, height=360, legend=False))
-    fig.update_yaxes(**money_axis(currency))
+    running = [sum(cents_values[:i + 1]) for i in range(len(cents_values) - 1)] + [current_cents]
+    fig.update_yaxes(**money_axis(currency, [v / 100 for v in running]))
     fig.update_xaxes(automargin=True)
     return fig

@@ -155,9 +155,9 @@ def summary_children(result: svc.Forecast, currency: str, name: str):
     text = [html.Strong(name + ": ")]
     if result.breach is not None:
         text += [html.Span(f"in a bad month your balance could go below {threshold} on ", className="text-danger"),
-                 html.Strong(f"{result.breach:%d %B %Y}", className="text-danger"), "."]
+                 html.Strong(format_date(result.breach), className="text-danger"), "."]
     else:
-        text += [f"even in a bad month (10th percentile) the balance stays above {threshold} until {end:%d %B %Y}."]
+        text += [f"even in a bad month (10th percentile) the balance stays above {threshold} until {format_date(end)}."]
     text += [f" Median on {format_date(end)}: {format_money(int(result.p50[-1]), currency, cents=True)} "
              f"(80 % band {format_money(int(result.p10[-1]), currency, cents=True)} – "
              f"{format_money(int(result.p90[-1]), currency, cents=True)}); "

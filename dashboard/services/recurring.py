@@ -404,7 +404,7 @@ def confirm(session: Session, user_id: int, key, today: date, **changes) -> Sche
     if suggestion.status == "scheduled":
         raise ServiceError("A schedule already covers this payee.", "suggestion")
     d = suggestion.detection
-    allowed = {"name", "amount", "account_id", "category_id", "rrule", "cadence"}
+    allowed = {"name", "amount", "account_id", "category_id", "rrule", "cadence", "tags"}
     unknown = set(changes) - allowed
     if unknown:
         raise ServiceError(f"These fields cannot be set: {', '.join(sorted(unknown))}.")
