@@ -9,9 +9,11 @@ forms for a day and month (``Dec 2``), a month (``Dec 2026``) and ranges (``Dec 
 from __future__ import annotations
 
 import math
+import re
 from contextvars import ContextVar
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
@@ -134,6 +136,46 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
     else:
         text = format_currency(value, currency, locale=loc)
     return ("+" + text) if signed and value > 0 else text
+
+
+_PROBE = Decimal("1234567.89")
+
+
+@lru_cache(maxsize=256)
+def _money_shape(currency: str, locale: str) -> tuple[str, str, str, str, str, str] | None:
+    """How Babel writes money in a locale, learned from two probes: (prefix, suffix, negative prefix,
+    negative suffix, group separator, decimal separator), or None when the shape is not the plain
+    thousands grouping with two decimals (Indian grouping, a currency without cents...)."""
+    texts = [format_currency(v, currency, locale=locale) for v in (_PROBE, -_PROBE)]
+    parts = []
+    for text in texts:
+        match = re.search(r"1(\D?)234(\D?)567(\D)89", text)
+        if match is None or match.group(1) != match.group(2):
+            return None
+        parts.append((text[:match.start()], text[match.end():], match.group(1), match.group(3)))
+    (pre, suf, group, dec), (npre, nsuf, ngroup, ndec) = parts
+    if (group, dec) != (ngroup, ndec):
+        return None
+    return pre, suf, npre, nsuf, group, dec
+
+
+def money_formatter(currency: str = "USD", *, locale: str | None = None):
+    """A function from integer cents to the text :func:`format_money` gives (``cents=True``), for many
+    values at once (a chart's hover labels): the locale's shape is learned from Babel once, then each
+    value is plain string work. Falls back to format_money where the shape is not a simple one."""
+    loc = _loc(locale)
+    currency = (currency or "USD").upper()
+    shape = _money_shape(currency, loc)
+    if shape is None:
+        return lambda value: format_money(value, currency, cents=True, locale=loc)
+    pre, suf, npre, nsuf, group, dec = shape
+
+    def fmt(value) -> str:
+        value = int(value)
+        units, rest = divmod(abs(value), 100)
+        body = f"{units:,}".replace(",", group) + f"{dec}{rest:02d}"
+        return f"{npre}{body}{nsuf}" if value < 0 else f"{pre}{body}{suf}"
+    return fmt
 
 
 def format_number(value, *, locale: str | None = None) -> str:

@@ -111,3 +111,13 @@ def test_locale_setting_changes_every_amount_the_user_sees(fresh, db_session, ma
     status, body = views(client, {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"})
     assert body["spending-grid-summary"]["children"] == "1 row · total 1.234,50\xa0€"
     assert body["spending-over-time"]["figure"]["layout"]["separators"] == ",."
+
+
+def test_money_formatter_writes_what_format_money_writes_in_every_offered_locale_and_currency():
+    from dashboard.formatting import CURRENCIES, LOCALES, format_money, money_formatter
+    values = [0, 1, -1, 5, 99, -100, 123456, -123456789, 10**12, -(10**14) - 7]
+    for locale in LOCALES:
+        for currency in CURRENCIES:
+            fmt = money_formatter(currency, locale=locale)
+            assert [fmt(v) for v in values] == [format_money(v, currency, cents=True, locale=locale)
+                                                for v in values], (locale, currency)

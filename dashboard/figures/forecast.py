@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import format_date, format_day, format_money
+from dashboard.formatting import format_date, format_day, format_money, money_formatter
 
 from .theme import (
     COLORWAY,
@@ -39,7 +40,8 @@ class Series:
 
 
 def _money_list(values, currency: str) -> list[str]:
-    return [format_money(int(v), currency, cents=True) for v in values]
+    fmt = money_formatter(currency)
+    return [fmt(v) for v in values]
 
 
 def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int = 0,
@@ -49,23 +51,29 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
     if not series or all(s.frame.empty for s in series):
         return empty_figure("Nothing to forecast yet: add an account, a schedule or some history.", title=title)
     fig = go.Figure(layout=base_layout(title, height=height))
+    day_labels: dict = {}
     for i, item in enumerate(series):
         line, fill = SERIES_COLORS[i % len(SERIES_COLORS)]
         frame = item.frame
-        days = pd.to_datetime(frame["day"])
-        labels = [f"{format_date(d)}" for d in frame["day"]]
-        band_text = [f"{lo} – {hi}" for lo, hi in zip(_money_list(frame["p10"], currency),
-                                                       _money_list(frame["p90"], currency))]
-        fig.add_trace(go.Scatter(x=days, y=to_units(frame["p90"]), mode="lines", line=dict(width=0, color=line),
-                                 hoverinfo="skip", showlegend=False, name=f"{user_text(item.name)} 90th percentile"))
+        # numpy arrays, not lists or Series: Plotly checks a list element by element (most of the time
+        # this figure took), an array in one step.
+        days = pd.to_datetime(frame["day"]).to_numpy()
+        labels = np.array([day_labels[d] if d in day_labels else day_labels.setdefault(d, format_date(d))
+                           for d in frame["day"]], dtype=object)
+        band_text = np.array([f"{lo} – {hi}" for lo, hi in zip(_money_list(frame["p10"], currency),
+                                                                _money_list(frame["p90"], currency))], dtype=object)
+        name = user_text(item.name)
+        fig.add_trace(go.Scatter(x=days, y=to_units(frame["p90"]).to_numpy(), mode="lines",
+                                 line=dict(width=0, color=line), hoverinfo="skip", showlegend=False,
+                                 name=f"{name} 90th percentile"))
         fig.add_trace(go.Scatter(
-            x=days, y=to_units(frame["p10"]), mode="lines", line=dict(width=0, color=line), fill="tonexty",
-            fillcolor=fill, name=f"{user_text(item.name)}: 10–90 % band", customdata=band_text, text=labels,
-            hovertemplate=f"<b>{user_text(item.name)}</b> %{{text}}<br>80 % band: %{{customdata}}<extra></extra>"))
+            x=days, y=to_units(frame["p10"]).to_numpy(), mode="lines", line=dict(width=0, color=line), fill="tonexty",
+            fillcolor=fill, name=f"{name}: 10–90 % band", customdata=band_text, text=labels,
+            hovertemplate=f"<b>{name}</b> %{{text}}<br>80 % band: %{{customdata}}<extra></extra>"))
         fig.add_trace(go.Scatter(
-            x=days, y=to_units(frame["p50"]), mode="lines", line=dict(width=2.5, color=line),
-            name=f"{user_text(item.name)}: median", customdata=_money_list(frame["p50"], currency), text=labels,
-            hovertemplate=f"<b>{user_text(item.name)}</b> %{{text}}<br>Median balance: %{{customdata}}<extra></extra>"))
+            x=days, y=to_units(frame["p50"]).to_numpy(), mode="lines", line=dict(width=2.5, color=line),
+            name=f"{name}: median", customdata=np.array(_money_list(frame["p50"], currency), dtype=object),
+            text=labels, hovertemplate=f"<b>{name}</b> %{{text}}<br>Median balance: %{{customdata}}<extra></extra>"))
         if item.breach is not None:
             row = frame[frame["day"] == item.breach]
             if not row.empty:
