@@ -79,6 +79,7 @@ def _naive(app, user_id: int, query: dict, today: date) -> None:
                 .join(Transaction, Transaction.id == Expense.transaction_id)
                 .where(Expense.user_id == user_id, Expense.date >= filters.start, Expense.date <= filters.end))
         frame = pd.read_sql(stmt, db.session.connection())
+        frame["amount"] = pd.to_numeric(frame["amount"])  # object dtype when the driver hands back Decimals
         frame["month"] = pd.to_datetime(frame["date"]).dt.to_period("M")
         frame.groupby(["month", "category_id"])["amount"].sum()
         frame.groupby("payee")["amount"].sum().nlargest(10)
