@@ -12,7 +12,7 @@ from dash import Input, Output, callback, dcc, html
 from dashboard.components.cards import graph_card, page_header
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import budget_off_figure, sankey_figure
-from dashboard.formatting import format_date, format_money, format_number
+from dashboard.formatting import format_date_range, format_money, format_number
 from dashboard.services import flows as svc
 from dashboard.services.budgets import Period, budget_frame
 from dashboard.services.categories import category_frame
@@ -99,7 +99,7 @@ def update_sankey(preset, drill):
     except ServiceError:
         drill_id = None
     data = svc.cashflow_sankey(db.session, viewer.user_id, start, end, drill_id)
-    title = f"Cash flow, {PRESETS[preset].lower()} ({format_date(start)} – {format_date(end)})"
+    title = f"Cash flow, {PRESETS[preset].lower()} ({format_date_range(start, end, year=True)})"
     figure = sankey_figure(data.labels, data.colors, data.sources, data.targets, data.values, viewer.currency,
                            title=title)
     saved = data.saved_cents

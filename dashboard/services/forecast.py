@@ -12,7 +12,7 @@ comes from resampled months: 2,000 paths each draw whole past months (all catego
 together, so months that were expensive everywhere stay so) with a small kernel jitter (a smoothed
 bootstrap: a plain one from 12 months is too narrow), spread each month's flow evenly over its days,
 and take the 10th, 50th and 90th percentile of the running total day by day. Measured on a synthetic
-series, the 10-90 band of the next month holds the actual month 79-82 % of the time
+series, the 10-90 band of the next month holds the actual month 77-81 % of the time
 (tests/test_forecast_service.py). The random generator has a fixed seed: the same data, the same band.
 
 Everything here reads; nothing is written. Money stays in integer cents; only the band is computed in
