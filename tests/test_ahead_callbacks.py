@@ -225,3 +225,14 @@ def test_a_schedule_is_edited_in_the_form_with_its_tags(app, client, db_session,
     assert db_session.get(Schedule, theirs.id).name == "Bob rent"
     status, body = _fill(client, app, "clear", None)
     assert _value(body, "recurring-form-title", "children") == "Add a schedule"
+
+
+def test_scenario_items_are_described_with_the_apps_money_and_dates(app):
+    from dashboard.pages.forecast import describe
+    assert describe({"type": "one_off", "label": "Laptop", "date": "2027-03-01", "amount": "-1200.00"}, {},
+                    "USD") == "Laptop: -$1,200.00 on Mar 1, 2027"
+    assert describe({"type": "recurring", "label": "Car loan", "rrule": "FREQ=MONTHLY;BYMONTHDAY=1",
+                     "start": "2027-01-01", "amount": "-420.00"}, {}, "USD") == \
+        "Car loan: -$420.00 monthly on the 1st from Jan 1, 2027"
+    assert describe({"type": "change_schedule", "schedule_id": 1, "amount": "-2200", "from": "2026-09-01"},
+                    {1: "Rent"}, "EUR") == "“Rent” becomes -€2,200.00 from Sep 1, 2026"
