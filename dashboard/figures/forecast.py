@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboard.formatting import format_date, format_day, format_money, money_formatter
+from dashboard.formatting import format_date, format_day, format_money
 
 from .theme import (
     COLORWAY,
@@ -40,8 +40,7 @@ class Series:
 
 
 def _money_list(values, currency: str) -> list[str]:
-    fmt = money_formatter(currency)
-    return [fmt(v) for v in values]
+    return [format_money(int(v), currency, cents=True) for v in values]
 
 
 def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int = 0,
