@@ -715,21 +715,25 @@ def _check(archive: Archive) -> None:
         rates[(base, currency, day)] = rate
     tags = []
     for raw in t.get("transaction_tags.csv", []):
-        r = _Row("transaction_tags.csv", raw)
-        ref = r.ref("transaction_ref")
-        if ref not in transactions:
-            r.fail(f"transaction_ref {ref} is not in transactions.csv.")
-        try:
-            name = check_tag_name(r.text("tag", 200, required=True))
-        except ImportFileError:
-            raise
-        except ServiceError as exc:
-            r.fail(exc.message)
-        tags.append((ref, name))
+        tags.append(_tag_row(_Row("transaction_tags.csv", raw), "transaction_ref", transactions, "transactions.csv"))
     archive.lines = {"rates": rates, "accounts": accounts, "categories": categories, "transactions": transactions,
                      "budgets": budgets, "goals": goals, "rules": rules, "tags": tags,
                      "full_rules": full_rules}
     archive.lines.update(_check_ahead(t, accounts, categories, category))
+
+
+def _tag_row(r: _Row, ref_field: str, refs, member: str) -> tuple[str, str]:
+    """A (ref, tag name) row of transaction_tags.csv or schedule_tags.csv, its ref checked against ``refs``."""
+    ref = r.ref(ref_field)
+    if ref not in refs:
+        r.fail(f"{ref_field} {ref} is not in {member}.")
+    try:
+        name = check_tag_name(r.text("tag", 200, required=True))
+    except ImportFileError:
+        raise
+    except ServiceError as exc:
+        r.fail(exc.message)
+    return ref, name
 
 
 def _check_ahead(t: dict, accounts: dict, categories: dict, category) -> dict:
@@ -775,13 +779,7 @@ def _check_ahead(t: dict, accounts: dict, categories: dict, category) -> dict:
         schedules[ref]["skips"].append(r.day("occurs_on"))
     for raw in t.get("schedule_tags.csv", []):
         r = _Row("schedule_tags.csv", raw)
-        ref = r.ref("schedule_ref")
-        if ref not in schedules:
-            r.fail(f"schedule_ref {ref} is not in schedules.csv.")
-        try:
-            name = check_tag_name(r.text("tag", 200, required=True))
-        except ServiceError as exc:
-            r.fail(exc.message)
+        ref, name = _tag_row(r, "schedule_ref", schedules, "schedules.csv")
         schedules[ref].setdefault("tags", []).append(name)
         if len(schedules[ref]["tags"]) > 20:
             r.fail("a schedule has at most 20 tags.")
