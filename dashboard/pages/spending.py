@@ -96,7 +96,7 @@ def layout(**query):
                                     href="/export/spending.csv" + svc.query_string(filters))]),
         filter_bar(P, filters, account_options, category_options, tag_choices(db.session, viewer.user_id)),
         html.Div(id=f"{P}-breadcrumb", className="mb-2", style={"minHeight": "1.5rem"}),
-        dcc.Loading(dbc.Row(id=f"{P}-totals", className="g-3 mb-3"), type="dot", color="#3459e6"),
+        dcc.Loading(dbc.Row(id=f"{P}-totals", className="g-3 mb-3"), type="dot", color="#3459e6", delay_show=150),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 dbc.RadioItems(id=f"{P}-cat-view", value="treemap", inline=True, className="btn-group mb-1",
@@ -104,7 +104,7 @@ def layout(**query):
                                labelCheckedClassName="active",
                                options=[{"label": "Treemap", "value": "treemap"}, {"label": "Bars", "value": "bars"}]),
                 dcc.Loading(dcc.Graph(id=f"{P}-by-category", config={"displaylogo": False, "displayModeBar": False, "responsive": True},
-                                      style={"minHeight": "380px"}), type="dot", color="#3459e6"),
+                                      style={"minHeight": "380px"}), type="dot", color="#3459e6", delay_show=150),
             ]), className="shadow-sm h-100"), lg=6),
             dbc.Col(graph_card(f"{P}-over-time", height=380), lg=6),
         ], className="g-3 mb-3"),
@@ -354,8 +354,8 @@ def grid_rows(request, state):
         return no_update
     start_row, end_row, sort_model = window
     filters = svc.parse_filters(state if isinstance(state, dict) else {}, date.today())
-    page = svc.rows_page(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
-    return infinite_response(page.to_dict("records"), start_row, end_row)
+    rows = svc.page_records(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
+    return infinite_response(rows, start_row, end_row)
 
 
 # Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so

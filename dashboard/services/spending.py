@@ -37,7 +37,7 @@ from models import (
 )
 
 from . import rollup
-from .cache import cached
+from .cache import cached, transaction_memo
 from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
@@ -214,9 +214,10 @@ def _source(user_id: int, flow: str, *, with_transaction: bool) -> tuple:
             Transaction.payee, Transaction.description, [Expense.user_id == user_id], join)
 
 
-def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> tuple[list[int], bool] | None:
+def _category_ids(session: Session, user_id: int, filters: SpendingFilters,
+                  parents: dict[int, int | None] | None = None) -> tuple[list[int], bool] | None:
     """The selected categories with their children, and whether "uncategorised" is selected.
-    None when no category filter is set."""
+    None when no category filter is set. ``parents``: the user's tree when the caller has it already."""
     if not filters.category_ids:
         return None
     chosen = set(filters.category_ids)
@@ -225,8 +226,9 @@ def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> t
     ids: set[int] = set()
     if chosen:
         # A category selects everything below it, at any depth (the user's tree; others' ids vanish).
-        rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
-        parents = {r.id: r.parent_id for r in rows}
+        if parents is None:
+            rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
+            parents = {r.id: r.parent_id for r in rows}
         ids = subtree(parents, [c for c in chosen if c in parents])
     return sorted(ids), wants_none
 
@@ -268,6 +270,24 @@ def _has_fts(session: Session) -> bool:
     return _FTS_TABLES[key]
 
 
+FTS_LIST_MAX = 2000  # matches of a full-text query remembered as a list (more: the query runs in each read)
+
+
+def _fts_rowids(session: Session, query: str) -> list[int] | None:
+    """The rowids a full-text query matches, read once per database transaction when there are at most
+    FTS_LIST_MAX of them (description-only matches usually are few), so the explorer's three reads and
+    the previous period do not each walk the index's posting lists again; None: use the query itself."""
+    memo = transaction_memo(session)
+    if memo is None:
+        return None
+    key = ("fts", query)
+    if key not in memo:
+        rows = session.execute(text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :q LIMIT :n"),
+                               {"q": query, "n": FTS_LIST_MAX + 1}).scalars().all()
+        memo[key] = list(rows) if len(rows) <= FTS_LIST_MAX else None
+    return memo[key]
+
+
 FTS_MIN_DAYS = 32  # shorter ranges: reading the range's rows costs less than every match of all time
 
 
@@ -287,9 +307,11 @@ def _text_ids(session: Session, user_id: int, text: str, start: date, end: date,
             # The index drops the rows whose payee matches too, when it folds case as LIKE does (ASCII);
             # the LIKE above stays the rule either way.
             query = f"description : {phrase}" + (f" NOT payee : {phrase}" if text.isascii() else "")
-        matches = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
-            .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
-        where.append(Transaction.id.in_(matches))
+        found = _fts_rowids(session, query)
+        if found is None:
+            found = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
+                .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
+        where.append(Transaction.id.in_(found))
     elif description_only:
         where.append(contains(session, Transaction.description, text))
     else:
@@ -468,17 +490,22 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
 
 def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
               start: date | None = None, end: date | None = None, order_by_total: bool = False,
-              limit: int | None = None) -> pd.DataFrame:
+              limit: int | None = None, parents: dict[int, int | None] | None = None) -> pd.DataFrame:
     """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, day, payee,
     account_id) over [start, end] (default: the filters' range). One SQL statement (see _parts)."""
     start = start or filters.start
     end = end or filters.end
-    categories = _category_ids(session, user_id, filters)
+    categories = _category_ids(session, user_id, filters, parents)
     parts = _parts(session, user_id, filters, start, end, keys, categories)
-    if len(parts) == 1:
-        combined = parts[0].subquery()
-    else:
-        combined = union_all(*parts).subquery()
+    if len(parts) == 1:   # one GROUP BY answers it: no second GROUP BY around it
+        stmt = parts[0]
+        if order_by_total:
+            chosen = stmt.selected_columns
+            stmt = stmt.order_by(chosen.total_cents.desc(), *[chosen[k] for k in keys])
+        if limit:
+            stmt = stmt.limit(limit)
+        return _frame(session.execute(stmt).all(), keys)
+    combined = union_all(*parts).subquery()
     key_cols = [combined.c[k] for k in keys]
     total = func.sum(combined.c.total_cents)
     stmt = select(*key_cols, total.label("total_cents"), func.sum(combined.c.row_count).label("row_count"))
@@ -587,17 +614,19 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
     period is compared with the same days of the previous one (services/periods.compare)."""
     grain = filters.effective_grain
     time_key = "bucket" if grain == "month" else "day"
-    over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
+    categories = category_frame(session, user_id)
+    tree = parents_map(categories) if filters.category_ids else None   # read once for the three reads
+    over_time = aggregate(session, user_id, filters, [time_key, "category_id"], parents=tree)
     if time_key == "day":
         over_time = _to_buckets(over_time, grain)
-    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
+    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10, parents=tree)
     by_category = _summed(over_time, ["category_id"])
     comparison = compare(filters.start, filters.end, today or date.today())
     prev_start, prev_end = comparison.previous
-    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
+    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end, parents=tree)
     return Exploration(
         filters=filters,
-        categories=category_frame(session, user_id),
+        categories=categories,
         by_category=by_category,
         over_time=over_time,
         payees=payees,
@@ -726,6 +755,12 @@ ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category
 def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
               sort_model: list | None = None) -> pd.DataFrame:
     """One page of matching rows (never more than 500), sorted as asked (whitelisted columns only)."""
+    return pd.DataFrame(page_records(session, user_id, filters, start_row, end_row, sort_model), columns=ROW_COLUMNS)
+
+
+def page_records(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
+                 sort_model: list | None = None) -> list[dict]:
+    """``rows_page`` as the grid takes it: one dict per row (ROW_COLUMNS)."""
     start_row = max(0, int(start_row or 0))
     size = max(1, min(500, int(end_row or start_row + 100) - start_row))
     stmt = _rows_select(session, user_id, filters)
@@ -739,10 +774,9 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
             order.append(column.desc() if item.get("sort") == "desc" else column.asc())
     order += [subq.c.date.desc(), subq.c.id.desc()]
     rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
-    records = [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
-                "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
-                "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
-    return pd.DataFrame(records, columns=ROW_COLUMNS)
+    return [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
+             "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
+             "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
 
 
 def tag_names_of(session: Session, user_id: int, transaction_id_col):
