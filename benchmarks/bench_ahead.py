@@ -8,7 +8,8 @@ scenarios (as benchmarks/ahead_demo.py does for the demo user). Callbacks are po
 test client as the browser would, with the aggregate cache off: the numbers are what a new question
 costs. Every case ends in one line:
 
-    bench ahead.<case> db=<sqlite|postgresql> rows=<n> median_ms=<n> p95_ms=<n> peak_rss_mb=<n>
+    bench ahead.<case> db=<sqlite|postgresql> dataset=<uniform|varied> rows=<n> median_ms=<n> p95_ms=<n>
+        cpu_ms=<n> peak_rss_mb=<n> load=<1-minute load average>
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import json
 import re
 from datetime import date
 
-from common import bench_app, db_kind, measure, peak_rss_mb
+from common import bench_app, db_kind, measure_cpu, peak_rss_mb
 
 
 def _post(client, outputs: list[str], inputs: list[tuple[str, str, object]]):
@@ -33,19 +34,29 @@ def _post(client, outputs: list[str], inputs: list[tuple[str, str, object]]):
     return response
 
 
+def _food(session, user_id: int) -> int:
+    """A top-level expense category of the user's (their own "Food..." in the varied set, else built-in)."""
+    from sqlalchemy import or_, select
+
+    from models import Category
+    return session.scalar(select(Category.id).where(or_(Category.user_id == user_id, Category.user_id.is_(None)),
+                                                    Category.parent_id.is_(None), Category.kind == "expense")
+                          .order_by(Category.name.like("Food%").desc(), Category.user_id.is_(None), Category.id)
+                          .limit(1))
+
+
 def _setup(app, user_id: int, today: date) -> dict:
     from sqlalchemy import select
 
     from dashboard.services import recurring, scenarios
     from dashboard.services.periods import add_months, month_start
-    from models import Account, Budget, Category, Scenario, db
+    from models import Account, Budget, Scenario, db
     with app.app_context():
         if not db.session.scalar(select(Scenario.id).where(Scenario.user_id == user_id)):
             for suggestion in recurring.find_recurring(db.session, user_id, today):
                 if suggestion.status == "suggested":
                     recurring.confirm(db.session, user_id, suggestion.key, today)
-            food = db.session.scalar(select(Category.id).where(Category.user_id.is_(None), Category.name == "Food",
-                                                               Category.parent_id.is_(None)))
+            food = _food(db.session, user_id)
             first = month_start(add_months(today, 1))
             scenarios.create_scenario(db.session, user_id, name="New car", items=[
                 {"type": "one_off", "label": "Down payment", "date": first.isoformat(), "amount": "-6000"},
@@ -60,8 +71,7 @@ def _setup(app, user_id: int, today: date) -> dict:
         budget = db.session.scalar(select(Budget.id).where(Budget.user_id == user_id,
                                                            Budget.start_date == month_start(add_months(today, -1)))
                                    .order_by(Budget.id))
-        food = db.session.scalar(select(Category.id).where(Category.user_id.is_(None), Category.name == "Food",
-                                                           Category.parent_id.is_(None)))
+        food = _food(db.session, user_id)
     return {"scenarios": ids, "account": account, "budget": str(budget), "food": str(food)}
 
 
@@ -73,9 +83,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--dataset", choices=("uniform", "varied"), default="uniform")
+    parser.add_argument("--label", default="ahead",
+                        help="the benchmark writes schedules and scenarios: its own database (file/schema) name")
     args = parser.parse_args()
 
-    app, user_id = bench_app(args.rows)
+    app, user_id = bench_app(args.rows, dataset=args.dataset, label=args.label)
     today = date.today()
     ids = _setup(app, user_id, today)
     from dashboard.demo import DEMO_PASSWORD
@@ -87,9 +100,11 @@ def main() -> None:
     client.post("/login", data={"email": "bench@ledgerlens.local", "password": DEMO_PASSWORD, "csrf_token": token})
     kind = db_kind()
 
-    def line(case: str, median: float, p95: float, extra: str = "") -> None:
-        print(f"bench ahead.{case} db={kind} rows={args.rows} median_ms={median:.0f} p95_ms={p95:.0f} "
-              f"peak_rss_mb={peak_rss_mb():.0f}{extra}", flush=True)
+    def line(case: str, timing: tuple[float, float, float], extra: str = "") -> None:
+        median, p95, cpu = timing
+        load = open("/proc/loadavg").read().split()[0]
+        print(f"bench ahead.{case} db={kind} dataset={args.dataset} rows={args.rows} median_ms={median:.0f} "
+              f"p95_ms={p95:.0f} cpu_ms={cpu:.0f} peak_rss_mb={peak_rss_mb():.0f} load={load}{extra}", flush=True)
 
     def detect():
         with app.app_context():
@@ -98,8 +113,7 @@ def main() -> None:
         return found
 
     found = detect()
-    median, p95 = measure(detect, runs=max(3, args.runs // 2), warmup=1)
-    line("recurring_detection", median, p95, f" found={len(found)}")
+    line("recurring_detection", measure_cpu(detect, runs=max(3, args.runs // 2), warmup=1), f" found={len(found)}")
 
     a, b = (ids["scenarios"] + ["none", "none"])[:2]
     cases = {
@@ -112,26 +126,24 @@ def main() -> None:
         inputs = [("forecast-account", "value", account), ("forecast-months", "value", months),
                   ("forecast-threshold", "value", threshold), ("forecast-scenario-a", "value", sa),
                   ("forecast-scenario-b", "value", sb), ("forecast-refresh", "data", 0)]
-        median, p95 = measure(lambda inputs=inputs: _post(client, FORECAST, inputs), runs=args.runs)
-        line(case, median, p95)
+        line(case, measure_cpu(lambda inputs=inputs: _post(client, FORECAST, inputs), runs=args.runs))
 
     for case, (preset, drill) in {"sankey_last_month": ("last_month", "none"),
                                   "sankey_last_12_months": ("last_12_months", "none"),
                                   "sankey_last_year_drilled": ("last_year", ids["food"])}.items():
         inputs = [("cashflow-preset", "value", preset), ("cashflow-drill-category", "value", drill)]
-        median, p95 = measure(lambda inputs=inputs: _post(client, ["cashflow-sankey.figure", "cashflow-totals.children"],
-                                                          inputs), runs=args.runs)
-        line(case, median, p95)
+        line(case, measure_cpu(lambda inputs=inputs: _post(client, ["cashflow-sankey.figure",
+                                                                     "cashflow-totals.children"], inputs),
+                               runs=args.runs))
 
     for case, compare in {"why_budget_previous": "previous", "why_budget_average3": "average3"}.items():
         inputs = [("cashflow-budget", "value", ids["budget"]), ("cashflow-compare", "value", compare)]
-        median, p95 = measure(lambda inputs=inputs: _post(client, ["cashflow-why.figure", "cashflow-why-parts.children"],
-                                                          inputs), runs=args.runs)
-        line(case, median, p95)
+        line(case, measure_cpu(lambda inputs=inputs: _post(client, ["cashflow-why.figure",
+                                                                     "cashflow-why-parts.children"], inputs),
+                               runs=args.runs))
 
     inputs = [("overview-load", "data", 0)]
-    median, p95 = measure(lambda: _post(client, ["overview-upcoming.children"], inputs), runs=args.runs)
-    line("overview_upcoming", median, p95)
+    line("overview_upcoming", measure_cpu(lambda: _post(client, ["overview-upcoming.children"], inputs), runs=args.runs))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,14 @@ from .rollup import (
 )
 from .rule import ImportRule as ImportRule  # re-exported
 from .rule import RuleTag
-from .schedule import SCHEDULE_KINDS, DismissedRecurring, Scenario, Schedule, ScheduleOccurrence
+from .schedule import (
+    SCHEDULE_KINDS,
+    DismissedRecurring,
+    Scenario,
+    Schedule,
+    ScheduleOccurrence,
+    ScheduleTag,
+)
 from .tag import EditBatch, EditBatchRow, EditBatchTag, Tag, TransactionTag
 from .token import SpentToken
 from .transaction import TRANSACTION_KINDS, Transaction
@@ -31,6 +38,6 @@ __all__ = [
     "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring",
     "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
     "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
-    "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",
+    "ScheduleTag", "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",
     "database_url", "db", "from_cents", "to_cents",
 ]

@@ -75,6 +75,21 @@ class Schedule(db.Model):
         return f"<Schedule {self.id} {self.name!r} {self.rrule} {self.amount}>"
 
 
+class ScheduleTag(db.Model):
+    """A tag on a schedule (rent: "home"). Both belong to the same user: enforced by the database."""
+
+    __tablename__ = "schedule_tags"
+    __table_args__ = (
+        ForeignKeyConstraint(["schedule_id", "user_id"], ["schedules.id", "schedules.user_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tag_id", "user_id"], ["tags.id", "tags.user_id"], ondelete="CASCADE"),
+        Index("ix_schedule_tags_user_tag", "user_id", "tag_id"),
+    )
+
+    schedule_id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+
+
 class ScheduleOccurrence(db.Model):
     """What happened to one occurrence of a schedule: paid by a real transaction (linked, so it is never
     counted twice), or skipped by the user. Occurrences with no row are still expected."""

@@ -46,6 +46,9 @@ class Transaction(db.Model):
         Index("ix_transactions_user_account_date", "user_id", "account_id", "date", "category_id",
               "amount"),
         Index("ix_transactions_user_date", "user_id", "date"),
+        # Recurring detection: a user's payments by payee, exact amount and date, read in that order
+        # (the gaps between payments come from one ordered pass, no sort of the table).
+        Index("ix_transactions_user_payee_amount_date", "user_id", "payee", "amount", "date", "kind"),
         Index("ix_transactions_transfer_group", "transfer_group"),
     )
 

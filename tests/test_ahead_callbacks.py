@@ -19,10 +19,11 @@ from models import DismissedRecurring, Scenario, Schedule
 
 TODAY = date.today()
 ACT = ["recurring-message.children", "recurring-refresh.data", "recurring-form-message.children",
-       "recurring-form-suggestion.data"]
-FORM = ["recurring-form-suggestion", "recurring-form-name", "recurring-form-payee", "recurring-form-kind",
+       "recurring-form-suggestion.data", "recurring-form-schedule.data"]
+FORM = ["recurring-form-suggestion", "recurring-form-schedule", "recurring-form-name", "recurring-form-payee", "recurring-form-kind",
         "recurring-form-amount", "recurring-form-account", "recurring-form-category", "recurring-form-cadence",
-        "recurring-form-rrule", "recurring-form-start", "recurring-form-until"]
+        "recurring-form-rrule", "recurring-form-start", "recurring-form-until", "recurring-form-tags"]
+STORES = ("recurring-form-suggestion", "recurring-form-schedule")
 FORECAST = ["forecast-chart.figure", "forecast-drivers.figure", "forecast-summary.children",
             "forecast-threshold-feedback.children"]
 WRITE_SCENARIO = ["forecast-editor-message.children", "forecast-refresh.data", "forecast-edit-scenario.value"]
@@ -44,7 +45,7 @@ def _act(client, app, trigger: str, index=None, form: dict | None = None):
         item = {"type": f"recurring-{kind}", "index": index if kind == trigger else "unused"}
         buttons.append([({**item}, "n_clicks", 1 if kind == trigger else 0)])
     inputs = [*buttons, ("recurring-form-save", "n_clicks", 1 if trigger == "save" else 0)]
-    state = [(f, "value" if f != "recurring-form-suggestion" else "data", form.get(f)) for f in FORM]
+    state = [(f, "data" if f in STORES else "value", form.get(f)) for f in FORM]
     state.append(("recurring-refresh", "data", 0))
     changed = ["recurring-form-save.n_clicks"] if trigger == "save" else None
     if trigger != "save":
@@ -164,3 +165,74 @@ def test_cashflow_and_why_and_upcoming_answer(app, client, db_session, alice):
     db_session.commit()
     status, body = post(client, app, ["overview-upcoming.children"], [("overview-load", "data", 0)])
     assert status == 200 and "Phone bill" in str(body) and "Still to come" in str(body)
+
+
+FILL = ["recurring-form-suggestion.data", "recurring-form-schedule.data", "recurring-form-title.children",
+        *[f"{f}.value" for f in FORM if f not in STORES]]
+
+
+def _fill(client, app, kind: str, index):
+    import json
+    inputs = [[({"type": "recurring-edit", "index": index if kind == "edit" else "unused"}, "n_clicks",
+                1 if kind == "edit" else 0)],
+              [({"type": "recurring-schedule-edit", "index": index if kind == "schedule-edit" else 0}, "n_clicks",
+                1 if kind == "schedule-edit" else 0)],
+              ("recurring-form-clear", "n_clicks", 1 if kind == "clear" else 0)]
+    changed = (["recurring-form-clear.n_clicks"] if kind == "clear" else
+               [json.dumps({"index": index, "type": f"recurring-{kind}"}, sort_keys=True, separators=(",", ":"))
+                + ".n_clicks"])
+    return post(client, app, FILL, inputs, [], changed=changed)
+
+
+def test_a_schedule_is_edited_in_the_form_with_its_tags(app, client, db_session, alice, make_user, make_account):
+    rent = sched.create_schedule(db_session, alice["id"], name="Rent", payee="Maple Court", kind="expense",
+                                 amount="1850", account_id=alice["account"], cadence="monthly",
+                                 start_date="2026-01-01", tags="home")
+    db_session.commit()
+    status, body = _fill(client, app, "schedule-edit", rent.id)
+    assert status == 200
+    target = _value(body, "recurring-form-schedule", "data")
+    assert target == {"id": rent.id, "version": rent.version}
+    assert _value(body, "recurring-form-title", "children") == "Edit “Rent”"
+    assert _value(body, "recurring-form-tags", "value") == "home"
+    assert _value(body, "recurring-form-amount", "value") == "1850.00"
+    form = {"recurring-form-schedule": target, "recurring-form-name": "Rent", "recurring-form-payee": "Maple Court",
+            "recurring-form-kind": "expense", "recurring-form-amount": "1900", "recurring-form-account": alice["account"],
+            "recurring-form-rrule": "FREQ=MONTHLY;BYMONTHDAY=1", "recurring-form-start": "2026-01-01",
+            "recurring-form-tags": "home, bills"}
+    status, body = _act(client, app, "save", form=form)
+    assert "Saved “Rent”" in str(body)
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(Schedule)) == 1
+    assert str(db_session.get(Schedule, rent.id).amount) == "-1900.00"
+    assert sched.tags_by_schedule(db_session, alice["id"]) == {rent.id: ["bills", "home"]}
+    # The same form again carries the old version: refused, nothing changes.
+    before = snapshot(db_session, alice["id"])
+    status, body = _act(client, app, "save", form={**form, "recurring-form-amount": "5"})
+    assert "changed this schedule meanwhile" in str(_value(body, "recurring-form-message", "children"))
+    db_session.rollback()
+    assert snapshot(db_session, alice["id"]) == before
+    # Someone else's schedule cannot be opened or saved.
+    bob = make_user("bob@example.com")
+    theirs = sched.create_schedule(db_session, bob.id, name="Bob rent", kind="expense", amount="1",
+                                   account_id=make_account(bob).id, cadence="monthly", start_date="2026-01-01")
+    db_session.commit()
+    status, body = _fill(client, app, "schedule-edit", theirs.id)
+    assert "Bob rent" not in str(body) and _value(body, "recurring-form-schedule", "data") is None
+    status, body = _act(client, app, "save", form={**form, "recurring-form-schedule": {"id": theirs.id, "version": 1}})
+    assert "Unknown schedule" in str(body)
+    db_session.rollback()
+    assert db_session.get(Schedule, theirs.id).name == "Bob rent"
+    status, body = _fill(client, app, "clear", None)
+    assert _value(body, "recurring-form-title", "children") == "Add a schedule"
+
+
+def test_scenario_items_are_described_with_the_apps_money_and_dates(app):
+    from dashboard.pages.forecast import describe
+    assert describe({"type": "one_off", "label": "Laptop", "date": "2027-03-01", "amount": "-1200.00"}, {},
+                    "USD") == "Laptop: -$1,200.00 on Mar 1, 2027"
+    assert describe({"type": "recurring", "label": "Car loan", "rrule": "FREQ=MONTHLY;BYMONTHDAY=1",
+                     "start": "2027-01-01", "amount": "-420.00"}, {}, "USD") == \
+        "Car loan: -$420.00 monthly on the 1st from Jan 1, 2027"
+    assert describe({"type": "change_schedule", "schedule_id": 1, "amount": "-2200", "from": "2026-09-01"},
+                    {1: "Rent"}, "EUR") == "“Rent” becomes -€2,200.00 from Sep 1, 2026"

@@ -25,7 +25,7 @@ def ahead(db_session, alice_world):  # noqa: F811
     pets = db_session.scalar(select(Category.id).where(Category.user_id == alice.id, Category.name == "Pets"))
     rent = sched.create_schedule(db_session, alice.id, name="Rent", payee="=Landlord", kind="expense",
                                  amount="1850", account_id=checking.id, cadence="monthly", start_date="2026-01-01",
-                                 category_id=None)
+                                 category_id=None, tags="home, =bills")
     vet = sched.create_schedule(db_session, alice.id, name="Vet plan", kind="expense", amount="19.99",
                                 account_id=checking.id, rrule="FREQ=MONTHLY;BYMONTHDAY=-1",
                                 start_date="2026-01-31", until="2027-01-31", category_id=pets)
@@ -65,7 +65,8 @@ def _portable(session, user_id):
             items.append(item)
         scenarios.append((s.name, items))
     dismissed = sorted(session.scalars(select(DismissedRecurring.key).where(DismissedRecurring.user_id == user_id)))
-    return schedules, skips, scenarios, dismissed
+    tags = sorted((names[sid], sorted(t)) for sid, t in sched.tags_by_schedule(session, user_id).items())
+    return schedules, skips, scenarios, dismissed, tags
 
 
 def test_schedules_and_scenarios_round_trip_into_a_new_user(db_session, ahead, make_user):
@@ -74,6 +75,7 @@ def test_schedules_and_scenarios_round_trip_into_a_new_user(db_session, ahead, m
     result = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
     assert (result.added["schedules"], result.added["scenarios"]) == (3, 1)
     assert _portable(db_session, bob.id) == _portable(db_session, ahead.id)
+    assert _portable(db_session, bob.id)[-1] == [("Rent", ["=bills", "home"])]
     # Bob's scenario points at Bob's schedules and accounts, never Alice's.
     bob_items = db_session.scalar(select(Scenario.items).where(Scenario.user_id == bob.id))
     bob_schedules = set(db_session.scalars(select(Schedule.id).where(Schedule.user_id == bob.id)))
@@ -116,16 +118,19 @@ HEADER = "ref,name,payee,kind,amount,account_ref,category_ref,category,rrule,sta
     ("scenarios.csv", 'name,items\nX,"[{""type"": ""remove_schedule"", ""schedule_ref"": ""77""}]"\n',
      "not in schedules.csv"),
     ("schedule_skips.csv", "schedule_ref,occurs_on\n5,2026-01-01\n", "not in schedules.csv"),
+    ("schedule_tags.csv", "schedule_ref,tag\n999999,home\n", "not in schedules.csv"),
+    ("schedule_tags.csv", "schedule_ref,tag\n{sched},a" + "x" * 60 + "\n", "at most 50"),
 ])
 def test_broken_schedule_members_are_refused(db_session, ahead, make_user, member, text, words):
     data = export_bytes(db_session, ahead.id)
     acc = zipfile.ZipFile(io.BytesIO(data)).read("accounts.csv").decode().splitlines()[1].split(",")[0]
-    if member != "schedules.csv":
+    sched_ref = zipfile.ZipFile(io.BytesIO(data)).read("schedules.csv").decode().splitlines()[1].split(",")[0]
+    if member not in ("schedules.csv", "schedule_tags.csv"):
         # Only the member under test is broken: no schedules, skips or scenarios besides it.
         for name, header in (("schedules.csv", HEADER), ("schedule_skips.csv", "schedule_ref,occurs_on\n"),
-                             ("scenarios.csv", "name,items\n")):
+                             ("scenarios.csv", "name,items\n"), ("schedule_tags.csv", "schedule_ref,tag\n")):
             data = _rewrite(data, name, header)
-    data = _rewrite(data, member, text.replace("{acc}", acc))
+    data = _rewrite(data, member, text.replace("{acc}", acc).replace("{sched}", sched_ref))
     with pytest.raises(ImportFileError) as err:
         ex.read_archive(data)
     assert words in err.value.message

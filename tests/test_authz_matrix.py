@@ -280,6 +280,9 @@ HINTS = {
     ("recurring-form-cadence", "value"): lambda w: "monthly",
     ("recurring-form-rrule", "value"): lambda w: "FREQ=MONTHLY;BYMONTHDAY=1",
     ("recurring-form-suggestion", "data"): lambda w: Variants([None, _suggestion_key(w)]),
+    # editing one of A's schedules: its id and version as the form keeps them
+    ("recurring-form-schedule", "data"): lambda w: Variants([None, {"id": w.a_id("schedule"), "version": 1}]),
+    ("recurring-form-tags", "value"): lambda w: "B probe tag",
     # forecast
     ("forecast-months", "value"): lambda w: 6,
     ("forecast-threshold", "value"): lambda w: Variants(["100.00", "1e308"]),
@@ -317,6 +320,7 @@ INDEX_HINTS = {
     "recurring-pause": lambda w: w.a_id("schedule"),
     "recurring-skip": lambda w: w.a_id("schedule"),
     "recurring-delete": lambda w: w.a_id("schedule"),
+    "recurring-schedule-edit": lambda w: w.a_id("schedule"),
     "forecast-item-remove": lambda w: 0,   # the first item of the scenario named by forecast-edit-scenario
 }
 

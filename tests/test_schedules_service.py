@@ -184,3 +184,51 @@ def test_pause_end_skip_update_delete(db_session, make_user, make_account):
     db_session.commit()
     assert db_session.scalar(select(Schedule)) is None
     assert db_session.scalar(select(ScheduleOccurrence)) is None
+
+
+def test_tags_on_a_schedule_are_set_changed_and_the_users_own(db_session, make_user, make_account):
+    from models import ScheduleTag, Tag
+    alice, bob = make_user("a@example.com"), make_user("b@example.com")
+    account = make_account(alice)
+    rent = _rent(db_session, alice, account, tags="home, Bills, home")
+    assert svc.tags_by_schedule(db_session, alice.id) == {rent.id: ["Bills", "home"]}
+    svc.update_schedule(db_session, alice.id, rent.id, expected_version=rent.version, tags=["bills", "flat"],
+                        amount="1900")
+    db_session.commit()
+    assert svc.tags_by_schedule(db_session, alice.id) == {rent.id: ["Bills", "flat"]}
+    assert rent.amount == Decimal("-1900.00")
+    assert svc.tags_by_schedule(db_session, bob.id) == {}
+    with pytest.raises(NotFound):
+        svc.set_schedule_tags(db_session, bob.id, rent.id, "stolen")
+    db_session.rollback()
+    before = snapshot(db_session, alice.id)
+    for bad in ("x" * 60, "a,b," + ",".join(str(i) for i in range(30)), 5, [1, 2]):
+        with pytest.raises(ServiceError) as err:
+            svc.set_schedule_tags(db_session, alice.id, rent.id, bad)
+        db_session.rollback()
+        assert err.value.field == "tags"
+    assert snapshot(db_session, alice.id) == before
+    assert not db_session.scalars(select(Tag).where(Tag.user_id == bob.id)).all()
+    svc.delete_schedule(db_session, alice.id, rent.id)
+    db_session.commit()
+    assert not db_session.scalars(select(ScheduleTag)).all()
+
+
+def test_editing_a_schedule_someone_changed_meanwhile_is_refused(db_session, make_user, make_account):
+    from dashboard.services.errors import Conflict
+    user = make_user()
+    account = make_account(user)
+    rent = _rent(db_session, user, account)
+    version = rent.version
+    svc.update_schedule(db_session, user.id, rent.id, expected_version=version, name="Rent (flat)")
+    db_session.commit()
+    with pytest.raises(Conflict):
+        svc.update_schedule(db_session, user.id, rent.id, expected_version=version, name="Stale")
+    db_session.rollback()
+    assert db_session.get(Schedule, rent.id).name == "Rent (flat)"
+    for fields, field in (({"start_date": "9999-01-01"}, "start_date"), ({"amount": "1e308"}, "amount"),
+                          ({"rrule": "FREQ=MONTHLY;COUNT=5"}, "rrule")):
+        with pytest.raises(ServiceError) as err:
+            svc.update_schedule(db_session, user.id, rent.id, expected_version=rent.version, **fields)
+        db_session.rollback()
+        assert err.value.field == field

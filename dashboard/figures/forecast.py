@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -17,6 +18,7 @@ from .theme import (
     PRIMARY,
     SPENDING,
     base_layout,
+    date_ticks,
     empty_figure,
     money_axis,
     to_units,
@@ -48,23 +50,29 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
     if not series or all(s.frame.empty for s in series):
         return empty_figure("Nothing to forecast yet: add an account, a schedule or some history.", title=title)
     fig = go.Figure(layout=base_layout(title, height=height))
+    day_labels: dict = {}
     for i, item in enumerate(series):
         line, fill = SERIES_COLORS[i % len(SERIES_COLORS)]
         frame = item.frame
-        days = pd.to_datetime(frame["day"])
-        labels = [f"{format_date(d)}" for d in frame["day"]]
-        band_text = [f"{lo} – {hi}" for lo, hi in zip(_money_list(frame["p10"], currency),
-                                                       _money_list(frame["p90"], currency))]
-        fig.add_trace(go.Scatter(x=days, y=to_units(frame["p90"]), mode="lines", line=dict(width=0, color=line),
-                                 hoverinfo="skip", showlegend=False, name=f"{user_text(item.name)} 90th percentile"))
+        # numpy arrays, not lists or Series: Plotly checks a list element by element (most of the time
+        # this figure took), an array in one step.
+        days = pd.to_datetime(frame["day"]).to_numpy()
+        labels = np.array([day_labels[d] if d in day_labels else day_labels.setdefault(d, format_date(d))
+                           for d in frame["day"]], dtype=object)
+        band_text = np.array([f"{lo} – {hi}" for lo, hi in zip(_money_list(frame["p10"], currency),
+                                                                _money_list(frame["p90"], currency))], dtype=object)
+        name = user_text(item.name)
+        fig.add_trace(go.Scatter(x=days, y=to_units(frame["p90"]).to_numpy(), mode="lines",
+                                 line=dict(width=0, color=line), hoverinfo="skip", showlegend=False,
+                                 name=f"{name} 90th percentile"))
         fig.add_trace(go.Scatter(
-            x=days, y=to_units(frame["p10"]), mode="lines", line=dict(width=0, color=line), fill="tonexty",
-            fillcolor=fill, name=f"{user_text(item.name)}: 10–90 % band", customdata=band_text, text=labels,
-            hovertemplate=f"<b>{user_text(item.name)}</b> %{{text}}<br>80 % band: %{{customdata}}<extra></extra>"))
+            x=days, y=to_units(frame["p10"]).to_numpy(), mode="lines", line=dict(width=0, color=line), fill="tonexty",
+            fillcolor=fill, name=f"{name}: 10–90 % band", customdata=band_text, text=labels,
+            hovertemplate=f"<b>{name}</b> %{{text}}<br>80 % band: %{{customdata}}<extra></extra>"))
         fig.add_trace(go.Scatter(
-            x=days, y=to_units(frame["p50"]), mode="lines", line=dict(width=2.5, color=line),
-            name=f"{user_text(item.name)}: median", customdata=_money_list(frame["p50"], currency), text=labels,
-            hovertemplate=f"<b>{user_text(item.name)}</b> %{{text}}<br>Median balance: %{{customdata}}<extra></extra>"))
+            x=days, y=to_units(frame["p50"]).to_numpy(), mode="lines", line=dict(width=2.5, color=line),
+            name=f"{name}: median", customdata=np.array(_money_list(frame["p50"], currency), dtype=object),
+            text=labels, hovertemplate=f"<b>{name}</b> %{{text}}<br>Median balance: %{{customdata}}<extra></extra>"))
         if item.breach is not None:
             row = frame[frame["day"] == item.breach]
             if not row.empty:
@@ -87,8 +95,13 @@ def forecast_figure(series: list[Series], currency: str, *, threshold_cents: int
         x=[pd.Timestamp(first), pd.Timestamp(last)], y=[threshold_cents / 100] * 2, mode="lines",
         line=dict(color=SPENDING, width=1.5, dash="dash"),
         name=f"Threshold {format_money(threshold_cents, currency, cents=True)}", hoverinfo="skip"))
-    fig.update_yaxes(**money_axis(currency))
-    fig.update_xaxes(showgrid=False, tickformat="%b\n%Y")
+    shown = [s.frame for s in series if not s.frame.empty]
+    low = min(min(int(f["p10"].min()) for f in shown), threshold_cents) / 100
+    high = max(max(int(f["p90"].max()) for f in shown), threshold_cents) / 100
+    fig.update_yaxes(**money_axis(currency, low=low, high=high))
+    months = pd.date_range(pd.Timestamp(first).to_period("M").to_timestamp(), pd.Timestamp(last), freq="MS")
+    months = [m for m in months if m >= pd.Timestamp(first)] or [pd.Timestamp(first)]
+    fig.update_xaxes(showgrid=False, **date_ticks([m.date() for m in months], "month"))
     fig.update_layout(hovermode="x unified", legend=dict(orientation="h", y=-0.15))
     return fig
 
@@ -105,7 +118,7 @@ def drivers_figure(frame: pd.DataFrame, currency: str, *, until_label: str) -> g
         marker_color=[SPENDING if s == "scheduled" else MUTED for s in ordered["source"]],
         text=[format_money(-v, currency, cents=True) for v in ordered["cents"]], textposition="auto",
         customdata=ordered["source"], hovertemplate="<b>%{y}</b><br>%{text} (%{customdata})<extra></extra>"))
-    fig.update_xaxes(**money_axis(currency))
+    fig.update_xaxes(**money_axis(currency, to_units(-ordered["cents"])))
     fig.update_yaxes(automargin=True)
     return fig
 
@@ -159,6 +172,7 @@ def budget_off_figure(usual_cents: int, parts: pd.DataFrame, current_cents: int,
         increasing=dict(marker=dict(color=SPENDING)), decreasing=dict(marker=dict(color=INCOME)),
         totals=dict(marker=dict(color=PRIMARY)), connector=dict(line=dict(color="#ced4da"))),
         layout=base_layout(title, height=360, legend=False))
-    fig.update_yaxes(**money_axis(currency))
+    running = [sum(cents_values[:i + 1]) for i in range(len(cents_values) - 1)] + [current_cents]
+    fig.update_yaxes(**money_axis(currency, [v / 100 for v in running]))
     fig.update_xaxes(automargin=True)
     return fig

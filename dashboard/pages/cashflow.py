@@ -13,7 +13,7 @@ from dashboard.components import empty
 from dashboard.components.cards import graph_card, page_header
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import budget_off_figure, sankey_figure
-from dashboard.formatting import format_date_range, format_money
+from dashboard.formatting import format_date_range, format_money, format_number
 from dashboard.services import flows as svc
 from dashboard.services.budgets import Period, budget_frame
 from dashboard.services.categories import category_frame
@@ -119,6 +119,13 @@ def update_sankey(preset, drill):
     return figure, totals
 
 
+def part_detail(part: svc.Part, currency: str) -> str:
+    """The part's sentence with its amounts and counts written in the user's locale."""
+    values = {k: format_money(v, currency, cents=True) for k, v in part.money.items()}
+    values.update({k: format_number(v) for k, v in part.numbers.items()})
+    return part.detail.format(**values)
+
+
 def parts_children(explanation: svc.Explanation, currency: str):
     rows = []
     for part in explanation.parts:
@@ -128,7 +135,7 @@ def parts_children(explanation: svc.Explanation, currency: str):
             html.Div([dcc.Link(part.label, href=part.href, className="fw-semibold"), " ",
                       html.Span(format_money(part.cents, currency, cents=True, signed=True),
                                 className="money " + ("text-danger" if part.cents > 0 else "text-success"))]),
-            html.Small(part.detail, className="text-muted"),
+            html.Small(part_detail(part, currency), className="text-muted"),
             html.Ul(payees, className="small mb-0") if payees else None,
         ], className="mb-2"))
     head = html.P([f"{explanation.category}: {format_money(explanation.current_cents, currency, cents=True)} against "

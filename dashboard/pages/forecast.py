@@ -25,6 +25,7 @@ from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
 from dashboard.services.onboarding import first_run
+from dashboard.services.recurring import rule_label
 from dashboard.services.schedules import CADENCES, schedules_frame
 from dashboard.services.validation import parse_amount, parse_id
 from dashboard.unit_of_work import unit_of_work
@@ -157,15 +158,40 @@ def _scenario_id(value):
     return parse_id(value, field="scenario")
 
 
+def describe(item: dict, names: dict[int, str], currency: str) -> str:
+    """One line for people: "New laptop: -$1,200.00 on Mar 1, 2027" (a checked scenario item)."""
+    kind = item.get("type")
+
+    def money(key: str) -> str:
+        return format_money(to_cents(item[key]), currency, cents=True)
+
+    def day(key: str) -> str:
+        return format_date(date.fromisoformat(item[key]))
+
+    since = f" from {day('from')}" if item.get("from") else ""
+    if kind == "one_off":
+        return f"{item.get('label')}: {money('amount')} on {day('date')}"
+    if kind == "recurring":
+        end = f" until {day('until')}" if item.get("until") else ""
+        return f"{item.get('label')}: {money('amount')} {rule_label(item['rrule']).lower()} from {day('start')}{end}"
+    if kind == "remove_schedule":
+        return f"Stop “{names.get(item.get('schedule_id'), 'a schedule')}”{since}"
+    if kind == "change_schedule":
+        return f"“{names.get(item.get('schedule_id'), 'a schedule')}” becomes {money('amount')}{since}"
+    if kind == "budget":
+        return f"Spend {money('amount')} a month on “{names.get(item.get('category_id'), 'a category')}”"
+    return str(kind)
+
+
 def summary_children(result: svc.Forecast, currency: str, name: str):
     threshold = format_money(result.threshold_cents, currency, cents=True)
     end = result.days[-1]
     text = [html.Strong(name + ": ")]
     if result.breach is not None:
         text += [html.Span(f"in a bad month your balance could go below {threshold} on ", className="text-danger"),
-                 html.Strong(f"{result.breach:%d %B %Y}", className="text-danger"), "."]
+                 html.Strong(format_date(result.breach), className="text-danger"), "."]
     else:
-        text += [f"even in a bad month (10th percentile) the balance stays above {threshold} until {end:%d %B %Y}."]
+        text += [f"even in a bad month (10th percentile) the balance stays above {threshold} until {format_date(end)}."]
     text += [f" Median on {format_date(end)}: {format_money(int(result.p50[-1]), currency, cents=True)} "
              f"(80 % band {format_money(int(result.p10[-1]), currency, cents=True)} – "
              f"{format_money(int(result.p90[-1]), currency, cents=True)}); "
@@ -241,7 +267,7 @@ def show_scenario(scenario, _refresh):
             cats = category_frame(db.session, viewer.user_id)
             names.update({int(i): n for i, n in zip(cats["id"], cats["full_name"])})
             if checked:
-                items = html.Ul([html.Li([scen.describe(item, names), " ",
+                items = html.Ul([html.Li([describe(item, names, viewer.currency), " ",
                                           dbc.Button("Remove", id={"type": f"{P}-item-remove", "index": i}, size="sm",
                                                      color="link", n_clicks=0, className="p-0 ms-2")])
                                  for i, item in enumerate(checked)], className="mb-0", id=f"{P}-items-list")

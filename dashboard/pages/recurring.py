@@ -21,6 +21,7 @@ from dashboard.services import recurring as rec
 from dashboard.services import schedules as sched
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
+from dashboard.services.errors import ServiceError
 from dashboard.services.onboarding import first_run
 from dashboard.unit_of_work import unit_of_work
 from models import db, from_cents
@@ -28,7 +29,7 @@ from models import db, from_cents
 dash.register_page(__name__, path="/recurring", name="Recurring", title="Recurring · Ledgerlens", order=5)
 
 P = "recurring"
-FORM = ("name", "payee", "kind", "amount", "account", "category", "cadence", "rrule", "start", "until")
+FORM = ("name", "payee", "kind", "amount", "account", "category", "cadence", "rrule", "start", "until", "tags")
 
 
 def _options(user_id: int) -> tuple[list[dict], list[dict]]:
@@ -75,7 +76,12 @@ def _form(account_options, category_options) -> dbc.Card:
                           dbc.Input(id=f"{P}-form-rrule", maxlength=500, placeholder="FREQ=MONTHLY;BYMONTHDAY=1"),
                           "rrule", "RFC 5545 RRULE without DTSTART/UNTIL/COUNT; it wins over “Repeats”."), md=6),
         ]),
-        dbc.Button("Save schedule", id=f"{P}-form-save", color="primary", n_clicks=0),
+        dbc.Row([
+            dbc.Col(field("Tags (optional)", dbc.Input(id=f"{P}-form-tags", maxlength=500, placeholder="home, bills"),
+                          "tags", "Names separated by commas; new ones are created."), md=6),
+        ]),
+        dbc.Button("Save schedule", id=f"{P}-form-save", color="primary", n_clicks=0, className="me-2"),
+        dbc.Button("Clear", id=f"{P}-form-clear", color="secondary", outline=True, n_clicks=0),
     ]), className="shadow-sm mb-3")
 
 
@@ -92,6 +98,7 @@ def layout(**_query):
     return html.Div([
         dcc.Store(id=f"{P}-refresh", data=0),
         dcc.Store(id=f"{P}-form-suggestion", data=None),
+        dcc.Store(id=f"{P}-form-schedule", data=None),
         page_header("Recurring", "Bills, income and subscriptions that repeat: found in your history or "
                                  "scheduled by you."),
         html.Div(id=f"{P}-message"),
@@ -144,19 +151,22 @@ def suggestions_table(frame, currency: str):
                      id=f"{P}-suggestions-table")
 
 
-def schedules_table(frame, nexts: dict, currency: str):
+def schedules_table(frame, nexts: dict, currency: str, tags: dict | None = None):
     if frame.empty:
         return html.P("No schedules yet. Confirm a suggestion above or add one below.", className="text-muted mb-0")
     rows = []
     for r in frame.itertuples():
         upcoming = nexts.get(int(r.id))
         rows.append(html.Tr([
-            html.Td([html.Div(r.name, className="fw-semibold"), html.Small(r.account, className="text-muted")]),
+            html.Td([html.Div(r.name, className="fw-semibold"), html.Small(r.account, className="text-muted"),
+                     *[dbc.Badge(t, color="light", text_color="dark", className="ms-1 border")
+                       for t in (tags or {}).get(int(r.id), [])]]),
             html.Td(rec.rule_label(r.rrule)),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
                     className="text-end money"),
             html.Td("paused" if r.paused else (f"{format_date(upcoming)}" if upcoming else "ended")),
-            html.Td([_button("Resume" if r.paused else "Pause", "pause", int(r.id)),
+            html.Td([_button("Edit", "schedule-edit", int(r.id)),
+                     _button("Resume" if r.paused else "Pause", "pause", int(r.id)),
                      _button("Skip next", "skip", int(r.id)),
                      _button("Delete", "delete", int(r.id), "danger")], className="text-nowrap"),
         ]))
@@ -220,7 +230,8 @@ def render(_refresh):
     frame = sched.schedules_frame(db.session, viewer.user_id)
     nexts = {int(r.id): sched.next_expected(db.session, viewer.user_id, int(r.id), today) for r in frame.itertuples()}
     subs = rec.subscriptions(db.session, viewer.user_id, today)
-    return (suggestions_table(suggestions, viewer.currency), schedules_table(frame, nexts, viewer.currency),
+    tags = sched.tags_by_schedule(db.session, viewer.user_id)
+    return (suggestions_table(suggestions, viewer.currency), schedules_table(frame, nexts, viewer.currency, tags),
             subscriptions_table(subs, viewer.currency))
 
 
@@ -240,6 +251,7 @@ def _clicked() -> bool:
     Output(f"{P}-refresh", "data"),
     Output(f"{P}-form-message", "children"),
     Output(f"{P}-form-suggestion", "data", allow_duplicate=True),
+    Output(f"{P}-form-schedule", "data", allow_duplicate=True),
     Input({"type": f"{P}-confirm", "index": ALL}, "n_clicks"),
     Input({"type": f"{P}-dismiss", "index": ALL}, "n_clicks"),
     Input({"type": f"{P}-pause", "index": ALL}, "n_clicks"),
@@ -247,14 +259,15 @@ def _clicked() -> bool:
     Input({"type": f"{P}-delete", "index": ALL}, "n_clicks"),
     Input(f"{P}-form-save", "n_clicks"),
     State(f"{P}-form-suggestion", "data"),
+    State(f"{P}-form-schedule", "data"),
     *[State(f"{P}-form-{name}", "value") for name in FORM],
     State(f"{P}-refresh", "data"),
     prevent_initial_call=True,
 )
-def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, payee, kind, amount, account, category,
-        cadence, rrule, start, until, refresh):
+def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, editing, name, payee, kind, amount, account,
+        category, cadence, rrule, start, until, tags, refresh):
     if not _clicked():
-        return no_update, no_update, no_update, no_update
+        return (no_update,) * 5
     viewer = require_viewer()
     today = date.today()
     trigger = ctx.triggered_id
@@ -263,15 +276,18 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
     def work():
         if trigger == f"{P}-form-save":
             fields = dict(name=name, payee=payee or "", kind=kind, amount=amount, account_id=account,
-                          category_id=category or None, start_date=start, until=until or None)
+                          category_id=category or None, start_date=start, until=until or None, tags=tags or "")
             fields.update(rrule=rrule) if rrule else fields.update(cadence=cadence)
-            if isinstance(suggestion, str) and suggestion:
+            if isinstance(editing, dict) and editing.get("id") is not None:
+                schedule = sched.update_schedule(db.session, viewer.user_id, editing.get("id"),
+                                                 expected_version=editing.get("version"), **fields)
+            elif isinstance(suggestion, str) and suggestion:
                 changes = {k: v for k, v in fields.items() if k in ("name", "amount", "account_id", "category_id",
-                                                                    "rrule", "cadence")}
+                                                                    "rrule", "cadence", "tags")}
                 schedule = rec.confirm(db.session, viewer.user_id, suggestion, today, **changes)
             else:
                 schedule = sched.create_schedule(db.session, viewer.user_id, **fields)
-            return _alert(f"Saved “{schedule.name}”."), bump, None, None
+            return _alert(f"Saved “{schedule.name}”."), bump, None, None, None
         kind_of = trigger.get("type", "").removeprefix(f"{P}-") if isinstance(trigger, dict) else ""
         index = trigger.get("index") if isinstance(trigger, dict) else None
         if kind_of == "confirm":
@@ -291,37 +307,58 @@ def act(_confirm, _dismiss, _pause, _skip, _delete, _save, suggestion, name, pay
             sched.delete_schedule(db.session, viewer.user_id, index)
             message = "Schedule deleted."
         else:
-            return no_update, no_update, no_update, no_update
-        return _alert(message), bump, no_update, no_update
+            return (no_update,) * 5
+        return _alert(message), bump, no_update, no_update, no_update
 
     done = unit_of_work(work)
     if not done.ok:
         if trigger == f"{P}-form-save":
-            return no_update, no_update, _alert(done.message, "danger"), no_update
-        return _alert(done.message, "danger"), bump, no_update, no_update
+            return no_update, no_update, _alert(done.message, "danger"), no_update, no_update
+        return _alert(done.message, "danger"), bump, no_update, no_update, no_update
     return done.value
 
 
 @callback(
     Output(f"{P}-form-suggestion", "data"),
+    Output(f"{P}-form-schedule", "data"),
     Output(f"{P}-form-title", "children"),
     *[Output(f"{P}-form-{name}", "value") for name in FORM],
     Input({"type": f"{P}-edit", "index": ALL}, "n_clicks"),
+    Input({"type": f"{P}-schedule-edit", "index": ALL}, "n_clicks"),
+    Input(f"{P}-form-clear", "n_clicks"),
     prevent_initial_call=True,
 )
-def edit_suggestion(_clicks):
-    """Fill the form from a suggestion; saving it then confirms the suggestion with the edits."""
+def fill_form(_edit_suggestion, _edit_schedule, _clear):
+    """Fill the form from a suggestion (saving it then confirms the suggestion with the edits) or from
+    one of the user's schedules (saving it then changes that schedule, if nobody changed it meanwhile);
+    Clear empties it for a new schedule."""
     if not _clicked():
-        return (no_update,) * (2 + len(FORM))
+        return (no_update,) * (3 + len(FORM))
     viewer = require_viewer()
-    key = ctx.triggered_id.get("index") if isinstance(ctx.triggered_id, dict) else None
+    trigger = ctx.triggered_id
+    blank = (None, None, "Add a schedule", "", "", "expense", "", no_update, "", "monthly", "",
+             date.today().isoformat(), None, "")
+    if not isinstance(trigger, dict):
+        return blank
+    index = trigger.get("index")
+    if trigger.get("type") == f"{P}-schedule-edit":
+        try:
+            schedule = sched.get_schedule(db.session, viewer.user_id, index)
+        except ServiceError:
+            return blank
+        tags = sched.tags_by_schedule(db.session, viewer.user_id).get(schedule.id, [])
+        return (None, {"id": schedule.id, "version": schedule.version}, f"Edit “{schedule.name}”", schedule.name,
+                schedule.payee, schedule.kind, str(abs(schedule.amount)), schedule.account_id,
+                "" if schedule.category_id is None else schedule.category_id, "monthly", schedule.rrule,
+                schedule.start_date.isoformat(), schedule.until.isoformat() if schedule.until else None,
+                ", ".join(tags))
     frame = rec.recurring_frame(db.session, viewer.user_id, date.today())
-    match = frame[frame["key"] == key] if isinstance(key, str) and not frame.empty else frame.iloc[0:0]
+    match = frame[frame["key"] == index] if isinstance(index, str) and not frame.empty else frame.iloc[0:0]
     if match.empty:
-        return (None, "Add a schedule", *([no_update] * len(FORM)))
+        return blank
     r = match.iloc[0]
     amount = str(from_cents(abs(int(r["amount_cents"]))))
-    return (r["key"], f"Confirm “{r['payee']}” as a schedule", r["payee"][:100], r["payee"],
+    return (r["key"], None, f"Confirm “{r['payee']}” as a schedule", r["payee"][:100], r["payee"],
             "income" if r["sign"] > 0 else "expense", amount, int(r["account_id"]),
             "" if r["category_id"] is None or r["category_id"] != r["category_id"] else int(r["category_id"]),
-            "monthly", r["rrule"], r["start"].isoformat(), None)
+            "monthly", r["rrule"], r["start"].isoformat(), None, "")

@@ -53,6 +53,7 @@ from models import (
     Scenario,
     Schedule,
     ScheduleOccurrence,
+    ScheduleTag,
     Tag,
     Transaction,
     TransactionTag,
@@ -100,6 +101,7 @@ MEMBERS = {
     "schedules.csv": ("ref", "name", "payee", "kind", "amount", "account_ref", "category_ref", "category", "rrule",
                       "start_date", "until", "count", "paused"),
     "schedule_skips.csv": ("schedule_ref", "occurs_on"),
+    "schedule_tags.csv": ("schedule_ref", "tag"),
     "scenarios.csv": ("name", "items"),
     "dismissed_recurring.csv": ("key",),
     "exchange_rates.csv": ("day", "currency", "base", "rate"),
@@ -110,7 +112,7 @@ MEMBERS = {
 }
 # Members that exports made before schedules (or tags) existed do not have: read as empty.
 OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv",
-                    "transaction_tags.csv", "rules.csv"}
+                    "transaction_tags.csv", "rules.csv", "schedule_tags.csv"}
 # Version 1 exports: accounts without a currency (they are in the exporting user's, manifest "currency"),
 # no rates.
 MEMBERS_V1 = {**{k: v for k, v in MEMBERS.items() if k != "exchange_rates.csv"},
@@ -277,6 +279,12 @@ def _write_ahead(session: Session, user_id: int, member, cat) -> None:
         for o in session.scalars(select(ScheduleOccurrence).where(ScheduleOccurrence.user_id == user_id,
                                                                   ScheduleOccurrence.status == "skipped")
                                  .order_by(ScheduleOccurrence.schedule_id, ScheduleOccurrence.occurs_on))))
+    member("schedule_tags.csv", (
+        (schedule_id, safe_text(name))
+        for schedule_id, name in session.execute(
+            select(ScheduleTag.schedule_id, Tag.name)
+            .join(Tag, (Tag.id == ScheduleTag.tag_id) & (Tag.user_id == user_id))
+            .where(ScheduleTag.user_id == user_id).order_by(ScheduleTag.schedule_id, Tag.name))))
 
     def portable(item: dict) -> dict:
         out = {k: v for k, v in item.items() if k not in ("account_id", "schedule_id", "category_id")}
@@ -717,21 +725,25 @@ def _check(archive: Archive) -> None:
         rates[(base, currency, day)] = rate
     tags = []
     for raw in t.get("transaction_tags.csv", []):
-        r = _Row("transaction_tags.csv", raw)
-        ref = r.ref("transaction_ref")
-        if ref not in transactions:
-            r.fail(f"transaction_ref {ref} is not in transactions.csv.")
-        try:
-            name = check_tag_name(r.text("tag", 200, required=True))
-        except ImportFileError:
-            raise
-        except ServiceError as exc:
-            r.fail(exc.message)
-        tags.append((ref, name))
+        tags.append(_tag_row(_Row("transaction_tags.csv", raw), "transaction_ref", transactions, "transactions.csv"))
     archive.lines = {"rates": rates, "accounts": accounts, "categories": categories, "transactions": transactions,
                      "budgets": budgets, "goals": goals, "rules": rules, "tags": tags,
                      "full_rules": full_rules}
     archive.lines.update(_check_ahead(t, accounts, categories, category))
+
+
+def _tag_row(r: _Row, ref_field: str, refs, member: str) -> tuple[str, str]:
+    """A (ref, tag name) row of transaction_tags.csv or schedule_tags.csv, its ref checked against ``refs``."""
+    ref = r.ref(ref_field)
+    if ref not in refs:
+        r.fail(f"{ref_field} {ref} is not in {member}.")
+    try:
+        name = check_tag_name(r.text("tag", 200, required=True))
+    except ImportFileError:
+        raise
+    except ServiceError as exc:
+        r.fail(exc.message)
+    return ref, name
 
 
 def _check_ahead(t: dict, accounts: dict, categories: dict, category) -> dict:
@@ -775,6 +787,12 @@ def _check_ahead(t: dict, accounts: dict, categories: dict, category) -> dict:
         if ref not in schedules:
             r.fail(f"schedule_ref {ref} is not in schedules.csv.")
         schedules[ref]["skips"].append(r.day("occurs_on"))
+    for raw in t.get("schedule_tags.csv", []):
+        r = _Row("schedule_tags.csv", raw)
+        ref, name = _tag_row(r, "schedule_ref", schedules, "schedules.csv")
+        schedules[ref].setdefault("tags", []).append(name)
+        if len(schedules[ref]["tags"]) > 20:
+            r.fail("a schedule has at most 20 tags.")
     scenarios: list[dict] = []
     seen: set[str] = set()
     for raw in t["scenarios.csv"]:
@@ -1144,7 +1162,8 @@ def _restore_ahead(session: Session, user_id: int, data: dict, account_ids: dict
                 session, user_id, name=s["name"], payee=s["payee"], kind=s["kind"], amount=from_cents(abs(s["cents"])),
                 account_id=account_ids[s["account_ref"]],
                 category_id=resolve(s["category_ref"], s["category"], f"schedules.csv line {s['line']}"),
-                rrule=s["rrule"], start_date=s["start"], until=s["until"], count=s["count"])
+                rrule=s["rrule"], start_date=s["start"], until=s["until"], count=s["count"],
+                tags=s.get("tags") or None)
         except ServiceError as exc:
             if isinstance(exc, ImportFileError):
                 raise

@@ -131,9 +131,11 @@ class Part:
     key: str
     label: str
     cents: int
-    detail: str
+    detail: str          # a template: {name} is filled from ``money`` (cents) or ``numbers``, formatted by the page
     href: str
     payees: list[tuple[str, int, str]] = field(default_factory=list)   # (payee, cents, href)
+    money: dict[str, int] = field(default_factory=dict)
+    numbers: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -262,16 +264,15 @@ def explain_budget(session, user_id: int, category_id: int, start: date, end: da
              _link(category_id, prev_start, prev_end),
              [(p, -round(v), _link(category_id, prev_start, prev_end, text=p[:100])) for p, v in gone[:5]]),
         Part("large", "One-off large purchases", rounded["large"],
-             (f"purchases of {threshold / 100:,.2f} or more (three times the usual average purchase)"
+             ("purchases of {threshold} or more (three times the usual average purchase)"
               if threshold else "no usual purchases to compare with"),
              _link(category_id, start, end, min_amount=Decimal(threshold) / 100)
-             if threshold else _link(category_id, start, end)),
-        Part("more", "More purchases", rounded["more"],
-             f"{float(regular_now[1]):g} purchases against {float(regular_before[1]):.1f} usually",
-             _link(category_id, start, end, **money_max)),
-        Part("price", "Higher prices", rounded["price"],
-             f"{float(avg_now) / 100:,.2f} a purchase against {float(avg_before) / 100:,.2f} usually",
-             _link(category_id, start, end, **money_max)),
+             if threshold else _link(category_id, start, end), money={"threshold": threshold or 0}),
+        Part("more", "More purchases", rounded["more"], "{now} purchases against {usual} usually",
+             _link(category_id, start, end, **money_max),
+             numbers={"now": float(regular_now[1]), "usual": round(float(regular_before[1]), 1)}),
+        Part("price", "Higher prices", rounded["price"], "{now} a purchase against {usual} usually",
+             _link(category_id, start, end, **money_max), money={"now": round(avg_now), "usual": round(avg_before)}),
     ]
     return Explanation(category_id, name, start, end, compare_label, current_total, round(usual_total),
                        budget_cents, threshold or 0, parts)

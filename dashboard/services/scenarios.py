@@ -193,26 +193,6 @@ def scenario_items(session: Session, user_id: int, scenario_id) -> tuple[str, li
     return scenario.name, items
 
 
-def describe(item: dict, names: dict[int, str] | None = None) -> str:
-    """One line for people: "One-off −1,200.00 on 2027-03-01 (New laptop)"."""
-    names = names or {}
-    kind = item.get("type")
-    if kind == "one_off":
-        return f"{item.get('label')}: {item.get('amount')} on {item.get('date')}"
-    if kind == "recurring":
-        end = f" until {item['until']}" if item.get("until") else ""
-        return f"{item.get('label')}: {item.get('amount')} ({item.get('rrule')}) from {item.get('start')}{end}"
-    if kind == "remove_schedule":
-        since = f" from {item['from']}" if item.get("from") else ""
-        return f"Stop “{names.get(item.get('schedule_id'), 'a schedule')}”{since}"
-    if kind == "change_schedule":
-        since = f" from {item['from']}" if item.get("from") else ""
-        return f"“{names.get(item.get('schedule_id'), 'a schedule')}” becomes {item.get('amount')}{since}"
-    if kind == "budget":
-        return f"Spend {item.get('amount')} a month on “{names.get(item.get('category_id'), 'a category')}”"
-    return str(kind)
-
-
 def extra_specs(items: list[dict]) -> list[tuple[str, RuleSpec | date, int, int | None]]:
     """The one-off and recurring items as (label, date or RuleSpec, cents, account_id)."""
     from models import to_cents
@@ -229,5 +209,5 @@ def extra_specs(items: list[dict]) -> list[tuple[str, RuleSpec | date, int, int 
 
 
 __all__ = ["ITEM_TYPES", "add_item", "clean_item", "clean_items", "create_scenario", "delete_scenario",
-           "describe", "expand", "extra_specs", "get_scenario", "remove_item", "scenario_items",
+           "expand", "extra_specs", "get_scenario", "remove_item", "scenario_items",
            "scenarios_frame", "update_scenario"]

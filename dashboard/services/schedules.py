@@ -27,7 +27,8 @@ from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from models import Account, Category, Schedule, ScheduleOccurrence, Transaction
+from dashboard.formatting import format_date
+from models import Account, Category, Schedule, ScheduleOccurrence, ScheduleTag, Tag, Transaction
 
 from .categories import visible_to
 from .errors import Conflict, NotFound, ServiceError
@@ -259,15 +260,49 @@ def _values(session: Session, user_id: int, *, name, account_id, amount, kind, r
 
 def create_schedule(session: Session, user_id: int, **fields) -> Schedule:
     """A new schedule. ``amount`` is typed positive; an expense is stored negative. Give ``rrule`` (text)
-    or ``cadence`` (a key of CADENCES)."""
+    or ``cadence`` (a key of CADENCES); ``tags``: names (comma-separated text or a list)."""
+    tags = fields.pop("tags", None)
     schedule = Schedule(user_id=user_id, **_values(session, user_id, **fields))
     session.add(schedule)
     session.flush()
+    if tags not in (None, "", []):
+        set_schedule_tags(session, user_id, schedule.id, tags)
     return schedule
 
 
-def update_schedule(session: Session, user_id: int, schedule_id, *, expected_version, **fields) -> Schedule:
+def set_schedule_tags(session: Session, user_id: int, schedule_id, names) -> list[str]:
+    """Replace the schedule's tags by ``names`` (new names become tags); returns the names kept."""
+    from .tags import resolve_tags
     schedule = get_schedule(session, user_id, schedule_id)
+    if names is not None and not isinstance(names, (str, list)):
+        raise ServiceError("Tags are names separated by commas.", "tags")
+    if isinstance(names, list) and not all(isinstance(n, str) for n in names):
+        raise ServiceError("Tags are names separated by commas.", "tags")
+    ids = resolve_tags(session, user_id, None, names or [])
+    session.execute(delete(ScheduleTag).where(ScheduleTag.user_id == user_id,
+                                              ScheduleTag.schedule_id == schedule.id))
+    for tag_id in ids:
+        session.add(ScheduleTag(user_id=user_id, schedule_id=schedule.id, tag_id=tag_id))
+    session.flush()
+    return sorted(session.scalars(select(Tag.name).where(Tag.user_id == user_id, Tag.id.in_(ids))), key=str.casefold)
+
+
+def tags_by_schedule(session: Session, user_id: int) -> dict[int, list[str]]:
+    """The user's schedules' tag names, by schedule id."""
+    out: dict[int, list[str]] = {}
+    for sid, name in session.execute(
+            select(ScheduleTag.schedule_id, Tag.name)
+            .join(Tag, and_(Tag.id == ScheduleTag.tag_id, Tag.user_id == ScheduleTag.user_id))
+            .where(ScheduleTag.user_id == user_id).order_by(ScheduleTag.schedule_id, func.lower(Tag.name))).all():
+        out.setdefault(int(sid), []).append(name)
+    return out
+
+
+def update_schedule(session: Session, user_id: int, schedule_id, *, expected_version, **fields) -> Schedule:
+    """Change a schedule's fields (as create_schedule takes them, ``tags`` too); ``expected_version`` is the
+    version the user edited, so a change made meanwhile is refused, not overwritten."""
+    schedule = get_schedule(session, user_id, schedule_id)
+    tags = fields.pop("tags", None)
     if str(schedule.version) != str(expected_version):
         raise Conflict("Someone changed this schedule meanwhile; reload to see the current values.", schedule)
     current = dict(name=schedule.name, account_id=schedule.account_id, amount=abs(schedule.amount),
@@ -285,6 +320,8 @@ def update_schedule(session: Session, user_id: int, schedule_id, *, expected_ver
     except StaleDataError:
         session.rollback()
         raise Conflict("Someone changed this schedule meanwhile; reload to see the current values.") from None
+    if tags is not None:
+        set_schedule_tags(session, user_id, schedule.id, tags)
     return schedule
 
 
@@ -321,7 +358,7 @@ def skip_occurrence(session: Session, user_id: int, schedule_id, day) -> Schedul
     schedule = get_schedule(session, user_id, schedule_id)
     on = _day(day, "date")
     if not _is_occurrence(schedule, on):
-        raise ServiceError(f"{schedule.name} does not happen on {on:%d %b %Y}.", "date")
+        raise ServiceError(f"{schedule.name} does not happen on {format_date(on)}.", "date")
     existing = session.scalar(select(ScheduleOccurrence).where(ScheduleOccurrence.schedule_id == schedule.id,
                                                                ScheduleOccurrence.occurs_on == on))
     if existing is not None:
@@ -347,7 +384,7 @@ def link_transaction(session: Session, user_id: int, schedule_id, day, transacti
     schedule = get_schedule(session, user_id, schedule_id)
     on = _day(day, "date")
     if not _is_occurrence(schedule, on):
-        raise ServiceError(f"{schedule.name} does not happen on {on:%d %b %Y}.", "date")
+        raise ServiceError(f"{schedule.name} does not happen on {format_date(on)}.", "date")
     tid = parse_id(transaction_id, field="transaction")
     if session.scalar(select(Transaction.id).where(Transaction.id == tid, Transaction.user_id == user_id)) is None:
         raise NotFound("Unknown transaction.", "transaction")

@@ -1,0 +1,111 @@
+"""The look-ahead pages in a real headless Chromium: on Recurring, confirm one suggestion, dismiss another
+and edit the new schedule's tags; on Forecast, the band of the plain forecast and of a scenario side by
+side; on Cash flow, the Sankey drawn with its nodes."""
+from __future__ import annotations
+
+from datetime import date
+
+from ahead_data import history
+from browser import require_browser, severe_console_errors, start_and_login
+from conftest import TEST_PASSWORD
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+from sqlalchemy import select
+
+from dashboard.services import scenarios as scen
+from dashboard.services import schedules as sched
+from dashboard.services.periods import add_months, month_start
+from models import DismissedRecurring, Schedule
+
+pytestmark = require_browser()
+TODAY = date.today()
+
+
+def _click(dash_duo, selector: str) -> None:
+    element = WebDriverWait(dash_duo.driver, 10).until(EC.element_to_be_clickable(("css selector", selector)))
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    element.click()
+
+
+def _row_button(dash_duo, table: str, text: str, label: str):
+    """The button labelled ``label`` in the row of ``table`` that shows ``text``."""
+    xpath = (f"//*[@id='{table}']//tr[.//*[contains(normalize-space(.), '{text}')]]"
+             f"//button[normalize-space(.)='{label}']")
+    element = WebDriverWait(dash_duo.driver, 15).until(EC.element_to_be_clickable(("xpath", xpath)))
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
+    return element
+
+
+def _seed(db_session, make_user, make_account):
+    user = make_user("alice@example.com")
+    account = make_account(user, opening="2500.00")
+    history(db_session, user, account, today=TODAY, months=14)
+    return user, account
+
+
+def test_recurring_confirm_dismiss_and_edit_a_schedule(dash_duo, app, db_session, make_user, make_account):
+    user, _account = _seed(db_session, make_user, make_account)
+    dash_duo.driver.set_window_size(1280, 1000)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/recurring")
+    dash_duo.wait_for_contains_text("#recurring-suggestions-table", "Netflix", timeout=20)
+
+    _row_button(dash_duo, "recurring-suggestions-table", "Netflix", "Confirm").click()
+    dash_duo.wait_for_contains_text("#recurring-message", "“Netflix” is now a schedule.", timeout=15)
+    dash_duo.wait_for_contains_text("#recurring-schedules-table", "Netflix", timeout=15)
+
+    _row_button(dash_duo, "recurring-suggestions-table", "Gym Club", "Dismiss").click()
+    dash_duo.wait_for_contains_text("#recurring-message", "Dismissed", timeout=15)
+    WebDriverWait(dash_duo.driver, 15).until(
+        lambda d: "Gym Club" not in d.find_element("css selector", "#recurring-suggestions").text)
+    db_session.rollback()
+    assert db_session.scalar(select(DismissedRecurring.key)).startswith("gym club|")
+
+    # Edit the new schedule: the form fills with it; new tags and amount are saved.
+    _row_button(dash_duo, "recurring-schedules-table", "Netflix", "Edit").click()
+    dash_duo.wait_for_text_to_equal("#recurring-form-title", "Edit “Netflix”", timeout=10)
+    tags = dash_duo.find_element("#recurring-form-tags")
+    tags.send_keys("streaming")
+    _click(dash_duo, "#recurring-form-save")
+    dash_duo.wait_for_contains_text("#recurring-message", "Saved “Netflix”.", timeout=15)
+    dash_duo.wait_for_contains_text("#recurring-schedules-table", "streaming", timeout=15)
+    db_session.rollback()
+    netflix = db_session.scalar(select(Schedule).where(Schedule.user_id == user.id, Schedule.name == "Netflix"))
+    assert sched.tags_by_schedule(db_session, user.id) == {netflix.id: ["streaming"]}
+    assert not severe_console_errors(dash_duo)
+
+
+def test_forecast_band_and_a_scenario_side_by_side(dash_duo, app, db_session, make_user, make_account):
+    user, account = _seed(db_session, make_user, make_account)
+    sched.create_schedule(db_session, user.id, name="Rent", payee="Maple Court", kind="expense", amount="900",
+                          account_id=account.id, cadence="monthly", start_date=month_start(TODAY).isoformat())
+    first = month_start(add_months(TODAY, 1))
+    scenario = scen.create_scenario(db_session, user.id, name="New car", items=[
+        {"type": "one_off", "label": "Down payment", "date": first.isoformat(), "amount": "-6000"},
+        {"type": "recurring", "label": "Car loan", "cadence": "monthly", "start": first.isoformat(),
+         "amount": "-420"}])
+    db_session.commit()
+    dash_duo.driver.set_window_size(1280, 1000)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path=f"/forecast?a={scenario.id}")
+    dash_duo.wait_for_contains_text("#forecast-summary", "New car:", timeout=20)
+    dash_duo.wait_for_contains_text("#forecast-summary", "Forecast:", timeout=5)
+    # Two bands (filled areas) and both names in the legend.
+    WebDriverWait(dash_duo.driver, 15).until(
+        lambda d: len(d.find_elements("css selector", "#forecast-chart .scatterlayer .js-fill")) >= 2)
+    legend = " ".join(e.text for e in dash_duo.driver.find_elements("css selector", "#forecast-chart .legendtext"))
+    assert "Forecast: 10–90 % band" in legend and "New car: 10–90 % band" in legend
+    # The money axis is written in the user's currency, not "25k".
+    ticks = [e.text for e in dash_duo.driver.find_elements("css selector", "#forecast-chart .ytick text")]
+    assert ticks and all("$" in t for t in ticks), ticks
+    assert not severe_console_errors(dash_duo)
+
+
+def test_cash_flow_sankey_is_drawn(dash_duo, app, db_session, make_user, make_account):
+    _seed(db_session, make_user, make_account)
+    dash_duo.driver.set_window_size(1280, 1000)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/cashflow?preset=last_12_months")
+    WebDriverWait(dash_duo.driver, 20).until(
+        lambda d: len(d.find_elements("css selector", "#cashflow-sankey .sankey-node")) >= 3)
+    labels = " ".join(e.text for e in dash_duo.driver.find_elements("css selector", "#cashflow-sankey .node-label"))
+    assert "Saved" in labels or "Income" in labels, labels
+    dash_duo.wait_for_contains_text("#cashflow-totals", "Income", timeout=10)
+    assert not severe_console_errors(dash_duo)
