@@ -22,7 +22,7 @@ from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.errors import ServiceError
 from dashboard.services.importer import ImportFileError
 from dashboard.services.transactions import Split, create_transaction
-from models import Category, Goal, Transaction
+from models import Account, Budget, Category, Goal, GoalContribution, Transaction
 from models.db import MAX_CENTS, MAX_USER_ROWS
 
 FORMULA = '=HYPERLINK("https://example.com","x")'
@@ -176,17 +176,72 @@ def _goal_archive(saved: str, contributions: list[tuple[str, str]], account_ref:
 
 @pytest.mark.parametrize("saved, contributions, account_ref, words", [
     ("100.00", [("2026-01-01", "50.00")], "", "not the sum"),
-    ("10.00", [("2026-01-01", "50.00"), ("2025-12-01", "-40.00")], "", "take out more"),
+    ("10.00", [("2026-01-01", "50.00"), ("2025-12-01", "-40.00")], "", "Only"),
     ("50.00", [("2026-01-01", "50.00")], "7", "follows an account"),
 ])
-def test_restored_goals_are_checked_like_live_writes(saved, contributions, account_ref, words):
+def test_restored_goals_are_checked_like_live_writes(db_session, make_user, saved, contributions, account_ref,
+                                                     words):
+    """Through the goals service (create_goal, record_contribution), all or nothing."""
+    alice = make_user("alice@example.com")
+    archive = ex.read_archive(_goal_archive(saved, contributions, account_ref))
     with pytest.raises(ImportFileError, match=words):
-        ex.read_archive(_goal_archive(saved, contributions, account_ref))
+        ex.restore_archive(db_session, alice.id, archive)
+    db_session.rollback()
+    assert db_session.scalar(select(func.count()).select_from(Goal)) == 0
 
 
-def test_a_consistent_restored_goal_is_accepted():
+def test_a_consistent_restored_goal_is_accepted(db_session, make_user):
+    alice = make_user("alice@example.com")
     archive = ex.read_archive(_goal_archive("10.00", [("2026-01-01", "50.00"), ("2026-02-01", "-40.00")]))
-    assert archive.lines["goals"]["1"]["saved"] == 1000
+    ex.restore_archive(db_session, alice.id, archive)
+    db_session.commit()
+    goal = db_session.scalar(select(Goal).where(Goal.user_id == alice.id))
+    assert goal.saved_amount == Decimal("10.00")
+    # Removing the withdrawal is allowed, removing the deposit refused: as for a goal kept by hand.
+    deposit, withdrawal = db_session.scalars(select(GoalContribution).where(GoalContribution.goal_id == goal.id)
+                                             .order_by(GoalContribution.date)).all()
+    with pytest.raises(ServiceError, match="less than nothing"):
+        goals_svc.delete_contribution(db_session, alice.id, deposit.id)
+    db_session.rollback()
+    goals_svc.delete_contribution(db_session, alice.id, withdrawal.id)
+    db_session.commit()
+    assert db_session.get(Goal, goal.id).saved_amount == Decimal("50.00")
+
+
+def _archive_with(**rows: str) -> bytes:
+    import json
+    members = {name: ",".join(columns) + "\n" for name, columns in ex.MEMBERS.items()}
+    members["manifest.json"] = json.dumps({"format": ex.FORMAT, "version": ex.VERSION})
+    for name, text in rows.items():
+        members[name.replace("_csv", ".csv")] += text
+    return _zip(members)
+
+
+@pytest.mark.parametrize("rows, words", [
+    ({"accounts_csv": "1,Yen,checking,JPY,0.50,0\n"}, "decimals"),            # half a yen (fx.check_amount)
+    ({"accounts_csv": "1,Dinar,checking,KWD,1.00,0\n"}, "KWD"),               # 3-decimal currencies not yet
+    ({"accounts_csv": "1,Odd,checking,ZZ1,1.00,0\n"}, "currency|code"),
+    ({"categories_csv": "1,Pets,expense,red,,\n"}, "colou?r"),                # check_color
+    ({"categories_csv": "1,Pets,expense,,,\n", "budgets_csv": "1,,-5.00,monthly,2026-01-01,2026-01-31,0\n"},
+     "negative"),
+    ({"categories_csv": "1,Pets,expense,,,\n", "budgets_csv": "1,,5.00,custom,2026-02-01,2026-01-01,0\n"},
+     "end"),
+    ({"categories_csv": "1,Pets,expense,,,\n", "budgets_csv": "1,,5.00,monthly,2026-01-05,2026-02-04,0\n"},
+     "monthly budget cannot run"),
+    ({"goals_csv": "1,Trip,savings,0.00,0.00,,\n"}, "more than zero"),
+])
+def test_restore_goes_through_the_services_validation(db_session, make_user, rows, words):
+    """Accounts, categories, budgets and goals of an archive are written by the services' own create
+    functions: what a live write refuses, a restore refuses, with the member and line, and nothing
+    is written."""
+    alice = make_user("alice@example.com")
+    archive = ex.read_archive(_archive_with(**rows))
+    with pytest.raises(ImportFileError, match=words) as refused:
+        ex.restore_archive(db_session, alice.id, archive)
+    assert refused.value.line == 2 or refused.value.line is None or refused.value.line >= 2
+    db_session.rollback()
+    for model in (Account, Category, Budget, Goal):
+        assert db_session.scalar(select(func.count()).select_from(model).where(model.user_id == alice.id)) == 0
 
 
 # -- item 14 ---------------------------------------------------------------------------------------
