@@ -48,6 +48,7 @@ def create_app(config: dict | None = None) -> Flask:
     from dashboard.security import init_security
     from dashboard.services.cache import init_cache
     from dashboard.services.hooks import install_session_hooks
+    from dashboard.services.progress import init_progress
     from models import database_url, db
     from models.db import default_instance_path
 
@@ -76,6 +77,7 @@ def create_app(config: dict | None = None) -> Flask:
     install_session_hooks()  # roll-up, data version, cache bookkeeping on every session (explicit)
     db.init_app(app)
     init_cache(app)  # Flask-Caching: in-process by default, Redis when REDIS_URL is set
+    init_progress(app)  # how far an import has got, for every worker: Redis, or files in the instance folder
     init_security(app)  # CSRF, rate limits, cookie flags, security headers
     login_manager.init_app(app)
     app.register_blueprint(auth_bp)

@@ -4,6 +4,9 @@ a recomputation from the raw rows after every run.
 
     python benchmarks/bench_bulk_edit.py --rows 1000000             # SQLite
     DATABASE_URL=postgresql://... python benchmarks/bench_bulk_edit.py --rows 1000000
+    ... --dataset varied --label me     # the varied data; its own copy (label) of the shared database
+
+``cpu_s`` is this process's CPU time: on SQLite the whole work, on PostgreSQL only the client's part.
 
 Each timing is one whole user action: resolve the rows on the server, write the batch, update the
 transactions, their expense lines and budgets, recompute the touched roll-up months, commit.
@@ -16,18 +19,41 @@ import argparse
 import statistics
 import time
 
-from common import bench_app, db_kind
+from common import DATA, DATASETS, bench_app, db_kind
 
 TARGET = 100_000
+
+
+def _copy_shared(rows: int, dataset: str, label: str) -> None:
+    """SQLite: start from a copy of the shared built database (LEDGERLENS_BENCH_DATA) when there is
+    one and this label has none yet; the shared file itself is never written."""
+    if db_kind() != "sqlite":
+        return
+    import shutil
+    import sqlite3
+    suffix = f"varied-{rows}" if dataset == "varied" else f"{rows}"
+    shared, own = DATA / f"bench-{suffix}.sqlite3", DATA / f"{label}-{suffix}.sqlite3"
+    if own.exists() or not shared.exists():
+        return
+    source = sqlite3.connect(f"file:{shared}?mode=ro", uri=True)
+    target = sqlite3.connect(own)
+    source.backup(target)     # a consistent copy, WAL included
+    target.close()
+    source.close()
+    shutil.copymode(shared, own)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s")
+    parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s (or 0.03 s CPU)")
+    parser.add_argument("--dataset", choices=DATASETS, default="uniform")
+    parser.add_argument("--target", type=int, default=TARGET, help="rows each edit should touch")
+    parser.add_argument("--label", default="bulkedit", help="its own database (it writes): files/schemas <label>-...")
     args = parser.parse_args()
-    app, user_id = bench_app(args.rows, label="bulkedit")
+    _copy_shared(args.rows, args.dataset, args.label)
+    app, user_id = bench_app(args.rows, dataset=args.dataset, label=args.label)
     if args.profile:
         from sqlalchemy import event
 
@@ -37,13 +63,14 @@ def main() -> None:
 
         @event.listens_for(engine, "before_cursor_execute")
         def _start(conn, cursor, statement, parameters, context, executemany):
-            conn.info["t0"] = time.perf_counter()
+            conn.info["t0"] = (time.perf_counter(), time.process_time())
 
         @event.listens_for(engine, "after_cursor_execute")
         def _stop(conn, cursor, statement, parameters, context, executemany):
-            took = time.perf_counter() - conn.info.get("t0", time.perf_counter())
-            if took > 0.1:
-                print(f"  {took:6.2f}s {' '.join(statement.split())[:160]}", flush=True)
+            wall0, cpu0 = conn.info.get("t0", (time.perf_counter(), time.process_time()))
+            took, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+            if took > 0.1 or cpu > 0.03:
+                print(f"  {took:6.2f}s cpu {cpu:5.2f}s {' '.join(statement.split())[:150]}", flush=True)
 
     from sqlalchemy import func, select
 
@@ -62,7 +89,7 @@ def main() -> None:
         for day, count in days:
             total += count
             start = day
-            if total >= TARGET:
+            if total >= args.target:
                 break
         query = {"from": start.isoformat(), "kind": "expense"}
         target = session.scalar(select(Category.id).where(Category.user_id.is_(None), Category.name == "Hobbies"))
@@ -74,7 +101,7 @@ def main() -> None:
             .group_by(text("1")).order_by(func.count().desc())).all()
         chosen, total = [], 0
         for letter, count in letters:
-            if letter.isalpha() and total + count <= TARGET * 1.1:
+            if letter.isalpha() and total + count <= args.target * 1.1:
                 chosen.append(letter)
                 total += count
         pattern = "^(" + "|".join(chosen) + ")"
@@ -95,11 +122,14 @@ def main() -> None:
         results: dict[str, list[float]] = {}
         touched: dict[str, int] = {}
 
+        cpu: dict[str, list[float]] = {}
+
         def timed(name, fn):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             out = fn()
             session.commit()
             results.setdefault(name, []).append(time.perf_counter() - started)
+            cpu.setdefault(name, []).append(time.process_time() - cpu_started)
             return out
 
         rule = rules.create_rule(session, user_id, field="payee", match_type="regex", pattern=pattern,
@@ -134,7 +164,8 @@ def main() -> None:
         load = fh.read().split()[0]
     for name, times in results.items():
         print(f"bench {name} db={db_kind()} rows={args.rows} touched={touched.get(name, touched.get(name.replace('undo_', ''), 0))} "
-              f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} runs={len(times)} "
+              f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} "
+              f"cpu_s={statistics.median(cpu[name]):.2f} runs={len(times)} dataset={args.dataset} "
               f"rollup_ok={ok} load={load}", flush=True)
 
 

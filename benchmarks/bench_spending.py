@@ -79,9 +79,10 @@ def _naive(app, user_id: int, query: dict, today: date) -> None:
                 .join(Transaction, Transaction.id == Expense.transaction_id)
                 .where(Expense.user_id == user_id, Expense.date >= filters.start, Expense.date <= filters.end))
         frame = pd.read_sql(stmt, db.session.connection())
+        frame["amount"] = pd.to_numeric(frame["amount"])  # object dtype when the driver hands back Decimals
         frame["month"] = pd.to_datetime(frame["date"]).dt.to_period("M")
         frame.groupby(["month", "category_id"])["amount"].sum()
-        frame.groupby("payee")["amount"].sum().nlargest(10)
+        frame.groupby("payee")["amount"].sum().astype("float64").nlargest(10)
         db.session.remove()
 
 
@@ -97,8 +98,11 @@ def _naive_in_child(app, user_id: int, query: dict, today: date, runs: int) -> f
     queue = ctx.Queue()
 
     def child():
-        median, _ = measure(lambda: _naive(app, user_id, query, today), runs=max(3, runs // 4), warmup=1)
-        queue.put(median)
+        median = float("nan")
+        try:
+            median, _ = measure(lambda: _naive(app, user_id, query, today), runs=max(3, runs // 4), warmup=1)
+        finally:   # a failure must not leave the parent waiting for ever
+            queue.put(median)
 
     process = ctx.Process(target=child)
     process.start()
@@ -114,9 +118,11 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case names (default: every case)")
     parser.add_argument("--dataset", choices=DATASETS, default="uniform",
                         help="uniform: the demo's volume mode; varied: benchmarks/varied.py (see common.bench_app)")
+    parser.add_argument("--label", default="bench",
+                        help="database file / schema prefix (common.bench_app): a branch with a migration uses its own")
     args = parser.parse_args()
 
-    app, user_id = bench_app(args.rows, args.dataset)
+    app, user_id = bench_app(args.rows, args.dataset, label=args.label)
     from sqlalchemy import select
 
     from dashboard.demo_account import DEMO_PASSWORD

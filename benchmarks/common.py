@@ -77,8 +77,10 @@ def bench_app(rows: int, dataset: str = "uniform", label: str = "bench"):
                     from dashboard.demo import load_demo
                     load_demo(db.session, email=BENCH_EMAIL, n_transactions=rows, replace=True, seed=7,
                               progress=say)
+                # The loaders leave the commit to their caller (the commit rule); commit here, before
+                # the text index is rebuilt (which rolls back whatever is uncommitted first).
+                db.session.commit()
             print(f"built {rows:,} transactions in {time.perf_counter() - started:.1f} s", flush=True)
-            db.session.commit()
             if db_kind() == "postgresql":
                 # What autovacuum would do soon after a bulk load: statistics, and the visibility map
                 # that lets PostgreSQL answer from the covering indexes alone.
@@ -105,10 +107,10 @@ def _text_index_paused(session):
             session.execute(text(f"DROP TRIGGER {name}"))
         session.commit()
     try:
-        yield
+        yield   # the caller commits its load inside (a rollback here would throw the load away)
     finally:
         if triggers:
-            session.rollback()
+            session.rollback()   # only what was not committed: a failed load
             for _, sql in triggers:
                 session.execute(text(sql))
             session.execute(text("INSERT INTO transactions_fts (transactions_fts) VALUES ('rebuild')"))

@@ -1,6 +1,7 @@
 """The Dash app, mounted on the Flask server that carries the models and the login."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dash
@@ -9,30 +10,28 @@ from dash import Dash, html
 from flask import Flask
 
 from dashboard import appearance
+from dashboard.components import nav
 from dashboard.guard import APP_ALERT_ID, guard_dash_routes, on_callback_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def navbar() -> dbc.Navbar:
-    links = [
-        dbc.NavItem(dbc.NavLink(page["name"], href=page["relative_path"], active="exact"))
-        for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
-        if page.get("nav", True)
-    ]
+    """The everyday pages, the Plan and Manage menus (dashboard/components/nav.py), search, theme, Settings,
+    Log out. Below 1200 px it folds into one menu behind the toggler."""
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand([html.Span("◈ ", className="brand-mark"), "Ledgerlens"], href="/"),
             dbc.NavbarToggler(id="nav-toggler", n_clicks=0),
             dbc.Collapse(
-                dbc.Nav(links + [
+                dbc.Nav(nav.nav_items() + [
                     dbc.NavItem(appearance.nav_search(), className="d-flex align-items-center"),
                     dbc.NavItem(appearance.theme_toggle()),
                     dbc.NavItem(html.A("Settings", href="/settings", className="nav-link",
                                        id="nav-settings")),
                     dbc.NavItem(html.A("Log out", href="/logout", className="nav-link",
                                        id="nav-logout")),
-                ], navbar=True, className="ms-auto"),
+                ], navbar=True, className="ms-auto align-items-xl-center"),
                 id="nav-collapse", navbar=True, is_open=False,
             ),
         ], fluid=True),
@@ -85,6 +84,29 @@ def init_dashboard(server: Flask) -> Dash:
     )
     def _toggle_nav(n_clicks, is_open):
         return not is_open
+
+    # The phone menu closes when the page changes (a link in it moves without reloading, and the open
+    # menu would cover the new page).
+    app.clientside_callback(
+        "function(pathname) { return false; }",
+        dash.Output("nav-collapse", "is_open", allow_duplicate=True),
+        dash.Input("_pages_location", "pathname"),
+        prevent_initial_call=True,
+    )
+    # The menu that holds the page shown is marked, and the page in it, as the bar's own links are
+    # (active="exact").
+    groups = [s for s in nav.nav_sections() if "group" in s]
+    paths = json.dumps([[p["path"] for p in s["pages"]] for s in groups])
+    app.clientside_callback(
+        "function(pathname) { var groups = " + paths + ";"
+        " return groups.map(function(paths) {"
+        "   return 'nav-group-toggle' + (paths.indexOf(pathname) >= 0 ? ' active' : ''); })"
+        " .concat([].concat.apply([], groups).map(function(path) {"
+        "   return 'nav-menu-item' + (path === pathname ? ' active' : ''); })); }",
+        [dash.Output(f"nav-group-{s['group']}", "toggle_class_name") for s in groups]
+        + [dash.Output(nav.item_id(p["path"]), "class_name") for s in groups for p in s["pages"]],
+        dash.Input("_pages_location", "pathname"),
+    )
 
     server.extensions["ledgerlens_dash"] = app
     return app

@@ -9,7 +9,6 @@ and sets Bootstrap's data-bs-theme and AG Grid's data-ag-theme-mode to "light" o
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html
@@ -23,6 +22,7 @@ from dashboard.context import require_viewer
 from dashboard.figures.theme import client_templates
 from dashboard.services import onboarding
 from dashboard.services import users as users_svc
+from dashboard.static_assets import asset_url
 from dashboard.unit_of_work import unit_of_work
 from models import db
 
@@ -59,12 +59,10 @@ def theme_for_request() -> str:
 
 
 def install_index(app: Dash) -> None:
-    """Write the theme choice into every page Dash serves (and theme.js's modification time into its
-    address, as Dash does for the assets it lists, so a new version is never taken from a stale cache)."""
-    script = Path(app.config.assets_folder) / THEME_SCRIPT
-    version = int(script.stat().st_mtime) if script.exists() else 0
+    """Write the theme choice into every page Dash serves, and load theme.js by an address that carries
+    a hash of its content (dashboard/static_assets.py), so a new version is never taken from a stale cache."""
     app.index_string = (INDEX_STRING.replace("{%ll_theme%}", "{%ll_theme_placeholder%}")
-                        .replace('src="/assets/theme.js"', f'src="/assets/theme.js?m={version}"'))
+                        .replace('src="/assets/theme.js"', f'src="{asset_url(THEME_SCRIPT)}"'))
     original = app.interpolate_index
 
     def interpolate_index(**kwargs):

@@ -9,16 +9,17 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
-import dash
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
 
+from dashboard.components.nav import nav_sections
 from dashboard.formatting import LOCALES, use_locale
 from dashboard.security import limiter
 from dashboard.services import passwords
 from dashboard.services import users as users_svc
 from dashboard.services.passwords import hash_password, needs_rehash, verify_password
+from dashboard.static_assets import asset_url
 from dashboard.unit_of_work import unit_of_work
 from models import User, db
 
@@ -142,17 +143,12 @@ def registration_open() -> bool:
 
 @bp.app_context_processor
 def _template_globals():
-    return {"nav_pages": _nav_pages, "registration_open": registration_open, "ll_theme": _theme}
+    return {"nav_sections": nav_sections, "registration_open": registration_open, "ll_theme": _theme,
+            "asset_url": asset_url}
 
 
 def _theme() -> str:
     return users_svc.theme_of(current_user) if current_user.is_authenticated else "system"
-
-
-def _nav_pages() -> list[dict]:
-    return [{"name": page["name"], "path": page["relative_path"]}
-            for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
-            if page.get("nav", True)]
 
 
 # -- rate-limit keys -------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ from __future__ import annotations
 import math
 from contextvars import ContextVar
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
@@ -20,9 +21,11 @@ from babel.numbers import (
     format_compact_currency,
     format_currency,
     format_decimal,
+    get_currency_precision,
     get_currency_symbol,
     get_decimal_symbol,
     get_group_symbol,
+    parse_pattern,
 )
 from babel.numbers import format_percent as _babel_percent
 
@@ -74,14 +77,25 @@ def current_locale() -> str:
     return _current.get()
 
 
+@lru_cache(maxsize=256)
+def _parsed(code: str) -> Locale | None:
+    """Babel's Locale for a code, parsed once (None when Babel does not know it). Babel's functions
+    take the object as well as the code, and skip parsing it again."""
+    try:
+        return Locale.parse(code)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
+
+
 def _loc(locale: str | None) -> str:
     if locale:
-        try:
-            Locale.parse(locale)
-            return locale
-        except (UnknownLocaleError, ValueError, TypeError):
-            return DEFAULT_LOCALE
+        return locale if isinstance(locale, str) and _parsed(locale) is not None else DEFAULT_LOCALE
     return _current.get()
+
+
+def _babel(locale: str | None) -> Locale:
+    """The Locale object of ``locale`` (or the request's), for Babel's functions."""
+    return _parsed(_loc(locale)) or _parsed(DEFAULT_LOCALE)
 
 
 def bcp47(locale: str | None = None) -> str:
@@ -98,7 +112,7 @@ def to_decimal(amount) -> Decimal:
     return Decimal(str(amount))
 
 
-def _compact_money(value: Decimal, currency: str, locale: str, fraction_digits: int) -> str:
+def _compact_money(value: Decimal, currency: str, locale, fraction_digits: int) -> str:
     text = format_compact_currency(value, currency, locale=locale, fraction_digits=fraction_digits)
     if sum(ch.isdigit() for ch in text) >= len(str(int(abs(value)))):
         # The locale has no short form at this size (German writes 12345 €): whole units, grouped.
@@ -107,7 +121,8 @@ def _compact_money(value: Decimal, currency: str, locale: str, fraction_digits: 
     return text
 
 
-def _whole_units_pattern(locale: str) -> str:
+@lru_cache(maxsize=256)
+def _whole_units_pattern(locale) -> str:
     pattern = Locale.parse(locale).currency_formats["standard"].pattern
     return pattern.split(";")[0].replace(".00", "").replace(",00", "")
 
@@ -124,9 +139,14 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
     (Babel's short forms, so the sign always comes before the symbol)."""
     if amount is None:
         return "–"
-    loc = _loc(locale)
-    value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
+    loc = _babel(locale)
     currency = (currency or "USD").upper()
+    if cents and not compact:
+        fast = _cents_formatter(loc, currency)
+        text = fast(int(amount)) if fast is not None else None
+        if text is not None:
+            return ("+" + text) if signed and int(amount) > 0 else text
+    value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
     if compact and abs(value) >= 1000:
         text = _compact_money(value, currency, loc, fraction_digits)
     elif compact and value == value.to_integral_value():
@@ -136,25 +156,175 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
     return ("+" + text) if signed and value > 0 else text
 
 
+def _grouped(whole: int, primary: int, secondary: int, group: str) -> str:
+    """``1234567`` -> ``1,234,567`` (``12,34,567`` with groups of 3 then 2)."""
+    text = str(whole)
+    if len(text) <= primary:
+        return text
+    parts = [text[-primary:]]
+    text = text[:-primary]
+    size = secondary or primary
+    while text:
+        parts.append(text[-size:])
+        text = text[:-size]
+    return group.join(reversed(parts))
+
+
+class _CentsFormatter:
+    """Babel's standard currency format of integer cents, for one locale and currency, without Babel's
+    per-call work (a chart formats hundreds of amounts): the digits grouped as the pattern says, put
+    between the prefix and suffix that Babel itself wrote around a probe amount. Built only when it
+    gives Babel's text for every amount of a set of checks (``_cents_formatter``); the odd cases
+    (an amount rounding to zero) go back to Babel."""
+
+    def __init__(self, locale: Locale, currency: str):
+        symbols = locale.number_symbols.get("latn") or locale.number_symbols[locale.default_numbering_system]
+        pattern = locale.currency_formats["standard"]
+        self.group, self.decimal = symbols["group"], symbols["decimal"]
+        self.primary, self.secondary = pattern.grouping
+        self.digits = get_currency_precision(currency)
+        self.locale, self.currency = locale, currency
+        probe = 123456789
+        number = self._number(probe)
+        self.affixes = []
+        for cents in (probe, -probe):
+            text = self._babel(cents)
+            if text.count(number) != 1:
+                raise ValueError("the probe's digits are not where they were expected")
+            self.affixes.append(tuple(text.split(number)))
+
+    def _babel(self, cents: int) -> str:
+        return format_currency(Decimal(cents) / 100, self.currency, locale=self.locale)
+
+    def _grouped(self, whole: int) -> str:
+        return _grouped(whole, self.primary, self.secondary, self.group)
+
+    def _number(self, magnitude: int) -> str:
+        """The digits of ``magnitude`` cents, rounded half to even to the currency's digits."""
+        if self.digits >= 2:
+            scaled = magnitude * 10 ** (self.digits - 2)
+        else:
+            step = 10 ** (2 - self.digits)
+            scaled, rest = divmod(magnitude, step)
+            if rest * 2 > step or (rest * 2 == step and scaled % 2):
+                scaled += 1
+        if not self.digits:
+            return self._grouped(scaled)
+        whole, fraction = divmod(scaled, 10 ** self.digits)
+        return self._grouped(whole) + self.decimal + str(fraction).rjust(self.digits, "0")
+
+    def __call__(self, cents: int) -> str | None:
+        number = self._number(abs(cents))
+        if cents and not number.strip("0" + self.decimal + self.group):
+            return None   # rounds to zero: Babel decides the sign
+        prefix, suffix = self.affixes[cents < 0]
+        return prefix + number + suffix
+
+
+_CHECKS = (0, 1, 5, 49, 50, 99, 100, 150, 250, 12345, 99999, 100000, 123456, 999999, 1234567, 10000000,
+           123456789012, -1, -50, -99, -100, -250, -123456, -98765432101)
+
+
+@lru_cache(maxsize=512)
+def _cents_formatter(locale: Locale, currency: str) -> _CentsFormatter | None:
+    try:
+        fast = _CentsFormatter(locale, currency)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for cents in _CHECKS:
+        text = fast(cents)
+        if text is not None and text != fast._babel(cents):
+            return None
+    return fast
+
+
+class _PercentFormatter:
+    """Babel's percent format ``#,##0.0%`` of a ratio, like _CentsFormatter: the rounded digits between
+    the affixes Babel wrote around a probe; checked against Babel before it is used."""
+
+    def __init__(self, locale: Locale, digits: int):
+        symbols = locale.number_symbols.get("latn") or locale.number_symbols[locale.default_numbering_system]
+        self.group, self.decimal = symbols["group"], symbols["decimal"]
+        self.digits, self.locale = digits, locale
+        self.pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        self.primary, self.secondary = parse_pattern(self.pattern).grouping
+        self.quantum = Decimal(1).scaleb(-digits)
+        probe = Decimal("12345.6789")
+        number = self._number(probe)
+        self.affixes = []
+        for ratio in (probe, -probe):
+            text = self._babel(ratio)
+            if text.count(number) != 1:
+                raise ValueError("the probe's digits are not where they were expected")
+            self.affixes.append(tuple(text.split(number)))
+
+    def _babel(self, ratio: Decimal) -> str:
+        return _babel_percent(ratio, format=self.pattern, locale=self.locale)
+
+    def _number(self, ratio: Decimal) -> str:
+        scaled = (abs(ratio) * 100).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
+        whole = int(scaled)
+        text = _grouped(whole, self.primary, self.secondary, self.group)
+        if self.digits:
+            fraction = int((scaled - whole).scaleb(self.digits))
+            text += self.decimal + str(fraction).rjust(self.digits, "0")
+        return text
+
+    def __call__(self, ratio: Decimal) -> str | None:
+        if not ratio.is_finite():
+            return None
+        number = self._number(ratio)
+        if ratio and not number.strip("0" + self.decimal + self.group):
+            return None   # rounds to zero: Babel decides the sign
+        prefix, suffix = self.affixes[ratio < 0]
+        return prefix + number + suffix
+
+
+_PERCENT_CHECKS = ("0", "0.001", "0.004", "0.005", "0.0049", "0.125", "0.135", "0.5", "1", "12.3456", "1234.5678",
+                   "-0.125", "-0.5", "-3.14159")
+
+
+@lru_cache(maxsize=512)
+def _percent_formatter(locale: Locale, digits: int) -> _PercentFormatter | None:
+    try:
+        fast = _PercentFormatter(locale, digits)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for ratio in map(Decimal, _PERCENT_CHECKS):
+        text = fast(ratio)
+        if text is not None and text != fast._babel(ratio):
+            return None
+    return fast
+
+
 def format_number(value, *, locale: str | None = None) -> str:
     """A count or plain number with the locale's separators: ``1,234`` / ``1.234``."""
     if value is None:
         return "–"
-    return format_decimal(value, locale=_loc(locale))
+    return format_decimal(value, locale=_babel(locale))
 
 
 def format_percent(ratio, *, signed: bool = False, locale: str | None = None, digits: int = 1) -> str:
     """``12.3%`` (``12,3 %`` where the locale says so); ``signed`` gives ``+12.3%``."""
     if ratio is None:
         return "–"
-    pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    text = _babel_percent(Decimal(str(float(ratio))), format=pattern, locale=_loc(locale))
+    value = Decimal(str(float(ratio)))
+    loc = _babel(locale)
+    fast = _percent_formatter(loc, int(digits))
+    text = fast(value) if fast is not None else None
+    if text is None:
+        pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
+        text = _babel_percent(value, format=pattern, locale=loc)
     return ("+" + text) if signed and float(ratio) > 0 else text
 
 
 def separators(locale: str | None = None) -> str:
     """Plotly's ``layout.separators``: the locale's decimal then group symbol (``,.`` in de_DE)."""
-    loc = _loc(locale)
+    return _separators(_loc(locale))
+
+
+@lru_cache(maxsize=256)
+def _separators(loc: str) -> str:
     group = get_group_symbol(loc)
     return get_decimal_symbol(loc) + (group if len(group) == 1 else " ")
 
@@ -211,7 +381,7 @@ def format_date(day: date | None, *, locale: str | None = None) -> str:
     """The one date style: ``Dec 2, 2026`` (``02.12.2026`` in de_DE)."""
     if day is None:
         return "–"
-    return _babel_date(_as_date(day), format="medium", locale=_loc(locale))
+    return _babel_date(_as_date(day), format="medium", locale=_babel(locale))
 
 
 def moment_date_format(locale: str | None = None) -> str:
@@ -246,24 +416,24 @@ def moment_date_format(locale: str | None = None) -> str:
 
 def format_day(day: date, *, locale: str | None = None) -> str:
     """A day without its year: ``Dec 2`` (``2. Dez.``)."""
-    return format_skeleton("MMMd", _as_date(day), locale=_loc(locale))
+    return format_skeleton("MMMd", _as_date(day), locale=_babel(locale))
 
 
 def format_month(day: date, *, locale: str | None = None, long: bool = False) -> str:
     """A month: ``Dec 2026``; ``long`` gives ``December 2026``."""
-    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_loc(locale))
+    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_babel(locale))
 
 
 def format_month_axis(day, *, locale: str | None = None) -> str:
     """A month on a chart axis, on two lines so twelve of them fit a phone: ``Dec<br>2026``."""
-    loc = _loc(locale)
+    loc = _babel(locale)
     day = _as_date(day)
     return f"{_babel_date(day, format='LLL', locale=loc)}<br>{_babel_date(day, format='y', locale=loc)}"
 
 
 def format_month_name(day: date, *, locale: str | None = None) -> str:
     """The month alone, standing by itself: ``December`` (``Dezember``)."""
-    return _babel_date(_as_date(day), format="LLLL", locale=_loc(locale))
+    return _babel_date(_as_date(day), format="LLLL", locale=_babel(locale))
 
 
 def format_date_range(start: date, end: date, *, today: date | None = None, year: bool | None = None,
@@ -277,4 +447,4 @@ def format_date_range(start: date, end: date, *, today: date | None = None, year
     if start == end:
         return format_date(start, locale=loc) if year else format_day(start, locale=loc)
     skeleton = "yMMMd" if year else "MMMd"
-    return format_interval(start, end, skeleton, locale=loc)
+    return format_interval(start, end, skeleton, locale=_babel(loc))

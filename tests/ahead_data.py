@@ -5,6 +5,7 @@ import random
 from datetime import date, timedelta
 from decimal import Decimal
 
+from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.periods import add_months, month_end
 from dashboard.services.transactions import create_transaction
 
@@ -20,6 +21,12 @@ def tx(session, user, account, day, cents, payee, *, category_id=None, kind=None
 def history(session, user, account, *, seed: int = 3, today: date = TODAY, months: int = 18) -> dict:
     """A known set of recurring groups and noise; returns what should be found."""
     rng = random.Random(seed)
+    rows: list[NewTransaction] = []
+
+    def tx(session, user, account, day, cents, payee):   # collected, then written in one bulk call
+        rows.append(NewTransaction(account_id=account.id, date=day, cents=cents,
+                                   kind="income" if cents > 0 else "expense", category_id=None, payee=payee))
+
     start = add_months(today.replace(day=1), -months)
     # Netflix: monthly on the 9th with drift of up to 2 days, price change 15.49 -> 17.99 at month 10.
     for i in range(months):
@@ -53,6 +60,7 @@ def history(session, user, account, *, seed: int = 3, today: date = TODAY, month
         if rng.random() < 0.7:
             tx(session, user, account, day, -rng.randint(300, 700), "Corner Cafe")
         day += timedelta(days=1)
+    write_transactions(session, user.id, rows)
     session.commit()
     return {
         "netflix": ("monthly", -1799),

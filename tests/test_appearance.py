@@ -32,7 +32,7 @@ def _html_theme(client, path="/"):
     page = client.get(path).get_data(as_text=True)
     match = re.search(r'<html lang="en" data-ll-theme="(\w+)"', page)
     assert match, page[:300]
-    assert re.search(r'<script src="/assets/theme\.js(\?m=\d+)?"></script>', page)
+    assert re.search(r'<script src="/assets/theme\.js\?v=[0-9a-f]{12}"></script>', page)
     # theme.js runs once, in <head>: Dash does not add it to its own script list again
     assert page.count("theme.js") == 1
     return match.group(1)
@@ -202,3 +202,27 @@ def test_empty_grids_and_pages_say_what_to_do():
     assert "New account" in grid.dashGridOptions["localeText"]["noRowsToShow"]
     state = empty.empty_state("Nothing", "Do this.", [("Go", "/there")])
     assert state.children[2].children[0].href == "/there"
+
+
+def test_every_asset_address_carries_a_version_so_a_deploy_is_picked_up(client, make_user):
+    """The login and settings templates and Dash's page: every script and stylesheet from /assets has a
+    version in its address (a content hash, or Dash's modification time), so a new deploy is never
+    served from a browser's stale copy."""
+    import hashlib
+    import re
+
+    from dashboard.static_assets import ASSETS, asset_url
+    make_user("alice@example.com")
+    pages = {"/login": client.get("/login").get_data(as_text=True)}
+    login(client, "alice@example.com")
+    pages["/settings"] = client.get("/settings").get_data(as_text=True)
+    pages["/ (Dash)"] = client.get("/").get_data(as_text=True)
+    for where, page in pages.items():
+        addresses = re.findall(r'(?:src|href)="(/assets/[^"]+)"', page)
+        assert addresses, where
+        unversioned = [a for a in addresses if not re.search(r"\?(v|m)=\w+", a)]
+        assert not unversioned, (where, unversioned)
+    assert asset_url("theme.js") in pages["/login"] and asset_url("theme.js") in pages["/ (Dash)"]
+    digest = hashlib.sha256((ASSETS / "theme.js").read_bytes()).hexdigest()[:12]
+    assert asset_url("theme.js") == f"/assets/theme.js?v={digest}"
+    assert client.get(asset_url("zz-theme.css")).status_code == 200

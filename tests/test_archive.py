@@ -194,6 +194,9 @@ def _members(data: bytes) -> dict[str, str]:
         return {name: archive.read(name).decode() for name in archive.namelist()}
 
 
+MEMBERS_RULES_HEADER = ",".join(ex.MEMBERS["rules.csv"]) + "\n"
+
+
 @pytest.mark.parametrize("change, words", [
     (lambda m: m.pop("manifest.json"), "no manifest.json"),
     (lambda m: m.update({"manifest.json": "{not json"}), "not valid JSON"),
@@ -211,6 +214,11 @@ def _members(data: bytes) -> dict[str, str]:
      "unknown category"),
     (lambda m: m.update({"import_rules.csv": m["import_rules.csv"].replace("^city\\s+vet", "(?=a)b", 1)}),
      "Look-arounds"),
+    (lambda m: m.update({"rules.csv": MEMBERS_RULES_HEADER + "payee,regex,(?=a)b,,,,,,,x,1\n"}), "Look-arounds"),
+    (lambda m: m.update({"rules.csv": MEMBERS_RULES_HEADER + "payee,contains,,,,,,,,,1\n"}), "condition"),
+    (lambda m: m.update({"rules.csv": MEMBERS_RULES_HEADER + "payee,contains,a,,,999,,,,x,1\n"}),
+     "not in accounts.csv"),
+    (lambda m: m.update({"rules.csv": MEMBERS_RULES_HEADER + "memo,contains,a,,,,,,,x,1\n"}), "field"),
 ])
 def test_broken_archives_are_refused_and_change_nothing(db_session, alice_world, make_user, change, words):
     members = _members(export_bytes(db_session, alice_world["alice"].id))
@@ -266,8 +274,15 @@ def test_tags_deep_categories_and_new_rules_round_trip(db_session, make_user, ma
                     bulk_edit.make_actions(db_session, alice.id, tag_ids=[trip.id]), label="t")
     rules.create_rule(db_session, alice.id, field="description", match_type="starts_with", pattern="x",
                       set_payee="Clean")
+    rules.create_rule(db_session, alice.id, field="payee", match_type="regex", pattern=r"^power\s*co",
+                      amount_min="1.50", amount_max="80", account_id=acc.id, category_id=leaf_first.id,
+                      new_tags="bills, =trip", set_payee="PowerCo")
+    rules.create_rule(db_session, alice.id, field="payee", match_type="contains", pattern="tea",
+                      category_id=home.id)   # a simple rule: import_rules.csv, as before
     db_session.commit()
+    mine = sorted(rules.rule_frame(db_session, alice.id)["text"])
     data = export_bytes(db_session, alice.id)
+    assert "rules.csv" in _members(data) and "tea" in _members(data)["import_rules.csv"]
     bob = make_user("tagbob2@example.com")
     commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
     frame = cat_svc.category_frame(db_session, bob.id)
@@ -275,9 +290,18 @@ def test_tags_deep_categories_and_new_rules_round_trip(db_session, make_user, ma
     tagged = set(db_session.scalars(select(Transaction.payee).join(
         TransactionTag, TransactionTag.transaction_id == Transaction.id).where(Transaction.user_id == bob.id)))
     assert tagged == {"PowerCo 1", "PowerCo 3"}
-    assert db_session.scalar(select(Tag.name).where(Tag.user_id == bob.id)) == "=trip"
+    assert set(db_session.scalars(select(Tag.name).where(Tag.user_id == bob.id))) == {"=trip", "bills"}
+    # Every rule comes back with its conditions and actions (the account, category and tags are bob's).
+    theirs = rules.load_rules(db_session, bob.id)
+    assert sorted(rules.rule_frame(db_session, bob.id)["text"]) == mine
+    full = next(s for s in theirs if s.match_type == "regex")
+    assert (full.amount_min, full.amount_max, full.set_payee) == (150, 8000, "PowerCo")
+    assert db_session.scalar(select(Account.user_id).where(Account.id == full.account_id)) == bob.id
+    assert set(db_session.scalars(select(Tag.name).where(Tag.id.in_(full.tag_ids)))) == {"bills", "=trip"}
+    assert "Home › Utilities › Power" == frame.set_index("id").loc[full.category_id, "full_name"]
     again = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
     assert again.added["transactions"] == 0
+    assert again.added["rules"] == 0 and len(rules.load_rules(db_session, bob.id)) == 3
     assert db_session.scalar(select(func.count()).select_from(TransactionTag)
                              .where(TransactionTag.user_id == bob.id)) == 2
 

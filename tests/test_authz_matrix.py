@@ -134,6 +134,7 @@ GENERIC_BY_PROPERTY = {
     "n_clicks": lambda c, w: 1,
     "n_submit": lambda c, w: 1,
     "n_clicks_timestamp": lambda c, w: 1,
+    "n_intervals": lambda c, w: 1,
     "is_open": lambda c, w: True,
     "getRowsRequest": lambda c, w: {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}},
     "cellValueChanged": _cell_edits,

@@ -80,3 +80,49 @@ def test_upload_map_import_and_see_the_rows(dash_duo, app, db_session, make_user
     dash_duo.wait_for_contains_text("#spending-grid-summary", "4 rows", timeout=20)
     dash_duo.wait_for_contains_text("#spending-grid", "Blue Bottle Coffee", timeout=15)
     assert severe_console_errors(dash_duo) == []
+
+
+def test_a_large_import_shows_its_progress_as_a_percentage(dash_duo, app, db_session, make_user, make_account,
+                                                           tmp_path, monkeypatch):
+    """The bar under Import counts rows written of rows to write while the import runs (slowed down here,
+    chunk by chunk, so that the browser sees it move), then gives way to the result."""
+    import time
+
+    from dashboard.services import importer
+    from dashboard.services import progress as progress_svc
+
+    real = progress_svc.report
+
+    def slow(user_id, job, done, total, stage="writing"):
+        real(user_id, job, done, total, stage)
+        time.sleep(0.6)
+
+    monkeypatch.setattr(progress_svc, "report", slow)
+    monkeypatch.setattr(importer, "PROGRESS_CHUNK", 400)
+    alice = make_user("alice@example.com")
+    make_account(alice, "Checking")
+    statement = tmp_path / "big.csv"
+    statement.write_text("Date,Payee,Amount\n" + "".join(
+        f"2024-0{1 + i % 9}-{1 + i % 28:02d},Shop {i},-{1 + i % 50}.{i % 100:02d}\n" for i in range(2000)))
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/import")
+    dash_duo.wait_for_element("#import-upload", timeout=15)
+    dash_duo.driver.find_element(By.CSS_SELECTOR, "#import-upload input[type=file]").send_keys(str(statement))
+    dash_duo.wait_for_contains_text("#import-summary", "2,000 to import", timeout=30)
+    button = dash_duo.find_element("#import-run")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", button)
+    button.click()
+    seen = set()
+    deadline = time.time() + 30
+    while time.time() < deadline and "Imported 2,000 transactions" not in dash_duo.find_element("#import-result").text:
+        text = dash_duo.driver.execute_script(
+            "var t = document.getElementById('import-progress-text'); var a = document.getElementById('import-progress-area');"
+            "return a && a.offsetParent !== null && t ? t.textContent : '';")
+        if "%" in text:
+            seen.add(text)
+        time.sleep(0.15)
+    assert "Imported 2,000 transactions" in dash_duo.find_element("#import-result").text
+    middle = [t for t in seen if t.startswith("Imported ") and " of 2,000 rows (" in t and "(0 %)" not in t]
+    assert middle, seen   # e.g. "Imported 800 of 2,000 rows (40 %)"
+    # the bar is gone once the import is over
+    assert not dash_duo.driver.execute_script("return document.getElementById('import-progress-area').offsetParent")
+    assert not severe_console_errors(dash_duo)

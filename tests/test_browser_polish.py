@@ -205,6 +205,72 @@ def test_keyboard_only_transaction_shortcuts_and_focus(dash_duo, app, db_session
     assert not severe_console_errors(dash_duo)
 
 
+# -- the navbar: one line on a laptop, menus by keyboard, one menu on a phone ---------------------------
+
+def _overflow(driver) -> list[str]:
+    """What sticks out past the window's right edge (empty when the page fits)."""
+    return driver.execute_script("""
+        var width = document.documentElement.clientWidth;
+        if (document.documentElement.scrollWidth <= width) { return []; }
+        return Array.from(document.querySelectorAll("body *")).filter(function (e) {
+            return e.getBoundingClientRect().right > width + 1 && !e.closest(".visually-hidden");
+        }).slice(0, 6).map(function (e) {
+            return e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + "." + String(e.className).split(" ")[0]
+                + " right=" + Math.round(e.getBoundingClientRect().right);
+        });""")
+
+
+def test_navbar_fits_menus_work_by_keyboard_and_on_a_phone(dash_duo, app, db_session, alice):
+    driver = dash_duo.driver
+    driver.set_window_size(1200, 900)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, "/")
+    dash_duo.wait_for_element("#overview-net-worth", timeout=15)
+    for width in (1200, 1366, 1920):
+        driver.set_window_size(width, 900)
+        settle(driver, timeout=5)
+        height = driver.execute_script("return document.querySelector('.navbar').getBoundingClientRect().height")
+        assert height < 80, f"the navbar wraps at {width} px ({height} px tall)"
+        assert not _overflow(driver), (width, _overflow(driver))
+
+    # Keyboard only: Tab to the Plan menu, Enter opens it, arrows walk it, Enter goes there.
+    _body_focus(dash_duo)
+    for _ in range(30):
+        if driver.execute_script("return !!document.activeElement.closest('#nav-group-plan')"):
+            break
+        _keys(dash_duo, Keys.TAB)
+    assert driver.execute_script("return document.activeElement.textContent") == "Plan"
+    assert _focus_ring(dash_duo).startswith("solid"), _focus_ring(dash_duo)
+    _keys(dash_duo, Keys.ENTER)
+    dash_duo.wait_for_element("#nav-group-plan .dropdown-menu.show", timeout=5)
+    _keys(dash_duo, Keys.ARROW_DOWN)
+    _keys(dash_duo, Keys.ARROW_DOWN)
+    _wait(lambda: _active_id(dash_duo) == "nav-link-forecast", what="arrow keys reach Forecast")
+    _keys(dash_duo, Keys.ENTER)
+    _wait(lambda: driver.current_url.endswith("/forecast"), what="moved to Forecast")
+    _wait(lambda: "active" in driver.find_element(By.CSS_SELECTOR, "#nav-group-plan > .nav-link").get_attribute("class"),
+          what="the Plan menu is marked as holding the page shown")
+    # Escape closes an open menu
+    driver.find_element(By.CSS_SELECTOR, "#nav-group-manage > .nav-link").click()
+    dash_duo.wait_for_element("#nav-group-manage .dropdown-menu.show", timeout=5)
+    _keys(dash_duo, Keys.ESCAPE)
+    _wait(lambda: not driver.find_elements(By.CSS_SELECTOR, "#nav-group-manage .dropdown-menu.show"), what="closed")
+
+    # A phone: one menu behind the toggler; a page chosen in it closes it.
+    driver.set_window_size(390, 900)
+    settle(driver, timeout=5)
+    assert not driver.find_element(By.ID, "nav-settings").is_displayed()
+    _click(dash_duo, "#nav-toggler")
+    dash_duo.wait_for_element("#nav-collapse.show", timeout=5)
+    _click(dash_duo, "#nav-group-manage > .nav-link")
+    rules = dash_duo.wait_for_element("#nav-link-rules", timeout=5)
+    _wait(rules.is_displayed, what="the Manage menu opens in place")
+    assert not _overflow(driver), _overflow(driver)
+    rules.click()
+    _wait(lambda: driver.current_url.endswith("/rules"), what="moved to Rules")
+    _wait(lambda: not driver.find_elements(By.CSS_SELECTOR, "#nav-collapse.show"), what="the phone menu closed")
+    assert not severe_console_errors(dash_duo)
+
+
 # -- accessibility on every page, light and dark ------------------------------------------------------
 
 @pytest.fixture()

@@ -240,6 +240,69 @@ def test_parent_budget_covers_children_without_their_own(db_session, alice, make
     assert food.id == frame.loc["Food", "id"]
 
 
+def test_a_budget_covers_its_whole_subtree_at_any_depth(db_session, alice, make_account):
+    """Three levels of the user's own (Home › Flat › Repairs): a budget on the top covers the lines of
+    the grandchild; one on the middle level takes them over (nearest wins); a bulk edit into the
+    grandchild, its undo and a move keep every line in the covering budget."""
+    from dashboard.services import bulk_edit
+    from dashboard.services.budget_lines import assign_budgets, covering_budget_id
+    from dashboard.services.categories import create_category, move_category
+    from models import Expense
+    account = make_account(alice)
+    home = create_category(db_session, alice.id, name="Home", kind="expense")
+    flat = create_category(db_session, alice.id, name="Flat", parent_id=home.id)
+    repairs = create_category(db_session, alice.id, name="Repairs", parent_id=flat.id)
+    db_session.commit()
+    for day, amount in ((3, "120.00"), (9, "30.00")):
+        create_transaction(db_session, alice.id, account_id=account.id, date=date(2025, 3, day), amount=-D(amount),
+                           kind="expense", category_id=repairs.id, payee="Plumber")
+    create_transaction(db_session, alice.id, account_id=account.id, date=date(2025, 3, 4), amount=-D("7.00"),
+                       kind="expense", category_id=_cat(db_session, "Groceries").id, payee="Corner shop")
+    db_session.commit()
+    top = svc.create_budget(db_session, alice.id, category_id=home.id, amount="500", start_date=MARCH.start)
+    db_session.commit()
+    frame = svc.budget_frame(db_session, alice.id, MARCH, date(2025, 3, 31)).set_index("id")
+    assert frame.loc[top.id, "spent_cents"] == 15000
+    middle = svc.create_budget(db_session, alice.id, category_id=flat.id, amount="200", start_date=MARCH.start)
+    db_session.commit()
+    frame = svc.budget_frame(db_session, alice.id, MARCH, date(2025, 3, 31)).set_index("id")
+    assert frame.loc[middle.id, "spent_cents"] == 15000 and frame.loc[top.id, "spent_cents"] == 0
+    april = MARCH.shift(1)
+    assert svc.average_spending(db_session, alice.id, april, 1) == {home.id: D("150"),
+                                                                   _cat(db_session, "Food").id: D("7")}
+    svc.create_budget(db_session, alice.id, category_id=flat.id, amount="1", start_date=april.start)
+    assert svc.average_spending(db_session, alice.id, april, 1) == {flat.id: D("150"),
+                                                                   _cat(db_session, "Food").id: D("7")}
+    db_session.rollback()
+
+    def every_line_in_its_budget():
+        wrong = db_session.scalars(select(Expense.id).where(
+            Expense.user_id == alice.id,
+            Expense.budget_id.is_distinct_from(covering_budget_id(Expense.user_id, Expense.category_id,
+                                                                  Expense.date)))).all()
+        assert wrong == []
+
+    every_line_in_its_budget()
+    # A bulk edit moves the grocery row three levels down: it lands in the middle budget.
+    batch = bulk_edit.apply(db_session, alice.id, bulk_edit.filter_where(db_session, alice.id, {"q": "corner"}),
+                            bulk_edit.make_actions(db_session, alice.id, category_id=repairs.id), label="b")
+    db_session.commit()
+    frame = svc.budget_frame(db_session, alice.id, MARCH, date(2025, 3, 31)).set_index("id")
+    assert frame.loc[middle.id, "spent_cents"] == 15700
+    every_line_in_its_budget()
+    bulk_edit.undo(db_session, alice.id, batch.id)
+    db_session.commit()
+    every_line_in_its_budget()
+    # Repairs moves to the top level: only its own (none) would cover it now.
+    move_category(db_session, alice.id, repairs.id, parent_id=None, expected_version=repairs.version)
+    db_session.commit()
+    frame = svc.budget_frame(db_session, alice.id, MARCH, date(2025, 3, 31)).set_index("id")
+    assert frame.loc[middle.id, "spent_cents"] == 0
+    every_line_in_its_budget()
+    assign_budgets(db_session, alice.id)
+    every_line_in_its_budget()
+
+
 def test_frame_is_the_users_own_and_the_periods_own(db_session, make_user, alice, make_account):
     bob = make_user("bob@example.com")
     _budget(db_session, bob, "Groceries", "1.00")

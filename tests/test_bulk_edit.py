@@ -204,13 +204,41 @@ def test_regex_rules_run_on_re2(db_session, world):
 def test_rules_at_import_rename_payees_and_reimport_adds_nothing(db_session, world):
     uid = world["user"].id
     rules.create_rule(db_session, uid, match_type="contains", pattern="AMZN", set_payee="Amazon",
-                      category_id=builtin(db_session, "Electronics"))
+                      category_id=builtin(db_session, "Electronics"), new_tags="online, gifts")
     db_session.commit()
     data = b"Date,Amount,Payee\n2026-04-01,-12.00,AMZN Mktp 123\n2026-04-02,-7.00,Bakery\n"
     parsed = importer.parse_file(data, "s.csv", importer.inspect_csv(data).mapping)
     assert importer.run_import(db_session, uid, world["acc"].id, parsed).added == 2
+    db_session.commit()
     assert category_of(db_session, "Amazon", uid) == {builtin(db_session, "Electronics")}
+    assert tag_names(db_session, uid, "Amazon") == ["gifts", "online"]      # the rule's tags, at import
+    assert tag_names(db_session, uid, "Bakery") == []
     assert importer.run_import(db_session, uid, world["acc"].id, parsed).added == 0
+
+
+def tag_names(session, user_id, payee):
+    return sorted(session.scalars(select(Tag.name).join(TransactionTag, TransactionTag.tag_id == Tag.id)
+                                  .join(Transaction, Transaction.id == TransactionTag.transaction_id)
+                                  .where(Transaction.user_id == user_id, Transaction.payee == payee)))
+
+
+def test_rule_tags_at_a_bulk_import(db_session, world):
+    """Above the bulk threshold the rows go through the bulk writer: the rules' tags land on exactly the
+    rows they matched, and the roll-ups stay exact."""
+    uid = world["user"].id
+    rules.create_rule(db_session, uid, match_type="starts_with", pattern="Cafe", new_tags="coffee")
+    db_session.commit()
+    lines = ["Date,Amount,Payee"] + [f"2026-05-{1 + i % 28:02d},-{3 + i % 7}.50,{'Cafe' if i % 3 == 0 else 'Shop'} {i}"
+                                     for i in range(importer.BULK_THRESHOLD + 30)]
+    data = "\n".join(lines).encode()
+    parsed = importer.parse_file(data, "big.csv", importer.inspect_csv(data).mapping)
+    result = importer.run_import(db_session, uid, world["acc"].id, parsed)
+    db_session.commit()
+    assert result.added == importer.BULK_THRESHOLD + 30
+    tagged = sorted(db_session.scalars(select(Transaction.payee).join(
+        TransactionTag, TransactionTag.transaction_id == Transaction.id).where(Transaction.user_id == uid)))
+    assert tagged == sorted(f"Cafe {i}" for i in range(importer.BULK_THRESHOLD + 30) if i % 3 == 0)
+    assert_exact(db_session, uid)
 
 
 def test_rename_and_merge_payees(db_session, world):

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from test_rollup import assert_exact
 
 from dashboard.services import categories as svc
 from dashboard.services.budgets import create_budget
@@ -329,6 +330,7 @@ def test_merges_moves_deletes_keep_totals(db_session, make_user, make_account, o
         if same_top and frame.loc[source, "depth"] > 0:
             # The money stayed inside one top-level tree: totals by top-level category are unchanged.
             assert by_top(db_session, user.id, after) == by_top_with(frame, before)
+    assert_exact(db_session, user.id)   # every roll-up (daily, amount bands, payees too) equals a recomputation
 
 
 def by_top_with(frame, totals):

@@ -71,9 +71,9 @@ def test_comparison_figure_axis_and_labels_agree():
     now = pd.DataFrame({"category_id": [1, 2], "total_cents": [10000, 50000], "row_count": [1, 1]})
     before = pd.DataFrame({"category_id": [1, 2], "total_cents": [14444, 40000], "row_count": [1, 1]})
     fig = figs.comparison(now, before, categories, {1: 1, 2: 2}, "USD", title="t")
-    bar = fig.data[0]
-    assert "-$44" in bar.text[0]            # the label: sign before the symbol
-    assert all("$-" not in t for t in fig.layout.xaxis.ticktext)
+    bar = fig["data"][0]
+    assert "-$44" in bar["text"][0]            # the label: sign before the symbol
+    assert all("$-" not in t for t in fig["layout"]["xaxis"]["ticktext"])
 
 
 def test_locale_setting_changes_every_amount_the_user_sees(fresh, db_session, make_user, make_account):
@@ -111,3 +111,28 @@ def test_locale_setting_changes_every_amount_the_user_sees(fresh, db_session, ma
     status, body = views(client, {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"})
     assert body["spending-grid-summary"]["children"] == "1 row · total 1.234,50\xa0€"
     assert body["spending-over-time"]["figure"]["layout"]["separators"] == ",."
+
+
+def test_fast_money_and_percent_paths_write_exactly_what_babel_writes():
+    """format_money (cents) and format_percent skip Babel's per-call work with a formatter checked
+    against Babel when it is built; over every offered locale and currency they must agree with Babel
+    to the character (grouping like 12,34,567, JPY without decimals, half-even rounding, signs)."""
+    import random
+
+    from babel.numbers import format_currency
+    from babel.numbers import format_percent as babel_percent
+
+    rng = random.Random(5)
+    amounts = [0, 1, -1, 49, 50, 150, -150, 250, 99999, -123456789] + \
+        [rng.randint(-10**12, 10**12) for _ in range(8)] + [rng.randint(-3000, 3000) for _ in range(8)]
+    ratios = [0.0, 0.125, 0.135, -0.125, 0.0005, -0.004, 1 / 3] + [rng.uniform(-20, 20) for _ in range(8)]
+    for locale in fmt.LOCALES:
+        for currency in fmt.CURRENCIES:
+            for cents in amounts:
+                assert fmt.format_money(cents, currency, cents=True, locale=locale) == \
+                    format_currency(Decimal(cents) / 100, currency, locale=locale), (locale, currency, cents)
+        for digits in (0, 1):
+            pattern = "#,##0" + (".0" if digits else "") + "%"
+            for ratio in ratios:
+                assert fmt.format_percent(ratio, digits=digits, locale=locale) == \
+                    babel_percent(Decimal(str(ratio)), format=pattern, locale=locale), (locale, digits, ratio)

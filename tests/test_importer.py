@@ -607,6 +607,7 @@ def test_failure_halfway_leaves_nothing_bulk_path(db_session, world, monkeypatch
     before = _state(db_session, alice.id)
     monkeypatch.setattr(bulk, "FIRST_CHUNK", 100)
     monkeypatch.setattr(bulk, "CHUNK", 100)
+    monkeypatch.setattr(imp, "PROGRESS_CHUNK", 100)   # an import writes in chunks of this size
     real = bulk.insert_rows
     calls = {"n": 0}
 

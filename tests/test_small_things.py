@@ -90,3 +90,47 @@ def test_one_spelling_of_uncategorized_on_screen():
 def test_editable_cells_do_not_alternate_colours():
     css = (ROOT / "assets" / "zz-theme.css").read_text()
     assert ".ag-cell.editable-cell, .ag-cell.budget-editable { background: transparent;" in css
+
+
+def test_split_dialog_has_no_blank_first_option(client, db_session, make_user, make_account):
+    from datetime import date
+    from decimal import Decimal
+
+    from dashboard.pages import transactions
+    from dashboard.services.transactions import create_transaction
+
+    # A <select> (dbc.Select) always carries a hidden blank option first; a Dropdown has none.
+    select = _find(transactions._split_modal(), {"type": "transactions-split-category", "index": 0})
+    assert select["type"] == "Dropdown" and select["props"]["placeholder"] == "No category"
+    alice = make_user("alice@example.com")
+    account = make_account(alice)
+    tx = create_transaction(db_session, alice.id, account_id=account.id, date=date(2026, 3, 2),
+                            amount=Decimal("-20.00"), category_id=None, payee="Bistro")
+    db_session.commit()
+    login(client, "alice@example.com")
+    dash_app = client.application.extensions["ledgerlens_dash"]
+    client.get("/healthz")
+    key = next(k for k, spec in dash_app.callback_map.items() if "transactions-split-modal.is_open" in k
+               and [i["id"] for i in spec["inputs"]] == ["transactions-split", "transactions-split-cancel"])
+    from dash._utils import split_callback_id
+    outputs = []
+    for part in split_callback_id(key):
+        if part["id"].startswith("{"):
+            kind = json.loads(part["id"])["type"]
+            outputs.append([{"id": {"type": kind, "index": n}, "property": part["property"]}
+                            for n in range(transactions.SPLIT_LINES)])
+        else:
+            outputs.append({"id": part["id"], "property": part["property"]})
+    payload = {"output": key, "outputs": outputs, "changedPropIds": ["transactions-split.n_clicks"],
+               "inputs": [{"id": "transactions-split", "property": "n_clicks", "value": 1},
+                          {"id": "transactions-split-cancel", "property": "n_clicks", "value": 0}],
+               "state": [{"id": "transactions-grid", "property": "selectedRows", "value": [{"id": tx.id}]}]}
+    response = client.post("/_dash-update-component", data=json.dumps(payload), content_type="application/json")
+    assert response.status_code == 200, response.data
+    body = response.get_json()["response"]
+    cid = json.dumps({"index": 0, "type": "transactions-split-category"}, separators=(",", ":"))
+    options = body[cid]["options"]
+    labels = [o["label"] for o in options]
+    assert labels and "" not in labels and "No category" not in labels
+    assert all(isinstance(o["value"], int) for o in options)
+    assert body[cid]["value"] is None  # the uncategorized line shows the placeholder, not a blank option

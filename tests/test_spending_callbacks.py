@@ -13,7 +13,7 @@ OUTPUTS = [("spending-state", "data"), ("spending-preset", "value"), ("spending-
            ("spending-comparison", "figure"), ("spending-payees", "figure"), ("spending-breadcrumb", "children"),
            ("spending-grid-summary", "children"), ("spending-download", "href")]
 CONTROLS = ["preset", "dates.start_date", "dates.end_date", "accounts", "categories", "text", "min", "max",
-            "flow", "grain"]
+            "flow", "grain", "tags"]
 MARCH = {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"}
 
 
@@ -22,7 +22,7 @@ def update_call(client, values: dict | None = None, trigger: str = "spending-pre
     """The one server callback of the page, as the browser calls it after a change."""
     controls = {"preset": "custom", "dates.start_date": "2026-03-01", "dates.end_date": "2026-03-31",
                 "accounts": [], "categories": [], "text": "", "min": "", "max": "", "flow": "spending",
-                "grain": "auto", **(values or {})}
+                "grain": "auto", "tags": [], **(values or {})}
     inputs = []
     for key in CONTROLS:
         cid, _, prop = key.partition(".")
@@ -162,3 +162,25 @@ def test_one_call_draws_every_view(client, world, cats):
     crumbs = json.dumps(body["spending-breadcrumb"]["children"])
     assert "All categories" in crumbs and "Food" in crumbs
     assert body["spending-grid-summary"]["children"] == "4 rows · total $85.00"
+
+
+def test_tags_filter_narrows_the_explorer_and_another_users_tag_shows_nothing(client, world, db_session):
+    from sqlalchemy import select
+
+    from dashboard.services import tags as tag_service
+    from models import Transaction, TransactionTag
+    alice, bob = world["alice"].id, world["bob"].id
+    costco = db_session.scalar(select(Transaction.id).where(Transaction.user_id == alice,
+                                                            Transaction.payee == "Costco"))
+    trip = tag_service.find_or_create(db_session, alice, "trip")
+    theirs = tag_service.find_or_create(db_session, bob, "trip")
+    db_session.add(TransactionTag(transaction_id=costco, tag_id=trip.id, user_id=alice))
+    db_session.commit()
+    login(client, "alice@example.com")
+    status, body = update_call(client, {"tags": [trip.id]})
+    assert status == 200
+    assert body["spending-grid-summary"]["children"] == "2 rows · total $100.00"   # a split: its two lines
+    assert f"tags={trip.id}" in body["spending-download"]["href"]
+    assert body["spending-state"]["data"]["tags"] == str(trip.id)
+    status, body = update_call(client, {"tags": [theirs.id]})   # bob's tag: matches none of alice's rows
+    assert status == 200 and body["spending-grid-summary"]["children"].startswith("0 rows")

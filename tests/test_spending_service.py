@@ -272,3 +272,20 @@ def test_drill_and_breadcrumb_at_any_depth(db_session, world, cats, deep):
     assert svc.explore(db_session, alice.id, march(categories=str(cats["Food"]))).total_cents == 8500 + 3300
     assert svc.explore(db_session, alice.id, march(categories=str(deep["Organic"]))).total_cents == 3300
     assert int(frame.set_index("id").loc[deep["Farm box"], "top_id"]) == cats["Food"]
+
+
+def test_rows_name_a_category_by_its_whole_path_at_any_depth(db_session, world, cats):
+    """A third level (the user's own Food › Groceries › Organic) is named in full in the grid and the
+    CSV rows, and a sort by category follows those names."""
+    from dashboard.services.categories import create_category
+    alice = world["alice"]
+    organic = create_category(db_session, alice.id, name="Organic", parent_id=cats["Groceries"])
+    create_transaction(db_session, alice.id, account_id=world["checking"].id, date=date(2026, 3, 9),
+                       amount=Decimal("-3.00"), category_id=organic.id, payee="Farm")
+    db_session.commit()
+    page = svc.rows_page(db_session, alice.id, march(), 0, 100, [{"colId": "category", "sort": "asc"}])
+    assert list(page.loc[page["payee"] == "Farm", "category"]) == ["Food › Groceries › Organic"]
+    assert list(page["category"]) == sorted(page["category"], key=str.casefold)
+    assert "Uncategorized" in set(page["category"])
+    streamed = {r.payee: r.category for r in svc.iter_rows(db_session, alice.id, march())}
+    assert streamed["Farm"] == "Food › Groceries › Organic" and streamed["Mystery shop"] == "Uncategorized"

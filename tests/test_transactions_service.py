@@ -42,14 +42,14 @@ def _violations(session, sql: str) -> list:
 
 
 def expected_budget(expense, budgets, parent_of) -> int | None:
-    """Independent of the service: own category's budget before the parent's, then the shortest
+    """Independent of the service: own category's budget before the parent's (and theirs, at any depth), then the shortest
     period (latest start, earliest end), then the lowest id; only the expense owner's budgets."""
     if expense.category_id is None:
         return None
-    wanted = {expense.category_id: 0}
-    parent = parent_of.get(expense.category_id)
-    if parent is not None:
-        wanted[parent] = 1
+    wanted, current = {}, expense.category_id
+    while current is not None and current not in wanted:     # the category and every ancestor
+        wanted[current] = len(wanted)
+        current = parent_of.get(current)
     candidates = [b for b in budgets if b.user_id == expense.user_id and b.category_id in wanted
                   and b.start_date <= expense.date <= b.end_date]
     if not candidates:

@@ -13,7 +13,7 @@ def _label(text: str, html_for: str) -> dbc.Label:
 
 
 def filter_bar(prefix: str, filters: SpendingFilters, account_options: list[dict],
-               category_options: list[dict]) -> dbc.Card:
+               category_options: list[dict], tag_options: list[dict] = ()) -> dbc.Card:
     f = filters
     return dbc.Card(dbc.CardBody([
         dbc.Row([
@@ -32,12 +32,17 @@ def filter_bar(prefix: str, filters: SpendingFilters, account_options: list[dict
                 _label("Accounts", f"{prefix}-accounts"),
                 dcc.Dropdown(id=f"{prefix}-accounts", options=account_options, value=list(f.account_ids),
                              multi=True, placeholder="All accounts"),
-            ], xs=12, sm=6, lg=3),
+            ], xs=12, sm=6, lg=2),
             dbc.Col([
                 _label("Categories", f"{prefix}-categories"),
                 dcc.Dropdown(id=f"{prefix}-categories", options=category_options, value=list(f.category_ids),
                              multi=True, placeholder="All categories"),
-            ], xs=12, sm=6, lg=4),
+            ], xs=12, sm=6, lg=3),
+            dbc.Col([
+                _label("Tags", f"{prefix}-tags"),
+                dcc.Dropdown(id=f"{prefix}-tags", options=list(tag_options), value=list(f.tag_ids),
+                             multi=True, placeholder="Any tags"),
+            ], xs=12, sm=6, lg=2),
         ], className="g-2"),
         dbc.Row([
             dbc.Col([

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 
-import dash
 import dash_bootstrap_components as dbc
 from dash import html
+
+from dashboard.components.nav import nav_order
 
 SHORTCUTS = [
     ("n", "New transaction"),
@@ -17,11 +18,9 @@ SHORTCUTS = [
 
 
 def goto_targets() -> list[dict]:
-    """``g`` then a letter: every page in the navbar, plus Settings. A page gets the first letter of its
+    """``g`` then a letter: every page of the navigation (the bar and its menus, in their order), plus Settings. A page gets the first letter of its
     name not yet taken (Overview o, Accounts a, Transactions t, Spending s, ...), else a spare letter."""
-    pages = [(page["name"], page["relative_path"])
-             for page in sorted(dash.page_registry.values(), key=lambda p: p.get("order", 99))
-             if page.get("nav", True)] + [("Settings", "/settings")]
+    pages = [(page["name"], page["path"]) for page in nav_order()] + [("Settings", "/settings")]
     taken: set[str] = set()
     targets = []
     for name, path in pages:

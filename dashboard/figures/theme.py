@@ -54,11 +54,13 @@ def _template(name: str) -> go.layout.Template:
 
 
 TEMPLATES = {name: _template(name) for name in THEME_COLORS}
+# The same as plain JSON, built once: what a figure's layout carries (shared, never changed in place).
+TEMPLATE_JSON = {name: template.to_plotly_json() for name, template in TEMPLATES.items()}
 
 
 def client_templates() -> dict:
     """Both templates as plain JSON for the browser, which swaps them when the theme changes."""
-    return {name: template.to_plotly_json() for name, template in TEMPLATES.items()}
+    return {name: dict(template) for name, template in TEMPLATE_JSON.items()}
 
 
 def user_text(value) -> str:
@@ -77,7 +79,7 @@ def user_labels(values) -> list[str]:
 
 def base_layout(title: str | None = None, *, height: int = 340, legend: bool = True) -> dict:
     return dict(
-        template=TEMPLATES["light"],
+        template=TEMPLATE_JSON["light"],
         title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)) if title else None,
         font=dict(family=FONT, size=13),
         colorway=COLORWAY,
@@ -123,10 +125,11 @@ def to_units(cents: pd.Series) -> pd.Series:
     return cents.astype("float64") / 100.0
 
 
-def empty_figure(message: str, *, title: str | None = None, height: int = 300) -> go.Figure:
-    fig = go.Figure(layout=base_layout(title, height=height, legend=False))
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                       font=dict(size=14))
-    return fig
+def empty_figure(message: str, *, title: str | None = None, height: int = 300, plain: bool = False):
+    """A figure with a message and no axes: a ``go.Figure``, or with ``plain`` the same as Plotly JSON
+    (a dict, as the spending explorer's figures are)."""
+    layout = base_layout(title, height=height, legend=False)
+    layout.update(xaxis=dict(visible=False), yaxis=dict(visible=False),
+                  annotations=[dict(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+                                    font=dict(size=14))])
+    return {"data": [], "layout": layout} if plain else go.Figure(layout=layout)

@@ -19,6 +19,7 @@ from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import format_money, format_number
 from dashboard.services import archive as archive_svc
 from dashboard.services import importer as svc
+from dashboard.services import progress as progress_svc
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
@@ -266,18 +267,39 @@ def layout(**_query):
                           className="text-muted small"),
                 html.Span(id=f"{P}-choices", className="small fw-semibold"),
             ], className="d-flex align-items-center gap-3 mt-3 flex-wrap"),
-            dcc.Loading(html.Div(id=f"{P}-result", className="mt-3"), type="default", color="#3459e6",
-                        custom_spinner=html.Div([
-                            dbc.Progress(value=100, striped=True, animated=True, style={"height": "10px"},
-                                         class_name="mb-2", id=f"{P}-progress"),
-                            html.Div("Importing… large files take a few seconds.", className="small text-muted"),
-                        ], className="import-progress")),
+            # While Import runs: how far it has got, asked every 400 ms of whichever worker answers
+            # (the count is in the shared progress store: dashboard/services/progress.py).
+            dcc.Interval(id=f"{P}-poll", interval=400, disabled=True),
+            html.Div(_progress_view(None), id=f"{P}-progress-area", className="import-progress mt-3", style=HIDDEN),
+            html.Div(id=f"{P}-result", className="mt-3"),
         ]), className="shadow-sm"),
         _rules_card(options, _rules_rows(viewer.user_id, options)),
     ])
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+def _progress_view(state: progress_svc.Progress | None) -> list:
+    """The bar and the sentence under it: rows written of rows to write, as a percentage."""
+    if state is None or state.stage == progress_svc.CHECKING or (state.total == 0 and state.stage != progress_svc.FINISHING):
+        percent, text = None, "Checking the file…"
+    elif state.stage == progress_svc.FINISHING:
+        percent = 100
+        text = f"All {format_number(state.total)} rows written; updating budgets and totals…"
+    else:
+        percent = state.percent
+        text = f"Imported {format_number(state.done)} of {format_number(state.total)} rows ({percent} %)"
+    bar_props = {"role": "progressbar", "aria-label": "Import progress", "aria-valuemin": "0", "aria-valuemax": "100"}
+    if percent is not None:
+        bar_props["aria-valuenow"] = str(percent)
+    return [
+        html.Div(html.Div(f"{percent} %" if percent is not None else "",
+                          className="progress-bar progress-bar-striped progress-bar-animated",
+                          style={"width": f"{percent if percent is not None else 100}%"}, **bar_props),
+                 className="progress mb-2", style={"height": "1.25rem"}, id=f"{P}-progress"),
+        html.Div(text, className="small text-muted", id=f"{P}-progress-text", role="status"),
+    ]
+
 
 def _upload_bytes(file_data) -> tuple[bytes, str]:
     if not isinstance(file_data, dict):
@@ -549,6 +571,9 @@ clientside_callback(
     State(f"{P}-preview-id", "data"),
     State(f"{P}-done", "data"),
     State({"type": f"{P}-catmap", "index": ALL}, "value"),
+    running=[(Output(f"{P}-poll", "disabled"), False, True),
+             (Output(f"{P}-progress-area", "style"), {}, HIDDEN),
+             (Output(f"{P}-run", "disabled"), True, False)],
     prevent_initial_call=True,
 )
 def run_import(n_clicks, file_data, account_id, *args):
@@ -561,15 +586,23 @@ def run_import(n_clicks, file_data, account_id, *args):
     choices = (decisions.get("lines") if isinstance(decisions, dict) and preview_id
                and decisions.get("for") == preview_id else None)
     done = done + 1 if isinstance(done, int) else 1
+    # The preview's token names this import in the progress store (any worker answers the polls).
+    progress = progress_svc.reporter(viewer.user_id, preview_id)
+
     def work():
         data, name = _upload_bytes(file_data)
         if svc.detect_format(data, name) == "archive":
-            return archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data))
+            return archive_svc.restore_archive(db.session, viewer.user_id, archive_svc.read_archive(data),
+                                               progress=progress)
         return svc.run_import(db.session, viewer.user_id, account_id, _parse(data, name, values), choices,
-                              category_choices=category_choices)
+                              category_choices=category_choices, progress=progress)
 
     category_choices = _category_choices()
-    outcome = unit_of_work(work)
+    progress_svc.report(viewer.user_id, preview_id, 0, 0, progress_svc.CHECKING)
+    try:
+        outcome = unit_of_work(work)
+    finally:
+        progress_svc.clear(viewer.user_id, preview_id)
     if not outcome.ok:
         return dbc.Alert(["Nothing was imported. ", outcome.message], color="danger",
                          id=f"{P}-result-alert"), no_update
@@ -587,6 +620,18 @@ def run_import(n_clicks, file_data, account_id, *args):
         f"income {format_money(result.income_cents, cur, cents=True)}. ",
         dcc.Link("See them in the spending explorer →", href=link, id=f"{P}-result-link"),
     ], color="success", id=f"{P}-result-alert"), done
+
+
+@callback(
+    Output(f"{P}-progress-area", "children"),
+    Input(f"{P}-poll", "n_intervals"),
+    State(f"{P}-preview-id", "data"),
+    prevent_initial_call=True,
+)
+def import_progress(_tick, preview_id):
+    """How far the running import has got, from the shared progress store (the person's own only)."""
+    viewer = require_viewer()
+    return _progress_view(progress_svc.read(viewer.user_id, preview_id))
 
 
 def _category_choices() -> dict:

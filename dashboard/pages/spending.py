@@ -35,6 +35,7 @@ from dashboard.services import spending as svc
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame, children_map, parents_map
 from dashboard.services.errors import ServiceError
+from dashboard.services.tags import tag_choices
 from models import db
 
 dash.register_page(__name__, path="/spending", name="Spending", title="Spending · Ledgerlens", order=1)
@@ -93,7 +94,7 @@ def layout(**query):
         page_header("Spending", "Where the money goes. Click a category or a bar to drill in.",
                     actions=[html.A("Download CSV", id=f"{P}-download", className="btn btn-outline-primary btn-sm",
                                     href="/export/spending.csv" + svc.query_string(filters))]),
-        filter_bar(P, filters, account_options, category_options),
+        filter_bar(P, filters, account_options, category_options, tag_choices(db.session, viewer.user_id)),
         html.Div(id=f"{P}-breadcrumb", className="mb-2", style={"minHeight": "1.5rem"}),
         dcc.Loading(dbc.Row(id=f"{P}-totals", className="g-3 mb-3"), type="dot", color="#3459e6"),
         dbc.Row([
@@ -151,12 +152,13 @@ VIEW_OUTPUTS = ("totals", "by-category", "over-time", "comparison", "payees", "b
     Input(f"{P}-max", "value"),
     Input(f"{P}-flow", "value"),
     Input(f"{P}-grain", "value"),
+    Input(f"{P}-tags", "value"),
     Input(f"{P}-by-category", "clickData"),
     Input(f"{P}-over-time", "clickData"),
     Input(f"{P}-cat-view", "value"),
     State(f"{P}-state", "data"),
 )
-def update(preset, start, end, accounts, categories, text, min_amount, max_amount, flow, grain,
+def update(preset, start, end, accounts, categories, text, min_amount, max_amount, flow, grain, tags,
            category_click, time_click, cat_view, state):
     """Any control or chart click -> the one filter state, and everything drawn from it, at once."""
     viewer = require_viewer()
@@ -166,7 +168,7 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
     trigger = ctx.triggered_id if len(changed) == 1 else None
     filters, error = filters_from_controls(
         trigger, today, preset=preset, start=start, end=end, accounts=accounts, categories=categories,
-        text=text, min_amount=min_amount, max_amount=max_amount, flow=flow, grain=grain,
+        text=text, min_amount=min_amount, max_amount=max_amount, flow=flow, grain=grain, tags=tags,
         category_click=category_click, time_click=time_click)
     if error is not None:
         return (no_update,) * 5 + (error,) + (no_update,) * len(VIEW_OUTPUTS)
@@ -180,10 +182,10 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
 
 
 def filters_from_controls(trigger, today: date, *, preset, start, end, accounts, categories, text, min_amount,
-                          max_amount, flow, grain, category_click=None, time_click=None):
+                          max_amount, flow, grain, tags=None, category_click=None, time_click=None):
     """(filters, None) from the controls and the click that triggered, or (None, message)."""
     query = {"preset": preset, "accounts": accounts, "categories": categories, "q": text,
-             "min": min_amount, "max": max_amount, "flow": flow, "grain": grain}
+             "min": min_amount, "max": max_amount, "flow": flow, "grain": grain, "tags": tags}
     if trigger == f"{P}-dates":
         query.update({"preset": "custom", "from": start, "to": end})
     elif preset == "custom":
@@ -388,7 +390,7 @@ clientside_callback(
     """
     function(search, state) {
         const nothing = window.dash_clientside.no_update;
-        if (typeof search !== "string") { return Array(10).fill(nothing); }
+        if (typeof search !== "string") { return Array(11).fill(nothing); }
         const canonical = function(params) {
             const out = new URLSearchParams();
             Array.from(params.keys()).sort().forEach(function(k) { out.set(k, params.get(k)); });
@@ -397,14 +399,15 @@ clientside_callback(
         const current = new URLSearchParams();
         Object.keys(state || {}).forEach(function(k) { current.set(k, state[k]); });
         const asked = new URLSearchParams(search);
-        if (canonical(asked) === canonical(current)) { return Array(10).fill(nothing); }
+        if (canonical(asked) === canonical(current)) { return Array(11).fill(nothing); }
         const ids = function(key) {
             const text = asked.get(key);
             return text ? text.split(",").map(Number).filter(function(n) { return Number.isInteger(n); }) : [];
         };
         return [asked.get("preset") || "this_month", asked.get("from") || nothing, asked.get("to") || nothing,
                 ids("accounts"), ids("categories"), asked.get("q") || "", asked.get("min") || "",
-                asked.get("max") || "", asked.get("flow") || "spending", asked.get("grain") || "auto"];
+                asked.get("max") || "", asked.get("flow") || "spending", asked.get("grain") || "auto",
+                ids("tags")];
     }
     """,
     Output(f"{P}-preset", "value", allow_duplicate=True),
@@ -417,6 +420,7 @@ clientside_callback(
     Output(f"{P}-max", "value"),
     Output(f"{P}-flow", "value"),
     Output(f"{P}-grain", "value"),
+    Output(f"{P}-tags", "value"),
     Input(f"{P}-url", "search"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,

@@ -9,6 +9,7 @@ one goes back to the stored value.
 """
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
 
@@ -191,10 +192,20 @@ def _add_modal() -> dbc.Modal:
     ], id=f"{P}-add-modal", is_open=False, centered=True)
 
 
+def _dom_id(component_id: dict) -> str:
+    """The DOM id Dash gives a pattern-matching id (keys sorted, compact JSON), for a <label for>."""
+    return json.dumps(component_id, sort_keys=True, separators=(",", ":"))
+
+
 def _split_modal() -> dbc.Modal:
     rows = [dbc.Row([
-        dbc.Col(dbc.Select(id={"type": f"{P}-split-category", "index": i}, options=[], size="sm",
-                           placeholder="No category"), xs=12, sm=5),
+        # A Dropdown, not a <select>: a select carries a hidden blank option before "No category"
+        # (dbc.Select's placeholder), which some browsers show as an empty first choice.
+        dbc.Col([html.Label(f"Category of line {i + 1}", className="visually-hidden",
+                            htmlFor=_dom_id({"index": i, "type": f"{P}-split-category"})),
+                 dcc.Dropdown(id={"type": f"{P}-split-category", "index": i}, options=[], value=None,
+                              placeholder="No category", clearable=True, className="split-category")],
+                xs=12, sm=5),
         dbc.Col(dbc.Input(id={"type": f"{P}-split-amount", "index": i}, inputmode="decimal", size="sm",
                           placeholder="0.00", debounce=300), xs=5, sm=3),
         dbc.Col(dbc.Input(id={"type": f"{P}-split-memo", "index": i}, maxlength=200, size="sm", placeholder="memo"),
@@ -867,9 +878,7 @@ def open_split(_split, _cancel, rows):
     if detail["kind"] != "expense":
         return (True, no_update, None, _alert("Only spending can be split across categories.", "warning")) \
             + (keep,) * 4
-    options = [{"label": "No category", "value": ""}] + [
-        {"label": o["label"], "value": str(o["value"])}
-        for o in _category_options(svc.category_choices(db.session, viewer.user_id), "expense")]
+    options = _category_options(svc.category_choices(db.session, viewer.user_id), "expense")
     lines = detail["lines"][:SPLIT_LINES]
     padded = lines + [None] * (SPLIT_LINES - len(lines))
     spent = -detail["amount_cents"]
@@ -883,7 +892,7 @@ def open_split(_split, _cancel, rows):
     target = {"id": detail["id"], "version": detail["version"], "total_cents": spent}
     return (True, info, target, None,
             [options] * SPLIT_LINES,
-            [str(line["category_id"]) if line and line["category_id"] else "" for line in padded],
+            [line["category_id"] if line and line["category_id"] else None for line in padded],
             [svc.units(line["amount_cents"]) if line else "" for line in padded],
             [line["memo"] if line else "" for line in padded])
 

@@ -1,14 +1,16 @@
 """The whole-account export (a zip of CSV files and a manifest) and reading it back.
 
 :func:`write_archive` streams all of one user's data into a zip: accounts, their own categories,
-transactions with their expense lines (splits), budgets, goals and their contributions, and the
-import rules. Rows refer to each other by ``ref`` (the id in the exporting database); categories by
+transactions with their expense lines (splits) and tags, budgets, goals and their contributions, and the
+rules (the simple ones, a payee that contains / matches a text -> a category, in ``import_rules.csv``;
+every other one, with its conditions on payee, description, amount and account and its actions
+category, tags and clean payee, in ``rules.csv``, checked on restore as if typed). Rows refer to each other by ``ref`` (the id in the exporting database); categories by
 their readable path (``Food > Groceries``) and, for the user's own ones, a ``category_ref`` too.
 
 :func:`read_archive` is pure (bytes in, an :class:`Archive` or an ImportFileError naming the file,
 the line and the reason); :func:`restore_archive` writes it for a user, all or nothing. Restoring into
 a user who already has some of it adds only what is missing: accounts, categories, budgets, goals and
-rules are matched by name, transactions by the same count-aware fingerprint the statement import uses
+rules are matched by name (a rule by all its conditions and actions), transactions by the same count-aware fingerprint the statement import uses
 (a transfer is skipped when either leg is already there), so the same archive twice adds nothing.
 
 Text cells that a spreadsheet would run as a formula (= + - @, tab, CR) get a leading apostrophe, and
@@ -24,12 +26,14 @@ import json
 import uuid
 import zipfile
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import IO
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import and_, exists, func, insert, select
 from sqlalchemy.orm import Session, aliased
 
 from models import (
@@ -46,6 +50,7 @@ from models import (
     Goal,
     GoalContribution,
     ImportRule,
+    RuleTag,
     Scenario,
     Schedule,
     ScheduleOccurrence,
@@ -56,6 +61,7 @@ from models import (
     from_cents,
 )
 from models.db import to_rate
+from models.rule import RULE_FIELDS, RULE_MATCH_TYPES
 
 from . import accounts as accounts_svc
 from . import budgets as budgets_svc
@@ -63,7 +69,7 @@ from . import categories as categories_svc
 from . import fx
 from . import goals as goals_svc
 from .budget_lines import assign_budgets
-from .bulk import NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
 from .importer import (
@@ -72,6 +78,8 @@ from .importer import (
     dedupe_key,
     parse_money,
 )
+from .patterns import MAX_PATTERN_LENGTH
+from .patterns import check_pattern as check_regex
 from .sql import cents
 from .tags import check_tag_name
 from .validation import normalise_name
@@ -101,10 +109,13 @@ MEMBERS = {
     "dismissed_recurring.csv": ("key",),
     "exchange_rates.csv": ("day", "currency", "base", "rate"),
     "transaction_tags.csv": ("transaction_ref", "tag"),
+    # Rules import_rules.csv cannot hold: other fields and matches, amounts, an account, tags, a clean payee.
+    "rules.csv": ("field", "match_type", "pattern", "amount_min", "amount_max", "account_ref", "category_ref",
+                  "category", "set_payee", "tags", "position"),
 }
 # Members that exports made before schedules (or tags) existed do not have: read as empty.
 OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dismissed_recurring.csv",
-                    "transaction_tags.csv"}
+                    "transaction_tags.csv", "rules.csv"}
 # Version 1 exports: accounts without a currency (they are in the exporting user's, manifest "currency"),
 # no rates.
 MEMBERS_V1 = {**{k: v for k, v in MEMBERS.items() if k != "exchange_rates.csv"},
@@ -214,16 +225,30 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
             (c.goal_id, c.date.isoformat(), c.amount, safe_text(c.note))
             for c in session.scalars(select(GoalContribution).where(GoalContribution.user_id == user_id)
                                      .order_by(GoalContribution.id))))
-        # Rules this format can hold: a payee that contains / matches a text -> a category. (Rules
-        # with other conditions or actions are not exported yet.)
+        # The simple rules (a payee that contains / matches a text -> a category) in import_rules.csv,
+        # which every reader of this format knows; every other rule in rules.csv.
+        simple = and_(ImportRule.field == "payee", ImportRule.match_type.in_(("contains", "regex")),
+                      ImportRule.category_id.is_not(None), ImportRule.pattern != "",
+                      ImportRule.amount_min.is_(None), ImportRule.amount_max.is_(None),
+                      ImportRule.account_id.is_(None), ImportRule.set_payee.is_(None),
+                      ~exists().where(RuleTag.rule_id == ImportRule.id))
         member("import_rules.csv", (
             (safe_text(r.pattern), r.match_type, *(safe_text(x) for x in cat(r.category_id)), r.position)
-            for r in session.scalars(select(ImportRule).where(
-                ImportRule.user_id == user_id, ImportRule.field == "payee",
-                ImportRule.match_type.in_(("contains", "regex")), ImportRule.category_id.is_not(None),
-                ImportRule.pattern != "", ImportRule.amount_min.is_(None), ImportRule.amount_max.is_(None),
-                ImportRule.account_id.is_(None), ImportRule.set_payee.is_(None))
-                .order_by(ImportRule.position, ImportRule.id))))
+            for r in session.scalars(select(ImportRule).where(ImportRule.user_id == user_id, simple)
+                                     .order_by(ImportRule.position, ImportRule.id))))
+        rule_tags: dict[int, list[str]] = {}
+        for rule_id, name in session.execute(
+                select(RuleTag.rule_id, Tag.name).join(Tag, (Tag.id == RuleTag.tag_id) & (Tag.user_id == user_id))
+                .join(ImportRule, (ImportRule.id == RuleTag.rule_id) & (ImportRule.user_id == user_id))
+                .order_by(Tag.name)):
+            rule_tags.setdefault(rule_id, []).append(name)
+        amount = lambda v: "" if v is None else format(abs(v), "f")  # noqa: E731
+        member("rules.csv", (
+            (r.field, r.match_type, safe_text(r.pattern), amount(r.amount_min), amount(r.amount_max),
+             r.account_id or "", *(safe_text(x) for x in cat(r.category_id)), safe_text(r.set_payee or ""),
+             safe_text(", ".join(rule_tags.get(r.id, []))), r.position)
+            for r in session.scalars(select(ImportRule).where(ImportRule.user_id == user_id, ~simple)
+                                     .order_by(ImportRule.position, ImportRule.id))))
         member("exchange_rates.csv", (
             (r.day.isoformat(), r.currency, r.base, format(r.rate, "f"))
             for r in session.scalars(select(ExchangeRate).where(ExchangeRate.user_id == user_id)
@@ -610,6 +635,28 @@ def _check(archive: Archive) -> None:
             r.fail(exc.message)
         cat_ref, cat_path = category(r)
         rules.append({"pattern": pattern, "match_type": match_type, "category_ref": cat_ref, "category": cat_path})
+    full_rules = []
+    for raw in t.get("rules.csv", []):
+        r = _Row("rules.csv", raw)
+        rule = {"field": r.choice("field", RULE_FIELDS), "match_type": r.choice("match_type", RULE_MATCH_TYPES),
+                "pattern": r.text("pattern", MAX_PATTERN_LENGTH).strip(), "set_payee": r.text("set_payee", 200),
+                "account_ref": r.ref("account_ref", required=False), "position": r.ref("position", required=False)}
+        if rule["match_type"] == "regex" and rule["pattern"]:
+            try:
+                check_regex(rule["pattern"])
+            except ServiceError as exc:
+                r.fail(exc.message)
+        for key in ("amount_min", "amount_max"):
+            rule[key] = r.money(key, positive=True) if r.row[key].strip() else None
+        if rule["account_ref"] and rule["account_ref"] not in accounts:
+            r.fail(f"account_ref {rule['account_ref']} is not in accounts.csv.")
+        try:
+            rule["tags"] = [check_tag_name(n) for n in r.text("tags", 2000).split(",") if n.strip()]
+        except ServiceError as exc:
+            r.fail(exc.message)
+        rule["category_ref"], rule["category"] = category(r)
+        rule["_line"] = raw["_line"]
+        full_rules.append(rule)
     rates = {}
     for raw in t.get("exchange_rates.csv", []):
         r = _Row("exchange_rates.csv", raw)
@@ -638,7 +685,8 @@ def _check(archive: Archive) -> None:
             r.fail(exc.message)
         tags.append((ref, name))
     archive.lines = {"rates": rates, "accounts": accounts, "categories": categories, "transactions": transactions,
-                     "budgets": budgets, "goals": goals, "rules": rules, "tags": tags}
+                     "budgets": budgets, "goals": goals, "rules": rules, "tags": tags,
+                     "full_rules": full_rules}
     archive.lines.update(_check_ahead(t, accounts, categories, category))
 
 
@@ -733,11 +781,13 @@ def archive_summary(archive: Archive) -> dict[str, int]:
     return {name.removesuffix(".csv"): archive.count(name) for name in MEMBERS}
 
 
-def restore_archive(session: Session, user_id: int, archive: Archive) -> RestoreResult:
+def restore_archive(session: Session, user_id: int, archive: Archive, *,
+                    progress: Callable[[int, int], None] | None = None) -> RestoreResult:
     """Add what the archive holds and the user lacks, all or nothing. Does not commit: the caller
-    commits, or rolls back on an error (the commit rule, docs/architecture.md)."""
+    commits, or rolls back on an error (the commit rule, docs/architecture.md). ``progress(done, total)``
+    hears how many of the new transactions are written."""
     try:
-        result = _restore(session, user_id, archive)
+        result = _restore(session, user_id, archive, progress)
         session.flush()
         return result
     except ServiceError:
@@ -755,7 +805,8 @@ def _as_line(member: str, line: int):
         raise ImportFileError(f"{member}: {exc.message}", line) from None
 
 
-def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
+def _restore(session: Session, user_id: int, archive: Archive,
+             progress: Callable[[int, int], None] | None = None) -> RestoreResult:
     lock_user(session, user_id)
     data = archive.lines
     added, skipped = Counter(), Counter()
@@ -851,6 +902,7 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
                                category_id=cid, position=position))
         have_rules.add(key)
         added["rules"] += 1
+    _restore_full_rules(session, user_id, data.get("full_rules") or [], account_ids, resolve, added, skipped)
 
     # Budgets, unless the category already has one starting that day.
     have_budgets = set(session.execute(select(Budget.category_id, Budget.start_date)
@@ -984,13 +1036,46 @@ def _restore(session: Session, user_id: int, archive: Archive) -> RestoreResult:
             seen.add(key)
     before = session.scalar(select(func.coalesce(func.max(Transaction.id), 0))
                             .where(Transaction.user_id == user_id))
-    write_transactions(session, user_id, new)
+    total = len(new)
+    if progress:
+        progress(0, total)
+    write_transactions(session, user_id, new, progress=(lambda done: progress(done, total)) if progress else None,
+                       chunk_size=PROGRESS_CHUNK)
     added["transactions"] += len(new)
     _restore_tags(session, user_id, data.get("tags") or [], new_refs, before)
     _restore_ahead(session, user_id, data, account_ids, resolve, added, skipped)
     if budget_span:
         assign_budgets(session, user_id, date_from=min(budget_span), date_to=max(budget_span))
     return RestoreResult(added, skipped)
+
+
+def _restore_full_rules(session: Session, user_id: int, full_rules: list[dict], account_ids: dict, resolve,
+                        added: Counter, skipped: Counter) -> None:
+    """The rules of rules.csv, checked as if typed on the Rules page (dashboard/services/rules.py), after
+    the user's own; one that is there already (same conditions and actions) is skipped."""
+    from . import rules as rule_service
+    have = {(s.field, s.match_type, s.pattern, s.amount_min, s.amount_max, s.account_id, s.category_id,
+             s.set_payee, tuple(s.tag_ids)) for s in rule_service.load_rules(session, user_id)}
+    for rule in sorted(full_rules, key=lambda r: int(r["position"] or 0)):
+        where = f"rules.csv line {rule['_line']}"
+        amount = lambda v: None if v is None else str(Decimal(v).scaleb(-2))  # noqa: E731
+        typed = {"field": rule["field"], "match_type": rule["match_type"], "pattern": rule["pattern"],
+                 "amount_min": amount(rule["amount_min"]), "amount_max": amount(rule["amount_max"]),
+                 "account_id": account_ids[rule["account_ref"]] if rule["account_ref"] else None,
+                 "category_id": resolve(rule["category_ref"], rule["category"], where),
+                 "set_payee": rule["set_payee"] or None}
+        try:
+            values = rule_service.check_rule(session, user_id, **typed, new_tags=rule["tags"])
+        except ServiceError as exc:
+            raise ImportFileError(f"{where}: {exc.message}") from None
+        key = (values["field"], values["match_type"], values["pattern"], values["amount_min"], values["amount_max"],
+               values["account_id"], values["category_id"], values["set_payee"], tuple(values["tag_ids"]))
+        if key in have:
+            skipped["rules"] += 1
+            continue
+        rule_service.create_rule(session, user_id, **typed, tag_ids=values["tag_ids"])
+        have.add(key)
+        added["rules"] += 1
 
 
 def _restore_tags(session: Session, user_id: int, tags: list[tuple[str, str]], new_refs: list[str],

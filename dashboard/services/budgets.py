@@ -2,7 +2,8 @@
 reading a period's budgets against what was spent.
 
 Spending of a budget is ``SUM(expenses.amount)`` of the expenses whose ``budget_id`` is that budget
-(:func:`assign_budgets` keeps that column right: a category's own budget wins, else its parent's).
+(:func:`assign_budgets` keeps that column right: a category's own budget wins, else the nearest
+ancestor's, at any depth).
 Frames carry money as integer cents. Writes flush and leave the commit to the caller.
 
 Rollover: a budget whose ``rollover`` is on carries what is left of it (negative when overspent) into
@@ -17,7 +18,7 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import pandas as pd
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -428,8 +429,8 @@ def copy_previous_period(session: Session, user_id: int, period: Period) -> int:
 
 def average_spending(session: Session, user_id: int, period: Period, periods: int = 3) -> dict[int, Decimal]:
     """Average spending per period over the ``periods`` periods before ``period``, keyed by the
-    category whose budget would cover it: the category's own budget in ``period``, else its parent's,
-    else its top-level category (where a new budget would go). Whole currency units, rounded half up;
+    category whose budget would cover it: the category's own budget in ``period``, else the nearest
+    ancestor's at any depth, else its top-level category (where a new budget would go). Whole currency units, rounded half up;
     categories whose spending nets to zero or less are left out."""
     window_start = period.shift(-periods).start
     rows = session.execute(
@@ -439,18 +440,21 @@ def average_spending(session: Session, user_id: int, period: Period, periods: in
         .group_by(Expense.category_id)).all()
     if not rows:
         return {}
-    parents = dict(session.execute(select(Category.id, Category.parent_id)
-                                   .where(Category.id.in_([c for c, _ in rows]))).all())
+    parents = dict(session.execute(select(Category.id, Category.parent_id).where(
+        or_(Category.user_id.is_(None), Category.user_id == user_id))).all())
     budgeted = _budgeted_categories(session, user_id, period)
     totals: dict[int, int] = {}
     for category_id, total in rows:
-        parent = parents.get(category_id)
-        if category_id in budgeted:
-            key = category_id
-        elif parent is not None and parent in budgeted:
-            key = parent
-        else:
-            key = parent if parent is not None else category_id
+        # The nearest budgeted category at or above it (any depth), else its top-level category.
+        key, current, seen = None, category_id, set()
+        while current is not None and current not in seen:
+            seen.add(current)
+            if current in budgeted:
+                key = current
+                break
+            if parents.get(current) is None:
+                key = current
+            current = parents.get(current)
         totals[key] = totals.get(key, 0) + int(total)
     averages = {}
     for key, total in totals.items():

@@ -38,6 +38,7 @@ from .periods import month_start
 
 FIRST_CHUNK = 1_000   # a small first chunk, after which PostgreSQL gets fresh statistics
 CHUNK = 50_000        # transactions per COPY / executemany after that
+PROGRESS_CHUNK = 10_000  # chunks of an import or restore someone watches: the progress bar moves often
 ANALYZE_AFTER = 10_000  # analyse the tables again at the end when at least this many rows were written
 
 
@@ -120,23 +121,24 @@ def analyze(session: Session) -> None:
             connection.execute(text(f"ANALYZE {name}"))
 
 
-def _chunks(items: Iterable[NewTransaction]) -> Iterator[list[NewTransaction]]:
+def _chunks(items: Iterable[NewTransaction], chunk_size: int = CHUNK) -> Iterator[list[NewTransaction]]:
     iterator = iter(items)
-    size = FIRST_CHUNK
-    while chunk := list(islice(iterator, size)):
-        yield chunk
-        size = CHUNK
+    size = min(FIRST_CHUNK, chunk_size)
+    while part := list(islice(iterator, size)):
+        yield part
+        size = chunk_size
 
 
 def write_transactions(session: Session, user_id: int, transactions: Iterable[NewTransaction], *,
-                       progress: Callable[[int], None] | None = None) -> BulkResult:
+                       progress: Callable[[int], None] | None = None, chunk_size: int = CHUNK) -> BulkResult:
     """Insert the transactions and their expense lines, assign budgets, refresh the roll-up of the
-    touched months. ``progress`` gets the number written so far after each chunk. Does not commit."""
+    touched months. ``progress`` gets the number written so far after each chunk (of ``chunk_size``
+    transactions after a first small one). Does not commit."""
     require_session_hooks()   # Core inserts pass no ORM event: check here
     postgres = session.connection().dialect.name == "postgresql"
     result = BulkResult()
     first_expense = last_expense = None
-    for number, chunk in enumerate(_chunks(transactions)):
+    for number, chunk in enumerate(_chunks(transactions, chunk_size)):
         tx_ids = reserve_ids(session, "transactions", len(chunk))
         line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
                          for t in chunk)

@@ -16,11 +16,27 @@ Nothing here commits: the caller commits (or rolls back) the whole edit as one t
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, not_, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import (
+    and_,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    not_,
+    null,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from models import EditBatch, EditBatchRow, EditBatchTag, Expense, Transaction, TransactionTag
 
@@ -143,70 +159,132 @@ def _batch_ids(batch_id: int):
     return select(EditBatchRow.transaction_id).where(EditBatchRow.batch_id == batch_id)
 
 
-def _months(session: Session, user_id: int, batch_id: int) -> set[date]:
-    m = rollup.month_of(session, Transaction.date)
-    out = set()
-    for (value,) in session.execute(select(m).where(Transaction.user_id == user_id,
-                                                    Transaction.id.in_(_batch_ids(batch_id))).distinct()):
-        out.add(value if isinstance(value, date) else date.fromisoformat(str(value)[:10]))
-    return out
+def _stage(session: Session, user_id: int, batch_id: int, *, line_category, income_category, payee) -> None:
+    """Fill the roll-up's CHANGES table with the before and after of every expense line and income row
+    of the batch (two INSERT ... SELECT). ``line_category``, ``income_category``, ``payee``: the new
+    values as SQL over Transaction, Expense and the batch row (``EditBatchRow``)."""
+    changes = rollup.create_changes(session)
+    rows = [EditBatchRow.batch_id == batch_id, Transaction.user_id == user_id]
+    joined = and_(Transaction.id == EditBatchRow.transaction_id, Transaction.user_id == user_id)
+    cols = ["transaction_id", "line_id", "flow", "day", "month", "band", "cents", "account_id", "old_category",
+            "new_category", "old_payee", "new_payee"]
+    conn = session.connection()
+    conn.execute(insert(changes).from_select(cols, select(
+        Transaction.id, Expense.id, literal("spending"), *rollup.stage_columns(session, Expense.date,
+                                                                               cents(Expense.amount)),
+        Expense.account_id, Expense.category_id, line_category, Transaction.payee, payee)
+        .select_from(EditBatchRow).join(Transaction, joined)
+        .join(Expense, and_(Expense.transaction_id == Transaction.id, Expense.user_id == user_id))
+        .where(*rows, Transaction.kind == "expense")))
+    conn.execute(insert(changes).from_select(cols, select(
+        Transaction.id, null(), literal("income"), *rollup.stage_columns(session, Transaction.date,
+                                                                         cents(Transaction.amount)),
+        Transaction.account_id, Transaction.category_id, income_category, Transaction.payee, payee)
+        .select_from(EditBatchRow).join(Transaction, joined)
+        .where(*rows, Transaction.kind == "income")))
+    if session.get_bind().dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {changes.name}"))
 
 
-def _after(session: Session, user_id: int, batch_id: int, months: set[date], category_moved: bool) -> None:
-    """The batch's rows are changed: add their new roll-up contribution (the old one was taken away
-    before), fold the touched months, and re-point the budgets of their expense lines."""
-    from .budget_lines import assign_budgets
-    rollup.shift(session, user_id, _batch_ids(batch_id), +1)
-    rollup.compact(session, user_id, months)
-    if category_moved:
-        assign_budgets(session, user_id, transaction_ids=_batch_ids(batch_id))
-    session.expire_all()
+def _write_lines(session: Session, user_id: int) -> None:
+    """The expense lines whose category the edit changes take their new one, and the budget that
+    covers them in it: one UPDATE ... FROM the CHANGES table (the budget rule as one CASE)."""
+    from .budget_lines import budget_cover, covering_budget_case
+    c = rollup.CHANGES.c
+    moved = [c.line_id.is_not(None), c.old_category.is_distinct_from(c.new_category)]
+    span = session.execute(select(func.min(c.day), func.max(c.day)).where(*moved)).one()
+    if span[0] is None:
+        return
+    low, high = (v if isinstance(v, date) else date.fromisoformat(str(v)[:10]) for v in span)
+    cover = budget_cover(session, user_id, date_from=low, date_to=high)
+    targets = set(session.scalars(select(c.new_category).where(*moved).distinct()))
+    session.execute(update(Expense).where(Expense.user_id == user_id, Expense.id == c.line_id, *moved)
+                    .values(category_id=c.new_category,
+                            budget_id=covering_budget_case(cover, c.new_category, Expense.date, targets))
+                    .execution_options(synchronize_session=False))
+
+
+EDIT_CACHE_KIB = 128 * 1024   # SQLite page cache for one bulk edit (the default 2 MiB thrashes on the indexes)
+
+
+@contextmanager
+def _large_cache(session: Session):
+    """SQLite: a large page cache for the duration of one bulk edit (its UPDATEs rewrite entries of every
+    index that carries category_id, spread over the whole table), then the connection's own again."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    conn = session.connection()
+    before = {db: conn.exec_driver_sql(f"PRAGMA {db}.cache_size").scalar() for db in ("main", "temp")}
+    for db in before:
+        conn.exec_driver_sql(f"PRAGMA {db}.cache_size = -{EDIT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        for db, size in before.items():
+            conn.exec_driver_sql(f"PRAGMA {db}.cache_size = {int(size)}")
+
+
+def _shift_rollups(session: Session, user_id: int) -> None:
+    rollup.shift(session, user_id)
+    rollup.compact(session, user_id, rollup.changed_months(session))
 
 
 def apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,
           expected_rows: int | None = None) -> EditBatch:
     """Carry out the edit on every row of the user matching ``where`` that it changes; one batch,
     undoable as a whole. ``expected_rows`` (what the preview said) refuses the edit when the rows
-    changed in between. Does not commit."""
+    changed in between. Does not commit.
+
+    Set-based throughout: the batch's rows are chosen by one INSERT ... SELECT; their before and after
+    go into a temporary table (two INSERT ... SELECT) from which the roll-ups are shifted by aggregates;
+    then one UPDATE ... FROM per table (transactions, expense lines with their budget) and one INSERT
+    ... SELECT per tag."""
+    with _large_cache(session):
+        return _apply(session, user_id, where, actions, label=label, expected_rows=expected_rows)
+
+
+def _apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,
+           expected_rows: int | None) -> EditBatch:
     rollup.mark_changed(session, user_id)
     batch = EditBatch(user_id=user_id, label=clean_text(label, field="label", max_length=200) or "Bulk edit")
     session.add(batch)
     session.flush()
     conn = session.connection()
     base = [Transaction.user_id == user_id, Transaction.kind != "transfer", *where, _changes(user_id, actions)]
-    conn.execute(insert(EditBatchRow).from_select(
+    count = conn.execute(insert(EditBatchRow).from_select(
         ["batch_id", "transaction_id", "category_id", "payee", "version"],
         select(literal(batch.id), Transaction.id, Transaction.category_id, Transaction.payee,
-               Transaction.version + 1).where(*base)))
-    count = session.scalar(select(func.count()).select_from(EditBatchRow).where(EditBatchRow.batch_id == batch.id))
+               Transaction.version + 1).where(*base))).rowcount
+    if count is None or count < 0:
+        count = session.scalar(select(func.count()).select_from(EditBatchRow).where(EditBatchRow.batch_id == batch.id))
     if expected_rows is not None and count != expected_rows:
         raise Conflict(f"{count:,} rows match now, not {expected_rows:,}: the transactions changed meanwhile. "
                        "Look at the preview again.")
     if not count:
         raise ServiceError("Nothing to change: every matching row already has this.", "actions")
     batch.row_count = count
-    in_batch = Transaction.id.in_(_batch_ids(batch.id))
+    session.flush()
+    in_batch = and_(EditBatchRow.batch_id == batch.id, EditBatchRow.transaction_id == Transaction.id)
     values: dict = {"version": Transaction.version + 1}
+    new_payee = Transaction.payee if actions.payee is None else literal(actions.payee)
     if actions.category_id is not UNSET:
-        values["category_id"] = case((_category_fits(user_id, actions), actions.category_id),
-                                     else_=Transaction.category_id)
+        fits = _category_fits(user_id, actions)
+        tx_category = case((fits, actions.category_id), else_=Transaction.category_id)
+        values["category_id"] = tx_category
+        # A line follows its transaction when that takes the category and is not split (one line).
+        line_category = case((fits, actions.category_id), else_=Expense.category_id)
+        income_category = tx_category
+    else:
+        line_category, income_category = Expense.category_id, Transaction.category_id
     if actions.payee is not None:
         values["payee"] = actions.payee
-    months = _months(session, user_id, batch.id)
-    rollup.shift(session, user_id, _batch_ids(batch.id), -1)
+    _stage(session, user_id, batch.id, line_category=line_category, income_category=income_category,
+           payee=new_payee)
+    _shift_rollups(session, user_id)
     session.execute(update(Transaction).where(Transaction.user_id == user_id, in_batch).values(**values)
                     .execution_options(synchronize_session=False))
-    if actions.category_id is not UNSET and actions.category_kind != "income":
-        # The one expense line of each re-categorised spending row follows it, and goes into the budget
-        # that covers it in its new category (one pass over the lines).
-        from .budget_lines import covering_budget_case
-        fitted = select(Transaction.id).where(Transaction.user_id == user_id, in_batch,
-                                              Transaction.kind == "expense", Transaction.category_id.is_not(None)
-                                              if actions.category_id is not None else _not_split(user_id))
-        session.execute(update(Expense).where(Expense.user_id == user_id, Expense.transaction_id.in_(fitted))
-                        .values(category_id=actions.category_id,
-                                budget_id=covering_budget_case(session, user_id, actions.category_id, Expense.date))
-                        .execution_options(synchronize_session=False))
+    _write_lines(session, user_id)
     for tag_id in actions.tag_ids:
         missing = ~exists().where(TransactionTag.transaction_id == EditBatchRow.transaction_id,
                                   TransactionTag.user_id == user_id, TransactionTag.tag_id == tag_id)
@@ -219,7 +297,8 @@ def apply(session: Session, user_id: int, where: list, actions: Actions, *, labe
             ["transaction_id", "tag_id", "user_id"],
             select(EditBatchTag.transaction_id, EditBatchTag.tag_id, literal(user_id))
             .where(EditBatchTag.batch_id == batch.id)))
-    _after(session, user_id, batch.id, months, False)   # budgets: set with the lines above
+    rollup.drop_changes(session)
+    session.expire_all()
     return session.get(EditBatch, batch.id)
 
 
@@ -233,49 +312,47 @@ def get_batch(session: Session, user_id: int, batch_id) -> EditBatch:
 
 def undo(session: Session, user_id: int, batch_id) -> EditBatch:
     """Put every row of the batch back as it was (category, its expense line, payee, tags added).
-    Refused, with nothing changed, when it was undone already or any of its rows changed since."""
+    Refused, with nothing changed, when it was undone already or any of its rows changed since.
+    Set-based like :func:`apply`: the roll-ups shifted by aggregates, one UPDATE ... FROM per table."""
+    with _large_cache(session):
+        return _undo(session, user_id, batch_id)
+
+
+def _undo(session: Session, user_id: int, batch_id) -> EditBatch:
     batch = get_batch(session, user_id, batch_id)
     if batch.undone:
         raise ServiceError("That change was undone already.", "batch")
-    rows = aliased(EditBatchRow)
-    changed = session.scalar(
-        select(func.count()).select_from(rows)
-        .join(Transaction, and_(Transaction.id == rows.transaction_id, Transaction.user_id == user_id))
-        .where(rows.batch_id == batch.id, Transaction.version != rows.version))
-    gone = batch.row_count - (session.scalar(
-        select(func.count()).select_from(rows)
-        .join(Transaction, and_(Transaction.id == rows.transaction_id, Transaction.user_id == user_id))
-        .where(rows.batch_id == batch.id)) or 0)
-    if changed or gone:
-        raise Conflict(f"{(changed or 0) + gone:,} of these rows were changed or deleted since: the change "
+    joined = and_(EditBatchRow.batch_id == batch.id, Transaction.id == EditBatchRow.transaction_id,
+                  Transaction.user_id == user_id)
+    same = session.scalar(select(func.count()).select_from(EditBatchRow).join(Transaction, joined)
+                          .where(Transaction.version == EditBatchRow.version)) or 0
+    if same != batch.row_count:
+        raise Conflict(f"{batch.row_count - same:,} of these rows were changed or deleted since: the change "
                        "can no longer be undone as a whole.")
     rollup.mark_changed(session, user_id)
-    months = _months(session, user_id, batch.id)
-    rollup.shift(session, user_id, _batch_ids(batch.id), -1)
-    previous = aliased(EditBatchRow)
-    old = lambda column: (select(column).where(previous.batch_id == batch.id,  # noqa: E731
-                                               previous.transaction_id == Transaction.id)
-                          .correlate(Transaction).scalar_subquery())
-    in_batch = Transaction.id.in_(_batch_ids(batch.id))
-    session.execute(update(Transaction).where(Transaction.user_id == user_id, in_batch)
-                    .values(category_id=old(previous.category_id), payee=old(previous.payee),
-                            version=Transaction.version + 1)
+    single = and_(Transaction.kind == "expense", _not_split(user_id))
+    _stage(session, user_id, batch.id,
+           line_category=case((single, EditBatchRow.category_id), else_=Expense.category_id),
+           income_category=EditBatchRow.category_id, payee=EditBatchRow.payee)
+    _shift_rollups(session, user_id)
+    values: dict = {"version": Transaction.version + 1}
+    differs = lambda col, old: session.scalar(select(exists().where(  # noqa: E731
+        joined, col.is_distinct_from(old))))
+    if differs(Transaction.category_id, EditBatchRow.category_id):
+        values["category_id"] = EditBatchRow.category_id
+    if differs(Transaction.payee, EditBatchRow.payee):
+        values["payee"] = EditBatchRow.payee     # only then: it re-indexes the row's text
+    session.execute(update(Transaction).where(joined).values(**values)
                     .execution_options(synchronize_session=False))
-    single = select(Transaction.id).where(Transaction.user_id == user_id, in_batch, Transaction.kind == "expense",
-                                          _not_split(user_id))
-    line_old = (select(previous.category_id).where(previous.batch_id == batch.id,
-                                                   previous.transaction_id == Expense.transaction_id)
-                .correlate(Expense).scalar_subquery())
-    session.execute(update(Expense).where(Expense.user_id == user_id, Expense.transaction_id.in_(single))
-                    .values(category_id=line_old).execution_options(synchronize_session=False))
+    _write_lines(session, user_id)
     added = select(EditBatchTag.transaction_id, EditBatchTag.tag_id).where(EditBatchTag.batch_id == batch.id)
-    from sqlalchemy import tuple_
     session.connection().execute(delete(TransactionTag).where(
         TransactionTag.user_id == user_id,
         tuple_(TransactionTag.transaction_id, TransactionTag.tag_id).in_(added)))
-    batch.undone = True
-    session.flush()
-    _after(session, user_id, batch.id, months, True)
+    rollup.drop_changes(session)
+    session.execute(update(EditBatch).where(EditBatch.id == batch.id, EditBatch.user_id == user_id)
+                    .values(undone=True).execution_options(synchronize_session=False))
+    session.expire_all()
     return session.get(EditBatch, batch.id)
 
 

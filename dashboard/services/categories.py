@@ -58,45 +58,51 @@ FRAME_COLUMNS = ["id", "name", "kind", "color", "parent_id", "parent_name", "ful
                  "path_ids", "own", "hidden", "version"]
 
 
+def category_records(session: Session, user_id: int) -> dict[str, list]:
+    """``category_frame``'s columns as plain lists (FRAME_COLUMNS -> one list each), for callers that
+    only look a few things up (the grid's category labels) and need no DataFrame."""
+    rows = [tuple(r) for r in session.execute(
+        select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id, Category.user_id,
+               Category.version)
+        .where(visible_to(user_id)))]
+    hidden = hidden_ids(session, user_id)
+    known = {r[0] for r in rows}
+    children: dict[int | None, list[tuple]] = {}
+    for r in rows:
+        children.setdefault(r[4] if r[4] in known else None, []).append(r)
+    for kids in children.values():
+        kids.sort(key=lambda c: (c[1].casefold(), c[0]))
+    columns: dict[str, list] = {name: [] for name in FRAME_COLUMNS}
+    # A tree walk, depth first (parents before their children, siblings by name), without recursion.
+    stack = [(r, None, (), (), None, False) for r in reversed(children.get(None, []))]
+    while stack:
+        row, parent_id, path, names, inherited, hidden_above = stack.pop()
+        cid, name, kind, color, _, owner, version = row
+        if cid in path:  # never loops, whatever the rows say
+            continue
+        color = color or inherited
+        ids = (*path, cid)
+        is_hidden = hidden_above or cid in hidden
+        for key, value in (("id", cid), ("name", name), ("kind", kind), ("color", color), ("parent_id", parent_id),
+                           ("parent_name", names[-1] if names else None),
+                           ("full_name", PATH_SEPARATOR.join((*names, name))), ("top_id", ids[0]),
+                           ("depth", len(path)), ("path_ids", list(ids)), ("own", owner is not None),
+                           ("hidden", is_hidden), ("version", version)):
+            columns[key].append(value)
+        stack.extend((child, cid, ids, (*names, name), color, is_hidden)
+                     for child in reversed(children.get(cid, [])))
+    return columns
+
+
 def category_frame(session: Session, user_id: int) -> pd.DataFrame:
     """Every category the user sees, at any depth: id, name, kind, color (inherited from the nearest
     ancestor that has one), parent_id, parent_name, full_name ("Home › Utilities › Power"), top_id (the
     root of its tree), depth (0 for a root), path_ids (root first, itself last), own (the user's, not
-    built-in), hidden (a built-in the user hid), version. Ordered as a tree walk (parents before their
-    children, siblings by name)."""
-    rows = session.execute(
-        select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id, Category.user_id,
-               Category.version)
-        .where(visible_to(user_id))).all()
-    hidden = hidden_ids(session, user_id)
-    by_id = {r.id: r for r in rows}
-    children: dict[int | None, list] = {}
-    for r in rows:
-        parent = r.parent_id if r.parent_id in by_id else None
-        children.setdefault(parent, []).append(r)
-    records: list[dict] = []
-
-    def walk(parent_id, path: list[int], names: list[str], color, depth: int) -> None:
-        for r in sorted(children.get(parent_id, []), key=lambda c: (c.name.casefold(), c.id)):
-            if r.id in path:  # never loops, whatever the rows say
-                continue
-            own_color = r.color or color
-            ids = [*path, r.id]
-            records.append({
-                "id": r.id, "name": r.name, "kind": r.kind, "color": own_color, "parent_id": parent_id,
-                "parent_name": names[-1] if names else None,
-                "full_name": PATH_SEPARATOR.join([*names, r.name]), "top_id": ids[0], "depth": depth,
-                "path_ids": ids, "own": r.user_id is not None,
-                "hidden": r.id in hidden or any(i in hidden for i in path), "version": r.version})
-            walk(r.id, ids, [*names, r.name], own_color, depth + 1)
-
-    walk(None, [], [], None, 0)
-    frame = pd.DataFrame(records, columns=FRAME_COLUMNS)
-    if not frame.empty:
-        frame["parent_id"] = frame["parent_id"].astype("Int64")
-        frame["top_id"] = frame["top_id"].astype("int64")
-    else:
-        frame["top_id"] = pd.Series(dtype="int64")
+    built-in), hidden (a built-in the user hid, or below one), version. Ordered as a tree walk (parents
+    before their children, siblings by name)."""
+    frame = pd.DataFrame(category_records(session, user_id), columns=FRAME_COLUMNS)
+    frame["parent_id"] = frame["parent_id"].astype("Int64")
+    frame["top_id"] = frame["top_id"].astype("int64")
     return frame
 
 

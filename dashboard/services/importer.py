@@ -33,14 +33,14 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transaction
+from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transaction, TransactionTag
 from models.db import MAX_AMOUNT_TEXT, MAX_CENTS
 
 from . import patterns
-from .bulk import NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
@@ -1046,6 +1046,7 @@ class PlannedRow:
     status: str                 # NEW, DUPLICATE, ERROR, SKIPPED
     reason: str
     include: bool               # will be imported
+    tag_ids: tuple[int, ...] = ()   # the tags the matching rule adds
 
     @property
     def cents(self) -> int:
@@ -1310,7 +1311,8 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
                 reason = "Left out (your choice)."
             include = choice
         planned.append(PlannedRow(row.line, row.date, row.amount, payee, row.description, external_id,
-                                  category_id, source, kind, status, reason, include))
+                                  category_id, source, kind, status, reason, include,
+                                  rule.tag_ids if rule is not None else ()))
     for error in parsed.errors:
         include = choices.get(error.line, True)
         planned.append(PlannedRow(error.line, None, None, error.text, "", None, None, "", "", ERROR,
@@ -1323,6 +1325,17 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
 # ---------------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------------
+
+def _tag_rows(session: Session, user_id: int, rows: list[PlannedRow], new_ids: list[int]) -> None:
+    """The tags of the rules that matched, on the rows just written (one INSERT)."""
+    if not any(r.tag_ids for r in rows):
+        return
+    if len(new_ids) != len(rows):
+        raise ImportFileError("The imported rows could not be matched to their rules' tags; nothing was added.")
+    pairs = {(tid, tag) for row, tid in zip(rows, new_ids, strict=True) for tag in row.tag_ids}
+    session.execute(insert(TransactionTag), [{"transaction_id": t, "tag_id": g, "user_id": user_id}
+                                             for t, g in sorted(pairs)])
+
 
 @dataclass
 class ImportResult:
@@ -1362,13 +1375,14 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
             suffix = f" (and {more} more line{'s' if more != 1 else ''} with problems)" if more > 0 else ""
             raise ImportFileError(first.reason.removeprefix("Left out (your choice): ") + suffix, first.line)
         rows = plan.to_import
+        new_ids: list[int] = []
         if len(rows) <= BULK_THRESHOLD:
             for row in rows:
                 try:
-                    create_transaction(session, user_id, account_id=plan.account_id, date=row.date,
-                                       amount=row.amount, kind=row.kind, category_id=row.category_id,
-                                       payee=row.payee, description=row.description,
-                                       external_id=row.external_id)
+                    new_ids.append(create_transaction(
+                        session, user_id, account_id=plan.account_id, date=row.date, amount=row.amount,
+                        kind=row.kind, category_id=row.category_id, payee=row.payee, description=row.description,
+                        external_id=row.external_id).id)
                 except ServiceError as exc:
                     raise ImportFileError(exc.message, row.line) from None
             if progress:
@@ -1376,10 +1390,20 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
             months = {month_start(r.date) for r in rows}
         else:
             total = len(rows)
+            if progress:
+                progress(0, total)
+            # The bulk writer gives the new rows ascending ids in the order it is handed them (the
+            # user is locked meanwhile): the user's rows above ``before`` are ``rows`` in order.
+            before = session.scalar(select(func.max(Transaction.id)).where(Transaction.user_id == user_id)) or 0
             months = write_transactions(session, user_id, (
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
                                r.description, external_id=r.external_id) for r in rows),
-                progress=(lambda done: progress(done, total)) if progress else None).months
+                progress=(lambda done: progress(done, total)) if progress else None,
+                chunk_size=PROGRESS_CHUNK).months
+            if any(r.tag_ids for r in rows):
+                new_ids = list(session.scalars(select(Transaction.id).where(
+                    Transaction.user_id == user_id, Transaction.id > before).order_by(Transaction.id)))
+        _tag_rows(session, user_id, rows, new_ids)
         session.flush()
     except ServiceError:
         raise

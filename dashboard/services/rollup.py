@@ -24,8 +24,13 @@ from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import (
+    BigInteger,
     Column,
     Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
     and_,
     cast,
     delete,
@@ -36,6 +41,8 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Session
@@ -196,34 +203,92 @@ def _by_account_category(table) -> bool:
     return table is not PayeeAmountRollup
 
 
-def shift(session: Session, user_id: int, transaction_ids, sign: int) -> None:
-    """Add (sign +1) or take away (sign -1) the contribution of some of the user's transactions
-    (``transaction_ids``: a SELECT of ids), as they are now, to the spending and income rows of every
-    roll-up. For a bulk change of categories or payees: shift(-1) before it, shift(+1) after it, then
-    :func:`compact` the months touched. Costs the touched rows, not a recomputation of whole months."""
+# The changes a bulk edit makes, one row per expense line (flow "spending") or income transaction
+# (flow "income") whose category or payee it changes: the before and after of each. A temporary table,
+# filled with INSERT ... SELECT by dashboard/services/bulk_edit.py (through :func:`stage_columns`) and
+# read by :func:`shift`; it lives for one edit (created, used and dropped in its transaction).
+CHANGES = Table(
+    "ll_edit_changes", MetaData(),
+    Column("transaction_id", BigInteger, nullable=False),
+    Column("line_id", BigInteger),          # the expense line (spending); NULL for income
+    Column("flow", String(10), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("month", Date, nullable=False),
+    Column("band", Integer, nullable=False),
+    Column("account_id", BigInteger, nullable=False),
+    Column("cents", BigInteger, nullable=False),
+    Column("old_category", BigInteger),
+    Column("new_category", BigInteger),
+    Column("old_payee", String(200)),
+    Column("new_payee", String(200)),
+    prefixes=["TEMPORARY"],
+)
+# The same, summed by every key any roll-up needs: what shift() reads (several times fewer rows).
+CHANGE_TOTALS = Table(
+    "ll_edit_change_totals", MetaData(),
+    *(Column(c.name, c.type) for c in CHANGES.c if c.name not in ("transaction_id", "line_id")),
+    Column("row_count", BigInteger, nullable=False),
+    prefixes=["TEMPORARY"],
+)
+_TOTAL_KEYS = ("flow", "day", "month", "band", "account_id", "old_category", "new_category", "old_payee",
+               "new_payee")
+
+
+def create_changes(session: Session) -> Table:
+    """A fresh, empty :data:`CHANGES` table for this session's transaction."""
+    drop_changes(session)
+    conn = session.connection()
+    CHANGES.create(conn)
+    CHANGE_TOTALS.create(conn)
+    return CHANGES
+
+
+def drop_changes(session: Session) -> None:
+    conn = session.connection()
+    for table in (CHANGES, CHANGE_TOTALS):
+        conn.execute(text(f"DROP TABLE IF EXISTS {table.name}"))
+
+
+def stage_columns(session: Session, day, cents_value) -> list:
+    """The (day, month, band, cents) part of a row of :data:`CHANGES`, as SQL over the source."""
+    return [day, month_of(session, day), band_of(cents_value), cents_value]
+
+
+def changed_months(session: Session) -> set[date]:
+    return {v if isinstance(v, date) else date.fromisoformat(str(v)[:10])
+            for (v,) in session.execute(select(CHANGE_TOTALS.c.month).distinct())}
+
+
+def shift(session: Session, user_id: int) -> None:
+    """Move the contribution of the rows in :data:`CHANGES` from their old category and payee to their
+    new ones, in every roll-up: the changed rows summed once by every key (:data:`CHANGE_TOTALS`), then
+    per roll-up one INSERT of the aggregates (the old keys with sign -1, the new keys with sign +1),
+    never one row per line. Then :func:`compact` the :func:`changed_months`. Costs the changed rows,
+    not a recomputation of months."""
     require_session_hooks()
     mark_changed(session, user_id)
-    e_cents, t_cents = cents(Expense.amount), cents(Transaction.amount)
-    for table, names, e_keys, t_keys in _shift_specs(session):
-        if _by_account_category(table):
-            dims = ["account_id", "category_id"]
-            e_dims, t_dims = [Expense.account_id, Expense.category_id], [Transaction.account_id, Transaction.category_id]
-        else:
-            dims, e_dims, t_dims = [], [], []
-        cols = ["user_id", "flow", *names, *dims, "total_cents", "row_count"]
-        spending = (
-            select(Expense.user_id, literal("spending"), *e_keys, *e_dims,
-                   sign * func.sum(e_cents), sign * func.count())
-            .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
-            .where(Expense.user_id == user_id, Expense.transaction_id.in_(transaction_ids))
-            .group_by(Expense.user_id, *e_keys, *e_dims))
-        income = (
-            select(Transaction.user_id, literal("income"), *t_keys, *t_dims,
-                   sign * func.sum(t_cents), sign * func.count())
-            .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.id.in_(transaction_ids))
-            .group_by(Transaction.user_id, *t_keys, *t_dims))
-        for source in (spending, income):
-            session.execute(insert(table).from_select(cols, source))
+    c, t = CHANGES.c, CHANGE_TOTALS.c
+    moved = or_(c.old_category.is_distinct_from(c.new_category), c.old_payee.is_distinct_from(c.new_payee))
+    keys = [getattr(c, k) for k in _TOTAL_KEYS]
+    session.execute(insert(CHANGE_TOTALS).from_select(
+        [*_TOTAL_KEYS, "cents", "row_count"], select(*keys, func.sum(c.cents), func.count()).where(moved)
+        .group_by(*keys)))
+    category_moved = t.old_category.is_distinct_from(t.new_category)
+    payee_moved = t.old_payee.is_distinct_from(t.new_payee)
+    for table, names, _e, _t in _shift_specs(session):
+        by_category = _by_account_category(table)
+        cols = ["user_id", "flow", *names, *(["account_id", "category_id"] if by_category else []),
+                "total_cents", "row_count"]
+        with_payee = "payee" in names
+        changed = (category_moved | payee_moved) if with_payee and by_category else \
+            payee_moved if with_payee else category_moved
+        parts = []
+        for sign, category, payee in ((-1, t.old_category, t.old_payee), (1, t.new_category, t.new_payee)):
+            group = [t.flow, *[payee if n == "payee" else getattr(t, n) for n in names],
+                     *([t.account_id, category] if by_category else [])]
+            parts.append(select(literal(user_id), *group, sign * func.sum(t.cents), sign * func.sum(t.row_count))
+                         .where(changed).group_by(*group))
+        session.execute(insert(table).from_select(cols, union_all(*parts)))
 
 
 def compact(session: Session, user_id: int, months: Iterable[date]) -> None:

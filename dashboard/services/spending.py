@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 import pandas as pd
-from sqlalchemy import Integer, Select, and_, bindparam, column, func, literal, or_, select, union_all
+from sqlalchemy import Integer, Select, and_, bindparam, case, column, func, literal, or_, select, union_all
 from sqlalchemy import text as text_sql
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from models import (
     BAND_EDGES,
@@ -37,7 +38,7 @@ from models import (
 
 from . import rollup
 from .cache import cached
-from .categories import category_frame, parents_map, path_to, subtree, visible_to
+from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .periods import Comparison, add_months, clip, compare, month_end, month_start
@@ -488,30 +489,75 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
     if limit:
         stmt = stmt.limit(limit)
     rows = session.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=[*keys, "total_cents", "row_count"])
-    frame["total_cents"] = pd.to_numeric(frame["total_cents"]).fillna(0).astype("int64")
-    frame["row_count"] = pd.to_numeric(frame["row_count"]).fillna(0).astype("int64")
-    if keys == [] and frame.empty:
-        frame = pd.DataFrame({"total_cents": [0], "row_count": [0]})
-    if "category_id" in keys:
-        frame["category_id"] = frame["category_id"].fillna(UNCATEGORIZED).astype("int64")
-    if "bucket" in keys:
-        frame["bucket"] = pd.to_datetime(frame["bucket"]).dt.date
-    if "day" in keys:
-        frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    return _frame(rows, keys)
+
+
+def _frame(rows, keys: list[str]) -> pd.DataFrame:
+    """The GROUP BY's rows as a frame: integer cents and counts, category ids (0 for none), dates.
+    Built column by column from plain lists (a frame from Row objects costs milliseconds)."""
+    if not keys and not rows:
+        rows = [(0, 0)]
+    data: dict[str, list] = {}
+    for i, key in enumerate(keys):
+        values = [r[i] for r in rows]
+        if key == "category_id":
+            values = [UNCATEGORIZED if v is None else int(v) for v in values]
+        elif key in ("bucket", "day"):
+            values = _dates(values)
+        data[key] = values
+    n = len(keys)
+    data["total_cents"] = [int(r[n] or 0) for r in rows]
+    data["row_count"] = [int(r[n + 1] or 0) for r in rows]
+    return _typed_frame(data, keys)
+
+
+def _typed_frame(data: dict[str, list], keys: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(data, columns=[*keys, "total_cents", "row_count"])
+    for name in ("total_cents", "row_count", *(["category_id"] if "category_id" in keys else [])):
+        frame[name] = frame[name].astype("int64")
     return frame
+
+
+def _dates(values: list) -> list[date]:
+    """Dates from what the database hands back for a day or month key (a date, or ISO text)."""
+    seen: dict = {}
+    out = []
+    for v in values:
+        if v not in seen:
+            seen[v] = v if isinstance(v, date) and not isinstance(v, datetime) else (
+                v.date() if isinstance(v, datetime) else date.fromisoformat(str(v)[:10]))
+        out.append(seen[v])
+    return out
+
+
+def _summed(frame: pd.DataFrame, keys: list[str], *, week_or_month: str | None = None) -> pd.DataFrame:
+    """The frame's cents and counts summed by ``keys``, sorted by them (a groupby in plain Python: these
+    frames hold a few hundred rows). With ``week_or_month`` the "day" column becomes "bucket": the
+    Monday of its week ("week") or the first of its month."""
+    def bucket(day: date) -> date:
+        return day - timedelta(days=day.weekday()) if week_or_month == "week" else day.replace(day=1)
+
+    source = ["day" if (k == "bucket" and week_or_month) else k for k in keys]
+    columns = [frame[k].tolist() for k in source]
+    if week_or_month:
+        at = source.index("day")
+        columns[at] = [bucket(d) for d in columns[at]]
+    sums: dict[tuple, list[int]] = {}
+    for key, amount, count in zip(zip(*columns), frame["total_cents"].tolist(), frame["row_count"].tolist()):
+        total = sums.setdefault(key, [0, 0])
+        total[0] += amount
+        total[1] += count
+    ordered = sorted(sums)
+    data = {k: [key[i] for key in ordered] for i, k in enumerate(keys)}
+    data["total_cents"] = [sums[key][0] for key in ordered]
+    data["row_count"] = [sums[key][1] for key in ordered]
+    return _typed_frame(data, keys)
 
 
 def _to_buckets(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
     """Daily totals (already grouped in SQL) into weeks (Monday) or months."""
-    days = pd.to_datetime(frame["day"])
-    if grain == "week":
-        starts = days - pd.to_timedelta(days.dt.day_of_week, unit="D")
-    else:
-        starts = days.dt.to_period("M").dt.to_timestamp()
-    out = frame.drop(columns=["day"]).assign(bucket=starts.dt.date)
-    keys = ["bucket"] + [k for k in out.columns if k not in ("bucket", "total_cents", "row_count")]
-    return out.groupby(keys, as_index=False)[["total_cents", "row_count"]].sum()
+    keys = ["bucket"] + [k for k in frame.columns if k not in ("day", "total_cents", "row_count")]
+    return _summed(frame, keys, week_or_month=grain)
 
 
 # --- the explorer's whole update -----------------------------------------------------------------
@@ -545,8 +591,7 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
     if time_key == "day":
         over_time = _to_buckets(over_time, grain)
     payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
-    by_category = (over_time.groupby("category_id", as_index=False)[["total_cents", "row_count"]].sum()
-                   if not over_time.empty else pd.DataFrame(columns=["category_id", "total_cents", "row_count"]))
+    by_category = _summed(over_time, ["category_id"])
     comparison = compare(filters.start, filters.end, today or date.today())
     prev_start, prev_end = comparison.previous
     previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
@@ -621,9 +666,9 @@ SORTABLE = {"date", "amount_cents", "payee", "category", "account", "description
 
 
 def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Select:
+    """The matching rows with their category id; the category's label (its whole path, at any
+    depth) is put on by ``_category_labels`` after the page is read."""
     categories = _category_ids(session, user_id, filters)
-    cat = aliased(Category)
-    parent = aliased(Category)
     if filters.flow == "income":
         date_col, amount_col, category_col, account_col, row_id = (
             Transaction.date, Transaction.amount, Transaction.category_id, Transaction.account_id, Transaction.id)
@@ -636,13 +681,10 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
         stmt = select(row_id.label("id"), Expense.transaction_id.label("transaction_id")).select_from(Expense).join(
             Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
         base_where = [Expense.user_id == user_id]
-    category_label = func.coalesce(parent.name + " › " + cat.name, cat.name, "Uncategorized")
     stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
                              Transaction.description.label("description"),
-                             category_label.label("category"), Account.name.label("account"),
+                             category_col.label("category_id"), Account.name.label("account"),
                              cents(amount_col).label("amount_cents"))
-            .outerjoin(cat, cat.id == category_col)
-            .outerjoin(parent, parent.id == cat.parent_id)
             .join(Account, Account.id == account_col))
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
@@ -658,6 +700,29 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     return stmt.where(*where)
 
 
+UNCATEGORIZED_LABEL = "Uncategorized"
+
+
+def _category_labels(session: Session, user_id: int) -> dict[int | None, str]:
+    """Each category's label in the rows: its whole path ("Home › Utilities › Power"), at any depth."""
+    tree = category_records(session, user_id)
+    labels: dict[int | None, str] = dict(zip(tree["id"], tree["full_name"], strict=True))
+    labels[None] = UNCATEGORIZED_LABEL
+    return labels
+
+
+def _label_order(labels: dict[int | None, str], category_col):
+    """SQL: the rank of a row's category label in alphabetical order (for a sort by category)."""
+    ranked = sorted(labels, key=lambda c: (labels[c].casefold(), labels[c]))
+    rank = {cid: i for i, cid in enumerate(ranked) if cid is not None}
+    if not rank:
+        return literal(0)
+    return case(rank, value=category_col, else_=ranked.index(None))
+
+
+ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category", "account", "amount_cents"]
+
+
 def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
               sort_model: list | None = None) -> pd.DataFrame:
     """One page of matching rows (never more than 500), sorted as asked (whitelisted columns only)."""
@@ -665,19 +730,19 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
     size = max(1, min(500, int(end_row or start_row + 100) - start_row))
     stmt = _rows_select(session, user_id, filters)
     subq = stmt.subquery()
+    labels = _category_labels(session, user_id)
     order = []
     for item in sort_model or []:
         col_id = item.get("colId") if isinstance(item, dict) else None
         if col_id in SORTABLE:
-            column = subq.c[col_id]
+            column = _label_order(labels, subq.c.category_id) if col_id == "category" else subq.c[col_id]
             order.append(column.desc() if item.get("sort") == "desc" else column.asc())
     order += [subq.c.date.desc(), subq.c.id.desc()]
     rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
-    frame = pd.DataFrame(rows, columns=list(subq.c.keys()))
-    if not frame.empty:
-        frame["date"] = frame["date"].astype(str)
-        frame["amount_cents"] = frame["amount_cents"].astype("int64")
-    return frame
+    records = [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
+                "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
+                "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
+    return pd.DataFrame(records, columns=ROW_COLUMNS)
 
 
 def tag_names_of(session: Session, user_id: int, transaction_id_col):
@@ -694,15 +759,28 @@ def tag_names_of(session: Session, user_id: int, transaction_id_col):
             .correlate_except(Tag, TransactionTag).scalar_subquery())
 
 
-def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[tuple]:
+class SpendingRow(NamedTuple):
+    date: date
+    payee: str | None
+    description: str | None
+    category: str
+    account: str
+    amount_cents: int
+    tags: str
+
+
+def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[SpendingRow]:
     """Every matching row, streamed in chunks (for the CSV download), newest first: date, payee,
-    description, category, account, amount_cents, tags."""
+    description, category (its whole path), account, amount_cents, tags."""
+    labels = _category_labels(session, user_id)
     subq = _rows_select(session, user_id, filters).subquery()
-    stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category, subq.c.account,
+    stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category_id, subq.c.account,
                    subq.c.amount_cents, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
-    yield from session.execute(stmt)
+    for row in session.execute(stmt):
+        yield SpendingRow(row.date, row.payee, row.description, labels.get(row.category_id, UNCATEGORIZED_LABEL),
+                          row.account, row.amount_cents, row.tags)
 
 
 def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> SpendingFilters:
