@@ -21,8 +21,8 @@ from dashboard.services import limits
 from dashboard.services.bulk import NewTransaction, write_transactions
 from dashboard.services.errors import ServiceError
 from dashboard.services.importer import ImportFileError
-from dashboard.services.transactions import Split, create_transaction
-from models import Account, Budget, Category, Goal, GoalContribution, Transaction
+from dashboard.services.transactions import Split, create_transaction, create_transfer
+from models import Account, Budget, Category, Expense, Goal, GoalContribution, Transaction
 from models.db import MAX_CENTS, MAX_USER_ROWS
 
 FORMULA = '=HYPERLINK("https://example.com","x")'
@@ -125,6 +125,22 @@ def test_rows_per_user_are_bounded_on_every_path(db_session, make_user, make_acc
     # Another user's rows do not count.
     write_transactions(db_session, bob.id, _big_rows(bobs.id, 4, 100))
     db_session.commit()
+    # The committed counts come from the monthly roll-up: every transaction (income, spending, both
+    # legs of a transfer), every expense line of a split.
+    monkeypatch.setattr(limits, "MAX_USER_ROWS", 100)
+    carol = make_user("carol@example.com")
+    checking, savings = make_account(carol, "Checking"), make_account(carol, "Savings")
+    create_transaction(db_session, carol.id, account_id=checking.id, date=date.today(), amount="-5.00",
+                       kind="expense", splits=[Split(None, Decimal("2.00")), Split(None, Decimal("3.00"))])
+    create_transaction(db_session, carol.id, account_id=checking.id, date=date.today(), amount="9.00", kind="income")
+    create_transfer(db_session, carol.id, from_account_id=checking.id, to_account_id=savings.id,
+                    date=date.today(), amount="1.00")
+    db_session.commit()
+    counted = {table: limits._committed_count(db_session, carol.id, table) for table in ("transactions", "expenses")}
+    real = {"transactions": db_session.scalar(select(func.count()).select_from(Transaction)
+                                              .where(Transaction.user_id == carol.id)),
+            "expenses": db_session.scalar(select(func.count()).select_from(Expense).where(Expense.user_id == carol.id))}
+    assert counted == real == {"transactions": 4, "expenses": 2}
     assert db_session.scalar(select(func.count()).select_from(Transaction).where(Transaction.user_id == alice.id)) == 4
     assert db_session.scalar(select(func.count()).select_from(Transaction).where(Transaction.user_id == bob.id)) == 4
 

@@ -9,8 +9,8 @@ beside the constants). Every write path goes through one of two checks:
   counts the new Transaction and Expense objects per user and refuses the flush past the limit;
 - the bulk writer (import, restore, demo) calls :func:`check_room` once per chunk.
 
-The user's current count is asked of the database once per session transaction and then kept up to
-date by what this session adds (deletes inside the same transaction are not subtracted: the check can
+The user's committed count is read from the monthly roll-up once per session transaction and then
+kept up to date by what this session adds (deletes inside the same transaction are not subtracted: the check can
 only be stricter than needed). The refusal is a ``ServiceError`` with the limit in words, rolled back by
 the caller like any other.
 """
@@ -21,13 +21,12 @@ from collections import Counter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Expense, Transaction
+from models import Expense, MonthlyRollup, Transaction
 from models.db import MAX_USER_ROWS
 
 from .errors import ServiceError
 
 _KEY = "ledgerlens_row_counts"
-_TABLES = {"transactions": Transaction, "expenses": Expense}
 
 
 def limit_message(table: str) -> str:
@@ -49,12 +48,21 @@ def check_room(session: Session, user_id: int, *, transactions: int = 0, expense
             continue
         key = (table, user_id)
         if key not in counts:
-            model = _TABLES[table]
-            counts[key] = session.connection().execute(
-                select(func.count()).select_from(model).where(model.user_id == user_id)).scalar_one()
+            counts[key] = _committed_count(session, user_id, table)
         if counts[key] + adding > MAX_USER_ROWS:
             raise ServiceError(limit_message(table), "amount")
         counts[key] += adding
+
+
+def _committed_count(session: Session, user_id: int, table: str) -> int:
+    """The user's committed rows, from the monthly roll-up (a few thousand rows at 1,000,000
+    transactions, read through its covering index in about a millisecond; a COUNT over the raw table
+    costs ~0.1 s of CPU there): its ``net`` rows count every transaction, its ``spending`` rows every
+    expense line, and every commit keeps it exact (services/rollup.py)."""
+    flow = "net" if table == "transactions" else "spending"
+    return int(session.connection().execute(
+        select(func.coalesce(func.sum(MonthlyRollup.row_count), 0))
+        .where(MonthlyRollup.user_id == user_id, MonthlyRollup.flow == flow)).scalar_one())
 
 
 def _check_flush(session: Session, _flush_context, _instances) -> None:
