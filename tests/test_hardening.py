@@ -260,6 +260,21 @@ def test_restore_goes_through_the_services_validation(db_session, make_user, row
         assert db_session.scalar(select(func.count()).select_from(model).where(model.user_id == alice.id)) == 0
 
 
+def test_a_restored_goal_keeps_a_past_or_missing_target_date(db_session, make_user):
+    """A live write refuses a target date in the past; an archive records history, so the restore
+    (create_goal(history=True)) keeps it, and keeps a goal that had none."""
+    alice = make_user("alice@example.com")
+    archive = ex.read_archive(_archive_with(goals_csv="1,Old trip,savings,100.00,0.00,2020-05-01,\n"
+                                                      "2,Someday,savings,100.00,0.00,,\n"))
+    ex.restore_archive(db_session, alice.id, archive)
+    db_session.commit()
+    dates = dict(db_session.execute(select(Goal.name, Goal.target_date).where(Goal.user_id == alice.id)).all())
+    assert dates == {"Old trip": date(2020, 5, 1), "Someday": None}
+    with pytest.raises(ServiceError, match="past"):
+        goals_svc.create_goal(db_session, alice.id, name="New", target_amount="5", target_date="2020-05-01")
+    db_session.rollback()
+
+
 # -- item 14 ---------------------------------------------------------------------------------------
 
 LOOK_ALIKES = ["Savings\u200b", "\u200fSavings", "Sav\u00adings", "Ｓａｖｉｎｇｓ", "Savings\u00a0", "Sa\u2060vings",
