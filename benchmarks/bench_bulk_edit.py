@@ -22,6 +22,7 @@ import time
 from common import DATA, DATASETS, bench_app, db_kind
 
 TARGET = 100_000
+UNDONE = {"bulk.undo_set_category": "bulk.set_category_filter", "bulk.undo_rule": "bulk.rule_apply_existing"}
 
 
 def _copy_shared(rows: int, dataset: str, label: str) -> None:
@@ -163,7 +164,7 @@ def main() -> None:
     with open("/proc/loadavg") as fh:
         load = fh.read().split()[0]
     for name, times in results.items():
-        print(f"bench {name} db={db_kind()} rows={args.rows} touched={touched.get(name, touched.get(name.replace('undo_', ''), 0))} "
+        print(f"bench {name} db={db_kind()} rows={args.rows} touched={touched.get(name, touched.get(UNDONE.get(name, ''), 0))} "
               f"median_s={statistics.median(times):.2f} max_s={max(times):.2f} "
               f"cpu_s={statistics.median(cpu[name]):.2f} runs={len(times)} dataset={args.dataset} "
               f"rollup_ok={ok} load={load}", flush=True)

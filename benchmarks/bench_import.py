@@ -142,7 +142,8 @@ def main() -> None:
                           {"id": "import-account", "property": "value", "value": account_ids[1]}, *mapping_values,
                           {"id": "import-decisions", "property": "data", "value": None},
                           {"id": "import-preview-id", "property": "data", "value": None},
-                          {"id": "import-done", "property": "data", "value": 0}])
+                          {"id": "import-done", "property": "data", "value": 0},
+                          []])   # the per-category pickers (ALL): none for this file
     assert "Imported" in json.dumps(body), json.dumps(body)[:300]
     print(f"  page import callback    {seconds:6.2f} s")
     if db_kind() == "postgresql":

@@ -1,21 +1,22 @@
 """First page load of the spending explorer in headless Chromium: bytes over the wire (compressed)
 and time until the charts and the grid are drawn.
 
-    python benchmarks/bench_pageload.py [--rows 1000000] [--runs 5]
+    python benchmarks/bench_pageload.py [--rows 1000000] [--runs 5] [--dataset uniform|varied] [--label bench]
 
 Serves the benchmark database (see common.bench_app) with the app's own server on a free port.
 Ends in one line per page:
-    bench pageload.<page> db=<kind> rows=<n> transfer_kb=<n> resources=<n> median_ms=<n> p95_ms=<n>
+    bench pageload.<dataset>.<page> db=<kind> rows=<n> transfer_kb=<n> resources=<n> median_ms=<n> p95_ms=<n> load=<n>
 """
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import statistics
 import threading
 import time
 
-from common import BENCH_EMAIL, bench_app, db_kind
+from common import BENCH_EMAIL, DATASETS, bench_app, db_kind
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -49,10 +50,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dataset", choices=DATASETS, default="uniform")
+    parser.add_argument("--label", default="bench", help="database file / schema prefix (common.bench_app)")
     args = parser.parse_args()
     from dashboard.demo_account import DEMO_PASSWORD
 
-    app, _user_id = bench_app(args.rows)
+    app, _user_id = bench_app(args.rows, args.dataset, label=args.label)
     port = _free_port()
     server = make_server("127.0.0.1", port, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -84,8 +87,9 @@ def main() -> None:
                     driver.quit()
             times.sort()
             p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-            print(f"bench pageload.{name} db={db_kind()} rows={args.rows} transfer_kb={transfer / 1024:.0f} "
-                  f"resources={resources} median_ms={statistics.median(times):.0f} p95_ms={p95:.0f}", flush=True)
+            print(f"bench pageload.{args.dataset}.{name} db={db_kind()} rows={args.rows} transfer_kb={transfer / 1024:.0f} "
+                  f"resources={resources} median_ms={statistics.median(times):.0f} p95_ms={p95:.0f} "
+                  f"load={os.getloadavg()[0]:.1f}", flush=True)
     finally:
         server.shutdown()
 

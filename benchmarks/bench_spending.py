@@ -50,7 +50,7 @@ def _inputs(state: dict, today: date) -> list[dict]:
               ("spending-categories", "value", list(f.category_ids)), ("spending-text", "value", f.text),
               ("spending-min", "value", state.get("min", "")), ("spending-max", "value", state.get("max", "")),
               ("spending-flow", "value", f.flow), ("spending-grain", "value", f.grain),
-              ("spending-tags", "value", list(getattr(f, "tag_ids", ()))),
+              ("spending-tags", "value", list(f.tag_ids)),
               ("spending-by-category", "clickData", None), ("spending-over-time", "clickData", None),
               ("spending-cat-view", "value", "treemap")]
     return [{"id": i, "property": p, "value": v} for i, p, v in values]

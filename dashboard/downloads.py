@@ -31,10 +31,10 @@ def spending_csv():
     filters = svc.parse_filters(request.args.to_dict(), date.today())
 
     def generate():
-        yield _csv_line(["date", "payee", "description", "category", "account", "amount", "tags"])
+        yield _csv_line(["date", "payee", "description", "category", "account", "amount", "currency", "tags"])
         for row in svc.iter_rows(db.session, user_id, filters):
             yield _csv_line([row.date, row.payee, row.description, row.category, row.account,
-                             from_cents(row.amount_cents), row.tags])
+                             from_cents(row.amount_cents), row.currency, row.tags])
 
     name = f"ledgerlens-{filters.flow}-{filters.start}-{filters.end}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",

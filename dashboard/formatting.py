@@ -147,13 +147,21 @@ def format_money(amount, currency: str = "USD", *, cents: bool = False, signed: 
         if text is not None:
             return ("+" + text) if signed and int(amount) > 0 else text
     value = Decimal(int(amount)) / 100 if cents else to_decimal(amount)
-    if compact and abs(value) >= 1000:
-        text = _compact_money(value, currency, loc, fraction_digits)
-    elif compact and value == value.to_integral_value():
-        text = format_currency(value, currency, locale=loc, format=_whole_units_pattern(loc), currency_digits=False)
+    if compact:
+        text = _compact_text(value, currency, loc, fraction_digits)
     else:
         text = format_currency(value, currency, locale=loc)
     return ("+" + text) if signed and value > 0 else text
+
+
+@lru_cache(maxsize=4096)
+def _compact_text(value: Decimal, currency: str, loc: Locale, fraction_digits: int) -> str:
+    """The compact form (axis ticks and tight labels: round numbers that come back again and again)."""
+    if abs(value) >= 1000:
+        return _compact_money(value, currency, loc, fraction_digits)
+    if value == value.to_integral_value():
+        return format_currency(value, currency, locale=loc, format=_whole_units_pattern(loc), currency_digits=False)
+    return format_currency(value, currency, locale=loc)
 
 
 def _grouped(whole: int, primary: int, secondary: int, group: str) -> str:
@@ -170,55 +178,84 @@ def _grouped(whole: int, primary: int, secondary: int, group: str) -> str:
     return group.join(reversed(parts))
 
 
-class _CentsFormatter:
-    """Babel's standard currency format of integer cents, for one locale and currency, without Babel's
-    per-call work (a chart formats hundreds of amounts): the digits grouped as the pattern says, put
-    between the prefix and suffix that Babel itself wrote around a probe amount. Built only when it
-    gives Babel's text for every amount of a set of checks (``_cents_formatter``); the odd cases
-    (an amount rounding to zero) go back to Babel."""
+class _Affixed:
+    """Babel's text of a number without Babel's per-call work (a chart formats hundreds of them): the
+    rounded digits, grouped as the pattern says, between the prefix and suffix Babel itself wrote around
+    a probe (one pair for positive, one for negative values). Subclasses say how a value is rounded and
+    what Babel writes; ``_checked`` builds one only when it gives Babel's text for every value of a set
+    of checks. A value that rounds to zero goes back to Babel (which decides its sign)."""
 
-    def __init__(self, locale: Locale, currency: str):
+    group: str
+    decimal: str
+    primary: int
+    secondary: int
+    digits: int
+
+    def _setup(self, locale: Locale, primary_secondary: tuple[int, int], probe) -> None:
         symbols = locale.number_symbols.get("latn") or locale.number_symbols[locale.default_numbering_system]
-        pattern = locale.currency_formats["standard"]
         self.group, self.decimal = symbols["group"], symbols["decimal"]
-        self.primary, self.secondary = pattern.grouping
-        self.digits = get_currency_precision(currency)
-        self.locale, self.currency = locale, currency
-        probe = 123456789
-        number = self._number(probe)
+        self.primary, self.secondary = primary_secondary
+        number = self._digits_of(self._scaled(abs(probe)))
         self.affixes = []
-        for cents in (probe, -probe):
-            text = self._babel(cents)
+        for value in (probe, -probe):
+            text = self.babel(value)
             if text.count(number) != 1:
                 raise ValueError("the probe's digits are not where they were expected")
             self.affixes.append(tuple(text.split(number)))
 
-    def _babel(self, cents: int) -> str:
-        return format_currency(Decimal(cents) / 100, self.currency, locale=self.locale)
+    def babel(self, value) -> str:
+        raise NotImplementedError
 
-    def _grouped(self, whole: int) -> str:
-        return _grouped(whole, self.primary, self.secondary, self.group)
+    def _scaled(self, magnitude) -> int:
+        """The magnitude as an integer count of the last shown digit, rounded half to even."""
+        raise NotImplementedError
 
-    def _number(self, magnitude: int) -> str:
-        """The digits of ``magnitude`` cents, rounded half to even to the currency's digits."""
-        if self.digits >= 2:
-            scaled = magnitude * 10 ** (self.digits - 2)
-        else:
-            step = 10 ** (2 - self.digits)
-            scaled, rest = divmod(magnitude, step)
-            if rest * 2 > step or (rest * 2 == step and scaled % 2):
-                scaled += 1
+    def _digits_of(self, scaled: int) -> str:
         if not self.digits:
-            return self._grouped(scaled)
+            return _grouped(scaled, self.primary, self.secondary, self.group)
         whole, fraction = divmod(scaled, 10 ** self.digits)
-        return self._grouped(whole) + self.decimal + str(fraction).rjust(self.digits, "0")
+        return (_grouped(whole, self.primary, self.secondary, self.group) + self.decimal
+                + str(fraction).rjust(self.digits, "0"))
 
-    def __call__(self, cents: int) -> str | None:
-        number = self._number(abs(cents))
-        if cents and not number.strip("0" + self.decimal + self.group):
-            return None   # rounds to zero: Babel decides the sign
-        prefix, suffix = self.affixes[cents < 0]
-        return prefix + number + suffix
+    def __call__(self, value) -> str | None:
+        scaled = self._scaled(abs(value))
+        if value and not scaled:
+            return None
+        prefix, suffix = self.affixes[value < 0]
+        return prefix + self._digits_of(scaled) + suffix
+
+
+def _checked(factory, checks) -> _Affixed | None:
+    try:
+        fast = factory()
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+    for value in checks:
+        text = fast(value)
+        if text is not None and text != fast.babel(value):
+            return None
+    return fast
+
+
+class _CentsFormatter(_Affixed):
+    """Babel's standard currency format of integer cents, for one locale and currency."""
+
+    def __init__(self, locale: Locale, currency: str):
+        self.locale, self.currency = locale, currency
+        self.digits = get_currency_precision(currency)
+        self._setup(locale, locale.currency_formats["standard"].grouping, 123456789)
+
+    def babel(self, value: int) -> str:
+        return format_currency(Decimal(value) / 100, self.currency, locale=self.locale)
+
+    def _scaled(self, magnitude: int) -> int:
+        if self.digits >= 2:
+            return magnitude * 10 ** (self.digits - 2)
+        step = 10 ** (2 - self.digits)
+        scaled, rest = divmod(magnitude, step)
+        if rest * 2 > step or (rest * 2 == step and scaled % 2):
+            scaled += 1
+        return scaled
 
 
 _CHECKS = (0, 1, 5, 49, 50, 99, 100, 150, 250, 12345, 99999, 100000, 123456, 999999, 1234567, 10000000,
@@ -227,74 +264,34 @@ _CHECKS = (0, 1, 5, 49, 50, 99, 100, 150, 250, 12345, 99999, 100000, 123456, 999
 
 @lru_cache(maxsize=512)
 def _cents_formatter(locale: Locale, currency: str) -> _CentsFormatter | None:
-    try:
-        fast = _CentsFormatter(locale, currency)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    for cents in _CHECKS:
-        text = fast(cents)
-        if text is not None and text != fast._babel(cents):
-            return None
-    return fast
+    return _checked(lambda: _CentsFormatter(locale, currency), _CHECKS)
 
 
-class _PercentFormatter:
-    """Babel's percent format ``#,##0.0%`` of a ratio, like _CentsFormatter: the rounded digits between
-    the affixes Babel wrote around a probe; checked against Babel before it is used."""
+class _PercentFormatter(_Affixed):
+    """Babel's percent format ``#,##0.0%`` (``digits`` decimals) of a ratio given as a Decimal."""
 
     def __init__(self, locale: Locale, digits: int):
-        symbols = locale.number_symbols.get("latn") or locale.number_symbols[locale.default_numbering_system]
-        self.group, self.decimal = symbols["group"], symbols["decimal"]
-        self.digits, self.locale = digits, locale
+        self.locale, self.digits = locale, digits
         self.pattern = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-        self.primary, self.secondary = parse_pattern(self.pattern).grouping
-        self.quantum = Decimal(1).scaleb(-digits)
-        probe = Decimal("12345.6789")
-        number = self._number(probe)
-        self.affixes = []
-        for ratio in (probe, -probe):
-            text = self._babel(ratio)
-            if text.count(number) != 1:
-                raise ValueError("the probe's digits are not where they were expected")
-            self.affixes.append(tuple(text.split(number)))
+        self._setup(locale, parse_pattern(self.pattern).grouping, Decimal("12345.6789"))
 
-    def _babel(self, ratio: Decimal) -> str:
-        return _babel_percent(ratio, format=self.pattern, locale=self.locale)
+    def babel(self, value: Decimal) -> str:
+        return _babel_percent(value, format=self.pattern, locale=self.locale)
 
-    def _number(self, ratio: Decimal) -> str:
-        scaled = (abs(ratio) * 100).quantize(self.quantum, rounding=ROUND_HALF_EVEN)
-        whole = int(scaled)
-        text = _grouped(whole, self.primary, self.secondary, self.group)
-        if self.digits:
-            fraction = int((scaled - whole).scaleb(self.digits))
-            text += self.decimal + str(fraction).rjust(self.digits, "0")
-        return text
+    def _scaled(self, magnitude: Decimal) -> int:
+        return int((magnitude * 100).scaleb(self.digits).quantize(Decimal(1), rounding=ROUND_HALF_EVEN))
 
-    def __call__(self, ratio: Decimal) -> str | None:
-        if not ratio.is_finite():
-            return None
-        number = self._number(ratio)
-        if ratio and not number.strip("0" + self.decimal + self.group):
-            return None   # rounds to zero: Babel decides the sign
-        prefix, suffix = self.affixes[ratio < 0]
-        return prefix + number + suffix
+    def __call__(self, value: Decimal) -> str | None:
+        return super().__call__(value) if value.is_finite() else None
 
 
-_PERCENT_CHECKS = ("0", "0.001", "0.004", "0.005", "0.0049", "0.125", "0.135", "0.5", "1", "12.3456", "1234.5678",
-                   "-0.125", "-0.5", "-3.14159")
+_PERCENT_CHECKS = tuple(map(Decimal, ("0", "0.001", "0.004", "0.005", "0.0049", "0.125", "0.135", "0.5", "1",
+                                      "12.3456", "1234.5678", "-0.125", "-0.5", "-3.14159")))
 
 
 @lru_cache(maxsize=512)
 def _percent_formatter(locale: Locale, digits: int) -> _PercentFormatter | None:
-    try:
-        fast = _PercentFormatter(locale, digits)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-    for ratio in map(Decimal, _PERCENT_CHECKS):
-        text = fast(ratio)
-        if text is not None and text != fast._babel(ratio):
-            return None
-    return fast
+    return _checked(lambda: _PercentFormatter(locale, digits), _PERCENT_CHECKS)
 
 
 def format_number(value, *, locale: str | None = None) -> str:
@@ -368,7 +365,7 @@ def money_ticks(low: float, high: float, currency: str, *, count: int = 5,
 
 # --- dates ---------------------------------------------------------------------------------------
 
-def _as_date(day) -> date:
+def as_date(day) -> date:
     """A date from a date, a datetime or pandas Timestamp, or an ISO string (``2026-12-02``)."""
     if isinstance(day, str):
         return date.fromisoformat(day[:10])
@@ -381,7 +378,7 @@ def format_date(day: date | None, *, locale: str | None = None) -> str:
     """The one date style: ``Dec 2, 2026`` (``02.12.2026`` in de_DE)."""
     if day is None:
         return "–"
-    return _babel_date(_as_date(day), format="medium", locale=_babel(locale))
+    return _babel_date(as_date(day), format="medium", locale=_babel(locale))
 
 
 def moment_date_format(locale: str | None = None) -> str:
@@ -416,24 +413,24 @@ def moment_date_format(locale: str | None = None) -> str:
 
 def format_day(day: date, *, locale: str | None = None) -> str:
     """A day without its year: ``Dec 2`` (``2. Dez.``)."""
-    return format_skeleton("MMMd", _as_date(day), locale=_babel(locale))
+    return format_skeleton("MMMd", as_date(day), locale=_babel(locale))
 
 
 def format_month(day: date, *, locale: str | None = None, long: bool = False) -> str:
     """A month: ``Dec 2026``; ``long`` gives ``December 2026``."""
-    return format_skeleton("yMMMM" if long else "yMMM", _as_date(day), locale=_babel(locale))
+    return format_skeleton("yMMMM" if long else "yMMM", as_date(day), locale=_babel(locale))
 
 
 def format_month_axis(day, *, locale: str | None = None) -> str:
     """A month on a chart axis, on two lines so twelve of them fit a phone: ``Dec<br>2026``."""
     loc = _babel(locale)
-    day = _as_date(day)
+    day = as_date(day)
     return f"{_babel_date(day, format='LLL', locale=loc)}<br>{_babel_date(day, format='y', locale=loc)}"
 
 
 def format_month_name(day: date, *, locale: str | None = None) -> str:
     """The month alone, standing by itself: ``December`` (``Dezember``)."""
-    return _babel_date(_as_date(day), format="LLLL", locale=_babel(locale))
+    return _babel_date(as_date(day), format="LLLL", locale=_babel(locale))
 
 
 def format_date_range(start: date, end: date, *, today: date | None = None, year: bool | None = None,

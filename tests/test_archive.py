@@ -346,3 +346,24 @@ def test_currencies_and_rates_come_back(db_session, make_user):
     bad = {**members, "exchange_rates.csv": members["exchange_rates.csv"].replace("157.12", "-1")}
     with pytest.raises(ImportFileError, match="exchange_rates.csv"):
         ex.read_archive(_zip(bad))
+
+
+def test_a_transfer_across_currencies_comes_back_with_both_amounts(db_session, make_user):
+    """Issue 17: each leg of a transfer between two currencies has its own amount; the archive keeps
+    both, and a restore accepts legs that do not add up to zero only across currencies."""
+    from dashboard.services.accounts import create_account
+
+    alice = make_user("alice@example.com", currency="EUR")
+    euro = create_account(db_session, alice.id, name="Euro", currency="EUR")
+    dollar = create_account(db_session, alice.id, name="Dollar", currency="USD")
+    create_transfer(db_session, alice.id, from_account_id=euro.id, to_account_id=dollar.id, date=date(2026, 1, 5),
+                    amount="100.00", to_amount="108.90")
+    db_session.commit()
+    data = export_bytes(db_session, alice.id)
+    bob = make_user("bob@example.com", currency="EUR")
+    result = commit_or_rollback(db_session, ex.restore_archive, bob.id, ex.read_archive(data))
+    assert result.added["transactions"] == 2
+    legs = db_session.execute(select(Account.currency, Transaction.amount, Transaction.kind)
+                              .join(Account, Account.id == Transaction.account_id)
+                              .where(Transaction.user_id == bob.id).order_by(Transaction.amount)).all()
+    assert [tuple(leg) for leg in legs] == [("EUR", D("-100.00"), "transfer"), ("USD", D("108.90"), "transfer")]

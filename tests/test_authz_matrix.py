@@ -231,6 +231,7 @@ HINTS = {
     ("import-map-credit", "value"): lambda w: None,
     ("import-map-description", "value"): lambda w: None,
     ("import-map-category", "value"): lambda w: None,
+    ("import-map-currency", "value"): lambda w: None,
     ("import-map-date-format", "value"): lambda w: "iso",
     ("import-map-decimal", "value"): lambda w: ".",
     ("import-map-delimiter", "value"): lambda w: ",",

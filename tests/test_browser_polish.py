@@ -323,6 +323,67 @@ def test_axe_finds_nothing_serious_on_any_page_light_and_dark(dash_duo, app, dem
                                     for where, found in failures.items() for v in found)
 
 
+def _phone_check(dash_duo, base: str, paths) -> dict:
+    """Every page at a phone's width: nothing wider than the screen, no chart title cut at the right."""
+    driver = dash_duo.driver
+    driver.set_window_size(390, 900)
+    problems = {}
+    for path in paths:
+        driver.get(base + path)
+        settle(driver)
+        found = _overflow(driver)
+        found += driver.execute_script("""
+            return Array.from(document.querySelectorAll('.js-plotly-plot')).filter(function (gd) {
+                return gd.offsetParent !== null; }).map(function (gd) {
+                var box = gd.getBoundingClientRect(), title = gd.querySelector('.gtitle');
+                return title && title.getBoundingClientRect().right > box.right + 1
+                    ? 'chart title cut: ' + title.textContent : null; }).filter(Boolean);""")
+        if found:
+            problems[path] = found
+    return problems
+
+
+def test_every_page_fits_a_phone(dash_duo, app, demo_user):
+    start_and_login(dash_duo, app, demo_user, TEST_PASSWORD, "/")
+    dash_duo.wait_for_element("#overview-net-worth", timeout=20)
+    problems = _phone_check(dash_duo, dash_duo.server.url.rstrip("/"), _pages())
+    assert not problems, problems
+
+
+def test_a_new_persons_pages_say_what_to_do_fit_a_phone_and_pass_axe(dash_duo, app, db_session, make_user):
+    """Before the first account: every page says what to do (no grid's "No Rows To Show", no $0.00
+    forecast), passes axe light and dark, and fits a phone."""
+    make_user("new@example.com")
+    start_and_login(dash_duo, app, "new@example.com", TEST_PASSWORD, "/")
+    dash_duo.wait_for_element("#first-run-card[data-step='1']", timeout=20)
+    base = dash_duo.server.url.rstrip("/")
+    driver = dash_duo.driver
+    failures, unhelpful = {}, {}
+    for path in _pages():
+        driver.get(base + path)
+        settle(driver)
+        text = driver.find_element(By.TAG_NAME, "body").text
+        if "No Rows To Show" in text or "Nothing new found" in text or "stays above" in text:
+            unhelpful[path] = text[:300]
+        if path != "/settings" and not driver.find_elements(By.CSS_SELECTOR, "#first-run-card a[href='/accounts#new']"):
+            unhelpful[path] = "no link to the first step"
+        for theme in ("light", "dark"):
+            set_theme(driver, theme)
+            found = blocking(run_axe(driver))
+            if found:
+                failures[f"{path} ({theme})"] = found
+    for path, element in (("/forecast", "#forecast-empty"), ("/cashflow", "#cashflow-empty"),
+                          ("/recurring", "#recurring-empty")):
+        driver.get(base + path)
+        dash_duo.wait_for_element(f"{element} a[href='/accounts#new']", timeout=10)
+    assert not unhelpful, unhelpful
+    assert not failures, "\n".join(f"{where}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
+                                    for where, found in failures.items() for v in found)
+    problems = _phone_check(dash_duo, base, _pages())
+    assert not problems, problems
+    assert not severe_console_errors(dash_duo)
+
+
 def test_dark_theme_colours_page_grid_and_charts_and_is_kept(dash_duo, app, db_session, alice):
     from models import User
 

@@ -65,6 +65,27 @@ def _wait(predicate, timeout=10.0):
     assert predicate()
 
 
+def _selected_payees(dash_duo) -> list[str]:
+    return dash_duo.driver.execute_script(
+        "return dash_ag_grid.getApi('transactions-grid').getSelectedRows().map(r => r.payee)")
+
+
+def _select_only(dash_duo, payee: str) -> None:
+    """Click the row of ``payee`` until it is the one selected row: the grid may refresh its rows (and
+    reuse their elements for other rows) between finding a cell and the click landing."""
+    for _ in range(5):
+        try:
+            cell = _cell(dash_duo, payee, "account")
+            dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
+            ActionChains(dash_duo.driver).move_to_element(cell).click().perform()
+            _wait(lambda: _selected_payees(dash_duo) == [payee], timeout=2)
+        except Exception:
+            pass
+        if _selected_payees(dash_duo) == [payee]:
+            return
+    raise AssertionError(f"could not select only {payee!r}: {_selected_payees(dash_duo)}")
+
+
 def _click(dash_duo, selector):
     element = dash_duo.wait_for_element(selector, timeout=5)
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()", element)
@@ -124,9 +145,7 @@ def test_edit_add_delete_and_undo(dash_duo, app, db_session, make_user, make_acc
 
     # Select it, delete it, undo.
     _wait(lambda: not dash_duo.driver.find_elements(By.CSS_SELECTOR, ".modal.show, .modal-backdrop"))
-    cell = _cell(dash_duo, "Bookshop", "account")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", cell)
-    ActionChains(dash_duo.driver).move_to_element(cell).click().perform()
+    _select_only(dash_duo, "Bookshop")
     _wait(lambda: dash_duo.find_element("#transactions-delete").is_enabled())
     _click(dash_duo, "#transactions-delete")
     dash_duo.wait_for_contains_text("#transactions-undo-text", "Deleted Bookshop", timeout=10)

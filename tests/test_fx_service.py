@@ -177,11 +177,13 @@ def test_new_accounts_default_to_their_owners_currency(db_session, make_user):
 
 
 def test_converted_spending_from_the_daily_rollup_matches_the_hand_calculation(db_session, make_user):
-    """The same month as above, written as transactions: the roll-up path (GROUP BY day and currency,
-    rates joined in SQL) gives the hand-calculated total; a day with no rate is reported."""
+    """The same month as above, written as transactions: the explorer's aggregate (the daily roll-up,
+    converted per day, account and category) gives the hand-calculated total; a day with no rate is
+    reported with its amount, and left out of the total."""
     from sqlalchemy import select
 
     from dashboard.services.accounts import create_account
+    from dashboard.services.spending import SpendingFilters, aggregate
     from dashboard.services.transactions import create_transaction
     from models import Category
 
@@ -195,16 +197,20 @@ def test_converted_spending_from_the_daily_rollup_matches_the_hand_calculation(d
     for day, currency, base, rate in ECB_ROWS:
         fx.set_rate(db_session, user.id, day=day, currency=currency, base=base, rate=rate)
     db_session.commit()
-    total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
-    assert total.complete and total.converted_rows == 4
-    assert abs(total.amount) == D("12.34") + D("91.95") + D("45.45") + D("7.85") == D("157.59")
+    january = SpendingFilters(start=JAN(1), end=JAN(31), preset="custom")
+    conversion = fx.Conversion("EUR")
+    total = aggregate(db_session, user.id, january, [], conversion=conversion)
+    assert conversion.complete and int(total["row_count"].iloc[0]) == 4
+    assert int(total["total_cents"].iloc[0]) == 1234 + 9195 + 4545 + 785 == 15759
 
     create_transaction(db_session, user.id, account_id=accounts["USD"], date=JAN(1), kind="expense",
                        amount=D("-1.00"), category_id=food)
     db_session.commit()
-    total = fx.converted_flow_total(db_session, user.id, "spending", JAN(1), JAN(31))
-    assert total.missing == (fx.Missing("USD", "EUR", JAN(1)),)
-    assert abs(total.partial) == D("157.59")
+    conversion = fx.Conversion("EUR")
+    total = aggregate(db_session, user.id, january, [], conversion=conversion)
+    assert conversion.missing_rates == (fx.Missing("USD", "EUR", JAN(1)),)
+    assert conversion.unconverted == (fx.Unconverted("USD", JAN(1), JAN(1), 1, 100),)
+    assert int(total["total_cents"].iloc[0]) == 15759
 
 
 def test_transaction_writes_keep_to_the_accounts_currency(db_session, make_user):
@@ -228,7 +234,7 @@ def test_transaction_writes_keep_to_the_accounts_currency(db_session, make_user)
         update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=euro)
     db_session.rollback()
     update_transaction(db_session, user.id, tx.id, expected_version=tx.version, account_id=yen2)
-    with pytest.raises(ServiceError, match="between currencies"):
+    with pytest.raises(ServiceError, match="enter the amount that arrived in JPY"):
         create_transfer(db_session, user.id, from_account_id=euro, to_account_id=yen, date=JAN(5), amount="10")
     db_session.rollback()
     create_transfer(db_session, user.id, from_account_id=yen, to_account_id=yen2, date=JAN(5), amount="500")

@@ -91,4 +91,4 @@ def test_spending_totals_divide_by_the_days_elapsed(db_session, alice):
     assert "$25.00" in totals and "over the 2 days so far" in totals          # 50.00 / 2 days, not / 31
     assert "Dec 1\u2009–\u20092 vs Nov 1\u2009–\u20092" in totals
     comparison = views(result, "USD", "treemap", TODAY)[3]
-    assert comparison.layout.title.text == "Change, Dec 1\u2009–\u20092 vs Nov 1\u2009–\u20092"
+    assert comparison["layout"]["title"]["text"] == "Change, Dec 1\u2009–\u20092 vs Nov 1\u2009–\u20092"

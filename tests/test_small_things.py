@@ -134,3 +134,20 @@ def test_split_dialog_has_no_blank_first_option(client, db_session, make_user, m
     assert labels and "" not in labels and "No category" not in labels
     assert all(isinstance(o["value"], int) for o in options)
     assert body[cid]["value"] is None  # the uncategorized line shows the placeholder, not a blank option
+
+
+def test_make_run_installs_only_what_the_app_needs_both_pinned():
+    """`make run` installs requirements.txt (the app); `make test` adds requirements-dev.txt (test tools)."""
+    tools = ("pytest", "selenium", "dash[testing]", "hypothesis", "ruff", "import-linter", "pytest-alembic")
+
+    def pins(name):
+        lines = [line.split("#")[0].strip() for line in (ROOT / name).read_text().splitlines()]
+        return [line for line in lines if line and not line.startswith("-r")]
+
+    runtime, dev = pins("requirements.txt"), pins("requirements-dev.txt")
+    assert not [line for line in runtime if line.split("==")[0].lower() in tools], runtime
+    assert {line.split("==")[0].lower() for line in dev} >= set(tools) - {"selenium"}   # selenium comes with dash[testing]
+    assert all("==" in line for line in runtime + dev), [line for line in runtime + dev if "==" not in line]
+    assert "-r requirements.txt" in (ROOT / "requirements-dev.txt").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^run: venv$", makefile, re.M) and re.search(r"^test: dev-venv$", makefile, re.M)

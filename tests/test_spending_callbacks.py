@@ -182,5 +182,8 @@ def test_tags_filter_narrows_the_explorer_and_another_users_tag_shows_nothing(cl
     assert body["spending-grid-summary"]["children"] == "2 rows · total $100.00"   # a split: its two lines
     assert f"tags={trip.id}" in body["spending-download"]["href"]
     assert body["spending-state"]["data"]["tags"] == str(trip.id)
+    csv_text = client.get(body["spending-download"]["href"], buffered=True).get_data(as_text=True)   # the CSV follows it
+    lines = csv_text.strip().splitlines()
+    assert lines[0].endswith(",tags") and len(lines) == 3 and all(line.endswith(",trip") for line in lines[1:])
     status, body = update_call(client, {"tags": [theirs.id]})   # bob's tag: matches none of alice's rows
     assert status == 200 and body["spending-grid-summary"]["children"].startswith("0 rows")

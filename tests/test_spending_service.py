@@ -289,3 +289,17 @@ def test_rows_name_a_category_by_its_whole_path_at_any_depth(db_session, world, 
     assert "Uncategorized" in set(page["category"])
     streamed = {r.payee: r.category for r in svc.iter_rows(db_session, alice.id, march())}
     assert streamed["Farm"] == "Food › Groceries › Organic" and streamed["Mystery shop"] == "Uncategorized"
+
+
+def test_remembered_text_matches_never_hide_a_new_row(db_session, world):
+    """The full-text matches are remembered for the rest of a database transaction only: a row written
+    and committed afterwards is found by the next search (and one written but not committed too)."""
+    alice = world["alice"]
+    quarter = svc.parse_filters({"preset": "custom", "from": "2026-01-01", "to": "2026-03-31", "q": "lantern"}, TODAY)
+    assert svc.explore.uncached(db_session, alice.id, quarter, TODAY).row_count == 0
+    create_transaction(db_session, alice.id, account_id=world["checking"].id, date=date(2026, 3, 12),
+                       amount=Decimal("-4.00"), payee="Hardware store", description="paper lantern")
+    db_session.flush()
+    assert svc.explore.uncached(db_session, alice.id, quarter, TODAY).row_count == 1   # written, not committed
+    db_session.commit()
+    assert svc.explore.uncached(db_session, alice.id, quarter, TODAY).row_count == 1

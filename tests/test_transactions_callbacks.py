@@ -260,12 +260,12 @@ def test_delete_of_another_users_row_and_replayed_token(client, app, db_session,
 
 # -- add, transfer and split ------------------------------------------------------------------------
 
-ADD_STATE = ["kind", "date", "account", "to-account", "amount", "category", "payee", "description"]
+ADD_STATE = ["kind", "date", "account", "to-account", "amount", "category", "payee", "description", "to-amount"]
 
 
 def add(client, app, **values):
     defaults = {"kind": "expense", "date": "2026-03-09", "account": None, "to-account": None, "amount": "",
-                "category": "", "payee": "", "description": ""}
+                "category": "", "payee": "", "description": "", "to-amount": ""}
     defaults.update(values)
     return post(client, app, [("transactions-add-save", "n_clicks", 1)],
                 [(f"transactions-add-{k}", "value", defaults[k]) for k in ADD_STATE])

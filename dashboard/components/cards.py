@@ -4,6 +4,8 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.formatting import format_date, format_money
+
 
 def page_header(title: str, subtitle: str | None = None, actions=None) -> html.Div:
     return html.Div([
@@ -34,3 +36,28 @@ def graph_card(graph_id: str, *, height: int = 340, config: dict | None = None) 
 def skeleton(message: str = "Loading…") -> html.Div:
     return html.Div(dbc.Spinner(color="primary", size="sm", spinner_class_name="me-2"),
                     className="text-muted py-4 text-center", title=message)
+
+
+def conversion_note(conversion, *, id: str | None = None, what: str = "Totals"):
+    """Under a converted total (``services.fx.Conversion``; None: one currency, nothing to say): which
+    currencies were converted into the base, and, as a warning, the money no rate could convert, per
+    currency with its days and amount (never counted as zero: left out and said so)."""
+    if conversion is None or (conversion.complete and not conversion.converted_from):
+        return None
+    props = {"id": id} if id else {}
+    base = conversion.base
+    if conversion.complete:
+        sources = ", ".join(sorted(conversion.converted_from))
+        return html.Div(f"{what} in {base}: {sources} converted at each day's rate (Rates page).",
+                        className="small text-muted", **props)
+    lines = []
+    for u in conversion.unconverted:
+        days = (format_date(u.first_day) if u.days == 1
+                else f"{u.days} days from {format_date(u.first_day)} to {format_date(u.last_day)}")
+        lines.append(html.Li(f"{format_money(u.native_cents, u.currency, cents=True)} in {u.currency} "
+                             f"({days}): no {u.currency}→{base} rate on or before "
+                             f"{'that day' if u.days == 1 else 'those days'}."))
+    return dbc.Alert([html.Strong(f"{what} in {base} leave out money without an exchange rate:"),
+                      html.Ul(lines, className="mb-1"),
+                      html.A("Add the rates on the Rates page", href="/rates", className="alert-link")],
+                     color="warning", className="py-2 mb-0 small", **props)

@@ -42,6 +42,20 @@ def empty_state(title: str, text: str, links: list[tuple[str, str]] = (), *, id:
     ], className="empty-state", **props)
 
 
+def needs_data(title: str, why: str, step: int, *, id: str) -> html.Div:
+    """A page that has nothing true to show before the first account and transactions (a forecast of
+    $0.00, a cash flow of nothing): say why, and link to the first-run step to do now (1: an account,
+    2: transactions)."""
+    if step <= 1:
+        text = f"{why} Add an account first, then import a statement or add transactions."
+        links = [("Add an account", NEW_ACCOUNT)]
+    else:
+        text = f"{why} Import a statement or add a transaction to get started."
+        links = [("Import a statement", IMPORT), ("Add a transaction", NEW_TRANSACTION)]
+    return html.Div(dbc.Card(dbc.CardBody(empty_state(title, text, links)), className="shadow-sm"), id=id,
+                    **{"data-step": str(step)})
+
+
 def _step(number: int, title: str, text, links, *, state: str) -> html.Div:
     return html.Div([
         html.Div("✓" if state == "done" else str(number), className="step-number", **{"aria-hidden": "true"}),

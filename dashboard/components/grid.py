@@ -16,12 +16,15 @@ GRID_THEME = {
 }
 
 
-def money_column(field: str, header: str, currency: str = "USD", **extra) -> dict:
+def money_column(field: str, header: str, currency: str = "USD", *, currency_field: str | None = None,
+                 **extra) -> dict:
     """A right-aligned money column whose values are integer cents, written in the user's locale
-    (the request's, see dashboard.formatting) like every other amount."""
+    (the request's, see dashboard.formatting) like every other amount. ``currency_field``: each row's
+    own currency (an account's), ``currency`` when a row has none."""
+    code = f"(params.data && params.data.{currency_field}) || '{currency}'" if currency_field else f"'{currency}'"
     column = {
         "field": field, "headerName": header, "type": "rightAligned", "cellClass": "money ag-right-aligned-cell",
-        "valueFormatter": {"function": f"formatCents(params.value, '{currency}', '{bcp47()}')"},
+        "valueFormatter": {"function": f"formatCents(params.value, {code}, '{bcp47()}')"},
         "filter": False, "minWidth": 110,
     }
     column.update(extra)

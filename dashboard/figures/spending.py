@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from dashboard.formatting import (
+    as_date,
     format_date_range,
     format_day,
     format_money,
@@ -198,7 +199,7 @@ def over_time(frame: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, 
     """Stacked bars per month or week: the top categories by total, the rest as "Other"."""
     if frame.empty:
         return empty_figure("No transactions in this period.", title=title, plain=True)
-    rows = [(_as_day(b), mapping.get(c, c), v) for b, c, v in zip(
+    rows = [(as_date(b), mapping.get(c, c), v) for b, c, v in zip(
         frame["bucket"], _ints(frame["category_id"]), _ints(frame["total_cents"]), strict=True)]
     ranking: dict[int, int] = {}
     for _, node, cents in rows:
@@ -247,15 +248,6 @@ def over_time(frame: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, 
     layout["yaxis"] = money_axis(currency, [*positives, *negatives])
     layout["xaxis"] = dict(showgrid=False, **ticks)
     return _figure(data, layout)
-
-
-def _as_day(value) -> date:
-    """A bucket as a date (the frames carry dates; a Timestamp or ISO text is accepted too)."""
-    if isinstance(value, str):
-        return date.fromisoformat(value[:10])
-    if hasattr(value, "date") and callable(value.date):
-        return value.date()
-    return value
 
 
 def _bucket_label(day, grain: str, period: tuple | None) -> str:

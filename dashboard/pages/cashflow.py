@@ -9,14 +9,16 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
+from dashboard.components import empty
 from dashboard.components.cards import graph_card, page_header
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import budget_off_figure, sankey_figure
-from dashboard.formatting import format_date, format_money
+from dashboard.formatting import format_date_range, format_money
 from dashboard.services import flows as svc
 from dashboard.services.budgets import Period, budget_frame
 from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
+from dashboard.services.onboarding import first_run
 from dashboard.services.periods import add_months
 from dashboard.services.spending import PRESETS, preset_range
 from dashboard.services.validation import parse_id
@@ -45,6 +47,11 @@ def layout(**query):
     viewer = current_viewer()
     if viewer is None:
         return html.Div(page_header("Cash flow"))
+    start = first_run(db.session, viewer.user_id)
+    if not start.done:
+        return html.Div([page_header("Cash flow"), empty.needs_data(
+            "No cash flow to show yet", "Cash flow follows your income to where it went, from your transactions.",
+            start.step, id=f"{P}-empty")])
     today = date.today()
     cats = category_frame(db.session, viewer.user_id)
     tops = cats[(cats["parent_id"].isna()) & (cats["kind"] == "expense")]
@@ -99,7 +106,8 @@ def update_sankey(preset, drill):
     except ServiceError:
         drill_id = None
     data = svc.cashflow_sankey(db.session, viewer.user_id, start, end, drill_id)
-    title = f"Cash flow, {PRESETS[preset].lower()} ({format_date(start)} – {format_date(end)})"
+    # The dates alone (the period's name is in the picker above): short enough for a phone's width.
+    title = f"Cash flow, {format_date_range(start, end, today=today)}"
     figure = sankey_figure(data.labels, data.colors, data.sources, data.targets, data.values, viewer.currency,
                            title=title)
     saved = data.saved_cents

@@ -13,6 +13,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty
 from dashboard.components.cards import graph_card, page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
@@ -23,6 +24,7 @@ from dashboard.services import scenarios as scen
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
 from dashboard.services.errors import ServiceError
+from dashboard.services.onboarding import first_run
 from dashboard.services.schedules import CADENCES, schedules_frame
 from dashboard.services.validation import parse_amount, parse_id
 from dashboard.unit_of_work import unit_of_work
@@ -123,6 +125,12 @@ def layout(**query):
     viewer = current_viewer()
     if viewer is None:
         return html.Div(page_header("Forecast"))
+    start = first_run(db.session, viewer.user_id)
+    if not start.done:
+        return html.Div([page_header("Forecast"), empty.needs_data(
+            "Nothing to forecast yet",
+            "A forecast starts from your accounts' balances, your schedules and the spending in your history.",
+            start.step, id=f"{P}-empty")])
     return html.Div([
         dcc.Store(id=f"{P}-refresh", data=0),
         page_header("Forecast", "Where your balance is heading: scheduled items exactly, everyday spending as a "

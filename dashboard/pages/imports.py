@@ -32,7 +32,7 @@ P = "import"
 PREVIEW_LIMIT = 1000   # rows sent to the preview grid; every row with a problem comes first
 ROLE_LABELS = {"date": "Date", "amount": "Amount (signed)", "debit": "Debit (money out)",
                "credit": "Credit (money in)", "payee": "Payee", "description": "Description / memo",
-               "category": "Category"}
+               "category": "Category", "currency": "Currency (ISO code)"}
 STATUS_LABELS = {svc.NEW: "New", svc.DUPLICATE: "Duplicate", svc.ERROR: "Error", svc.SKIPPED: "Skipped"}
 SOURCE_LABELS = {"rule": "rule", "file": "file", "history": "as before", "mapped": "your choice"}
 MAPPING_IDS = ("date", "amount", "debit", "credit", "payee", "description", "category", "date-format",
@@ -68,8 +68,7 @@ def _mapping_card() -> dbc.Card:
             dbc.Col(dbc.Switch(id=f"{P}-map-header", label="First row is a header", value=True,
                                class_name="mt-lg-4"), xs=12, lg=4),
         ], className="g-2 mb-2"),
-        dbc.Row([_column_select(role) for role in ("date", "amount", "debit", "credit", "payee",
-                                                   "description", "category")], className="g-2"),
+        dbc.Row([_column_select(role) for role in COLUMN_ROLES], className="g-2"),
         dbc.Row([
             dbc.Col([
                 _label("Date format", f"{P}-map-date-format"),
@@ -319,8 +318,7 @@ def _mapping(values: dict) -> svc.CsvMapping:
 
 
 def _mapping_values(args) -> dict:
-    keys = ("date", "amount", "debit", "credit", "payee", "description", "category", "date_format", "decimal",
-            "delimiter", "has_header", "skip_rows", "invert", "mode")
+    keys = (*COLUMN_ROLES, "date_format", "decimal", "delimiter", "has_header", "skip_rows", "invert", "mode")
     return dict(zip(keys, args, strict=True))
 
 
@@ -382,7 +380,7 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
-COLUMN_ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category")
+COLUMN_ROLES = svc.ROLES   # date, amounts, payee, description, category, currency
 
 
 @callback(

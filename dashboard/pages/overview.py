@@ -7,7 +7,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
-from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.cards import conversion_note, graph_card, page_header, stat_card
 from dashboard.components.empty import NEW_ACCOUNT, empty_state
 from dashboard.components.goals import goals_summary
 from dashboard.components.upcoming import upcoming_list
@@ -17,8 +17,8 @@ from dashboard.formatting import format_date_range, format_money, format_month, 
 from dashboard.services import goals as goals_svc
 from dashboard.services import overview as svc
 from dashboard.services import schedules as upcoming_svc
-from dashboard.services.accounts import TYPE_LABELS
-from dashboard.services.periods import month_start
+from dashboard.services.accounts import TYPE_LABELS, in_base_currency
+from dashboard.services.periods import add_months, month_start
 from models import DEBT_TYPES, db
 
 dash.register_page(__name__, path="/", name="Overview", title="Overview · Ledgerlens", order=0)
@@ -67,7 +67,13 @@ def _change_detail(now: int, before: int, currency: str, *, good_when_up: bool, 
     ])
 
 
-def stats_children(user_id: int, currency: str, today: date, balances) -> list:
+def _missing_rates_detail(missing) -> str:
+    return "without " + ", ".join(sorted({m.currency for m in missing})) + " (no rate: see Rates)"
+
+
+def stats_children(user_id: int, currency: str, today: date, balances, missing=()) -> list:
+    """``balances`` in the base currency (``accounts.in_base_currency``); ``missing``: the currencies
+    of accounts left out of the net worth for want of a rate."""
     net_worth = int(balances["balance_cents"].sum())
     debts = int(balances.loc[balances["type"].isin(DEBT_TYPES), "balance_cents"].sum())
     this, last = svc.month_comparison(db.session, user_id, today)
@@ -76,8 +82,10 @@ def stats_children(user_id: int, currency: str, today: date, balances) -> list:
     so_far = format_date_range(*this_range, today=today)
     cards = [
         stat_card("Net worth", format_money(net_worth, currency, cents=True), id="overview-net-worth",
-                  detail=f"{format_money(net_worth - debts, currency, cents=True)} assets · "
-                         f"{format_money(-debts, currency, cents=True)} owed"),
+                  tone="warning" if missing else None,
+                  detail=_missing_rates_detail(missing) if missing else
+                  f"{format_money(net_worth - debts, currency, cents=True)} assets · "
+                  f"{format_money(-debts, currency, cents=True)} owed"),
         stat_card(f"Income, {so_far}", format_money(this.income_cents, currency, cents=True),
                   id="overview-income", tone="success",
                   detail=_change_detail(this.income_cents, last.income_cents, currency, good_when_up=True, than=than)),
@@ -89,20 +97,25 @@ def stats_children(user_id: int, currency: str, today: date, balances) -> list:
                   id="overview-net", tone="success" if this.net_cents >= 0 else "danger",
                   detail=f"{than}: {format_money(last.net_cents, currency, cents=True, signed=True)}"),
     ]
-    return [dbc.Col(card, xs=12, sm=6, xl=3) for card in cards]
+    # Over everything the page totals: the 12 months of the cash-flow chart, this month included.
+    note = conversion_note(svc.conversion_note(db.session, user_id, add_months(month_start(today), -11),
+                                               this_range[1]), id="overview-conversion", what="Income and spending")
+    return [dbc.Col(card, xs=12, sm=6, xl=3) for card in cards] + ([dbc.Col(note, xs=12)] if note else [])
 
 
-def accounts_children(balances, currency: str):
+def accounts_children(balances, currency: str, converted=None):
+    """Each account's balance in its own currency; the net worth in ``currency`` (the base) from
+    ``converted`` (the balances in the base currency; default: ``balances``, all in the base)."""
     if balances.empty:
         return empty_state("No accounts yet", "Add the account your money lives in, with today's balance.",
                            [("Add an account", NEW_ACCOUNT)], id="overview-accounts-empty")
     rows = [html.Tr([
         html.Td([html.Div(row.name, className="fw-semibold"),
                  html.Small(TYPE_LABELS.get(row.type, row.type), className="text-muted")]),
-        html.Td(format_money(row.balance_cents, currency, cents=True),
+        html.Td(format_money(row.balance_cents, getattr(row, "currency", currency), cents=True),
                 className="text-end money" + (" text-danger" if row.balance_cents < 0 else "")),
     ]) for row in balances.itertuples()]
-    total = int(balances["balance_cents"].sum())
+    total = int((balances if converted is None else converted)["balance_cents"].sum())
     rows.append(html.Tr([html.Td("Net worth", className="fw-bold"),
                          html.Td(format_money(total, currency, cents=True), className="text-end fw-bold money")],
                         className="table-light"))
@@ -121,11 +134,12 @@ def update_overview(_load):
     viewer = require_viewer()
     today = date.today()
     balances = svc.account_balances(db.session, viewer.user_id)
+    converted, _, missing = in_base_currency(db.session, viewer.user_id, balances, today)
     top = svc.spending_by_top_category(db.session, viewer.user_id, month_start(today), today, limit=8)
     cashflow = svc.monthly_cashflow(db.session, viewer.user_id, today, months=12)
     return (
-        stats_children(viewer.user_id, viewer.currency, today, balances),
-        accounts_children(balances, viewer.currency),
+        stats_children(viewer.user_id, viewer.currency, today, converted, missing),
+        accounts_children(balances, viewer.currency, converted),
         top_categories_figure(top, viewer.currency, period_label=format_month(today, long=True)),
         cashflow_figure(cashflow, viewer.currency),
     )

@@ -12,6 +12,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
+from dashboard.components import empty
 from dashboard.components.cards import page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
@@ -20,6 +21,7 @@ from dashboard.services import recurring as rec
 from dashboard.services import schedules as sched
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_frame
+from dashboard.services.onboarding import first_run
 from dashboard.unit_of_work import unit_of_work
 from models import db, from_cents
 
@@ -81,6 +83,11 @@ def layout(**_query):
     viewer = current_viewer()
     if viewer is None:
         return html.Div(page_header("Recurring"))
+    start = first_run(db.session, viewer.user_id)
+    if not start.done:
+        return html.Div([page_header("Recurring"), empty.needs_data(
+            "Nothing repeats yet", "Bills, income and subscriptions that repeat are found in your transactions.",
+            start.step, id=f"{P}-empty")])
     account_options, category_options = _options(viewer.user_id)
     return html.Div([
         dcc.Store(id=f"{P}-refresh", data=0),

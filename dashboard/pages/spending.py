@@ -17,7 +17,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
-from dashboard.components.cards import graph_card, page_header, stat_card
+from dashboard.components.cards import conversion_note, graph_card, page_header, stat_card
 from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
 from dashboard.components.grid import (
@@ -73,7 +73,7 @@ def _grid_columns(currency: str) -> list[dict]:
         # Amount third, so that a phone shows date, payee and amount without scrolling sideways.
         date_column("date", "Date", sort="desc", minWidth=104),
         text_column("payee", "Payee", minWidth=110),
-        money_column("amount_cents", "Amount", currency, minWidth=96),
+        money_column("amount_cents", "Amount", currency, currency_field="currency", minWidth=96),
         text_column("category", "Category", minWidth=150),
         text_column("description", "Description", minWidth=140),
         text_column("account", "Account", minWidth=110),
@@ -96,7 +96,7 @@ def layout(**query):
                                     href="/export/spending.csv" + svc.query_string(filters))]),
         filter_bar(P, filters, account_options, category_options, tag_choices(db.session, viewer.user_id)),
         html.Div(id=f"{P}-breadcrumb", className="mb-2", style={"minHeight": "1.5rem"}),
-        dcc.Loading(dbc.Row(id=f"{P}-totals", className="g-3 mb-3"), type="dot", color="#3459e6"),
+        dcc.Loading(dbc.Row(id=f"{P}-totals", className="g-3 mb-3"), type="dot", color="#3459e6", delay_show=150),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
                 dbc.RadioItems(id=f"{P}-cat-view", value="treemap", inline=True, className="btn-group mb-1",
@@ -104,7 +104,7 @@ def layout(**query):
                                labelCheckedClassName="active",
                                options=[{"label": "Treemap", "value": "treemap"}, {"label": "Bars", "value": "bars"}]),
                 dcc.Loading(dcc.Graph(id=f"{P}-by-category", config={"displaylogo": False, "displayModeBar": False, "responsive": True},
-                                      style={"minHeight": "380px"}), type="dot", color="#3459e6"),
+                                      style={"minHeight": "380px"}), type="dot", color="#3459e6", delay_show=150),
             ]), className="shadow-sm h-100"), lg=6),
             dbc.Col(graph_card(f"{P}-over-time", height=380), lg=6),
         ], className="g-3 mb-3"),
@@ -278,7 +278,9 @@ def _totals(result: svc.Exploration, currency: str, noun: str, today: date) -> l
                                   [("Import a statement", IMPORT), ("Add a transaction", NEW_TRANSACTION)])
         else:
             message = "Nothing matches these filters. Widen the dates or clear a filter."
-        return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)]
+        note = conversion_note(result.conversion, id=f"{P}-conversion")
+        return [dbc.Col(dbc.Alert(message, color="light", className="mb-0 border", id=f"{P}-empty"), xs=12)] + \
+            ([dbc.Col(note, xs=12, className="mt-2")] if note is not None else [])
     comparison = result.comparison
     previous_total = int(result.previous["total_cents"].sum()) if not result.previous.empty else 0
     change = result.total_cents - previous_total
@@ -303,7 +305,8 @@ def _totals(result: svc.Exploration, currency: str, noun: str, today: date) -> l
         stat_card("Per day", format_money(result.total_cents // days, currency, cents=True), id=f"{P}-per-day",
                   detail=per_day_detail),
     ]
-    return [dbc.Col(card, xs=12, md=4) for card in cards]
+    note = conversion_note(result.conversion, id=f"{P}-conversion")
+    return [dbc.Col(card, xs=12, md=4) for card in cards] + ([dbc.Col(note, xs=12)] if note is not None else [])
 
 
 def _breadcrumb(result: svc.Exploration, filters: svc.SpendingFilters):
@@ -354,8 +357,8 @@ def grid_rows(request, state):
         return no_update
     start_row, end_row, sort_model = window
     filters = svc.parse_filters(state if isinstance(state, dict) else {}, date.today())
-    page = svc.rows_page(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
-    return infinite_response(page.to_dict("records"), start_row, end_row)
+    rows = svc.page_records(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
+    return infinite_response(rows, start_row, end_row)
 
 
 # Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so

@@ -30,7 +30,7 @@ from dashboard.components.grid import (
 )
 from dashboard.context import current_viewer, require_viewer
 from dashboard.formatting import currency_symbol, format_date, format_money, format_number, moment_date_format
-from dashboard.services import bulk_edit
+from dashboard.services import bulk_edit, fx
 from dashboard.services import rules as rule_service
 from dashboard.services import tags as tag_service
 from dashboard.services import transaction_grid as svc
@@ -49,7 +49,7 @@ P = "transactions"
 SPLIT_LINES = 6
 UNDO_SECONDS = 10
 UNDO_MAX_AGE = 300  # the signed undo token is refused after this many seconds
-ADD_FIELDS = ("kind", "date", "account", "to_account", "amount", "category", "payee", "description")
+ADD_FIELDS = ("kind", "date", "account", "to_account", "amount", "category", "payee", "description", "to_amount")
 KIND_OPTIONS = [{"label": "All kinds", "value": ""}, {"label": "Spending", "value": "expense"},
                 {"label": "Income", "value": "income"}, {"label": "Transfers", "value": "transfer"}]
 
@@ -129,7 +129,9 @@ def _grid_columns(currency: str, categories: list[dict]) -> list[dict]:
          "cellDataType": False, "cellEditor": "agTextCellEditor", "minWidth": 96,
          "cellClass": "money ag-right-aligned-cell",
          "cellClassRules": {"editable-cell": editable_money["function"], "amount-in": "Number(params.value) > 0"},
-         "valueFormatter": {"function": f"formatCents(Math.round(Number(params.value) * 100), '{currency}')"}},
+         # In the account's currency (each row carries it); the user's for a row without one.
+         "valueFormatter": {"function": "formatCents(Math.round(Number(params.value) * 100), "
+                                        f"(params.data && params.data.currency) || '{currency}')"}},
         {"field": "category_id", "headerName": "Category", "editable": editable_money, "refData": labels,
          "cellEditor": "agSelectCellEditor", "cellDataType": False, "sortable": False, "minWidth": 170, "flex": 2,
          "cellEditorParams": {"values": [""] + [str(c["id"]) for c in categories if not c.get("hidden")]},
@@ -172,8 +174,13 @@ def _add_modal() -> dbc.Modal:
             dbc.Row([
                 dbc.Col(_field("Account", dbc.Select(id=f"{P}-add-account", options=[]), f"{P}-add-account"),
                         sm=6, id=f"{P}-add-account-col"),
-                dbc.Col(_field("To account", dbc.Select(id=f"{P}-add-to-account", options=[]),
-                               f"{P}-add-to-account"), sm=6, id=f"{P}-add-to-col", style={"display": "none"}),
+                dbc.Col([_field("To account", dbc.Select(id=f"{P}-add-to-account", options=[]),
+                                f"{P}-add-to-account"),
+                         _field("Amount arrived", dbc.Input(id=f"{P}-add-to-amount", inputmode="decimal",
+                                                             placeholder="same amount"),
+                                f"{P}-add-to-amount", "Only between accounts in two currencies: what the "
+                                "second account received, in its currency.")],
+                        sm=6, id=f"{P}-add-to-col", style={"display": "none"}),
                 # A Dash dropdown, not a <select>: "No category" is its placeholder (clear it to get there),
                 # shown once, with no blank option before it.
                 dbc.Col(_field("Category", dcc.Dropdown(id=f"{P}-add-category", options=[], placeholder="No category",
@@ -372,6 +379,17 @@ def _undo_snapshot(token, user_id: int) -> dict:
     return data.get("s")
 
 
+def _describe_transfer(legs) -> str:
+    """"transfer" or, across currencies, "transfer of €100.00 → $108.90 (1 EUR = 1.089 USD)"."""
+    out_leg, in_leg = sorted(legs, key=lambda t: t.amount)
+    source, target = out_leg.account.currency, in_leg.account.currency
+    if source == target:
+        return "transfer"
+    rate = fx.implied_rate(out_leg.amount, in_leg.amount).normalize()
+    return (f"transfer of {format_money(-out_leg.amount, source)} → {format_money(in_leg.amount, target)} "
+            f"(1 {source} = {rate:f} {target})")
+
+
 def _describe(tx, currency: str) -> str:
     payee = tx.payee or "(no payee)"
     return f"{payee}, {format_money(tx.amount, currency, signed=True)} on {format_date(tx.date)}"
@@ -428,9 +446,12 @@ def update_summary(state, _reload_token):
     totals = svc.summary(db.session, viewer.user_id, filters)
     noun = "transaction" if totals["count"] == 1 else "transactions"
     scope = "matching" if filters.active else "in all"
+    if "by_currency" in totals:   # amounts in several currencies: one net per currency, never added up
+        net = " · ".join(format_money(v, c, cents=True, signed=True) for c, v in totals["by_currency"].items())
+    else:
+        net = format_money(totals["total_cents"], viewer.currency, cents=True, signed=True)
     return [html.Span(f"{format_number(totals['count'])} {noun} {scope}", id=f"{P}-count"), " · net ",
-            html.Span(format_money(totals["total_cents"], viewer.currency, cents=True, signed=True),
-                      className="money", id=f"{P}-net")]
+            html.Span(net, className="money", id=f"{P}-net")]
 
 
 # New filters: fetch the rows again from the top. After a write: reload the cached blocks (an edit keeps
@@ -743,22 +764,23 @@ def undo_delete(n_clicks, token):
     Output(f"{P}-add-to-account", "value"),
     Output(f"{P}-add-currency", "children"),
     Output(f"{P}-add-errors", "data"),
+    Output(f"{P}-add-to-amount", "value"),
     Input(f"{P}-add", "n_clicks"),
     Input(f"{P}-add-cancel", "n_clicks"),
     prevent_initial_call=True,
 )
 def open_add(_add, _cancel):
     if not _clicked():
-        return (no_update,) * 11
+        return (no_update,) * 12
     viewer = require_viewer()
     if ctx.triggered_id == f"{P}-add-cancel":
-        return (False,) + (no_update,) * 9 + ({},)
+        return (False,) + (no_update,) * 9 + ({}, no_update)
     accounts = [{"label": o["label"], "value": str(o["value"])}
                 for o in _account_options(viewer.user_id, active_only=True)]
     first = accounts[0]["value"] if accounts else None
     second = accounts[1]["value"] if len(accounts) > 1 else None
     return (True, date.today().isoformat(), "", "", "", accounts, first, accounts, second,
-            currency_symbol(viewer.currency).strip(), {})
+            currency_symbol(viewer.currency).strip(), {}, "")
 
 
 @callback(
@@ -799,19 +821,25 @@ def add_kind(kind, _open):
     State(f"{P}-add-category", "value"),
     State(f"{P}-add-payee", "value"),
     State(f"{P}-add-description", "value"),
+    State(f"{P}-add-to-amount", "value"),
     prevent_initial_call=True,
 )
-def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, description):
+def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, description, to_amount=None):
     if not n_clicks:
         return (no_update,) * 4
     viewer = require_viewer()
-    done = unit_of_work(lambda: svc.create_entry(
-        db.session, viewer.user_id, kind=kind, account_id=account, to_account_id=to_account, date=day,
-        amount=amount, category_id=category, payee=payee if kind != "transfer" else "", description=description))
+    def work():
+        created = svc.create_entry(
+            db.session, viewer.user_id, kind=kind, account_id=account, to_account_id=to_account, date=day,
+            amount=amount, category_id=category, payee=payee if kind != "transfer" else "", description=description,
+            to_amount=to_amount if kind == "transfer" else None)
+        # Read inside the work: the commit expires the rows.
+        return _describe_transfer(created) if kind == "transfer" else _describe(created[0], viewer.currency)
+
+    done = unit_of_work(work)
     if not done.ok:
         return no_update, {done.field if done.field in ADD_FIELDS else "form": done.message}, no_update, no_update
-    created = done.value
-    what = "transfer" if kind == "transfer" else _describe(created[0], viewer.currency)
+    what = done.value
     # No time-out: the message carries a link (links must not vanish while being read).
     message = dbc.Alert([f"Added {what}. ", dcc.Link("See where your money goes →", href="/spending",
                                                       id=f"{P}-added-spending")],
@@ -828,6 +856,7 @@ def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, 
     Output(f"{P}-add-category-feedback", "children"),
     Output(f"{P}-add-payee-feedback", "children"),
     Output(f"{P}-add-description-feedback", "children"),
+    Output(f"{P}-add-to-amount-feedback", "children"),
     Output(f"{P}-add-date", "invalid"),
     Output(f"{P}-add-account", "invalid"),
     Output(f"{P}-add-to-account", "invalid"),
@@ -835,6 +864,7 @@ def save_add(n_clicks, kind, day, account, to_account, amount, category, payee, 
     Output(f"{P}-add-category", "invalid"),
     Output(f"{P}-add-payee", "invalid"),
     Output(f"{P}-add-description", "invalid"),
+    Output(f"{P}-add-to-amount", "invalid"),
     Output(f"{P}-add-message", "children"),
     Input(f"{P}-add-errors", "data"),
 )

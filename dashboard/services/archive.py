@@ -581,11 +581,21 @@ def _check(archive: Archive) -> None:
             "category_ref": cat_ref, "category": cat_path, "payee": r.text("payee", 200),
             "description": r.text("description", 500), "notes": r.text("notes", 5000), "group": group or None,
             "external_id": r.text("external_id", 255) or None, "lines": []}
+    def currency_of(leg) -> str:
+        return (accounts.get(leg["account_ref"]) or {}).get("currency") or ""
+
     for group, refs in groups.items():
         legs = [transactions[ref] for ref in refs]
-        if len(legs) != 2 or legs[0]["cents"] + legs[1]["cents"] != 0 or legs[0]["account_ref"] == legs[1]["account_ref"]:
+        if len(legs) != 2 or legs[0]["account_ref"] == legs[1]["account_ref"]:
             raise ImportFileError(f"transactions.csv: the transfer {group} needs two legs on two accounts "
                                   "that add up to zero.", legs[0]["line"])
+        # Across currencies each leg has its own amount (issue 17): one out, one in.
+        across = currency_of(legs[0]) and currency_of(legs[1]) and currency_of(legs[0]) != currency_of(legs[1])
+        if (not across and legs[0]["cents"] + legs[1]["cents"] != 0) or \
+                (across and legs[0]["cents"] * legs[1]["cents"] >= 0):
+            raise ImportFileError(f"transactions.csv: the transfer {group} needs two legs on two accounts "
+                                  "that add up to zero" + (" (across currencies: one out, one in)." if across
+                                                          else "."), legs[0]["line"])
     for raw in t["expense_lines.csv"]:
         r = _Row("expense_lines.csv", raw)
         ref = r.ref("transaction_ref")

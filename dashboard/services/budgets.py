@@ -26,6 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from dashboard.formatting import format_date_range, format_month
 from models import PERIOD_TYPES, Budget, Category, Expense, Transaction
 
+from . import fx
 from .budget_lines import assign_budgets
 from .cache import cached
 from .categories import category_frame, get_category, visible_to
@@ -199,6 +200,29 @@ def _spent_by_budget(user_id: int, start: date, end: date):
             .subquery())
 
 
+def _converted_spent(session: Session, user_id: int, start: date, end: date,
+                     conversion: fx.Conversion | None = None) -> dict[int, int] | None:
+    """{budget_id: spent} in the base currency when some account is in another currency (each
+    (budget, day, account, category) group converted at its day's rate: services/fx.py); None when
+    every account is in the base currency (then ``_spent_by_budget`` answers in SQL alone)."""
+    currencies = fx.account_currencies(session, user_id)
+    base_ids, foreign = currencies.split()
+    if not foreign:
+        return None
+    where = [Expense.user_id == user_id, Expense.budget_id.is_not(None), Expense.date >= start, Expense.date <= end]
+    rows = session.execute(
+        select(Expense.budget_id, Expense.date, Expense.account_id, Expense.category_id, cents_sum(Expense.amount))
+        .where(*where, Expense.account_id.in_(foreign))
+        .group_by(Expense.budget_id, Expense.date, Expense.account_id, Expense.category_id)).all()
+    spent = fx.converted_sums(session, user_id, currencies, rows, "budget_id", start, end, conversion)
+    if base_ids:
+        for budget_id, cents_ in session.execute(
+                select(Expense.budget_id, cents_sum(Expense.amount))
+                .where(*where, Expense.account_id.in_(base_ids)).group_by(Expense.budget_id)).all():
+            spent[budget_id] = spent.get(budget_id, 0) + int(cents_ or 0)
+    return spent
+
+
 def carried_in(session: Session, user_id: int, period: Period, category_ids: Iterable[int]) -> dict[int, int]:
     """Cents carried into ``period``'s budgets of these categories by rollover from earlier periods."""
     ids = sorted({int(c) for c in category_ids})
@@ -213,14 +237,17 @@ def carried_in(session: Session, user_id: int, period: Period, category_ids: Ite
     spent = _spent_by_budget(user_id, history_start, period.start - timedelta(days=1))
     rows = session.execute(
         select(Budget.category_id, Budget.start_date, cents(Budget.amount), Budget.rollover,
-               func.coalesce(spent.c.spent, 0))
+               func.coalesce(spent.c.spent, 0), Budget.id)
         .outerjoin(spent, spent.c.budget_id == Budget.id)
         .where(Budget.user_id == user_id, Budget.period_type == period.type, Budget.category_id.in_(ids),
                Budget.start_date >= history_start, Budget.start_date < period.start)
         .order_by(Budget.category_id, Budget.start_date)
     ).all()
+    converted = _converted_spent(session, user_id, history_start, period.start - timedelta(days=1))
     chains: dict[int, list[tuple[date, int, int, bool]]] = {}
-    for category_id, start, amount, rollover, used in rows:
+    for category_id, start, amount, rollover, used, budget_id in rows:
+        if converted is not None:
+            used = converted.get(budget_id, 0)
         chains.setdefault(category_id, []).append((start, int(amount), int(used), bool(rollover)))
     result = {}
     for category_id, chain in chains.items():
@@ -253,6 +280,9 @@ def budget_frame(session: Session, user_id: int, period: Period, today: date) ->
     frame = pd.DataFrame(rows, columns=["id", "category_id", "category", "name", "parent", "parent_id", "color",
                                         "amount_cents",
                                         "spent_cents", "rollover", "version"])
+    converted = _converted_spent(session, user_id, period.start, period.end)
+    if converted is not None:
+        frame["spent_cents"] = [converted.get(int(i), 0) for i in frame["id"]]
     carried = carried_in(session, user_id, period, frame["category_id"].tolist())
     frame["carried_cents"] = [int(carried.get(c, 0)) for c in frame["category_id"]]
     for column in ("amount_cents", "spent_cents", "carried_cents"):
@@ -293,7 +323,12 @@ class PeriodSummary:
 
 @cached
 def period_flows(session: Session, user_id: int, start: date, end: date) -> tuple[int, int]:
-    """(income, spending) in cents between two dates: income-kind transactions, expense lines."""
+    """(income, spending) in cents between two dates: income-kind transactions, expense lines; in
+    the base currency (services/spending.aggregate converts when accounts are in other currencies)."""
+    if not fx.account_currencies(session, user_id).single:
+        from .spending import SpendingFilters, aggregate
+        return tuple(int(aggregate(session, user_id, SpendingFilters(start=start, end=end, preset="custom", flow=f),
+                                   [])["total_cents"].iloc[0]) for f in ("income", "spending"))
     income = session.scalar(select(cents_sum(Transaction.amount)).where(
         Transaction.user_id == user_id, Transaction.kind == "income",
         Transaction.date >= start, Transaction.date <= end))

@@ -46,6 +46,7 @@ cache = Cache()
 # session.info keys: the versions read in this database transaction, and whether it wrote anything.
 VERSIONS = "ledgerlens_data_versions"
 WROTE = "ledgerlens_wrote"
+MEMO = "ledgerlens_transaction_memo"
 
 _ROOT = Path(__file__).resolve().parents[2]
 _HIT_MISS = {"hits": 0, "misses": 0, "bypassed": 0, "errors": 0}
@@ -105,6 +106,14 @@ def data_version(session: Session, user_id: int) -> int | None:
     return versions[user_id]
 
 
+def transaction_memo(session: Session) -> dict | None:
+    """A dict for remembering reads until the database transaction ends (emptied then, like the data
+    versions), or None when the transaction has written: what it would remember may be changing."""
+    if has_written(session):
+        return None
+    return session.info.setdefault(MEMO, {})
+
+
 def has_written(session: Session) -> bool:
     """True when the session's current transaction wrote, or is about to write, something."""
     return bool(session.info.get(WROTE) or session.new or session.dirty or session.deleted)
@@ -122,6 +131,7 @@ def _mark_dml(state) -> None:
 def _forget(session: Session, transaction) -> None:
     if transaction.parent is None:  # the outermost transaction: committed or rolled back
         session.info.pop(VERSIONS, None)
+        session.info.pop(MEMO, None)
         session.info.pop(WROTE, None)
 
 

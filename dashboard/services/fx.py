@@ -26,6 +26,7 @@ and Money's scale 2 -> 3), not a scale per row: per-row scales would make every 
 from __future__ import annotations
 
 import bisect
+import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from babel.numbers import get_currency_name, get_currency_precision, list_currencies
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models import Account, DailyRollup, ExchangeRate, Transaction, User
@@ -235,6 +236,15 @@ def convert_rows(rows: Iterable[tuple[date, str, Decimal]], target: str, book: R
     return Total(target, total, tuple(sorted(missing)), count)
 
 
+def implied_rate(sent: Decimal, received: Decimal, digits: int = 6) -> Decimal:
+    """The rate a transfer across currencies applied: 1 unit sent = ? units received (``digits``
+    decimals, half-even; for display beside the day's rate, never used to convert)."""
+    sent, received = abs(Decimal(sent)), abs(Decimal(received))
+    if not sent:
+        raise ValueError("nothing was sent")
+    return Decimal(round(Fraction(received) / Fraction(sent) * 10 ** digits)).scaleb(-digits)
+
+
 # -- reading and writing rates ---------------------------------------------------------------------
 
 def load_rates(session: Session, user_id: int, currencies: Iterable[str], start: date, end: date) -> RateBook:
@@ -319,44 +329,311 @@ def rate_coverage(session: Session, user_id: int) -> dict:
     return {"base": base, "currencies": out}
 
 
-def converted_flow_total(session: Session, user_id: int, flow: str, start: date, end: date) -> Total:
-    """The user's spending or income (``flow``) from ``start`` to ``end`` in the base currency, from the
-    daily roll-up: one GROUP BY (day, account currency) over DailyRollup joined to accounts, each group
-    carrying its rate from a correlated subquery (the latest on or before the day, one step back in
-    uq_exchange_rates_user_id_base_currency_day). At most days x currencies rows leave the database.
+# -- converting aggregates (the explorer, the Overview, budgets) -------------------------------------
+#
+# The rule (docs/currencies.md, "Totals in the base currency"): an aggregate in several currencies is
+# computed as today for the accounts in the base currency (no conversion, no join), and for the other
+# accounts grouped by CONVERSION_UNIT = (day, account, category) on top of the keys asked for: the rows
+# of the daily roll-up. Each such group is converted at its day's rate and rounded once, half-even, to
+# the base currency's minor unit; the view's totals are integer sums of those groups, so every view
+# (by category, by month, by week, the headline) adds up to the same number whatever the order of rows.
+# A group is one transaction when the account has at most one transaction a day in a category (the
+# common case for a card in a foreign currency); otherwise the group rounding differs from rounding each
+# transaction by at most half a minor unit per transaction of the group beyond the first
+# (tests/test_fx_totals.py checks both against a per-transaction computation).
 
-    Each (day, currency) group is converted and rounded once, half-even: a roll-up holds sums, so
-    per-transaction rounding (convert_rows) cannot be had from it; the two differ by at most half a
-    minor unit per transaction beyond the first of each group. Only direct and inverse quotes against
-    the base currency are joined here; a currency quoted only through a third one is reported missing."""
-    base = base_currency(session, user_id)
-    currency = Account.currency
-    grouped = (select(DailyRollup.day, currency, func.sum(DailyRollup.total_cents).label("cents"),
-                      func.sum(DailyRollup.row_count).label("n"))
-               .join(Account, and_(Account.id == DailyRollup.account_id, Account.user_id == DailyRollup.user_id))
-               .where(DailyRollup.user_id == user_id, DailyRollup.flow == flow,
-                      DailyRollup.day.between(start, end))
-               .group_by(DailyRollup.day, currency).subquery())
-    day, cur = grouped.c.day, grouped.c.currency
-    direct = (select(ExchangeRate.rate).where(
-        ExchangeRate.user_id == user_id, ExchangeRate.base == base, ExchangeRate.currency == cur,
-        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
-    inverse = (select(ExchangeRate.rate).where(
-        ExchangeRate.user_id == user_id, ExchangeRate.base == cur, ExchangeRate.currency == base,
-        ExchangeRate.day <= day).order_by(ExchangeRate.day.desc()).limit(1).correlate(grouped).scalar_subquery())
-    rows = session.execute(select(day, cur, grouped.c.cents, grouped.c.n, direct.label("direct"),
-                                  inverse.label("inverse"))).all()
-    total, count, missing = 0, 0, set()
-    for r in rows:
-        if r.currency == base:
-            factor = Fraction(1)
-        elif r.direct is not None:  # 1 base = rate currency: currency -> base divides
-            factor = 1 / Fraction(Decimal(r.direct))
-        elif r.inverse is not None:  # 1 currency = rate base: multiplies
-            factor = Fraction(Decimal(r.inverse))
-        else:
-            missing.add(Missing(r.currency, base, r.day))
+CONVERSION_UNIT = ("day", "account_id", "category_id")
+
+
+@dataclass(frozen=True)
+class AccountCurrencies:
+    """The user's base currency and each of their accounts' currencies (one small query)."""
+
+    base: str
+    of_account: tuple[tuple[int, str], ...]
+
+    @property
+    def mapping(self) -> dict[int, str]:
+        return dict(self.of_account)
+
+    @property
+    def single(self) -> bool:
+        return all(c == self.base for _, c in self.of_account)
+
+    def split(self, chosen: Iterable[int] = ()) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """(accounts in the base currency, accounts in another) among ``chosen`` (all when empty);
+        ids that are not the user's accounts are dropped."""
+        mapping = self.mapping
+        ids = tuple(chosen) or tuple(mapping)
+        return (tuple(i for i in ids if mapping.get(i) == self.base),
+                tuple(i for i in ids if i in mapping and mapping[i] != self.base))
+
+
+def account_currencies(session: Session, user_id: int) -> AccountCurrencies:
+    rows = session.execute(select(User.currency, Account.id, Account.currency)
+                           .outerjoin(Account, Account.user_id == User.id)
+                           .where(User.id == user_id).order_by(Account.id)).all()
+    if not rows:
+        raise ServiceError("Unknown user.")
+    return AccountCurrencies(rows[0][0], tuple((int(r[1]), r[2]) for r in rows if r[1] is not None))
+
+
+@dataclass(frozen=True)
+class Unconverted:
+    """Money in ``currency`` that no rate could convert: on ``days`` days from ``first_day`` to
+    ``last_day``, ``native_cents`` (stored hundredths of ``currency``) in all."""
+
+    currency: str
+    first_day: date
+    last_day: date
+    days: int
+    native_cents: int
+
+
+@dataclass
+class Conversion:
+    """What converting an aggregate did: the base currency, the currencies converted from, and the
+    money left out for want of a rate (per currency and day). Pages show it next to the total."""
+
+    base: str
+    converted_from: set[str] = field(default_factory=set)
+    missing: dict[str, dict[date, int]] = field(default_factory=dict)
+
+    def leave_out(self, currency: str, day: date, cents: int) -> None:
+        days = self.missing.setdefault(currency, {})
+        days[day] = days.get(day, 0) + int(cents)
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+    @property
+    def unconverted(self) -> tuple[Unconverted, ...]:
+        return tuple(Unconverted(c, min(days), max(days), len(days), sum(days.values()))
+                     for c, days in sorted(self.missing.items()))
+
+    @property
+    def missing_rates(self) -> tuple[Missing, ...]:
+        return tuple(sorted(Missing(c, self.base, d) for c, days in self.missing.items() for d in days))
+
+
+def _half_even_div(numerator: int, denominator: int) -> int:
+    """numerator / denominator (denominator > 0) rounded half-even, in integers."""
+    q, r = divmod(numerator, denominator)
+    if 2 * r > denominator or (2 * r == denominator and q & 1):
+        q += 1
+    return q
+
+
+def convert_frame(frame, currencies: AccountCurrencies, book: RateBook, conversion: Conversion | None = None):
+    """A frame grouped by (at least) ``day`` and ``account_id`` with ``total_cents`` in the accounts'
+    currencies -> the same frame with ``total_cents`` in the base currency's stored hundredths: each row
+    converted at its day's rate (the latest on or before it) and rounded once, half-even, to the base
+    currency's minor unit. Rows without a rate are dropped and recorded in ``conversion``."""
+    base = currencies.base
+    digits = minor_digits(base)
+    if digits > STORED_DIGITS:
+        raise ValueError(f"{base} has {digits} decimals: it cannot be a base currency of stored amounts")
+    scale = 10 ** (STORED_DIGITS - digits)
+    mapping = currencies.mapping
+    ratios: dict[tuple[str, date], tuple[int, int] | None] = {}
+    values, keep = [], []
+    for account_id, day, cents in zip(frame["account_id"].tolist(), frame["day"].tolist(),
+                                      frame["total_cents"].tolist(), strict=True):
+        currency = mapping[int(account_id)]
+        key = (currency, day)
+        if key not in ratios:
+            factor = book.factor(currency, base, day)
+            # stored hundredths x factor = major units of base; x 10**digits = its minor units
+            ratios[key] = None if factor is None else (factor.numerator * 10 ** digits, factor.denominator * 100)
+            if conversion is not None and factor is not None and currency != base:
+                conversion.converted_from.add(currency)
+        ratio = ratios[key]
+        if ratio is None:
+            if conversion is not None:
+                conversion.leave_out(currency, day, cents)
+            values.append(0)
+            keep.append(False)
             continue
-        total += round_to_minor(Fraction(int(r.cents), 100) * factor, base)
-        count += int(r.n)
-    return Total(base, total, tuple(sorted(missing)), count)
+        values.append(_half_even_div(int(cents) * ratio[0], ratio[1]) * scale)
+        keep.append(True)
+    out = frame.assign(total_cents=values)
+    out["total_cents"] = out["total_cents"].astype("int64")
+    return out[keep] if not all(keep) else out
+
+
+def conversion_of(session: Session, user_id: int, start: date, end: date,
+                  flows: Iterable[str] = ("spending", "income")) -> Conversion | None:
+    """What totals of ``flows`` from ``start`` to ``end`` convert, and the money no rate converts (per
+    currency: the days and the amount), from the daily roll-up grouped by (day, account): days x
+    accounts rows. None when every account is in the base currency."""
+    import pandas as pd
+
+    currencies = account_currencies(session, user_id)
+    _, foreign = currencies.split()
+    if not foreign:
+        return None
+    rows = session.execute(
+        select(DailyRollup.day, DailyRollup.account_id, func.sum(DailyRollup.total_cents))
+        .where(DailyRollup.user_id == user_id, DailyRollup.flow.in_(list(flows)),
+               DailyRollup.day.between(start, end), DailyRollup.account_id.in_(foreign))
+        .group_by(DailyRollup.day, DailyRollup.account_id)).all()
+    conversion = Conversion(currencies.base)
+    if rows:
+        frame = pd.DataFrame(rows, columns=["day", "account_id", "total_cents"])
+        frame["day"] = pd.to_datetime(frame["day"]).dt.date
+        book = load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign)},
+                          start, end)
+        convert_frame(frame, currencies, book, conversion)
+    return conversion
+
+
+def converted_sums(session: Session, user_id: int, currencies: AccountCurrencies, rows, key: str,
+                   start: date, end: date, conversion: Conversion | None = None) -> dict:
+    """Rows of (key, day, account_id, category_id, cents) of accounts in other currencies (a GROUP BY
+    on the conversion unit and ``key``) -> {key: cents in the base currency}, each row converted at its
+    day's rate and rounded once, half-even. Rows without a rate are left out (recorded in
+    ``conversion``)."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=[key, "day", "account_id", "category_id", "total_cents"])
+    if frame.empty:
+        return {}
+    frame["day"] = pd.to_datetime(frame["day"]).dt.date
+    frame["total_cents"] = pd.to_numeric(frame["total_cents"]).astype("int64")
+    used = {currencies.mapping[int(a)] for a in frame["account_id"].unique()}
+    book = load_rates(session, user_id, {currencies.base, *used}, start, end)
+    converted = convert_frame(frame, currencies, book, conversion)
+    return {k: int(v) for k, v in converted.groupby(key, dropna=False)["total_cents"].sum().items()}
+
+
+# -- converting in SQL -------------------------------------------------------------------------------
+
+_INT64 = 2 ** 63 - 1
+
+
+def _half_even_sql(dialect: str, cents, n, d):
+    """SQL for cents x n / d (d > 0) rounded half-even, in exact integer arithmetic: on the magnitude,
+    then the sign put back (half-even is symmetric). PostgreSQL computes in NUMERIC (exact, no limit);
+    SQLite in 64-bit integers (the caller keeps |cents| x n below 2**63: see ``lim``)."""
+    a = func.abs(cents) * n
+    q = func.div(a, d) if dialect == "postgresql" else a.op("/")(d)
+    r = a.op("%")(d)
+    up = case((or_(r * 2 > d, and_(r * 2 == d, q.op("%")(2) == 1)), 1), else_=0)
+    return case((cents < 0, -(q + up)), else_=q + up)
+
+
+@dataclass
+class ConvertedSelect:
+    """``select``: (keys..., total_cents, row_count, overflow) with the groups of ``grouped`` converted
+    into the base currency; ``record`` notes in a Conversion what was converted and what had no rate."""
+
+    select: object
+    grouped: object
+    rates: object
+    converted_from: set[str]
+    missing_pairs: set[tuple[str, date]]
+    currencies: AccountCurrencies
+
+    def record(self, session: Session, conversion: Conversion) -> None:
+        conversion.converted_from |= self.converted_from
+        if not self.missing_pairs:
+            return
+        g, r = self.grouped, self.rates
+        rows = session.execute(
+            select(g.c.day, g.c.account_id, func.sum(g.c.total_cents))
+            .select_from(g.outerjoin(r, and_(r.c.account_id == g.c.account_id, r.c.day == g.c.day)))
+            .where(r.c.n.is_(None)).group_by(g.c.day, g.c.account_id)).all()
+        mapping = self.currencies.mapping
+        for day, account_id, cents in rows:
+            day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+            conversion.leave_out(mapping[int(account_id)], day, int(cents or 0))
+
+
+def converted_select(session: Session, currencies: AccountCurrencies, account_ids: Iterable[int], book: RateBook,
+                     grouped, keys: list[str], start: date, end: date) -> ConvertedSelect | None:
+    """SQL converting ``grouped`` (a subquery grouped by ``keys`` and CONVERSION_UNIT, with total_cents
+    and row_count, of accounts in other currencies than the base) into the base currency, grouped by
+    ``keys``: joined on (account, day) to an inline table of each day's exact factor as integers n / d
+    (from ``book``, the latest rate on or before each day), each group rounded once, half-even
+    (_half_even_sql), in the database: as many rows out as keys. Days without a rate have no factor: their
+    groups drop out of the join (``record`` lists them). None when a factor is too large for SQLite's
+    integers (then convert in Python: convert_frame)."""
+    dialect = session.get_bind().dialect.name
+    base = currencies.base
+    digits = minor_digits(base)
+    scale = 10 ** (STORED_DIGITS - digits)
+    mapping = currencies.mapping
+    ids = sorted(set(int(i) for i in account_ids))
+    used = sorted({mapping[i] for i in ids})
+    factors: dict[tuple[str, date], tuple[int, int] | None] = {}
+    converted_from, missing = set(), set()
+    # A factor changes only on a day some rate of the book starts: look it up there, carry it between.
+    changes = {d for days, _ in book.series.values() for d in days if start < d <= end}
+    current: dict[str, tuple[int, int] | None] = {}
+    day = start
+    while day <= end:
+        for currency in used:
+            if day == start or day in changes:
+                factor = book.factor(currency, base, day)
+                if factor is None:
+                    current[currency] = None
+                else:
+                    # stored hundredths x factor x 10**digits / 100 = minor units of the base currency
+                    n, d = factor.numerator * 10 ** digits, factor.denominator * 100
+                    g = math.gcd(n, d)
+                    current[currency] = (n // g, d // g)
+                    converted_from.add(currency)
+            factors[(currency, day)] = current[currency]
+            if current[currency] is None:
+                missing.add((currency, day))
+        day = day.fromordinal(day.toordinal() + 1)
+    rows = []
+    for account_id in ids:
+        currency = mapping[account_id]
+        for (cur, day), nd in factors.items():
+            if cur != currency or nd is None:
+                continue
+            n, d = nd
+            if dialect != "postgresql" and (2 * d > _INT64 or n > _INT64):
+                return None
+            lim = _INT64 // n if dialect != "postgresql" else 0
+            rows.append((account_id, day, n, d, lim))
+    rates = _inline_rates(dialect, rows)
+    g = grouped
+    joined = g.join(rates, and_(rates.c.account_id == g.c.account_id, rates.c.day == g.c.day))
+    value = _half_even_sql(dialect, g.c.total_cents, rates.c.n, rates.c.d) * scale
+    if dialect == "postgresql":
+        overflow = literal(0)
+    else:
+        too_big = func.abs(g.c.total_cents) > rates.c.lim
+        value = case((too_big, 0), else_=value)
+        overflow = case((too_big, 1), else_=0)
+    stmt = (select(*[g.c[k] for k in keys], func.sum(value).label("total_cents"),
+                   func.sum(g.c.row_count).label("row_count"), func.sum(overflow).label("overflow"))
+            .select_from(joined))
+    if keys:
+        stmt = stmt.group_by(*[g.c[k] for k in keys])
+    return ConvertedSelect(stmt, g, rates, converted_from, missing, currencies)
+
+
+def _inline_rates(dialect: str, rows: list[tuple[int, date, int, int, int]]):
+    """(account_id, day, n, d, lim) as an inline VALUES table (integers and ISO days we made, never user
+    text: written into the SQL, not bound, so thousands of days cost no bind parameters)."""
+    from sqlalchemy import BigInteger, Date, Integer, column, text
+
+    if not rows:
+        rows = [(0, date(1, 1, 1), 1, 1, 0)]  # joins nothing (no account 0)
+    if dialect == "postgresql":
+        body = ", ".join(
+            f"({int(a)}, DATE '{day.isoformat()}', {int(n)}::numeric, {int(d)}::numeric, {int(lim)}::bigint)"
+            if i == 0 else f"({int(a)}, DATE '{day.isoformat()}', {int(n)}, {int(d)}, {int(lim)})"
+            for i, (a, day, n, d, lim) in enumerate(rows))
+        sql = f"SELECT * FROM (VALUES {body}) AS fx(account_id, day, n, d, lim)"
+    else:
+        body = ", ".join(f"({int(a)}, '{day.isoformat()}', {int(n)}, {int(d)}, {int(lim)})"
+                         for a, day, n, d, lim in rows)
+        sql = ("SELECT column1 AS account_id, column2 AS day, column3 AS n, column4 AS d, column5 AS lim "
+               f"FROM (VALUES {body})")
+    return text(sql).columns(column("account_id", Integer), column("day", Date), column("n", BigInteger),
+                             column("d", BigInteger), column("lim", BigInteger)).subquery("fx_rates")

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transaction, TransactionTag
 from models.db import MAX_AMOUNT_TEXT, MAX_CENTS
 
-from . import patterns
+from . import fx, patterns
 from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
@@ -84,6 +84,7 @@ class ParsedRow:
     description: str = ""
     category: str | None = None      # the file's own category text, if it has a category column
     external_id: str | None = None   # the bank's transaction id (OFX FITID)
+    currency: str | None = None      # the row's currency code, if the file has a currency column
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,7 +342,7 @@ def parse_date_text(text_: str, fmt: str) -> date:
 # ---------------------------------------------------------------------------------------------------
 
 DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
-ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category")
+ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category", "currency")
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,7 @@ class CsvMapping:
     payee: int | None = None
     description: int | None = None
     category: int | None = None
+    currency: int | None = None      # ISO codes; a row in another currency than the account's is refused
     date_format: str = "iso"
     decimal: str = "."
     delimiter: str = ","
@@ -508,6 +510,7 @@ _HEADER_WORDS = {
     "description": ("memo", "description", "details", "reference", "narrative", "verwendungszweck",
                     "notes", "note", "text", "libellé", "concepto", "purpose"),
     "category": ("category", "kategorie", "catégorie", "categoria"),
+    "currency": ("currency", "ccy", "währung", "devise", "moneda", "valuta code"),
 }
 _NOT_AMOUNT = ("balance", "saldo", "solde", "running")
 _EXACT_ONLY = {"value", "sum", "data", "name", "text", "note", "notes", "charge"}
@@ -516,7 +519,7 @@ _EXACT_ONLY = {"value", "sum", "data", "name", "text", "note", "notes", "charge"
 def _guess_by_header(header: list[str]) -> dict[str, int]:
     names = [h.strip().lower() for h in header]
     found: dict[str, int] = {}
-    for role in ("date", "category", "debit", "credit", "amount", "payee", "description"):
+    for role in ("date", "category", "currency", "debit", "credit", "amount", "payee", "description"):
         for word in _HEADER_WORDS[role]:
             for index, name in enumerate(names):
                 if index in found.values() or not name:
@@ -677,7 +680,7 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
     date_cache: dict[str, date] = {}
     fmt, decimal = mapping.date_format, mapping.decimal
     need = max(v for v in (mapping.date, mapping.amount, mapping.debit, mapping.credit, mapping.payee,
-                           mapping.description, mapping.category, 0) if v is not None)
+                           mapping.description, mapping.category, mapping.currency, 0) if v is not None)
 
     def fail(line: int, reason: str, cells: list[str]) -> None:
         nonlocal error_count
@@ -745,7 +748,13 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
         if payee == description:
             description = ""
         category = clean_cell(cells[mapping.category], 200) if mapping.category is not None else None
-        rows.append(ParsedRow(line, day, amount + 0, payee, description, category or None))
+        currency = None
+        if mapping.currency is not None:
+            currency = cells[mapping.currency].strip().upper()
+            if not re.fullmatch(r"[A-Z]{3}", currency):
+                fail(line, f"“{clean_cell(currency, 40)}” is not a currency code such as EUR", cells)
+                continue
+        rows.append(ParsedRow(line, day, amount + 0, payee, description, category or None, currency=currency))
     if not width_checked:
         raise ImportFileError("The file has no data rows.")
     if not rows and not error_count:
@@ -1231,6 +1240,12 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
     ``decisions`` ({line: include}) is the user's word: a duplicate with True is imported anyway,
     a new row or a line with an error with False is left out."""
     account = get_account(session, user_id, account_id)
+    statement_currencies = [c for c in parsed.info.get("currencies", []) if c != account.currency]
+    if parsed.format == "ofx" and statement_currencies:
+        raise ImportFileError(f"This statement is in {', '.join(statement_currencies)} (its CURDEF) and the "
+                              f"account “{account.name}” is in {account.currency}: choose an account in "
+                              f"{statement_currencies[0]}, or create one.")
+    digits = min(fx.minor_digits(account.currency), 2)   # no half yen
     choices = _decisions(decisions)
     kinds, names = _categories(session, user_id)
     remembered = remembered_mappings(session, user_id)
@@ -1257,7 +1272,13 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
         external_id = row.external_id
         status, reason = NEW, ""
         id_taken = False
-        if cents == 0:
+        if row.currency is not None and row.currency != account.currency:
+            status, reason = ERROR, (f"In {row.currency}, but the account is in {account.currency}: not imported "
+                                     "(import it into an account in that currency).")
+        elif row.amount != row.amount.quantize(Decimal(1).scaleb(-digits)):
+            status, reason = ERROR, (f"{row.amount} is finer than {account.currency} allows "
+                                     f"({digits or 'no'} decimals).")
+        elif cents == 0:
             status, reason = SKIPPED, "The amount is zero."
         elif external_id and external_id in known_ids:
             status, reason, id_taken = DUPLICATE, f"Already imported (bank id {external_id}).", True
@@ -1300,7 +1321,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
             if file_key not in names:
                 reason = f"Unknown category “{row.category[:60]}”: left uncategorized."
 
-        include = status == NEW
+        include = status == NEW or (status == ERROR and choices.get(row.line, True))
         choice = choices.get(row.line)
         if choice is not None and status in (NEW, DUPLICATE):
             if status == DUPLICATE and choice:

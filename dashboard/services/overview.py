@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Account, MonthlyRollup, Transaction
 
+from . import fx
 from .cache import cached
 from .periods import add_months, compare, month_end, month_start
 from .sql import cents
@@ -44,17 +45,18 @@ def net_by_account(session: Session, user_id: int, as_of: date | None = None):
 def account_balances(session: Session, user_id: int, *, as_of: date | None = None,
                      include_archived: bool = False) -> pd.DataFrame:
     """One row per account: id, name, type, archived, balance_cents (opening balance plus every
-    transaction up to ``as_of``)."""
+    transaction up to ``as_of``, in the account's currency), currency."""
     sums = net_by_account(session, user_id, as_of)
     stmt = (select(Account.id, Account.name, Account.type, Account.archived,
-                   (cents(Account.opening_balance) + func.coalesce(sums.c.moved, 0)).label("balance_cents"))
+                   (cents(Account.opening_balance) + func.coalesce(sums.c.moved, 0)).label("balance_cents"),
+                   Account.currency)
             .outerjoin(sums, sums.c.account_id == Account.id)
             .where(Account.user_id == user_id)
             .order_by(Account.archived, Account.name))
     if not include_archived:
         stmt = stmt.where(Account.archived.is_(False))
     frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["id", "name", "type", "archived", "balance_cents"])
+                         columns=["id", "name", "type", "archived", "balance_cents", "currency"])
     frame["balance_cents"] = pd.to_numeric(frame["balance_cents"]).astype("int64")
     return frame
 
@@ -81,6 +83,13 @@ def period_totals(session: Session, user_id: int, start: date, end: date) -> Per
     income = aggregate(session, user_id, _flow_filters("income", start, end), [])
     spending = aggregate(session, user_id, _flow_filters("spending", start, end), [])
     return PeriodTotals(int(income["total_cents"].iloc[0]), int(spending["total_cents"].iloc[0]))
+
+
+@cached
+def conversion_note(session: Session, user_id: int, start: date, end: date):
+    """What the totals of [start, end] converted into the base currency and what had no rate
+    (services/fx.py: conversion_of); None when every account is in the base currency."""
+    return fx.conversion_of(session, user_id, start, end)
 
 
 @cached

@@ -291,16 +291,26 @@ def shift(session: Session, user_id: int) -> None:
         session.execute(insert(table).from_select(cols, union_all(*parts)))
 
 
-def compact(session: Session, user_id: int, months: Iterable[date]) -> None:
+def compact(session: Session, user_id: int, months: Iterable[date], *, only_changed: bool = False) -> None:
     """Fold the user's spending and income rows of these months, in every roll-up, into one row per key
-    (after :func:`shift`), dropping keys that sum to nothing. Costs the roll-up rows, not the raw rows."""
+    (after :func:`shift`), dropping keys that sum to nothing. Costs the roll-up rows, not the raw rows.
+    ``only_changed``: only the rows whose category and payee are among those of :data:`CHANGE_TOTALS`
+    (the only keys a shift from it can have given a second row)."""
     month_list = sorted({month_start(m) for m in months})
     if not month_list:
         return
+    t = CHANGE_TOTALS.c
+    none = literal(-1)
+    categories = union_all(select(func.coalesce(t.old_category, none)), select(func.coalesce(t.new_category, none)))
+    payees = union_all(select(t.old_payee), select(t.new_payee))
     for table, names, _e, _t in _shift_specs(session):
         period = table.day if table is DailyRollup else table.month
         in_months = _in_months(period, month_list) if table is DailyRollup else period.in_(month_list)
         scope = [table.user_id == user_id, table.flow.in_(("spending", "income")), in_months]
+        if only_changed and _by_account_category(table):
+            scope.append(func.coalesce(table.category_id, none).in_(categories))
+        if only_changed and "payee" in names:
+            scope.append(table.payee.in_(payees))
         last = session.scalar(select(func.max(table.id)).where(*scope))
         if last is None:
             continue

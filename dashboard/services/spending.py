@@ -36,8 +36,8 @@ from models import (
     band_bounds,
 )
 
-from . import rollup
-from .cache import cached
+from . import fx, rollup
+from .cache import cached, transaction_memo
 from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
@@ -214,9 +214,10 @@ def _source(user_id: int, flow: str, *, with_transaction: bool) -> tuple:
             Transaction.payee, Transaction.description, [Expense.user_id == user_id], join)
 
 
-def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> tuple[list[int], bool] | None:
+def _category_ids(session: Session, user_id: int, filters: SpendingFilters,
+                  parents: dict[int, int | None] | None = None) -> tuple[list[int], bool] | None:
     """The selected categories with their children, and whether "uncategorised" is selected.
-    None when no category filter is set."""
+    None when no category filter is set. ``parents``: the user's tree when the caller has it already."""
     if not filters.category_ids:
         return None
     chosen = set(filters.category_ids)
@@ -225,8 +226,9 @@ def _category_ids(session: Session, user_id: int, filters: SpendingFilters) -> t
     ids: set[int] = set()
     if chosen:
         # A category selects everything below it, at any depth (the user's tree; others' ids vanish).
-        rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
-        parents = {r.id: r.parent_id for r in rows}
+        if parents is None:
+            rows = session.execute(select(Category.id, Category.parent_id).where(visible_to(user_id))).all()
+            parents = {r.id: r.parent_id for r in rows}
         ids = subtree(parents, [c for c in chosen if c in parents])
     return sorted(ids), wants_none
 
@@ -268,6 +270,24 @@ def _has_fts(session: Session) -> bool:
     return _FTS_TABLES[key]
 
 
+FTS_LIST_MAX = 2000  # matches of a full-text query remembered as a list (more: the query runs in each read)
+
+
+def _fts_rowids(session: Session, query: str) -> list[int] | None:
+    """The rowids a full-text query matches, read once per database transaction when there are at most
+    FTS_LIST_MAX of them (description-only matches usually are few), so the explorer's three reads and
+    the previous period do not each walk the index's posting lists again; None: use the query itself."""
+    memo = transaction_memo(session)
+    if memo is None:
+        return None
+    key = ("fts", query)
+    if key not in memo:
+        rows = session.execute(text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :q LIMIT :n"),
+                               {"q": query, "n": FTS_LIST_MAX + 1}).scalars().all()
+        memo[key] = list(rows) if len(rows) <= FTS_LIST_MAX else None
+    return memo[key]
+
+
 FTS_MIN_DAYS = 32  # shorter ranges: reading the range's rows costs less than every match of all time
 
 
@@ -287,9 +307,11 @@ def _text_ids(session: Session, user_id: int, text: str, start: date, end: date,
             # The index drops the rows whose payee matches too, when it folds case as LIKE does (ASCII);
             # the LIKE above stays the rule either way.
             query = f"description : {phrase}" + (f" NOT payee : {phrase}" if text.isascii() else "")
-        matches = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
-            .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
-        where.append(Transaction.id.in_(matches))
+        found = _fts_rowids(session, query)
+        if found is None:
+            found = text_sql("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH :fts_query") \
+                .bindparams(bindparam("fts_query", query, unique=True)).columns(column("rowid", Integer))
+        where.append(Transaction.id.in_(found))
     elif description_only:
         where.append(contains(session, Transaction.description, text))
     else:
@@ -468,28 +490,110 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
 
 def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
               start: date | None = None, end: date | None = None, order_by_total: bool = False,
-              limit: int | None = None) -> pd.DataFrame:
+              limit: int | None = None, conversion: fx.Conversion | None = None,
+              parents: dict[int, int | None] | None = None) -> pd.DataFrame:
     """SUM and COUNT of the flow's amounts grouped by ``keys`` (category_id, bucket, day, payee,
-    account_id) over [start, end] (default: the filters' range). One SQL statement (see _parts)."""
+    account_id) over [start, end] (default: the filters' range), in the user's base currency.
+
+    One currency (every chosen account in the base currency): one SQL statement (see _parts), nothing
+    else. Several: the same statement for the accounts in the base currency, UNION ALL the other
+    accounts' rows grouped by the keys and fx.CONVERSION_UNIT (day, account, category), each group
+    converted in SQL at its day's rate (services/fx.py: converted_select), then grouped by the keys:
+    still one statement, as few rows out. Money without a rate is left out and recorded in
+    ``conversion``."""
     start = start or filters.start
     end = end or filters.end
-    categories = _category_ids(session, user_id, filters)
-    parts = _parts(session, user_id, filters, start, end, keys, categories)
-    if len(parts) == 1:
-        combined = parts[0].subquery()
+    currencies = fx.account_currencies(session, user_id)
+    base_ids, foreign_ids = currencies.split(filters.account_ids)
+    if not foreign_ids:
+        categories = _category_ids(session, user_id, filters, parents)
+        parts = _parts(session, user_id, filters, start, end, keys, categories)
+        if len(parts) == 1:   # one GROUP BY answers it: no second GROUP BY around it
+            stmt = parts[0]
+            if order_by_total:
+                chosen = stmt.selected_columns
+                stmt = stmt.order_by(chosen.total_cents.desc(), *[chosen[k] for k in keys])
+            if limit:
+                stmt = stmt.limit(limit)
+            return _frame(session.execute(stmt).all(), keys)
+        return _frame(session.execute(_grouped(union_all(*parts).subquery(), keys, order_by_total=order_by_total,
+                                               limit=limit)).all(), keys)
+    unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
+    foreign = _grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end, parents),
+                       unit).subquery()
+    book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
+                         start, end)
+    converted = fx.converted_select(session, currencies, foreign_ids, book, foreign, keys, start, end)
+    if converted is not None:
+        parts = [converted.select]
+        if base_ids:
+            native = _grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, start, end, parents),
+                              keys)
+            parts.append(native.add_columns(literal(0).label("overflow")))
+        combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+        rows = session.execute(_grouped(combined, keys, order_by_total=order_by_total, limit=limit,
+                                        overflow=True)).all()
+        if not any(row[-1] for row in rows):   # else a product beyond 64 bits (SQLite): exactly, in Python
+            if conversion is not None:
+                converted.record(session, conversion)
+            return _frame([row[:-1] for row in rows], keys)
+    return _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
+                                book, order_by_total, limit, conversion, parents)
+
+
+def _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids, book,
+                         order_by_total, limit, conversion, parents=None) -> pd.DataFrame:
+    """``aggregate`` for several currencies with the groups converted in Python (fx.convert_frame): the
+    same rule as converted_select, for the rare group whose product does not fit SQLite's integers.
+    Also the reference the tests hold the SQL path to."""
+    unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
+    foreign = _frame(session.execute(_grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids),
+                                                     unit, start, end, parents), unit)).all(), unit)
+    parts = [fx.convert_frame(foreign, currencies, book, conversion)]
+    if base_ids:
+        parts.append(_frame(session.execute(_grouped(_union(
+            session, user_id, replace(filters, account_ids=base_ids), keys, start, end, parents), keys)).all(), keys))
+    combined = pd.concat(parts, ignore_index=True)
+    if keys:
+        combined = combined.groupby(keys, as_index=False, dropna=False, sort=False)[
+            ["total_cents", "row_count"]].sum()
     else:
-        combined = union_all(*parts).subquery()
+        combined = pd.DataFrame({"total_cents": [int(combined["total_cents"].sum())],
+                                 "row_count": [int(combined["row_count"].sum())]})
+    if order_by_total:
+        combined = combined.sort_values(["total_cents", *keys], ascending=[False, *([True] * len(keys))],
+                                        kind="stable")
+    if limit:
+        combined = combined.head(limit)
+    combined = combined.reset_index(drop=True)[[*keys, "total_cents", "row_count"]]
+    for name in ("total_cents", "row_count"):
+        combined[name] = combined[name].astype("int64")
+    return combined
+
+
+def _union(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], start: date, end: date,
+           parents: dict[int, int | None] | None = None):
+    """The parts (see _parts) as one subquery."""
+    categories = _category_ids(session, user_id, filters, parents)
+    parts = _parts(session, user_id, filters, start, end, keys, categories)
+    return parts[0].subquery() if len(parts) == 1 else union_all(*parts).subquery()
+
+
+def _grouped(combined, keys: list[str], *, order_by_total: bool = False, limit: int | None = None,
+             overflow: bool = False) -> Select:
+    """SUM of total_cents and row_count (and overflow) of a subquery, grouped by ``keys``."""
     key_cols = [combined.c[k] for k in keys]
     total = func.sum(combined.c.total_cents)
     stmt = select(*key_cols, total.label("total_cents"), func.sum(combined.c.row_count).label("row_count"))
+    if overflow:
+        stmt = stmt.add_columns(func.sum(combined.c.overflow).label("overflow"))
     if keys:
         stmt = stmt.group_by(*key_cols)
     if order_by_total:
         stmt = stmt.order_by(total.desc(), *key_cols)
     if limit:
         stmt = stmt.limit(limit)
-    rows = session.execute(stmt).all()
-    return _frame(rows, keys)
+    return stmt
 
 
 def _frame(rows, keys: list[str]) -> pd.DataFrame:
@@ -574,6 +678,9 @@ class Exploration:
     total_cents: int
     row_count: int
     comparison: Comparison | None = None  # what the period is compared with (partial when running)
+    # Accounts in other currencies than the base: what was converted and what had no rate (else None)
+    conversion: fx.Conversion | None = None
+    previous_conversion: fx.Conversion | None = None
 
     @property
     def empty(self) -> bool:
@@ -587,17 +694,24 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
     period is compared with the same days of the previous one (services/periods.compare)."""
     grain = filters.effective_grain
     time_key = "bucket" if grain == "month" else "day"
-    over_time = aggregate(session, user_id, filters, [time_key, "category_id"])
+    currencies = fx.account_currencies(session, user_id)
+    converting = bool(currencies.split(filters.account_ids)[1])
+    conversion = fx.Conversion(currencies.base) if converting else None
+    previous_conversion = fx.Conversion(currencies.base) if converting else None
+    categories = category_frame(session, user_id)
+    tree = parents_map(categories) if filters.category_ids else None   # read once for the three reads
+    over_time = aggregate(session, user_id, filters, [time_key, "category_id"], parents=tree, conversion=conversion)
     if time_key == "day":
         over_time = _to_buckets(over_time, grain)
-    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10)
+    payees = aggregate(session, user_id, filters, ["payee"], order_by_total=True, limit=10, parents=tree)
     by_category = _summed(over_time, ["category_id"])
     comparison = compare(filters.start, filters.end, today or date.today())
     prev_start, prev_end = comparison.previous
-    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end)
+    previous = aggregate(session, user_id, filters, ["category_id"], start=prev_start, end=prev_end, parents=tree,
+                         conversion=previous_conversion)
     return Exploration(
         filters=filters,
-        categories=category_frame(session, user_id),
+        categories=categories,
         by_category=by_category,
         over_time=over_time,
         payees=payees,
@@ -606,6 +720,8 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
         comparison=comparison,
         total_cents=int(by_category["total_cents"].sum()) if not by_category.empty else 0,
         row_count=int(by_category["row_count"].sum()) if not by_category.empty else 0,
+        conversion=conversion,
+        previous_conversion=previous_conversion,
     )
 
 
@@ -684,7 +800,7 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
                              Transaction.description.label("description"),
                              category_col.label("category_id"), Account.name.label("account"),
-                             cents(amount_col).label("amount_cents"))
+                             cents(amount_col).label("amount_cents"), Account.currency.label("currency"))
             .join(Account, Account.id == account_col))
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
@@ -720,12 +836,19 @@ def _label_order(labels: dict[int | None, str], category_col):
     return case(rank, value=category_col, else_=ranked.index(None))
 
 
-ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category", "account", "amount_cents"]
+ROW_COLUMNS = ["id", "transaction_id", "date", "payee", "description", "category", "account", "amount_cents",
+               "currency"]
 
 
 def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
               sort_model: list | None = None) -> pd.DataFrame:
     """One page of matching rows (never more than 500), sorted as asked (whitelisted columns only)."""
+    return pd.DataFrame(page_records(session, user_id, filters, start_row, end_row, sort_model), columns=ROW_COLUMNS)
+
+
+def page_records(session: Session, user_id: int, filters: SpendingFilters, start_row: int, end_row: int,
+                 sort_model: list | None = None) -> list[dict]:
+    """``rows_page`` as the grid takes it: one dict per row (ROW_COLUMNS)."""
     start_row = max(0, int(start_row or 0))
     size = max(1, min(500, int(end_row or start_row + 100) - start_row))
     stmt = _rows_select(session, user_id, filters)
@@ -739,10 +862,9 @@ def rows_page(session: Session, user_id: int, filters: SpendingFilters, start_ro
             order.append(column.desc() if item.get("sort") == "desc" else column.asc())
     order += [subq.c.date.desc(), subq.c.id.desc()]
     rows = session.execute(select(subq).order_by(*order).offset(start_row).limit(size)).all()
-    records = [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
-                "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
-                "account": r.account, "amount_cents": int(r.amount_cents)} for r in rows]
-    return pd.DataFrame(records, columns=ROW_COLUMNS)
+    return [{"id": r.id, "transaction_id": r.transaction_id, "date": str(r.date), "payee": r.payee,
+             "description": r.description, "category": labels.get(r.category_id, UNCATEGORIZED_LABEL),
+             "account": r.account, "amount_cents": int(r.amount_cents), "currency": r.currency} for r in rows]
 
 
 def tag_names_of(session: Session, user_id: int, transaction_id_col):
@@ -766,21 +888,22 @@ class SpendingRow(NamedTuple):
     category: str
     account: str
     amount_cents: int
+    currency: str   # the account's: the amount is in it
     tags: str
 
 
 def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[SpendingRow]:
     """Every matching row, streamed in chunks (for the CSV download), newest first: date, payee,
-    description, category (its whole path), account, amount_cents, tags."""
+    description, category (its whole path), account, amount_cents, currency (the account's), tags."""
     labels = _category_labels(session, user_id)
     subq = _rows_select(session, user_id, filters).subquery()
     stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category_id, subq.c.account,
-                   subq.c.amount_cents, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
+                   subq.c.amount_cents, subq.c.currency, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
     for row in session.execute(stmt):
         yield SpendingRow(row.date, row.payee, row.description, labels.get(row.category_id, UNCATEGORIZED_LABEL),
-                          row.account, row.amount_cents, row.tags)
+                          row.account, row.amount_cents, row.currency, row.tags)
 
 
 def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> SpendingFilters:

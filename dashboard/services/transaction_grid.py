@@ -136,7 +136,7 @@ SORTABLE = {"date": "date", "payee": "payee", "description": "description", "amo
             "amount_cents": "amount", "kind": "kind", "kind_label": "kind"}
 
 PAGE_COLUMNS = ["id", "version", "date", "payee", "description", "kind", "amount_cents", "account_id",
-                "account", "category_id", "category", "lines", "transfer_group"]
+                "account", "category_id", "category", "lines", "transfer_group", "currency"]
 
 
 def _order(sort_model) -> list[tuple[str, bool]]:
@@ -191,7 +191,8 @@ def page_query(session: Session, user_id: int, filters: LedgerFilters, start_row
                      "amount": inner.c.amount_cents}
     return (select(inner.c.id, inner.c.version, inner.c.date, inner.c.payee, inner.c.description, inner.c.kind,
                    inner.c.amount_cents, inner.c.account_id, Account.name.label("account"), inner.c.category_id,
-                   label.label("category"), lines.label("lines"), inner.c.transfer_group)
+                   label.label("category"), lines.label("lines"), inner.c.transfer_group,
+                   Account.currency.label("currency"))
             .select_from(inner)
             .join(Account, and_(Account.id == inner.c.account_id, Account.user_id == user_id))
             .outerjoin(cat, cat.id == inner.c.category_id)
@@ -218,10 +219,22 @@ def rows_page(session: Session, user_id: int, filters: LedgerFilters, start_row,
 
 
 def summary(session: Session, user_id: int, filters: LedgerFilters) -> dict[str, int]:
-    """How many transactions match, and their sum (cents): money in minus money out."""
-    row = session.execute(select(func.count(), cents_sum(Transaction.amount))
-                          .where(*_where(session, user_id, filters))).one()
-    return {"count": int(row[0] or 0), "total_cents": int(row[1] or 0)}
+    """How many transactions match, and their sum (cents): money in minus money out. ``by_currency``:
+    the sum per account currency when the matching rows are in more than one (amounts in different
+    currencies are not added up; the explorer converts)."""
+    where = _where(session, user_id, filters)
+    row = session.execute(select(func.count(), cents_sum(Transaction.amount)).where(*where)).one()
+    out = {"count": int(row[0] or 0), "total_cents": int(row[1] or 0)}
+    currencies = session.execute(select(Account.currency).where(Account.user_id == user_id)
+                                 .group_by(Account.currency)).all()
+    if len(currencies) > 1:
+        per = session.execute(
+            select(Account.currency, cents_sum(Transaction.amount))
+            .join(Account, and_(Account.id == Transaction.account_id, Account.user_id == Transaction.user_id))
+            .where(*where).group_by(Account.currency).order_by(Account.currency)).all()
+        if len(per) > 1:
+            out["by_currency"] = {c: int(v or 0) for c, v in per}
+    return out
 
 
 def grid_records(frame: pd.DataFrame) -> list[dict]:
@@ -244,7 +257,7 @@ def grid_records(frame: pd.DataFrame) -> list[dict]:
             "amount_cents": int(row.amount_cents), "amount": units(int(row.amount_cents)),
             "account_id": int(row.account_id), "account": row.account, "category_id": key,
             "category": row.category if isinstance(row.category, str) else None, "lines": int(row.lines),
-            "tags": getattr(row, "tags", ""),
+            "tags": getattr(row, "tags", ""), "currency": row.currency,  # the account's: amounts are in it
         })
     return records
 
@@ -318,14 +331,14 @@ def edit_cell(session: Session, user_id: int, transaction_id, *, expected_versio
 
 
 def create_entry(session: Session, user_id: int, *, kind, account_id, date, amount, to_account_id=None,
-                 category_id=None, payee="", description="") -> list[Transaction]:
+                 category_id=None, payee="", description="", to_amount=None) -> list[Transaction]:
     """The add form: spending (a positive amount is money spent, a negative one a refund), income (a
     positive amount), or a transfer between two of the user's accounts (two linked legs)."""
     if kind not in KINDS:
         raise ServiceError("Choose spending, income or a transfer.", "kind")
     if kind == "transfer":
         legs = tx_service.create_transfer(session, user_id, from_account_id=account_id, to_account_id=to_account_id,
-                                          date=date, amount=amount, description=description)
+                                          date=date, amount=amount, description=description, to_amount=to_amount)
         return list(legs)
     value = parse_amount(amount, allow_negative=kind == "expense", allow_zero=False)
     category = None if category_id in (None, "") else category_id

@@ -203,24 +203,33 @@ def delete_transaction(session: Session, user_id: int, transaction_id) -> list[i
 
 
 def create_transfer(session: Session, user_id: int, *, from_account_id, to_account_id, date, amount,
-                    description: str = "") -> tuple[Transaction, Transaction]:
-    """Move money between two of the user's accounts: two legs, never spending or income."""
+                    description: str = "", to_amount=None) -> tuple[Transaction, Transaction]:
+    """Move money between two of the user's accounts: two legs, never spending or income. Between
+    accounts in two currencies each leg has its own amount: ``amount`` left the source (in its
+    currency), ``to_amount`` arrived (in the target's); their ratio is the rate the bank applied
+    (fx.implied_rate). In one currency ``to_amount`` is left out (or equal to ``amount``)."""
     source = get_account(session, user_id, from_account_id)
     target = get_account(session, user_id, to_account_id)
     if source.id == target.id:
         raise ServiceError("Choose two different accounts.", "to_account")
-    if source.currency != target.currency:
-        # One amount for both legs would be wrong; two amounts (and the implied rate) are issue 17's
-        # transfers across currencies, not built yet.
-        raise ServiceError(f"“{source.name}” is in {source.currency} and “{target.name}” in {target.currency}: "
-                           "transfers between currencies are not supported yet.", "to_account")
     value = fx.check_amount(parse_amount(amount, allow_zero=False), source.currency)
+    if source.currency != target.currency:
+        if to_amount is None or str(to_amount).strip() == "":
+            raise ServiceError(f"“{source.name}” is in {source.currency} and “{target.name}” in {target.currency}: "
+                               f"enter the amount that arrived in {target.currency}.", "to_amount")
+        arrived = fx.check_amount(parse_amount(to_amount, field="to_amount", allow_zero=False), target.currency,
+                                  "to_amount")
+    else:
+        arrived = value
+        if to_amount is not None and str(to_amount).strip() != "" and \
+                parse_amount(to_amount, field="to_amount", allow_zero=False) != value:
+            raise ServiceError("Both accounts are in one currency: the same amount leaves and arrives.", "to_amount")
     day = parse_date(date)
     group = str(uuid.uuid4())
     text = clean_text(description, field="description", max_length=500)
     out_leg = Transaction(user_id=user_id, account_id=source.id, date=day, amount=-value, kind="transfer",
                           payee=f"Transfer to {target.name}", description=text, transfer_group=group)
-    in_leg = Transaction(user_id=user_id, account_id=target.id, date=day, amount=value, kind="transfer",
+    in_leg = Transaction(user_id=user_id, account_id=target.id, date=day, amount=arrived, kind="transfer",
                          payee=f"Transfer from {source.name}", description=text, transfer_group=group)
     session.add_all([out_leg, in_leg])
     session.flush()
@@ -261,7 +270,8 @@ def restore_transaction(session: Session, user_id: int, snapshot) -> list[Transa
                 raise TypeError
             created = create_transfer(session, user_id, from_account_id=out_leg["account_id"],
                                       to_account_id=in_leg["account_id"], date=out_leg["date"],
-                                      amount=in_leg["amount"], description=out_leg["description"])
+                                      amount=str(-Decimal(str(out_leg["amount"]))), to_amount=in_leg["amount"],
+                                      description=out_leg["description"])
             for tx, leg in zip(created, (out_leg, in_leg), strict=True):
                 if tx.payee != leg["payee"] or leg.get("notes"):
                     update_transaction(session, user_id, tx.id, expected_version=tx.version,
