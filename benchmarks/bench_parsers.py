@@ -121,7 +121,7 @@ def make_archive(rows_limit: int, bytes_limit: int) -> tuple[bytes, int]:
     from dashboard.services import archive as ex
     columns = ex.MEMBERS["transactions.csv"]
     header = ",".join(columns) + "\n"
-    accounts = ",".join(ex.MEMBERS["accounts.csv"]) + "\n1,Checking,checking,0.00,0\n"
+    accounts = ",".join(ex.MEMBERS["accounts.csv"]) + "\n1,Checking,checking,USD,0.00,0\n"
     budget = bytes_limit - len(header) - len(accounts) - 4096
     rows = rows_limit - 1
     per_row = budget // rows

@@ -64,3 +64,64 @@ def unit_of_work(work: Callable[..., T], *args, **kwargs) -> Outcome[T]:
         session.rollback()
         raise
     return Outcome(value=value)
+
+
+# -- forms that write: one shape for the pages whose buttons write and answer with an alert -----------
+
+def alert(message, color: str = "success", **props):
+    """The dismissable alert a form answers with (success, or ``"danger"`` for a refusal)."""
+    import dash_bootstrap_components as dbc
+    return dbc.Alert(message, color=color, class_name="py-2 mb-2", dismissable=True, **props)
+
+
+def bump(counter) -> int:
+    """The next value of a page's refresh counter (a Store), whatever the client sent."""
+    return (counter if isinstance(counter, int) and not isinstance(counter, bool) else 0) + 1
+
+
+def form_write(work: Callable[[], T], say: Callable[[T], object], *, error_id: str, done_id: str | None = None):
+    """Run ``work()`` as a unit of work and answer with an alert: ``say(value)`` (computed inside the
+    unit of work, before the commit expires the rows) on success, the ServiceError's message on a
+    refusal. Returns ``(alert, outcome)``; ``outcome.value`` is what ``say`` returned."""
+    done = unit_of_work(lambda: say(work()))
+    if not done.ok:
+        return alert(done.message, "danger", id=error_id), done
+    return (alert(done.value, id=done_id) if done_id else alert(done.value)), done
+
+
+# -- grids that write: dash-ag-grid's cellValueChanged, one unit of work per edit --------------------
+
+def cell_value(change: dict):
+    """The edited value of a cellValueChanged event: dash-ag-grid 35 sends it as ``value`` (older
+    versions and its prop types say ``newValue``)."""
+    return change["value"] if "value" in change else change.get("newValue")
+
+
+def grid_edits(changes, edit: Callable[[dict, object, object], T],
+               label: Callable[[dict, object], str | None] = lambda _row, _column: None):
+    """Apply a grid's edits (one event or a list of them, whatever the client sent), each its own unit
+    of work: ``edit(row, column, value)`` with the event's row data (a dict), column id and new value.
+    Returns ``(problems, saved)``: the messages of the refused edits (a Conflict's as it is, others
+    after ``label(row, column)`` when it gives one) and ``(column, value)`` of the committed ones."""
+    problems, saved = [], []
+    for change in changes if isinstance(changes, list) else [changes]:
+        change = change if isinstance(change, dict) else {}
+        row = change.get("data") if isinstance(change.get("data"), dict) else {}
+        column = change.get("colId")
+        done = unit_of_work(edit, row, column, cell_value(change))
+        if done.conflict:
+            problems.append(done.message)
+        elif not done.ok:
+            prefix = label(row, column)
+            problems.append(f"{prefix}: {done.message}" if prefix else done.message)
+        else:
+            saved.append((column, done.value))
+    return problems, saved
+
+
+def problems_alert(problems: list[str], **props):
+    """The refused edits of a grid, one line each."""
+    import dash_bootstrap_components as dbc
+    from dash import html
+    return dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2", dismissable=True,
+                     **props)

@@ -26,8 +26,17 @@ NAMING_CONVENTION = {
 }
 
 CENT = Decimal("0.01")
-# Largest amount a BIGINT of cents can hold, kept well inside float-free territory.
-MAX_CENTS = 10**15  # 10 trillion in currency units
+# Sums cannot overflow (issue 13, item 10): every sum the app computes adds one user's amounts, from at
+# most two tables that grow with the data (transactions and their expense lines, or transactions and
+# the accounts' opening balances). With each amount at most MAX_CENTS and each user at most
+# MAX_USER_ROWS transactions and MAX_USER_ROWS expense lines, such a sum stays below
+# 2 * MAX_CENTS * MAX_USER_ROWS = 8e18 < 2**63 - 1 (a 64-bit integer: SQLite's SUM, PostgreSQL's
+# BIGINT roll-ups, pandas' int64). Amounts are hundredths of the major unit in every currency, so the
+# bound is ten billion yen, rupiah or dong as well as ten billion dollars (docs/security.md).
+MAX_CENTS = 10**12            # 10,000,000,000.00 in currency units
+MAX_USER_ROWS = 4_000_000     # transactions per user, and expense lines per user
+MAX_AMOUNT_TEXT = "10,000,000,000.00"
+assert 2 * MAX_CENTS * MAX_USER_ROWS < 2**63 - 1
 
 
 # Ids that grow with the number of transactions (about one per transaction, or more) can pass 2**31 on
@@ -66,12 +75,12 @@ def to_cents(value) -> int:
     # Size first, exactly: `dec * 100` rounds to the 28-digit context (1.000…0001 became 100 cents)
     # and overflows on huge exponents (decimal.Overflow instead of ValueError).
     if dec != 0 and dec.adjusted() > 15:
-        raise ValueError("amount is too large")
+        raise ValueError(f"amount is too large (at most {MAX_AMOUNT_TEXT})")
     if dec != dec.quantize(CENT):
         raise ValueError("amount has more than two decimals")
     cents_int = int(dec.scaleb(2))
     if abs(cents_int) > MAX_CENTS:
-        raise ValueError("amount is too large")
+        raise ValueError(f"amount is too large (at most {MAX_AMOUNT_TEXT})")
     return cents_int
 
 

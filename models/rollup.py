@@ -2,7 +2,16 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, SmallInteger, String, case
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    SmallInteger,
+    String,
+    case,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import BigId, db
@@ -42,6 +51,7 @@ class MonthlyRollup(db.Model):
 
     __tablename__ = "monthly_rollup"
     __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
         CheckConstraint("flow IN ('spending','income','net')", name="flow_known"),
         Index("ix_monthly_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id",
               "total_cents", "row_count"),
@@ -51,7 +61,7 @@ class MonthlyRollup(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)
@@ -65,6 +75,7 @@ class AmountRollup(db.Model):
 
     __tablename__ = "amount_rollup"
     __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
         CheckConstraint("flow IN ('spending','income')", name="flow_known"),
         Index("ix_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "account_id",
               "category_id", "total_cents", "row_count"),
@@ -75,7 +86,7 @@ class AmountRollup(db.Model):
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     band: Mapped[int] = mapped_column(SmallInteger)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)
@@ -87,6 +98,7 @@ class DailyRollup(db.Model):
 
     __tablename__ = "daily_rollup"
     __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
         CheckConstraint("flow IN ('spending','income')", name="flow_known"),
         Index("ix_daily_rollup_user_flow_day", "user_id", "flow", "day", "account_id", "category_id",
               "total_cents", "row_count"),
@@ -96,7 +108,7 @@ class DailyRollup(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     day: Mapped[date]
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)
@@ -109,6 +121,7 @@ class PayeeRollup(db.Model):
 
     __tablename__ = "payee_rollup"
     __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
         CheckConstraint("flow IN ('spending','income')", name="flow_known"),
         Index("ix_payee_rollup_user_flow_month", "user_id", "flow", "month", "payee", "account_id",
               "category_id", "total_cents", "row_count"),
@@ -119,7 +132,7 @@ class PayeeRollup(db.Model):
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     payee: Mapped[str] = mapped_column(String(200))
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int]
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)

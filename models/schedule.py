@@ -100,9 +100,9 @@ class ScheduleOccurrence(db.Model):
                              ondelete="CASCADE"),
         ForeignKeyConstraint(["transaction_id", "user_id"], ["transactions.id", "transactions.user_id"],
                              ondelete="CASCADE"),
-        UniqueConstraint("schedule_id", "occurs_on"),
-        # One real transaction pays at most one occurrence.
-        UniqueConstraint("transaction_id"),
+        UniqueConstraint("user_id", "schedule_id", "occurs_on"),
+        # One real transaction pays at most one occurrence (user_id first: unique within a shard).
+        UniqueConstraint("user_id", "transaction_id"),
         CheckConstraint("status IN ('paid','skipped')", name="status_known"),
         CheckConstraint("(status = 'paid') = (transaction_id IS NOT NULL)", name="paid_has_transaction"),
         Index("ix_schedule_occurrences_user_date", "user_id", "occurs_on"),

@@ -67,7 +67,7 @@ ACCEPTED = [
     ("  12 ", D("12.00")), ("$1,234.50", D("1234.50")), ("$ 1,234.50", D("1234.50")), ("1 234.50", D("1234.50")),
     ("€ 7.25", D("7.25")), ("7.25 USD", D("7.25")), ("+5", D("5.00")), (".5", D("0.50")), ("0", D("0.00")),
     ("0.00", D("0.00")), ("-0", D("0.00")), ("1234.500", D("1234.50")), ("1,000,000", D("1000000.00")),
-    ("10000000000000.00", D("10000000000000.00")), (1234, D("1234.00")), (12.5, D("12.50")), (0.1, D("0.10")),
+    ("10000000000.00", D("10000000000.00")), (1234, D("1234.00")), (12.5, D("12.50")), (0.1, D("0.10")),
 ]
 
 REFUSED = [
@@ -79,7 +79,7 @@ REFUSED = [
     ("1,2345.00", "not an amount"), ("1.2.3", "not an amount"), ("12.", "not an amount"),
     ("5$5", "not an amount"), ("$$5", "not an amount"), ("1 2 3", "not an amount"), ("１２３", "not an amount"),
     ("0x10", "not an amount"), ("1_000", "not an amount"), ("12abc", "not an amount"), ("(5", "not an amount"),
-    ("10000000000000.01", "too large"), ("9" * 100, "too large"), ("1" * 40 + ".001", "too large"),
+    ("10000000000.01", "too large"), ("9" * 100, "too large"), ("1" * 40 + ".001", "too large"),
     ("x" * 10_000, "not an amount"), ("5; DROP TABLE budgets", "not an amount"),
     (1e308, "not an amount"), (float("nan"), "not an amount"), (float("inf"), "not an amount"),
     (-5, "cannot be negative"), (True, "Enter an amount"), ([], "not an amount"), ({"a": 1}, "not an amount"),

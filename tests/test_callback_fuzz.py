@@ -10,6 +10,7 @@ import copy
 import json
 import threading
 
+import pytest
 from conftest import csrf_token, login
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -113,6 +114,69 @@ def test_wrong_types_in_every_callback_input_never_5xx_nor_change_a_row(app, cli
                 problems.append(f"{_name(spec)} {slot}={value!r}: changed rows in {changed}")
                 before = after
     assert not problems, "\n".join(problems)
+
+
+# The 31 callback/field pairs of issue 13 item 12 that answered 500, by kind (id, property, value):
+# a value outside the list, a non-integer counter, a grid event of the wrong shape, a list for a radio,
+# an infinite-model request past any row, a sort model of numbers.
+ISSUE_CASES = [
+    ("import-map-delimiter", "value", "not one of the options"),
+    ("import-map-delimiter", "value", ["|"]),
+    ("goals-refresh", "data", 1.5),
+    ("goals-refresh", "data", "x"),
+    ("goals-grid", "cellValueChanged", [1]),
+    ("import-rules-grid", "selectedRows", -1),
+    ("accounts-range", "value", ["12", "24"]),
+    ("transactions-grid", "getRowsRequest", {"startRow": 1e19, "endRow": 1e19 + 100, "sortModel": [], "filterModel": {}}),
+    ("transactions-grid", "getRowsRequest", {"startRow": 0, "endRow": 100, "sortModel": [1], "filterModel": {}}),
+    ("transactions-grid", "getRowsRequest", {"startRow": -5, "endRow": "x", "sortModel": [{"colId": 1, "sort": []}]}),
+]
+
+
+@pytest.mark.parametrize("ident, prop, value", ISSUE_CASES)
+def test_the_issues_wrong_inputs_never_5xx_nor_change_a_row(app, client, db_session, world, ident, prop, value):
+    """Every callback that reads (ident, prop), with that slot replaced, once per trigger."""
+    db_session.rollback()
+    before = whole_database(db_session)
+    assert login(client, world.b.email).status_code == 302
+    tried = 0
+    for key, spec in server_callbacks(app).items():
+        if spec.get("callback") is None:
+            continue
+        slots = [(group, i) for group in ("inputs", "state") for i, item in enumerate(spec[group])
+                 if item["id"] == ident and item["property"] == prop]
+        if not slots:
+            continue
+        with app.app_context(), app.test_request_context():
+            payloads = plan(key, spec, world)
+        for payload in payloads:
+            for group, i in slots:
+                forged = _with(payload, (group, i, None), value)
+                response = _post(app, client, forged)
+                tried += 1
+                assert response.status_code < 500, (_name(spec), response.status_code)
+                db_session.rollback()
+                assert whole_database(db_session) == before, _name(spec)
+    assert tried, f"no callback reads {ident}.{prop}"
+
+
+def test_infinity_inside_a_pattern_matching_id_gets_400(app, client, db_session, world):
+    assert login(client, world.b.email).status_code == 302
+    for key, spec in server_callbacks(app).items():
+        if spec.get("callback") is None:
+            continue
+        with app.app_context(), app.test_request_context():
+            payload = plan(key, spec, world)[0]
+        body = json.dumps(payload)
+        if '"index": ' not in body:
+            continue
+        for forged in (body.replace('"index": ', '"index": Infinity, "was": ', 1),
+                       body.replace('"index": ', '"index": NaN, "was": ', 1)):
+            with app.app_context():
+                response = client.post("/_dash-update-component", data=forged, content_type="application/json")
+            assert response.status_code == 400, (_name(spec), response.status_code)
+        return
+    pytest.fail("no callback with a pattern-matching id")
 
 
 def test_json_infinity_and_forged_bodies_get_400(app, client, db_session, world):

@@ -122,3 +122,43 @@ def test_currencies_existing_accounts_take_their_owners_currency(alembic_runner,
     assert "currency" not in {c["name"] for c in inspect(alembic_engine).get_columns("accounts")}
     with alembic_engine.connect() as conn:  # the accounts (and so their transactions) survived
         assert conn.scalar(text("SELECT count(*) FROM accounts")) == 2
+
+
+def test_citus_keys_keep_the_rows_and_refuse_another_users_account(alembic_runner, alembic_engine):
+    """0014: the roll-ups' account keys carry user_id (a roll-up row cannot name another user's
+    account), schedule_occurrences' unique keys too; rows survive the upgrade and the downgrade."""
+    from sqlalchemy.exc import IntegrityError
+
+    def connect():
+        conn = alembic_engine.connect()
+        if alembic_engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+            conn.commit()   # the PRAGMA outside a transaction, before begin()
+        return conn
+
+    alembic_runner.migrate_up_to("0013_currencies")
+    with alembic_engine.begin() as conn:
+        for uid in (1, 2):
+            conn.execute(text("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                              "VALUES (:id, :email, 'x', 'USD', 'h')"), {"id": uid, "email": f"u{uid}@example.com"})
+            conn.execute(text("INSERT INTO accounts (id, user_id, name, type, currency) "
+                              "VALUES (:id, :id, 'Main', 'checking', 'USD')"), {"id": uid})
+        conn.execute(text("INSERT INTO monthly_rollup (user_id, flow, month, account_id, total_cents, row_count) "
+                          "VALUES (1, 'spending', '2026-01-01', 1, 500, 1)"))
+    alembic_runner.migrate_up_to("0014_citus_keys")
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM monthly_rollup")) == 1
+    for table, extra in (("monthly_rollup", ""), ("daily_rollup", "")):
+        day = "month" if table == "monthly_rollup" else "day"
+        with pytest.raises(IntegrityError), connect() as conn, conn.begin():
+            conn.execute(text(f"INSERT INTO {table} (user_id, flow, {day}, account_id, total_cents, row_count) "
+                              f"VALUES (2, 'spending', '2026-01-01', 1, 5, 1){extra}"))
+    with connect() as conn, conn.begin():   # deleting the account still takes its roll-up rows with it
+        conn.execute(text("DELETE FROM accounts WHERE id = 1"))
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM monthly_rollup")) == 0
+    alembic_runner.migrate_down_to("0013_currencies")
+    names = {u["name"] for u in inspect(alembic_engine).get_unique_constraints("schedule_occurrences")}
+    assert "uq_schedule_occurrences_schedule_id_occurs_on" in names
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM accounts")) == 1

@@ -69,8 +69,8 @@ def test_to_cents_refuses_sub_cent_amounts(value):
         to_cents(value)
 
 
-@pytest.mark.parametrize("value", [Decimal("1E+999999"), "9" * 5000, Decimal("10000000000000.01"),
-                                   -10**14])
+@pytest.mark.parametrize("value", [Decimal("1E+999999"), "9" * 5000, Decimal("10000000000.01"),
+                                   -10**11, 10**12])
 def test_to_cents_refuses_huge_amounts(value):
     with pytest.raises(ValueError, match="too large"):
         to_cents(value)
@@ -204,7 +204,7 @@ def test_float_refused_on_update_too(db_session, make_user, make_account):
     ("7.25 USD", Decimal("7.25")),
     ("1.230", Decimal("1.23")),
     ("0", Decimal("0.00")),
-    ("10000000000000.00", Decimal("10000000000000.00")),  # the largest storable amount
+    ("10000000000.00", Decimal("10000000000.00")),  # the largest storable amount
     (Decimal("42.1"), Decimal("42.10")),
     (Decimal("99999999.99"), Decimal("99999999.99")),
     (17, Decimal("17.00")),
@@ -241,7 +241,7 @@ def test_parse_amount_accepts(typed, expected):
     (".", "not an amount"),
     ("0x10", "not an amount"),
     ("1_000", "not an amount"),
-    ("10000000000000.01", "too large"),
+    ("10000000000.01", "too large"),
     ("99999999999999999999", "too large"),
     ("9" * 5000, "too large"),
     ("1" * 40 + ".001", "too large"),

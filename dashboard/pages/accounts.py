@@ -22,8 +22,9 @@ from dashboard.figures.accounts import balance_history_figure, net_worth_figure
 from dashboard.formatting import format_money
 from dashboard.services import accounts as svc
 from dashboard.services import fx
+from dashboard.services.errors import ServiceError
 from dashboard.services.periods import add_months, month_start
-from dashboard.unit_of_work import unit_of_work
+from dashboard.unit_of_work import grid_edits, problems_alert, unit_of_work
 from models import ACCOUNT_TYPES, db
 
 dash.register_page(__name__, path="/accounts", name="Accounts", title="Accounts · Ledgerlens", order=4)
@@ -307,35 +308,20 @@ def edit_in_grid(changes, refresh):
     if not changes:
         return no_update, no_update
     viewer = require_viewer()
-    problems, done = [], []
-    for change in changes if isinstance(changes, list) else [changes]:
-        change = change if isinstance(change, dict) else {}
-        column = change.get("colId")
-        row = change.get("data") if isinstance(change.get("data"), dict) else {}
+
+    def edit(row, column, value):
         if column not in _GRID_FIELDS:
-            problems.append("That column cannot be edited.")
-            continue
-        outcome = unit_of_work(svc.update_account, db.session, viewer.user_id, row.get("id"),
-                               expected_version=row.get("version"), **{_GRID_FIELDS[column]: _new_value(change)})
-        if outcome.conflict:
-            problems.append(outcome.message)
-        elif not outcome.ok:
-            problems.append(f"{_GRID_LABELS[column].capitalize()}: {outcome.message}")
-        else:
-            done.append(_done_text(column, outcome.value))
+            raise ServiceError("That column cannot be edited.")
+        account = svc.update_account(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
+                                     **{_GRID_FIELDS[column]: value})
+        return _done_text(column, account)   # read before the commit expires the row
+    problems, saved = grid_edits(changes, edit, lambda _row, column: _GRID_LABELS.get(column, "").capitalize())
     if problems:
-        message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2",
-                            id=f"{P}-grid-error", dismissable=True)
+        message = problems_alert(problems, id=f"{P}-grid-error")
     else:
-        message = _alert(" ".join(done) or "Saved.")
+        message = _alert(" ".join(text for _column, text in saved) or "Saved.")
     # Always re-read: a refused edit goes back to the stored value, an accepted one gets its new version.
     return message, _bump(refresh)
-
-
-def _new_value(change: dict):
-    """The edited value of a cellValueChanged event: dash-ag-grid 35 sends it as ``value`` (older
-    versions and the docs say ``newValue``)."""
-    return change["value"] if "value" in change else change.get("newValue")
 
 
 def _done_text(column: str, account) -> str:

@@ -18,21 +18,13 @@ from dashboard.context import require_viewer
 from dashboard.formatting import format_date, format_money, format_number
 from dashboard.services import categories as svc
 from dashboard.services.errors import ServiceError
-from dashboard.unit_of_work import unit_of_work
+from dashboard.unit_of_work import alert, bump, form_write
 from models import db
 
 dash.register_page(__name__, path="/categories", name="Categories", title="Categories · Ledgerlens", order=7)
 
 P = "categories"
 NONE = "none"
-
-
-def _alert(message, color: str = "success", **props) -> dbc.Alert:
-    return dbc.Alert(message, color=color, class_name="py-2 mb-2", dismissable=True, **props)
-
-
-def _bump(counter) -> int:
-    return (counter if isinstance(counter, int) and not isinstance(counter, bool) else 0) + 1
 
 
 def _merge_modal() -> dbc.Modal:
@@ -209,10 +201,8 @@ def show_selected(category_id, _refresh):
 def _run(write, success):
     """Run one service write as a unit of work; say what was done (read before the commit, which
     expires the rows, and a merged or deleted category is gone after it), or why it was refused."""
-    done = unit_of_work(lambda: success(write()))
-    if not done.ok:
-        return _alert(done.message, "danger", id=f"{P}-error"), False
-    return _alert(done.value, id=f"{P}-done"), True
+    message, done = form_write(write, success, error_id=f"{P}-error", done_id=f"{P}-done")
+    return message, done.ok
 
 
 @callback(
@@ -233,7 +223,7 @@ def create(n_clicks, name, parent_id, kind, refresh):
     message, ok = _run(lambda: svc.create_category(db.session, viewer.user_id, name=name, parent_id=parent_id,
                                                    kind=kind),
                        lambda c: f"Created “{c.name}”.")
-    return message, _bump(refresh), "" if ok else no_update
+    return message, bump(refresh), "" if ok else no_update
 
 
 @callback(
@@ -255,7 +245,7 @@ def change(_rename, _recolor, _move, _hide, category_id, version, name, color, p
     viewer = require_viewer()
     trigger = ctx.triggered_id
     if category_id in (None, ""):
-        return _alert("Choose a category first.", "warning"), no_update
+        return alert("Choose a category first.", "warning"), no_update
     uid = viewer.user_id
     if trigger == f"{P}-rename":
         message, _ok = _run(lambda: svc.rename_category(db.session, uid, category_id, expected_version=version,
@@ -275,7 +265,7 @@ def change(_rename, _recolor, _move, _hide, category_id, version, name, color, p
         message, _ok = _run(toggle, lambda r: f"“{r[0].name}” is {'hidden' if r[1] else 'shown again'}.")
     else:
         return no_update, no_update
-    return message, _bump(refresh)
+    return message, bump(refresh)
 
 
 def _clash_table(clashes, currency: str):
@@ -315,7 +305,7 @@ def open_merge(_open, _cancel, source_id, target_id, version):
         plan = svc.merge_plan(db.session, viewer.user_id, source_id, target_id, expected_version=version)
     except ServiceError as exc:
         db.session.rollback()
-        return False, no_update, no_update, None, _alert(exc.message, "danger", id=f"{P}-error")
+        return False, no_update, no_update, None, alert(exc.message, "danger", id=f"{P}-error")
     pending = {"source": plan.source.id, "target": plan.target.id, "version": plan.source.version}
     return True, html.P(plan.message), _clash_table(plan.clashes, viewer.currency), pending, no_update
 
@@ -340,7 +330,7 @@ def confirm_merge(n_clicks, pending, budgets, refresh):
                                                     pending.get("target"), expected_version=pending.get("version"),
                                                     budgets=budgets),
                        lambda plan: f"Merged “{plan.source.name}” into “{plan.target.name}”: {plan.message[6:]}")
-    return False, message, _bump(refresh), pending.get("target") if ok else no_update
+    return False, message, bump(refresh), pending.get("target") if ok else no_update
 
 
 @callback(
@@ -367,7 +357,7 @@ def open_delete(_open, _cancel, category_id, move_to, version):
         target = svc.get_category(db.session, viewer.user_id, move_to) if move_to not in (None, "") else None
     except ServiceError as exc:
         db.session.rollback()
-        return False, no_update, None, _alert(exc.message, "danger", id=f"{P}-error")
+        return False, no_update, None, alert(exc.message, "danger", id=f"{P}-error")
     count = svc.usage(db.session, viewer.user_id).get(category.id, 0)
     where = f"move to “{target.name}”" if target else "become uncategorized"
     text = (f"Delete “{category.name}”? Its {format_number(count)} transaction{'s' if count != 1 else ''} {where}; its "
@@ -395,5 +385,5 @@ def confirm_delete(n_clicks, pending, refresh):
                                                    expected_version=pending.get("version"),
                                                    move_to=pending.get("move_to")),
                        lambda n: f"Deleted; {format_number(n)} transaction{'s' if n != 1 else ''} moved.")
-    return False, message, _bump(refresh), None if ok else no_update
+    return False, message, bump(refresh), None if ok else no_update
 

@@ -25,7 +25,7 @@ from dashboard.services import goals as svc
 from dashboard.services.accounts import TYPE_LABELS
 from dashboard.services.errors import ServiceError
 from dashboard.services.periods import add_months
-from dashboard.unit_of_work import unit_of_work
+from dashboard.unit_of_work import grid_edits, problems_alert, unit_of_work
 from models import db, to_cents
 
 dash.register_page(__name__, path="/goals", name="Goals", title="Goals · Ledgerlens", order=3)
@@ -636,11 +636,6 @@ _GRID_FIELDS = {"name": "name", "target": "target_amount", "target_date": "targe
 _GRID_LABELS = {"name": "name", "target": "target", "target_date": "target date"}
 
 
-def _new_value(change: dict):
-    """dash-ag-grid 35 sends the edited value as ``value`` (its prop types say ``newValue``)."""
-    return change["value"] if "value" in change else change.get("newValue")
-
-
 @callback(
     Output("goals-grid-message", "children"),
     Output("goals-refresh", "data", allow_duplicate=True),
@@ -652,22 +647,17 @@ def edit_in_grid(changes, refresh):
     if not changes:
         return no_update, no_update
     viewer = require_viewer()
-    problems = []
-    for change in changes if isinstance(changes, list) else [changes]:
-        column = change.get("colId")
-        row = change.get("data") or {}
+
+    def edit(row, column, value):
         if column not in _GRID_FIELDS:
-            problems.append("That column cannot be edited.")
-            continue
-        done = unit_of_work(svc.update_goal, db.session, viewer.user_id, row.get("id"),
-                            expected_version=row.get("version"), **{_GRID_FIELDS[column]: _new_value(change)})
-        if not done.ok:
-            name = row.get("name") if isinstance(row.get("name"), str) else "This goal"
-            problems.append(f"{name}, {_GRID_LABELS[column]}: {done.message}")
-    if problems:
-        message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2",
-                            id="goals-grid-error")
-    else:
-        message = _alert("Saved.")
+            raise ServiceError("That column cannot be edited.")
+        svc.update_goal(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
+                        **{_GRID_FIELDS[column]: value})
+
+    def label(row, column):
+        name = row.get("name") if isinstance(row.get("name"), str) else "This goal"
+        return f"{name}, {_GRID_LABELS[column]}" if column in _GRID_LABELS else None
+    problems, _saved = grid_edits(changes, edit, label)
+    message = problems_alert(problems, id="goals-grid-error") if problems else _alert("Saved.")
     # Always re-read: a refused edit goes back to the stored value, an accepted one gets its new version.
     return message, _bump(refresh)

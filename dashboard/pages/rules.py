@@ -22,7 +22,7 @@ from dashboard.services import tags as tag_service
 from dashboard.services.accounts import list_accounts
 from dashboard.services.categories import category_choices
 from dashboard.services.errors import ServiceError
-from dashboard.unit_of_work import unit_of_work
+from dashboard.unit_of_work import alert, bump, form_write, unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/rules", name="Rules", title="Rules and payees · Ledgerlens", order=8)
@@ -30,14 +30,6 @@ dash.register_page(__name__, path="/rules", name="Rules", title="Rules and payee
 P = "rules"
 FIELDS = [{"label": "Payee", "value": "payee"}, {"label": "Description", "value": "description"}]
 MATCHES = [{"label": label, "value": value} for value, label in rules.MATCH_LABELS.items()]
-
-
-def _alert(message, color: str = "success", **props) -> dbc.Alert:
-    return dbc.Alert(message, color=color, class_name="py-2 mb-2", dismissable=True, **props)
-
-
-def _bump(counter) -> int:
-    return (counter if isinstance(counter, int) and not isinstance(counter, bool) else 0) + 1
 
 
 def _undo_alert(text: str) -> dbc.Alert:
@@ -169,19 +161,20 @@ def save_or_delete(_save, _delete, field, match, pattern, low, high, account, ca
                    rule_id, refresh):
     viewer = require_viewer()
     if ctx.triggered_id == f"{P}-delete":
-        done = unit_of_work(rules.delete_rule, db.session, viewer.user_id, rule_id)
+        def work():
+            return rules.delete_rule(db.session, viewer.user_id, rule_id)
         text = "Rule deleted."
     elif ctx.triggered_id == f"{P}-save":
-        done = unit_of_work(rules.create_rule, db.session, viewer.user_id, field=field, match_type=match,
-                            pattern=pattern, amount_min=low, amount_max=high, account_id=account,
-                            category_id=category, tag_ids=tags if isinstance(tags, list) else [],
-                            new_tags=new_tags if isinstance(new_tags, str) else None, set_payee=payee)
+        def work():
+            return rules.create_rule(db.session, viewer.user_id, field=field, match_type=match, pattern=pattern,
+                                     amount_min=low, amount_max=high, account_id=account, category_id=category,
+                                     tag_ids=tags if isinstance(tags, list) else [],
+                                     new_tags=new_tags if isinstance(new_tags, str) else None, set_payee=payee)
         text = "Rule saved. Choose it on the right to apply it to the transactions already there."
     else:
         return no_update, no_update
-    if not done.ok:
-        return _alert(done.message, "danger", id=f"{P}-error"), no_update
-    return _alert(text, id=f"{P}-saved"), _bump(refresh)
+    message, done = form_write(work, lambda _rule: text, error_id=f"{P}-error", done_id=f"{P}-saved")
+    return message, bump(refresh) if done.ok else no_update
 
 
 @callback(
@@ -204,12 +197,12 @@ def preview(_open, _cancel, rule_id):
             raise ServiceError("Choose a rule first.")
         result = rules.preview_existing(db.session, viewer.user_id, rule_id)
     except ServiceError as exc:
-        return False, no_update, None, _alert(exc.message, "danger", id=f"{P}-error")
+        return False, no_update, None, alert(exc.message, "danger", id=f"{P}-error")
     finally:
         db.session.rollback()
     text = result.message(lambda c: format_money(c, viewer.currency, cents=True))
     if not result.rows:
-        return False, no_update, None, _alert(text, "info", id=f"{P}-nothing")
+        return False, no_update, None, alert(text, "info", id=f"{P}-nothing")
     return True, html.P(text, id=f"{P}-preview-summary"), {"rule": rule_id, "expected": result.rows}, no_update
 
 
@@ -237,10 +230,10 @@ def apply(n_clicks, pending, refresh):
         return batch.id, batch.row_count
     done = unit_of_work(work)
     if not done.ok:
-        return False, _alert(done.message, "danger", id=f"{P}-error"), no_update, no_update
+        return False, alert(done.message, "danger", id=f"{P}-error"), no_update, no_update
     batch_id, count = done.value
     return False, _undo_alert(f"The rule changed {count:,} transaction{'s' if count != 1 else ''}."), batch_id, \
-        _bump(refresh)
+        bump(refresh)
 
 
 @callback(
@@ -255,10 +248,10 @@ def undo(n_clicks, batch_id, refresh):
     if not n_clicks:
         return no_update, no_update
     viewer = require_viewer()
-    done = unit_of_work(lambda: bulk_edit.undo(db.session, viewer.user_id, batch_id).row_count)
-    if not done.ok:
-        return _alert(done.message, "danger", id=f"{P}-error"), no_update
-    return _alert(f"Undone: {done.value:,} transactions are as they were.", id=f"{P}-undone"), _bump(refresh)
+    message, done = form_write(lambda: bulk_edit.undo(db.session, viewer.user_id, batch_id).row_count,
+                               lambda count: f"Undone: {count:,} transactions are as they were.",
+                               error_id=f"{P}-error", done_id=f"{P}-undone")
+    return message, bump(refresh) if done.ok else no_update
 
 
 @callback(
@@ -283,7 +276,7 @@ def rename_payee(n_clicks, old, new, refresh):
         return batch.id, batch.row_count
     done = unit_of_work(work)
     if not done.ok:
-        return _alert(done.message, "danger", id=f"{P}-payee-error"), None, no_update, no_update
+        return alert(done.message, "danger", id=f"{P}-payee-error"), None, no_update, no_update
     batch_id, count = done.value
     body = dbc.Alert([
         html.Div(f"Renamed on {count:,} transaction{'s' if count != 1 else ''}.", className="mb-2"),
@@ -291,7 +284,7 @@ def rename_payee(n_clicks, old, new, refresh):
                    outline=True, n_clicks=0, class_name="me-2"),
         dbc.Button("Undo", id=f"{P}-undo", size="sm", color="secondary", outline=True, n_clicks=0),
     ], color="success", class_name="py-2 mb-0", id=f"{P}-payee-done")
-    return body, {"old": old, "new": new}, batch_id, _bump(refresh)
+    return body, {"old": old, "new": new}, batch_id, bump(refresh)
 
 
 @callback(
@@ -308,8 +301,8 @@ def payee_rule(n_clicks, renamed, refresh):
         return no_update, no_update
     viewer = require_viewer()
     renamed = renamed if isinstance(renamed, dict) else {}
-    done = unit_of_work(rules.create_rule, db.session, viewer.user_id, field="payee", match_type="equals",
-                        pattern=renamed.get("old"), set_payee=renamed.get("new"))
-    if not done.ok:
-        return _alert(done.message, "danger", id=f"{P}-payee-error"), no_update
-    return _alert("Rule saved: imports rename this payee from now on.", id=f"{P}-payee-ruled"), _bump(refresh)
+    message, done = form_write(lambda: rules.create_rule(db.session, viewer.user_id, field="payee", match_type="equals",
+                                                         pattern=renamed.get("old"), set_payee=renamed.get("new")),
+                               lambda _rule: "Rule saved: imports rename this payee from now on.",
+                               error_id=f"{P}-payee-error", done_id=f"{P}-payee-ruled")
+    return message, bump(refresh) if done.ok else no_update

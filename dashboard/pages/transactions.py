@@ -39,7 +39,7 @@ from dashboard.services.accounts import list_accounts
 from dashboard.services.errors import ServiceError
 from dashboard.services.filters import MAX_TEXT
 from dashboard.services.tokens import spend_token
-from dashboard.unit_of_work import unit_of_work
+from dashboard.unit_of_work import grid_edits, problems_alert, unit_of_work
 from models import db
 
 dash.register_page(__name__, path="/transactions", name="Transactions", title="Transactions · Ledgerlens",
@@ -379,12 +379,6 @@ def _undo_snapshot(token, user_id: int) -> dict:
     return data.get("s")
 
 
-def _new_value(change: dict):
-    """The edited value of a cellValueChanged event: dash-ag-grid 35 sends it as ``value`` (older
-    versions and the docs say ``newValue``)."""
-    return change["value"] if "value" in change else change.get("newValue")
-
-
 def _describe_transfer(legs) -> str:
     """"transfer" or, across currencies, "transfer of €100.00 → $108.90 (1 EUR = 1.089 USD)"."""
     out_leg, in_leg = sorted(legs, key=lambda t: t.amount)
@@ -498,28 +492,20 @@ def edit_cells(changes):
     if not changes:
         return no_update, no_update, no_update
     viewer = require_viewer()
-    problems, saved, offer = [], 0, None
-    for change in changes if isinstance(changes, list) else [changes]:
-        change = change if isinstance(change, dict) else {}
-        row = change.get("data") if isinstance(change.get("data"), dict) else {}
-        column = change.get("colId")
-        def work(row=row, column=column, change=change):
-            tx = svc.edit_cell(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
-                               column=column, value=_new_value(change))
-            # The offer to make it a rule, read before the commit expires the row.
-            return rule_service.rule_offer(db.session, viewer.user_id, tx.id) if column == "category_id" else None
-        done = unit_of_work(work)
-        if done.conflict:
-            problems.append(done.message)
-        elif not done.ok:
-            label = svc.COLUMN_LABELS.get(column, "This change") if isinstance(column, str) else "This change"
-            problems.append(f"{label}: {done.message}")
-        else:
-            saved += 1
-            offer = done.value or offer
+
+    def edit(row, column, value):
+        tx = svc.edit_cell(db.session, viewer.user_id, row.get("id"), expected_version=row.get("version"),
+                           column=column, value=value)
+        # The offer to make it a rule, read before the commit expires the row.
+        return rule_service.rule_offer(db.session, viewer.user_id, tx.id) if column == "category_id" else None
+
+    def label(_row, column):
+        return svc.COLUMN_LABELS.get(column, "This change") if isinstance(column, str) else "This change"
+    problems, edits = grid_edits(changes, edit, label)
+    saved = len(edits)
+    offer = next((value for _column, value in reversed(edits) if value), None)
     if problems:
-        message = dbc.Alert([html.Div(p) for p in problems], color="danger", class_name="py-2 mb-2",
-                            dismissable=True, id=f"{P}-edit-error")
+        message = problems_alert(problems, id=f"{P}-edit-error")
     elif offer is not None:
         message = _offer_alert(offer, viewer.user_id)
     else:

@@ -27,6 +27,7 @@ import uuid
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -60,10 +61,14 @@ from models import (
     User,
     from_cents,
 )
-from models.db import MAX_CENTS, to_rate
+from models.db import to_rate
 from models.rule import RULE_FIELDS, RULE_MATCH_TYPES
 
+from . import accounts as accounts_svc
+from . import budgets as budgets_svc
+from . import categories as categories_svc
 from . import fx
+from . import goals as goals_svc
 from .budget_lines import assign_budgets
 from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
 from .categories import visible_to
@@ -522,30 +527,6 @@ class _Row:
         return value in ("1", "true")
 
 
-def _check_goals(goals: dict) -> None:
-    """A goal as a live write would leave it (services.goals): its saved amount is the sum of its
-    contributions, which never dips below zero (in date order), within the largest storable amount;
-    a goal that follows an account has no contributions of its own."""
-    for ref, goal in goals.items():
-        where = f"goals.csv: the goal “{goal['name'][:40]}” (ref {ref})"
-        contributions = goal["contributions"]
-        if goal["account_ref"] and contributions:
-            raise ImportFileError(f"{where} follows an account, so it cannot have contributions.")
-        if goal["account_ref"]:
-            continue
-        running = 0
-        for day, amount, _note in sorted(contributions, key=lambda c: c[0]):
-            running += amount
-            if running < 0:
-                raise ImportFileError(f"{where}: by {day.isoformat()} its contributions take out more than "
-                                      "was put in.")
-            if running > MAX_CENTS:
-                raise ImportFileError(f"{where}: its contributions add up to more than can be stored.")
-        if goal["saved"] != running:
-            raise ImportFileError(f"{where}: saved_amount {_money(goal['saved'])} is not the sum of its "
-                                  f"contributions ({_money(running)}).")
-
-
 def _check(archive: Archive) -> None:
     """Every value and cross-reference of an archive, before anything is written."""
     t = archive.tables
@@ -560,15 +541,9 @@ def _check(archive: Archive) -> None:
         if name in names:
             r.fail(f"the account name “{name}” appears twice.")
         names.add(name)
-        try:
-            currency = fx.check_account_currency(raw.get("currency")) if raw.get("currency") else ""
-        except ServiceError as exc:
-            r.fail(f"currency: {exc.message}")
-        opening = r.money("opening_balance")
-        if currency and opening % 10 ** (2 - min(fx.minor_digits(currency), 2)):
-            r.fail(f"the opening balance has more decimals than {currency} has.")
-        accounts[ref] = {"name": name, "type": r.choice("type", ACCOUNT_TYPES), "currency": currency,
-                         "opening": opening, "archived": r.flag("archived")}
+        accounts[ref] = {"line": raw["_line"], "name": name, "type": r.choice("type", ACCOUNT_TYPES),
+                         "currency": raw.get("currency", "").strip().upper(), "opening": r.money("opening_balance"),
+                         "archived": r.flag("archived")}
     categories = {}
     for raw in t["categories.csv"]:
         r = _Row("categories.csv", raw)
@@ -576,11 +551,9 @@ def _check(archive: Archive) -> None:
         parent_ref = r.ref("parent_ref", required=False)
         if parent_ref and parent_ref not in categories:
             r.fail(f"parent_ref {parent_ref} is not a category listed above it.")
-        color = raw["color"].strip()
-        if color and (len(color) != 7 or not color.startswith("#")):
-            r.fail("color must look like #3459e6.")
-        categories[ref] = {"name": r.text("name", 100, required=True), "kind": r.choice("kind", CATEGORY_KINDS),
-                           "color": color or None, "parent_ref": parent_ref,
+        categories[ref] = {"line": raw["_line"], "name": r.text("name", 100, required=True),
+                           "kind": r.choice("kind", CATEGORY_KINDS), "color": raw["color"].strip() or None,
+                           "parent_ref": parent_ref,
                            "parent": r.text("parent", 100)}
 
     def category(r: _Row) -> tuple[str, str]:
@@ -647,12 +620,9 @@ def _check(archive: Archive) -> None:
     for raw in t["budgets.csv"]:
         r = _Row("budgets.csv", raw)
         cat_ref, cat_path = category(r)
-        start, end = r.day("start_date"), r.day("end_date")
-        if end < start:
-            r.fail("end_date is before start_date.")
         budgets.append({"line": raw["_line"], "category_ref": cat_ref, "category": cat_path,
-                        "cents": r.money("amount", positive=True), "period_type": r.choice("period_type", PERIOD_TYPES),
-                        "start": start, "end": end, "rollover": r.flag("rollover")})
+                        "cents": r.money("amount"), "period_type": r.choice("period_type", PERIOD_TYPES),
+                        "start": r.day("start_date"), "end": r.day("end_date"), "rollover": r.flag("rollover")})
     goals = {}
     for raw in t["goals.csv"]:
         r = _Row("goals.csv", raw)
@@ -660,12 +630,9 @@ def _check(archive: Archive) -> None:
         account_ref = r.ref("account_ref", required=False)
         if account_ref and account_ref not in accounts:
             r.fail(f"account_ref {account_ref} is not in accounts.csv.")
-        target = r.money("target_amount", positive=True)
-        if target == 0:
-            r.fail("target_amount must be more than zero.")
         goal_name = normalise_name(r.text("name", 100, required=True)) or r.fail("name is empty.")
-        goals[ref] = {"name": goal_name, "kind": r.choice("kind", GOAL_KINDS),
-                      "target": target, "saved": r.money("saved_amount", positive=True),
+        goals[ref] = {"line": raw["_line"], "name": goal_name, "kind": r.choice("kind", GOAL_KINDS),
+                      "target": r.money("target_amount"), "saved": r.money("saved_amount"),
                       "target_date": r.day("target_date", required=False), "account_ref": account_ref,
                       "contributions": []}
     for raw in t["goal_contributions.csv"]:
@@ -673,8 +640,7 @@ def _check(archive: Archive) -> None:
         ref = r.ref("goal_ref")
         if ref not in goals:
             r.fail(f"goal_ref {ref} is not in goals.csv.")
-        goals[ref]["contributions"].append((r.day("date"), r.money("amount", nonzero=True), r.text("note", 200)))
-    _check_goals(goals)
+        goals[ref]["contributions"].append((r.day("date"), r.money("amount"), r.text("note", 200)))
     rules = []
     for raw in t["import_rules.csv"]:
         r = _Row("import_rules.csv", raw)
@@ -858,6 +824,15 @@ def restore_archive(session: Session, user_id: int, archive: Archive, *,
         raise ImportFileError(f"The restore failed and nothing was added ({type(exc).__name__}).") from exc
 
 
+@contextmanager
+def _as_line(member: str, line: int):
+    """A service's refusal of a row, as the archive's error with the member and line."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise ImportFileError(f"{member}: {exc.message}", line) from None
+
+
 def _restore(session: Session, user_id: int, archive: Archive,
              progress: Callable[[int, int], None] | None = None) -> RestoreResult:
     lock_user(session, user_id)
@@ -877,20 +852,21 @@ def _restore(session: Session, user_id: int, archive: Archive,
         skipped["exchange rates"] += len(data["rates"]) - len(new)
 
     # Accounts, by name.
-    existing = {a.name: a for a in session.scalars(select(Account).where(Account.user_id == user_id))}
+    existing = {a.name.casefold(): a for a in session.scalars(select(Account).where(Account.user_id == user_id))}
     account_ids: dict[str, int] = {}
     fresh_accounts: set[int] = set()
     for ref, a in data["accounts"].items():
-        account = existing.get(a["name"])
+        account = existing.get(a["name"].casefold())
         currency = a["currency"] or base
         if account is not None and account.currency != currency:
             raise ImportFileError(f"accounts.csv: the account “{a['name']}” is in {currency} in the export and "
                                   f"in {account.currency} here. Rename one of them first.")
         if account is None:
-            account = Account(user_id=user_id, name=a["name"], type=a["type"], currency=currency,
-                              opening_balance=from_cents(a["opening"]), archived=a["archived"])
-            session.add(account)
-            session.flush()
+            with _as_line("accounts.csv", a["line"]):
+                account = accounts_svc.create_account(session, user_id, name=a["name"], type=a["type"],
+                                                      currency=currency, opening_balance=from_cents(a["opening"]))
+            account.archived = a["archived"]
+            existing[account.name.casefold()] = account
             fresh_accounts.add(account.id)
             added["accounts"] += 1
         else:
@@ -904,7 +880,7 @@ def _restore(session: Session, user_id: int, archive: Archive,
                               .where(visible_to(user_id))).all()
     builtin_paths = {(f"{pn} > {n}" if pn else n): cid for cid, n, _, owner, _, pn in visible if owner is None}
     builtin_tops = {n: cid for cid, n, _, owner, pid, _ in visible if owner is None and pid is None}
-    own = {(n, pid): cid for cid, n, _, owner, pid, _ in visible if owner is not None}
+    own = {(n.casefold(), pid): cid for cid, n, _, owner, pid, _ in visible if owner is not None}
     kinds = {cid: k for cid, _, k, _, _, _ in visible}
     category_ids: dict[str, int] = {}
     for ref, c in data["categories"].items():
@@ -916,14 +892,13 @@ def _restore(session: Session, user_id: int, archive: Archive,
                 raise ImportFileError(f"categories.csv: unknown built-in category “{c['parent']}”.")
         else:
             parent_id = None
-        cid = own.get((c["name"], parent_id))
+        cid = own.get((c["name"].casefold(), parent_id))
         if cid is None:
-            category = Category(user_id=user_id, name=c["name"], kind=c["kind"], color=c["color"],
-                                parent_id=parent_id)
-            session.add(category)
-            session.flush()
+            with _as_line("categories.csv", c["line"]):
+                category = categories_svc.create_category(session, user_id, name=c["name"], kind=c["kind"],
+                                                          color=c["color"], parent_id=parent_id)
             cid = category.id
-            own[(c["name"], parent_id)] = cid
+            own[(c["name"].casefold(), parent_id)] = cid
             kinds[cid] = c["kind"]
             added["categories"] += 1
         else:
@@ -968,29 +943,42 @@ def _restore(session: Session, user_id: int, archive: Archive,
         if (cid, b["start"]) in have_budgets:
             skipped["budgets"] += 1
             continue
-        session.add(Budget(user_id=user_id, category_id=cid, amount=from_cents(b["cents"]),
-                           period_type=b["period_type"], start_date=b["start"], end_date=b["end"],
-                           rollover=b["rollover"]))
+        with _as_line("budgets.csv", b["line"]):
+            budget = budgets_svc.create_budget(session, user_id, category_id=cid, amount=from_cents(b["cents"]),
+                                               period_type=b["period_type"], start_date=b["start"],
+                                               end_date=b["end"], rollover=b["rollover"])
+        if (budget.start_date, budget.end_date) != (b["start"], b["end"]):
+            raise ImportFileError(f"budgets.csv: a {b['period_type']} budget cannot run from {b['start']} to "
+                                  f"{b['end']}.", b["line"])
         have_budgets.add((cid, b["start"]))
         budget_span += [b["start"], b["end"]]
         added["budgets"] += 1
     session.flush()
 
     # Goals (by name) and their contributions.
-    have_goals = set(session.scalars(select(Goal.name).where(Goal.user_id == user_id)))
+    have_goals = {n.casefold() for n in session.scalars(select(Goal.name).where(Goal.user_id == user_id))}
     for g in data["goals"].values():
-        if g["name"] in have_goals:
+        if g["name"].casefold() in have_goals:
             skipped["goals"] += 1
             continue
-        goal = Goal(user_id=user_id, name=g["name"], kind=g["kind"], target_amount=from_cents(g["target"]),
-                    saved_amount=from_cents(g["saved"]), target_date=g["target_date"],
-                    account_id=account_ids.get(g["account_ref"]) if g["account_ref"] else None)
-        session.add(goal)
-        session.flush()
-        for day, amount, note in g["contributions"]:
-            session.add(GoalContribution(user_id=user_id, goal_id=goal.id, date=day, amount=from_cents(amount),
-                                         note=note))
-        have_goals.add(g["name"])
+        with _as_line("goals.csv", g["line"]):
+            goal = goals_svc.create_goal(session, user_id, name=g["name"], kind=g["kind"],
+                                         target_amount=from_cents(g["target"]), target_date=g["target_date"],
+                                         account_id=account_ids.get(g["account_ref"]) if g["account_ref"] else None,
+                                         history=True)
+        where = f"goals.csv: the goal “{g['name'][:40]}”"
+        # In date order, as they happened: a withdrawal never takes out more than was saved by then.
+        for day, amount, note in sorted(g["contributions"], key=lambda c: c[0]):
+            try:
+                goals_svc.record_contribution(session, user_id, goal.id, amount=from_cents(abs(amount)), date=day,
+                                              note=note, withdrawal=amount < 0)
+            except ServiceError as exc:
+                raise ImportFileError(f"{where}, its contribution of {day.isoformat()}: {exc.message}",
+                                      g["line"]) from None
+        if not g["account_ref"] and goal.saved_amount != from_cents(g["saved"]):
+            raise ImportFileError(f"{where}: saved_amount {_money(g['saved'])} is not the sum of its contributions "
+                                  f"({_money(int(goal.saved_amount * 100))}).", g["line"])
+        have_goals.add(g["name"].casefold())
         added["goals"] += 1
     session.flush()
 

@@ -29,10 +29,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models import Budget, User
-from models.db import require_session_hooks
+from models.db import MAX_AMOUNT_TEXT, MAX_CENTS, require_session_hooks
 
-from . import rollup
+from . import limits, rollup
 from .budget_lines import assign_budgets
+from .errors import ServiceError
 from .periods import month_start
 
 FIRST_CHUNK = 1_000   # a small first chunk, after which PostgreSQL gets fresh statistics
@@ -141,9 +142,12 @@ def write_transactions(session: Session, user_id: int, transactions: Iterable[Ne
         tx_ids = reserve_ids(session, "transactions", len(chunk))
         line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
                          for t in chunk)
+        limits.check_room(session, user_id, transactions=len(chunk), expenses=line_count)
         expense_ids = iter(reserve_ids(session, "expenses", line_count))
         tx_rows, expense_rows = [], []
         for tx_id, t in zip(tx_ids, chunk, strict=True):
+            if abs(t.cents) > MAX_CENTS or any(abs(line[1]) > MAX_CENTS for line in t.lines or ()):
+                raise ServiceError(f"An amount is too large: amounts go up to {MAX_AMOUNT_TEXT}.", "amount")
             day = t.date if postgres else t.date.isoformat()
             tx_rows.append((tx_id, user_id, t.account_id, t.category_id, day, t.cents, t.kind, t.payee,
                             t.description, t.notes, t.transfer_group, t.external_id))

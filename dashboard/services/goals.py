@@ -431,14 +431,18 @@ def _unique_name(session: Session, user_id: int, name: str, goal_id: int | None 
 
 
 def create_goal(session: Session, user_id: int, *, name, kind="savings", target_amount, target_date,
-                account_id=None, today: date | None = None) -> Goal:
+                account_id=None, today: date | None = None, history: bool = False) -> Goal:
     """A new goal. The target must be positive, the date today or later, the account the user's own
-    (and a credit card or loan exactly when the goal is a debt). Does not commit."""
+    (and a credit card or loan exactly when the goal is a debt). ``history`` (an archive restore): a
+    goal recorded earlier keeps its target date, past or absent. Does not commit."""
     today = today or date.today()
     clean = _name(name)
     kind = _kind(kind)
     target = _target(target_amount)
-    day = _target_date(target_date, today)
+    if history and (target_date in (None, "") or parse_date(target_date, field="target_date") < today):
+        day = None if target_date in (None, "") else parse_date(target_date, field="target_date")
+    else:
+        day = _target_date(target_date, today)
     account = _account(session, user_id, account_id, kind)
     _unique_name(session, user_id, clean)
     goal = Goal(user_id=user_id, name=clean, kind=kind, target_amount=target, target_date=day,

@@ -5,7 +5,9 @@ Two facts are kept in step by listeners on SQLAlchemy's ``Session`` rather than 
 - ``monthly_rollup`` follows expenses and income, and ``users.data_version`` is bumped for every user
   whose data a commit changed (dashboard/services/rollup.py);
 - the cache knows whether the session's transaction has written (dashboard/services/cache.py), so it
-  never answers from, or stores, a state that is not committed.
+  never answers from, or stores, a state that is not committed;
+- no user goes past ``MAX_USER_ROWS`` transactions or expense lines, so no sum can overflow
+  (dashboard/services/limits.py).
 
 :func:`install_session_hooks` registers all of them; ``create_app`` calls it, and so must a script that
 writes through the services without the app. Until it has run, any ORM write (flush of new, changed
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from models.db import set_session_hooks_installed
 
-from . import cache, rollup
+from . import cache, limits, rollup
 
 # (event name, listener), in the order they are registered.
 LISTENERS = (
@@ -32,6 +34,8 @@ LISTENERS = (
     ("after_flush", cache._mark_flush),
     ("do_orm_execute", cache._mark_dml),
     ("after_transaction_end", cache._forget),
+    ("before_flush", limits._check_flush),
+    ("after_transaction_end", limits._forget),
 )
 
 

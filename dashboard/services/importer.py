@@ -37,7 +37,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transaction, TransactionTag
-from models.db import MAX_CENTS
+from models.db import MAX_AMOUNT_TEXT, MAX_CENTS
 
 from . import fx, patterns
 from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
@@ -262,7 +262,7 @@ def parse_money(text_: str, decimal: str = ".") -> Decimal | None:
         raise ValueError(f"“{raw}” has more than two decimals")
     value = value.quantize(Decimal("0.01"))
     if abs(value) * 100 > MAX_CENTS:
-        raise ValueError(f"“{raw}” is too large")
+        raise ValueError(f"“{raw}” is too large (amounts go up to {MAX_AMOUNT_TEXT})")
     return -value if negative else value
 
 

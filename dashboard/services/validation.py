@@ -6,7 +6,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from models.db import MAX_CENTS
+from models.db import MAX_AMOUNT_TEXT, MAX_CENTS
 
 from .errors import ServiceError
 
@@ -45,7 +45,7 @@ def parse_amount(value, *, field: str = "amount", allow_negative: bool = False,
         typed = str(value).strip()
         if len(typed) > _MAX_TYPED:  # no storable amount is this long; keeps the regexes below cheap
             if _LONG_NUMBER_RE.fullmatch(typed):
-                raise ServiceError("That amount is too large.", field)
+                raise ServiceError(f"That amount is too large: amounts go up to {MAX_AMOUNT_TEXT}.", field)
             raise ServiceError("That is not an amount. Use digits like 1,234.50.", field)
         around = _CURRENCY_AROUND_RE.match(typed)
         if not (around.group("sign") or around.group("number") or around.group("open")
@@ -68,7 +68,7 @@ def parse_amount(value, *, field: str = "amount", allow_negative: bool = False,
     # Size before decimals: quantize() raises InvalidOperation past 28 digits, and `* 100` overflows
     # on huge exponents; adjusted() is exact.
     if (dec != 0 and dec.adjusted() > 15) or abs(dec) * 100 > MAX_CENTS:
-        raise ServiceError("That amount is too large.", field)
+        raise ServiceError(f"That amount is too large: amounts go up to {MAX_AMOUNT_TEXT}.", field)
     if dec.as_tuple().exponent < -2 and dec != dec.quantize(Decimal("0.01")):
         raise ServiceError("Use at most two decimals (cents).", field)
     if dec < 0 and not allow_negative:
