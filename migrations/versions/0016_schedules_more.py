@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0016_schedules_more'
-down_revision: Union[str, Sequence[str], None] = '0013_currencies'
+down_revision: Union[str, Sequence[str], None] = '0014_citus_keys'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
