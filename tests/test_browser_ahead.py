@@ -3,6 +3,7 @@ and edit the new schedule's tags; on Forecast, the band of the plain forecast an
 side; on Cash flow, the Sankey drawn with its nodes."""
 from __future__ import annotations
 
+import time
 from datetime import date
 
 from ahead_data import history
@@ -36,6 +37,20 @@ def _row_button(dash_duo, table: str, text: str, label: str):
     return element
 
 
+def _press_row_button(dash_duo, table: str, text: str, label: str) -> None:
+    """Click that button; the table may be re-drawn between finding the button and the click (a stale
+    element), so find it again then."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    for attempt in range(5):
+        try:
+            _row_button(dash_duo, table, text, label).click()
+            return
+        except StaleElementReferenceException:
+            if attempt == 4:
+                raise
+            time.sleep(0.3)
+
+
 def _seed(db_session, make_user, make_account):
     user = make_user("alice@example.com")
     account = make_account(user, opening="2500.00")
@@ -49,11 +64,11 @@ def test_recurring_confirm_dismiss_and_edit_a_schedule(dash_duo, app, db_session
     start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/recurring")
     dash_duo.wait_for_contains_text("#recurring-suggestions-table", "Netflix", timeout=20)
 
-    _row_button(dash_duo, "recurring-suggestions-table", "Netflix", "Confirm").click()
+    _press_row_button(dash_duo, "recurring-suggestions-table", "Netflix", "Confirm")
     dash_duo.wait_for_contains_text("#recurring-message", "“Netflix” is now a schedule.", timeout=15)
     dash_duo.wait_for_contains_text("#recurring-schedules-table", "Netflix", timeout=15)
 
-    _row_button(dash_duo, "recurring-suggestions-table", "Gym Club", "Dismiss").click()
+    _press_row_button(dash_duo, "recurring-suggestions-table", "Gym Club", "Dismiss")
     dash_duo.wait_for_contains_text("#recurring-message", "Dismissed", timeout=15)
     WebDriverWait(dash_duo.driver, 15).until(
         lambda d: "Gym Club" not in d.find_element("css selector", "#recurring-suggestions").text)
@@ -61,7 +76,7 @@ def test_recurring_confirm_dismiss_and_edit_a_schedule(dash_duo, app, db_session
     assert db_session.scalar(select(DismissedRecurring.key)).startswith("gym club|")
 
     # Edit the new schedule: the form fills with it; new tags and amount are saved.
-    _row_button(dash_duo, "recurring-schedules-table", "Netflix", "Edit").click()
+    _press_row_button(dash_duo, "recurring-schedules-table", "Netflix", "Edit")
     dash_duo.wait_for_text_to_equal("#recurring-form-title", "Edit “Netflix”", timeout=10)
     tags = dash_duo.find_element("#recurring-form-tags")
     tags.send_keys("streaming")

@@ -192,8 +192,11 @@ def test_keyboard_only_transaction_shortcuts_and_focus(dash_duo, app, db_session
     _body_focus(dash_duo)
     _keys(dash_duo, "/")
     _wait(lambda: _active_id(dash_duo) == "nav-search", what="search focused")
-    _keys(dash_duo, "cafe", Keys.ENTER)
-    _wait(lambda: "/transactions?q=cafe" in dash_duo.driver.current_url, what="moved to Transactions")
+    _keys(dash_duo, "cafe")
+    _wait(lambda: dash_duo.driver.execute_script("return document.getElementById('nav-search').value") == "cafe",
+          what="the search text typed")
+    _keys(dash_duo, Keys.ENTER)
+    _wait(lambda: "/transactions?q=cafe" in dash_duo.driver.current_url, timeout=20, what="moved to Transactions")
     _wait(lambda: dash_duo.find_element("#transactions-text").get_attribute("value") == "cafe")
     dash_duo.wait_for_contains_text("#transactions-summary", "1 transaction", timeout=10)
 
