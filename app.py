@@ -99,8 +99,9 @@ def migrate_to_head(app: Flask) -> None:
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
-    with app.app_context(), db.engine.begin() as connection:
-        cfg.attributes["connection"] = connection
+    with app.app_context():
+        # The engine, not a connection: migrations/env.py opens its own (SQLite: foreign keys off first).
+        cfg.attributes["connection"] = db.engine
         command.upgrade(cfg, "head")
 
 

@@ -57,19 +57,43 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+def _run_on(engine: Engine) -> None:
+    """SQLite: foreign keys off for the migration, as SQLite's own recipe for rebuilding a table says.
+    A batch operation copies a table, drops the old one and renames the copy; with foreign keys on,
+    that DROP would first run every ON DELETE action of the tables that refer to it (rebuilding
+    ``transactions`` would delete every expense line). The pragma cannot change inside a transaction,
+    so it is set before one starts; afterwards ``PRAGMA foreign_key_check`` must find nothing."""
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()  # ends SQLAlchemy's autobegun transaction (no BEGIN was sent for a pragma)
+        try:
+            with connection.begin():
+                _configure(connection)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                connection.commit()
+                if broken:
+                    raise RuntimeError(f"migration left rows that break foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
+
+
 def run_migrations_online() -> None:
     given = config.attributes.get("connection")
     if isinstance(given, Connection):
         _configure(given)
         return
     if isinstance(given, Engine):
-        with given.begin() as connection:
-            _configure(connection)
+        _run_on(given)
         return
     url = config.get_main_option("sqlalchemy.url") or database_url()
     engine = create_engine(url, poolclass=pool.NullPool)
-    with engine.begin() as connection:
-        _configure(connection)
+    _run_on(engine)
     engine.dispose()
 
 

@@ -17,6 +17,7 @@ class Budget(db.Model):
     __tablename__ = "budgets"
     __table_args__ = (
         UniqueConstraint("user_id", "category_id", "start_date"),
+        UniqueConstraint("id", "user_id"),  # target of expenses' (budget_id, user_id) key
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("end_date >= start_date", name="period_ordered"),
         CheckConstraint("period_type IN ('monthly','weekly','yearly','custom')", name="period_known"),
@@ -38,7 +39,9 @@ class Budget(db.Model):
 
     user = relationship("User", back_populates="budgets")
     category = relationship("Category")
-    expenses = relationship("Expense", back_populates="budget", passive_deletes=True)
+    expenses = relationship("Expense", back_populates="budget", passive_deletes=True, foreign_keys="[Expense.budget_id]",
+                            primaryjoin="and_(Expense.budget_id == Budget.id, Expense.user_id == Budget.user_id)",
+                            overlaps="expenses,user")
 
     def __repr__(self) -> str:
         return f"<Budget {self.id} cat={self.category_id} {self.start_date}..{self.end_date} {self.amount}>"

@@ -24,6 +24,10 @@ class Expense(db.Model):
         # The transaction must belong to the same user: enforced by the database.
         ForeignKeyConstraint(["transaction_id", "user_id"], ["transactions.id", "transactions.user_id"],
                              ondelete="CASCADE"),
+        # The covering budget must be the same user's. No ON DELETE action: SET NULL would null user_id
+        # too (and Citus refuses it); whoever deletes a budget first detaches its lines
+        # (services/budgets.py: detach_expenses).
+        ForeignKeyConstraint(["budget_id", "user_id"], ["budgets.id", "budgets.user_id"]),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         Index("ix_expenses_user_account_date", "user_id", "account_id", "date", "category_id", "amount"),
         Index("ix_expenses_user_date", "user_id", "date", "category_id", "amount"),
@@ -36,8 +40,7 @@ class Expense(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     transaction_id: Mapped[int] = mapped_column(BigId, index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
-    budget_id: Mapped[int | None] = mapped_column(ForeignKey("budgets.id", ondelete="SET NULL"),
-                                                  index=True)
+    budget_id: Mapped[int | None] = mapped_column(index=True)
     account_id: Mapped[int] = mapped_column()
     date: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(Money)
@@ -46,7 +49,9 @@ class Expense(db.Model):
     user = relationship("User", back_populates="expenses", overlaps="expenses")
     transaction = relationship("Transaction", back_populates="expenses", overlaps="expenses,user")
     category = relationship("Category")
-    budget = relationship("Budget", back_populates="expenses")
+    budget = relationship("Budget", back_populates="expenses", foreign_keys="[Expense.budget_id]",
+                          primaryjoin="and_(Expense.budget_id == Budget.id, Expense.user_id == Budget.user_id)",
+                          overlaps="expenses,user")
 
     def __repr__(self) -> str:
         return f"<Expense {self.id} tx={self.transaction_id} {self.amount}>"

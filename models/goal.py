@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func
+from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, String, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import Money, db
@@ -27,12 +27,14 @@ class Goal(db.Model):
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         # Target of the composite foreign key that pins a contribution to its owner's goal.
         UniqueConstraint("id", "user_id"),
+        # The account must be the same user's. No ON DELETE action (SET NULL would null user_id too):
+        # accounts are only deleted with their user, after the goals.
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"]),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"),
-                                                   index=True)
+    account_id: Mapped[int | None] = mapped_column(index=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10), default="savings")
     target_amount: Mapped[Decimal] = mapped_column(Money)
@@ -44,7 +46,8 @@ class Goal(db.Model):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     user = relationship("User", back_populates="goals")
-    account = relationship("Account")
+    account = relationship("Account", foreign_keys="[Goal.account_id]", viewonly=True,
+                           primaryjoin="and_(Goal.account_id == Account.id, Goal.user_id == Account.user_id)")
 
     def __repr__(self) -> str:
         return f"<Goal {self.id} {self.name!r}>"

@@ -3,7 +3,15 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, func
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .db import Money, db
@@ -31,6 +39,7 @@ class ImportRule(db.Model):
                         name="amount_range_ordered"),
         ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
         Index("ix_import_rules_user_position", "user_id", "position"),
+        UniqueConstraint("id", "user_id"),  # target of rule_tags' (rule_id, user_id) key
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,5 +64,13 @@ class RuleTag(db.Model):
 
     __tablename__ = "rule_tags"
 
-    rule_id: Mapped[int] = mapped_column(ForeignKey("import_rules.id", ondelete="CASCADE"), primary_key=True)
-    tag_id: Mapped[int] = mapped_column(ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
+    __table_args__ = (
+        # The rule and the tag belong to the same user: enforced by the database (composite keys).
+        ForeignKeyConstraint(["rule_id", "user_id"], ["import_rules.id", "import_rules.user_id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["tag_id", "user_id"], ["tags.id", "tags.user_id"], ondelete="CASCADE"),
+        Index("ix_rule_tags_user_tag", "user_id", "tag_id"),
+    )
+
+    rule_id: Mapped[int] = mapped_column(primary_key=True)
+    tag_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))

@@ -59,6 +59,7 @@ class EditBatch(db.Model):
     tags it added in ``edit_batch_tags``."""
 
     __tablename__ = "edit_batches"
+    __table_args__ = (UniqueConstraint("id", "user_id"),)  # target of the batch rows' (batch_id, user_id) keys
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -70,10 +71,14 @@ class EditBatch(db.Model):
 
 class EditBatchRow(db.Model):
     __tablename__ = "edit_batch_rows"
-    __table_args__ = (Index("ix_edit_batch_rows_batch", "batch_id", "transaction_id"),)
+    __table_args__ = (
+        ForeignKeyConstraint(["batch_id", "user_id"], ["edit_batches.id", "edit_batches.user_id"], ondelete="CASCADE"),
+        Index("ix_edit_batch_rows_batch", "batch_id", "transaction_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("edit_batches.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     transaction_id: Mapped[int] = mapped_column(BigId)
     category_id: Mapped[int | None] = mapped_column()
     payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -82,9 +87,13 @@ class EditBatchRow(db.Model):
 
 class EditBatchTag(db.Model):
     __tablename__ = "edit_batch_tags"
-    __table_args__ = (Index("ix_edit_batch_tags_batch", "batch_id"),)
+    __table_args__ = (
+        ForeignKeyConstraint(["batch_id", "user_id"], ["edit_batches.id", "edit_batches.user_id"], ondelete="CASCADE"),
+        Index("ix_edit_batch_tags_batch", "batch_id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    batch_id: Mapped[int] = mapped_column(ForeignKey("edit_batches.id", ondelete="CASCADE"))
+    batch_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     transaction_id: Mapped[int] = mapped_column(BigId)
     tag_id: Mapped[int] = mapped_column()

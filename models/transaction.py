@@ -37,7 +37,7 @@ class Transaction(db.Model):
                              ondelete="CASCADE"),
         UniqueConstraint("id", "user_id"),
         # A bank's own transaction id (OFX FITID) is imported once per account.
-        UniqueConstraint("account_id", "external_id"),
+        UniqueConstraint("user_id", "account_id", "external_id"),
         CheckConstraint("kind IN ('expense','income','transfer')", name="kind_known"),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         CheckConstraint("kind <> 'income' OR amount > 0", name="income_positive"),

@@ -349,14 +349,13 @@ def test_frames_only_hold_the_users_goals(db_session, make_user, make_account):
     frame = svc.goals_frame(db_session, alice.id, TODAY)
     assert frame["name"].tolist() == ["Alice trip"]
     assert svc.goals_frame(db_session, alice.id, TODAY, goal_id=bob_goal).empty
-    # A goal pointing at someone else's account (never through the service) does not read its balance.
+    # A goal pointing at someone else's account cannot even be stored: the key is (account_id, user_id).
     bob_savings = make_account(bob, "Bob savings", "savings", opening="9999.00")
-    sneaky = Goal(user_id=alice.id, name="Sneaky", target_amount=Decimal("100"), account_id=bob_savings.id,
-                  target_date=TARGET_DATE)
-    db_session.add(sneaky)
-    db_session.commit()
-    row = _row(db_session, alice, sneaky.id)
-    assert row["source"] == "contributions" and row["saved_cents"] == 0
+    db_session.add(Goal(user_id=alice.id, name="Sneaky", target_amount=Decimal("100"), account_id=bob_savings.id,
+                        target_date=TARGET_DATE))
+    with pytest.raises(IntegrityError):
+        db_session.commit()
+    db_session.rollback()
 
 
 # -- writes: validation and ownership --------------------------------------------------------------

@@ -162,3 +162,62 @@ def test_citus_keys_keep_the_rows_and_refuse_another_users_account(alembic_runne
     assert "uq_schedule_occurrences_schedule_id_occurs_on" in names
     with alembic_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM accounts")) == 1
+
+
+def test_citus_gaps_keep_every_row_and_link(alembic_runner, alembic_engine):
+    """0018: user_id in the batch rows, rule tags, and the budget, goal and external-id keys. SQLite
+    rebuilds transactions, expenses, budgets, goals and the parents of cascading keys: nothing may be
+    deleted or unlinked by it (foreign keys are off for the run), the full-text triggers come back, and
+    afterwards an expense line cannot name another user's budget."""
+    from sqlalchemy.exc import IntegrityError
+
+    sqlite = alembic_engine.dialect.name == "sqlite"
+    alembic_runner.migrate_up_to("0016_schedules_more")
+    with alembic_engine.begin() as conn:
+        run = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
+        for uid in (1, 2):
+            run("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                "VALUES (:id, :email, 'x', 'USD', 'h')", id=uid, email=f"u{uid}@example.com")
+            run("INSERT INTO accounts (id, user_id, name, type, currency) VALUES (:id, :id, 'Main', 'checking', 'USD')",
+                id=uid)
+            run("INSERT INTO budgets (id, user_id, category_id, amount, period_type, start_date, end_date) "
+                "VALUES (:id, :id, (SELECT MIN(id) FROM categories WHERE kind = 'expense'), 10000, 'monthly', "
+                "'2026-01-01', '2026-01-31')", id=uid)
+        run("INSERT INTO transactions (id, user_id, account_id, date, amount, kind, payee, description, external_id) "
+            "VALUES (1, 1, 1, '2026-01-05', -1250, 'expense', 'Corner Bakery', 'bread', 'FIT-1')")
+        run("INSERT INTO expenses (id, user_id, transaction_id, account_id, date, amount, budget_id) "
+            "VALUES (1, 1, 1, 1, '2026-01-05', 1250, 1)")
+        run("INSERT INTO goals (id, user_id, account_id, name, kind, target_amount) "
+            "VALUES (1, 1, 1, 'Trip', 'savings', 100000)")
+        run("INSERT INTO import_rules (id, user_id, field, match_type, pattern) VALUES (1, 1, 'payee', 'contains', 'Bak')")
+        run("INSERT INTO tags (id, user_id, name) VALUES (1, 1, 'food')")
+        run("INSERT INTO rule_tags (rule_id, tag_id) VALUES (1, 1)")
+        run("INSERT INTO edit_batches (id, user_id, label) VALUES (1, 1, 'bulk')")
+        run("INSERT INTO edit_batch_rows (id, batch_id, transaction_id, payee) VALUES (1, 1, 1, 'Corner Bakery')")
+        run("INSERT INTO edit_batch_tags (id, batch_id, transaction_id, tag_id) VALUES (1, 1, 1, 1)")
+    alembic_runner.migrate_up_to("0018_citus_gaps")
+    with alembic_engine.connect() as conn:
+        one = lambda sql: conn.execute(text(sql)).one()  # noqa: E731
+        assert one("SELECT budget_id, user_id FROM expenses WHERE id = 1") == (1, 1)
+        assert one("SELECT account_id FROM goals WHERE id = 1") == (1,)
+        assert one("SELECT user_id FROM rule_tags") == (1,)
+        assert one("SELECT user_id FROM edit_batch_rows") == (1,)
+        assert one("SELECT user_id FROM edit_batch_tags") == (1,)
+        assert one("SELECT count(*) FROM transactions") == (1,)
+    with alembic_engine.begin() as conn:   # the full-text index still follows new rows
+        conn.execute(text("INSERT INTO transactions (id, user_id, account_id, date, amount, kind, payee, description) "
+                          "VALUES (2, 1, 1, '2026-01-06', -500, 'expense', 'Hardware Haven', '')"))
+        if sqlite:
+            assert conn.scalar(text("SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH '\"Haven\"'")) == 2
+    with pytest.raises(IntegrityError), alembic_engine.begin() as conn:   # another user's budget
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        conn.execute(text("UPDATE expenses SET budget_id = 2 WHERE id = 1"))
+    with pytest.raises(IntegrityError), alembic_engine.begin() as conn:   # the same bank id twice
+        conn.execute(text("INSERT INTO transactions (id, user_id, account_id, date, amount, kind, external_id) "
+                          "VALUES (3, 1, 1, '2026-01-07', -1, 'expense', 'FIT-1')"))
+    alembic_runner.migrate_down_to("0016_schedules_more")
+    with alembic_engine.connect() as conn:
+        assert conn.execute(text("SELECT budget_id FROM expenses WHERE id = 1")).one() == (1,)
+        assert conn.execute(text("SELECT count(*) FROM rule_tags")).one() == (1,)
+        assert conn.execute(text("SELECT count(*) FROM edit_batch_tags")).one() == (1,)

@@ -130,3 +130,13 @@ def covering_budget_id(user_id_col, category_id_col, date_col, depth: int = 8):
                    Budget.start_date <= date_col, Budget.end_date >= date_col)
             .order_by(rank, Budget.start_date.desc(), Budget.end_date.asc(), Budget.id)
             .limit(1).scalar_subquery())
+
+
+def detach_expenses(session: Session, user_id: int, *where) -> None:
+    """Unlink the expense lines from the user's budgets that ``where`` selects, before those budgets are
+    deleted. The key (budget_id, user_id) has no ON DELETE action: SET NULL would null user_id too (and
+    a database distributed by user_id refuses it), so every delete of budgets calls this first; the
+    caller then assigns the lines to whatever budget covers them now (``assign_budgets``)."""
+    doomed = select(Budget.id).where(Budget.user_id == user_id, *where)
+    session.execute(update(Expense).where(Expense.user_id == user_id, Expense.budget_id.in_(doomed))
+                    .values(budget_id=None).execution_options(synchronize_session=False))

@@ -27,7 +27,7 @@ from dashboard.formatting import format_date_range, format_month
 from models import PERIOD_TYPES, Budget, Category, Expense, Transaction
 
 from . import fx
-from .budget_lines import assign_budgets
+from .budget_lines import assign_budgets, detach_expenses
 from .cache import cached
 from .categories import category_frame, get_category, visible_to
 from .errors import Conflict, NotFound, ServiceError
@@ -76,6 +76,7 @@ def get_budget(session: Session, user_id: int, budget_id) -> Budget:
 def delete_budget(session: Session, user_id: int, budget_id) -> None:
     budget = get_budget(session, user_id, budget_id)
     start, end = budget.start_date, budget.end_date
+    detach_expenses(session, user_id, Budget.id == budget.id)
     session.execute(delete(Budget).where(Budget.id == budget.id, Budget.user_id == user_id))
     assign_budgets(session, user_id, date_from=start, date_to=end)
 

@@ -259,8 +259,8 @@ def _apply(session: Session, user_id: int, where: list, actions: Actions, *, lab
     conn = session.connection()
     base = [Transaction.user_id == user_id, Transaction.kind != "transfer", *where, _changes(user_id, actions)]
     count = conn.execute(insert(EditBatchRow).from_select(
-        ["batch_id", "transaction_id", "category_id", "payee", "version"],
-        select(literal(batch.id), Transaction.id, Transaction.category_id, Transaction.payee,
+        ["batch_id", "user_id", "transaction_id", "category_id", "payee", "version"],
+        select(literal(batch.id), literal(user_id), Transaction.id, Transaction.category_id, Transaction.payee,
                Transaction.version + 1).where(*base))).rowcount
     if count is None or count < 0:
         count = session.scalar(select(func.count()).select_from(EditBatchRow).where(EditBatchRow.batch_id == batch.id))
@@ -295,8 +295,8 @@ def _apply(session: Session, user_id: int, where: list, actions: Actions, *, lab
         missing = ~exists().where(TransactionTag.transaction_id == EditBatchRow.transaction_id,
                                   TransactionTag.user_id == user_id, TransactionTag.tag_id == tag_id)
         conn.execute(insert(EditBatchTag).from_select(
-            ["batch_id", "transaction_id", "tag_id"],
-            select(literal(batch.id), EditBatchRow.transaction_id, literal(tag_id))
+            ["batch_id", "user_id", "transaction_id", "tag_id"],
+            select(literal(batch.id), literal(user_id), EditBatchRow.transaction_id, literal(tag_id))
             .where(EditBatchRow.batch_id == batch.id, missing)))
     if actions.tag_ids:
         conn.execute(insert(TransactionTag).from_select(

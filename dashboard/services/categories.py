@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Budget, Category, CategoryMapping, Expense, HiddenCategory, ImportRule, Transaction
 
-from .budget_lines import assign_budgets
+from .budget_lines import assign_budgets, detach_expenses
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
 from .validation import normalise_name
@@ -434,6 +434,7 @@ def merge_categories(session: Session, user_id: int, source_id, target_id, *, ex
         else:
             if budgets == "sum":
                 clash.amount = clash.amount + budget.amount
+            detach_expenses(session, user_id, Budget.id == budget.id)
             session.delete(budget)
     session.flush()
     session.execute(update(ImportRule).where(ImportRule.user_id == user_id, ImportRule.category_id == source.id)
@@ -492,6 +493,7 @@ def delete_category(session: Session, user_id: int, category_id, *, expected_ver
             child.name = _free_name(session, user_id, category.parent_id, child.name)
         child.parent_id = category.parent_id
     session.flush()
+    detach_expenses(session, user_id, Budget.category_id == category.id)
     session.execute(delete(Budget).where(Budget.user_id == user_id, Budget.category_id == category.id))
     session.execute(delete(ImportRule).where(ImportRule.user_id == user_id, ImportRule.category_id == category.id))
     session.execute(delete(CategoryMapping).where(CategoryMapping.user_id == user_id,

@@ -126,9 +126,9 @@ def _store(session: Session, rule: ImportRule, values: dict) -> None:
     rule.amount_max = None if values["amount_max"] is None else Decimal(values["amount_max"]).scaleb(-2)
     rule.account_id, rule.category_id, rule.set_payee = values["account_id"], values["category_id"], values["set_payee"]
     session.flush()
-    session.execute(delete(RuleTag).where(RuleTag.rule_id == rule.id))
+    session.execute(delete(RuleTag).where(RuleTag.rule_id == rule.id, RuleTag.user_id == rule.user_id))
     for tag_id in values["tag_ids"]:
-        session.add(RuleTag(rule_id=rule.id, tag_id=tag_id))
+        session.add(RuleTag(rule_id=rule.id, tag_id=tag_id, user_id=rule.user_id))
     session.flush()
 
 
