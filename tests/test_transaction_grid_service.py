@@ -287,3 +287,27 @@ def test_restore_checks_ownership_and_shape(db_session, world):
         with pytest.raises(ServiceError):
             tx_service.restore_transaction(db_session, alice, bad)
         db_session.rollback()
+
+
+def test_labels_are_whole_paths_at_any_depth(db_session, make_user, make_account):
+    """A three-level category reads "Home › Utilities › Power" in the grid and on the budgets page, not
+    only its parent and itself."""
+    from dashboard.services import budgets as budget_service
+    from dashboard.services.categories import create_category
+    carol = make_user("carol@example.com")
+    account = make_account(carol, "Checking")
+    home = create_category(db_session, carol.id, name="Home", kind="expense")
+    utilities = create_category(db_session, carol.id, name="Utilities", parent_id=home.id)
+    power = create_category(db_session, carol.id, name="Power", parent_id=utilities.id)
+    create_transaction(db_session, carol.id, account_id=account.id, date=date(2026, 3, 2), amount=Decimal("-40.00"),
+                       category_id=power.id, payee="Grid Co")
+    budget_service.create_budget(db_session, carol.id, category_id=power.id, amount="50",
+                                 start_date=date(2026, 3, 1))
+    budget_service.create_budget(db_session, carol.id, category_id=home.id, amount="900",
+                                 start_date=date(2026, 3, 1))
+    db_session.commit()
+    frame = svc.rows_page(db_session, carol.id, svc.LedgerFilters(), 0, 100)
+    assert list(frame["category"]) == ["Home › Utilities › Power"]
+    march = budget_service.Period.containing("monthly", date(2026, 3, 1))
+    budgets = budget_service.budget_frame(db_session, carol.id, march, date(2026, 3, 31))
+    assert list(budgets["category"]) == ["Home", "Home › Utilities › Power"]

@@ -281,6 +281,14 @@ def budget_frame(session: Session, user_id: int, period: Period, today: date) ->
     frame = pd.DataFrame(rows, columns=["id", "category_id", "category", "name", "parent", "parent_id", "color",
                                         "amount_cents",
                                         "spent_cents", "rollover", "version"])
+    if not frame.empty:   # the whole path at any depth ("Home › Utilities › Power"), in path order
+        from .categories import category_records
+        tree = category_records(session, user_id)
+        paths = dict(zip(tree["id"], tree["full_name"], strict=True))
+        frame["category"] = [paths.get(int(c), name) for c, name in zip(frame["category_id"], frame["category"],
+                                                                         strict=True)]
+        frame = frame.iloc[sorted(range(len(frame)), key=lambda i: frame["category"].iat[i].casefold())]
+        frame = frame.reset_index(drop=True)
     converted = _converted_spent(session, user_id, period.start, period.end)
     if converted is not None:
         frame["spent_cents"] = [converted.get(int(i), 0) for i in frame["id"]]

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import and_, func, literal, literal_column, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, func, literal, literal_column, null, or_, select
+from sqlalchemy.orm import Session
 
-from models import Account, Category, Expense, Transaction, TransactionTag, to_cents
+from models import Account, Expense, Transaction, TransactionTag, to_cents
 
 from . import transactions as tx_service
 from .categories import get_category, with_descendants
@@ -182,21 +182,17 @@ def page_query(session: Session, user_id: int, filters: LedgerFilters, start_row
              .order_by(*[tx_columns[k].desc() if desc else tx_columns[k].asc() for k, desc in order])
              .offset(start_row).limit(size)
              .subquery())
-    cat, parent = aliased(Category), aliased(Category)
     lines = (select(func.count(Expense.id)).where(Expense.transaction_id == inner.c.id,
                                                    Expense.user_id == user_id)
              .correlate(inner).scalar_subquery())
-    label = func.coalesce(parent.name + " › " + cat.name, cat.name)
     outer_columns = {**{k: inner.c[k] for k in ("date", "payee", "description", "kind", "id")},
                      "amount": inner.c.amount_cents}
     return (select(inner.c.id, inner.c.version, inner.c.date, inner.c.payee, inner.c.description, inner.c.kind,
                    inner.c.amount_cents, inner.c.account_id, Account.name.label("account"), inner.c.category_id,
-                   label.label("category"), lines.label("lines"), inner.c.transfer_group,
+                   null().label("category"), lines.label("lines"), inner.c.transfer_group,
                    Account.currency.label("currency"))
             .select_from(inner)
             .join(Account, and_(Account.id == inner.c.account_id, Account.user_id == user_id))
-            .outerjoin(cat, cat.id == inner.c.category_id)
-            .outerjoin(parent, parent.id == cat.parent_id)
             .order_by(*[outer_columns[k].desc() if desc else outer_columns[k].asc() for k, desc in order]))
 
 
@@ -212,6 +208,10 @@ def rows_page(session: Session, user_id: int, filters: LedgerFilters, start_row,
     tags = tags_by_transaction(session, user_id, frame["id"].tolist()) if not frame.empty else {}
     frame["tags"] = [", ".join(tags.get(int(i), [])) for i in frame["id"]] if not frame.empty else []
     if not frame.empty:
+        from .categories import category_records
+        tree = category_records(session, user_id)   # labels are whole paths, at any depth
+        paths = dict(zip(tree["id"], tree["full_name"], strict=True))
+        frame["category"] = [None if pd.isna(c) else paths.get(int(c)) for c in frame["category_id"]]
         frame["date"] = frame["date"].astype(str)
         frame["amount_cents"] = frame["amount_cents"].astype("int64")
         frame["lines"] = frame["lines"].astype("int64")
