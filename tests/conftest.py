@@ -32,6 +32,20 @@ def is_postgres() -> bool:
 _SCHEMAS: list[str] = []
 
 
+def pytest_collection_modifyitems(config, items):
+    """``page_sweep`` tests (every page through axe, at a phone's width, with stored markup) check the
+    HTML the pages render, which is the same on either database; each costs minutes of a browser, so
+    they run in the SQLite pass of `make test` and are skipped, saying so, on PostgreSQL. Every
+    callback those pages use is also exercised on PostgreSQL (tests/test_authz_matrix.py, the
+    callback tests and the other browser tests)."""
+    if not is_postgres():
+        return
+    skip = pytest.mark.skip(reason="page sweep: the same HTML on either database; runs in the SQLite pass")
+    for item in items:
+        if "page_sweep" in item.keywords:
+            item.add_marker(skip)
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Drop the PostgreSQL schemas this run made."""
     base = _base_url()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import dash
+import pytest
 from browser import require_browser, start_and_login
 from conftest import TEST_PASSWORD
 from seed_people import seed_user_data
@@ -72,6 +73,7 @@ def _settle(driver, timeout: float = 15.0) -> None:
         time.sleep(0.3)
 
 
+@pytest.mark.page_sweep
 def test_stored_markup_never_runs_on_any_page(dash_duo, app, db_session, make_user):
     user = make_user("mallory@example.com", name=IMG)
     seed_user_data(db_session, user, "xss", names=NAMES)
