@@ -121,6 +121,8 @@ def main() -> None:
                         help="uniform: the demo's volume mode; varied: benchmarks/varied.py (see common.bench_app)")
     parser.add_argument("--label", default="bench",
                         help="database file / schema prefix (common.bench_app): a branch with a migration uses its own")
+    parser.add_argument("--profile", action="store_true",
+                        help="after timing each case, run it once more under cProfile and print where the time went")
     args = parser.parse_args()
 
     app, user_id = bench_app(args.rows, args.dataset, label=args.label)
@@ -164,6 +166,32 @@ def main() -> None:
                   [{"id": "spending-state", "property": "data", "value": state}])
 
         median, p95, cpu = measure_cpu(update, runs=args.runs)
+        if args.profile:
+            import cProfile
+            import pstats
+            import time as clock
+
+            from sqlalchemy import event
+            slow = []
+
+            def before(conn, cursor, statement, parameters, context, executemany):
+                conn.info["ll_started"] = clock.perf_counter()
+
+            def after(conn, cursor, statement, parameters, context, executemany):
+                took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
+                slow.append((took, " ".join(statement.split())[:400], parameters))
+
+            with app.app_context():
+                engine = db.engine
+            event.listen(engine, "before_cursor_execute", before)
+            event.listen(engine, "after_cursor_execute", after)
+            profile = cProfile.Profile()
+            profile.runcall(update)
+            event.remove(engine, "before_cursor_execute", before)
+            event.remove(engine, "after_cursor_execute", after)
+            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+            for took, statement, parameters in sorted(slow, key=lambda x: x[0], reverse=True)[:8]:
+                print(f"  {took * 1000:7.1f} ms  {statement}  {str(parameters)[:200]}")
         extra = f" naive_median_ms={naive_ms:.0f}" if name == "last_12_months" and naive_ms else ""
         print(f"bench spending.{args.dataset}.{name} db={kind} rows={args.rows} median_ms={median:.0f} p95_ms={p95:.0f} "
               f"cpu_median_ms={cpu:.0f} load={os.getloadavg()[0]:.1f} peak_rss_mb={peak_rss_mb():.0f}{extra}", flush=True)
