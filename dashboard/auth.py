@@ -14,6 +14,7 @@ from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select, update
 
 from dashboard.components.nav import nav_sections
+from dashboard.figures.theme import use_chart_theme
 from dashboard.formatting import LOCALES, use_locale
 from dashboard.security import limiter
 from dashboard.services import passwords
@@ -101,12 +102,14 @@ def apply_user_locale():
     """before_request hook: money, numbers and dates of this request in the user's locale (set on
     every request, so a worker thread never carries the previous request's locale)."""
     use_locale(getattr(current_user, "locale", None) if current_user.is_authenticated else None)
+    use_chart_theme(getattr(current_user, "theme", None) if current_user.is_authenticated else None)
 
 
 def reset_user_locale(_error=None):
     """teardown_request hook: back to the default, so nothing after the request (a test, a CLI
-    command in the same thread) inherits the user's locale."""
+    command in the same thread) inherits the user's locale or chart theme."""
     use_locale(None)
+    use_chart_theme(None)
 
 
 def require_login():

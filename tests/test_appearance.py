@@ -226,3 +226,28 @@ def test_every_asset_address_carries_a_version_so_a_deploy_is_picked_up(client, 
     digest = hashlib.sha256((ASSETS / "theme.js").read_bytes()).hexdigest()[:12]
     assert asset_url("theme.js") == f"/assets/theme.js?v={digest}"
     assert client.get(asset_url("zz-theme.css")).status_code == 200
+
+
+def test_charts_arrive_in_the_saved_theme_so_the_browser_draws_them_once(client, db_session, make_user):
+    """A person who chose dark gets figures built with the dark template (theme.js then has nothing to
+    swap); "system" stays light, resolved in the browser; nothing leaks to the next request."""
+    from dashboard.figures.theme import chart_theme
+    alice = make_user("alice@example.com")
+    make_user("bob@example.com")
+    outputs = [("overview-stats", "children"), ("overview-accounts", "children"),
+               ("overview-top-categories", "figure"), ("overview-cashflow", "figure")]
+
+    def themes(email):
+        login(client, email)
+        status, body = call_callback(client, outputs, [("overview-load", "data", 1)])
+        assert status == 200
+        return {body[k]["figure"]["layout"]["template"]["layout"]["meta"]["ledgerlens_theme"]
+                for k in ("overview-top-categories", "overview-cashflow")}
+
+    assert themes("alice@example.com") == {"light"}
+    alice.theme = "dark"
+    db_session.commit()
+    assert themes("alice@example.com") == {"dark"}
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
+    assert themes("bob@example.com") == {"light"}
+    assert chart_theme() == "light"   # reset after the request

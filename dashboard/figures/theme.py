@@ -1,11 +1,15 @@
 """The one Plotly look of Ledgerlens: fonts, colours, margins, money hover text, and the light and dark
 templates the figures switch between.
 
-Figures are built with the light template. The browser swaps it for the dark one when the page is dark
-(assets/theme.js reads ``client_templates()`` from the app layout), so the colours that differ between the
+Figures are built with the template of the person's saved choice (``use_chart_theme``, set per request:
+dark for "dark", light for "light" and for "auto", which only the browser can resolve). The browser swaps
+it when the page's theme differs (assets/theme.js reads ``client_templates()`` from the app layout), so
+a person who chose dark gets charts drawn once, dark, not drawn light and then again; the colours that differ between the
 themes live only in ``TEMPLATES`` below: a figure function never names a text or grid colour itself.
 """
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -58,6 +62,19 @@ TEMPLATES = {name: _template(name) for name in THEME_COLORS}
 TEMPLATE_JSON = {name: template.to_plotly_json() for name, template in TEMPLATES.items()}
 
 
+_chart_theme: ContextVar[str] = ContextVar("ledgerlens_chart_theme", default="light")
+
+
+def use_chart_theme(choice: str | None):
+    """Build this request's figures with the template of the person's saved theme ("dark" -> dark,
+    anything else -> light: "auto" is resolved by the browser). Returns a token for ``reset``."""
+    return _chart_theme.set("dark" if choice == "dark" else "light")
+
+
+def chart_theme() -> str:
+    return _chart_theme.get()
+
+
 def client_templates() -> dict:
     """Both templates as plain JSON for the browser, which swaps them when the theme changes."""
     return {name: dict(template) for name, template in TEMPLATE_JSON.items()}
@@ -79,7 +96,7 @@ def user_labels(values) -> list[str]:
 
 def base_layout(title: str | None = None, *, height: int = 340, legend: bool = True) -> dict:
     return dict(
-        template=TEMPLATE_JSON["light"],
+        template=TEMPLATE_JSON[_chart_theme.get()],
         title=dict(text=title, x=0.01, xanchor="left", font=dict(size=16)) if title else None,
         font=dict(family=FONT, size=13),
         colorway=COLORWAY,
