@@ -177,7 +177,7 @@ def main() -> None:
             def before(conn, cursor, statement, parameters, context, executemany):
                 conn.info["ll_started"] = clock.perf_counter()
 
-            def after(conn, cursor, statement, parameters, context, executemany):
+            def after(conn, cursor, statement, parameters, context, executemany, slow=slow):
                 took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
                 slow.append((took, " ".join(statement.split())[:400], parameters))
 

@@ -341,6 +341,13 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
     if join is not None:
         stmt = stmt.join(*join)
     where = where + [date_col >= start, date_col <= end]
+    if join is not None and session.get_bind().dialect.name == "postgresql":
+        # A line carries its transaction's date (checked by tests/test_transactions_service.check_ledger):
+        # the same range on the transactions lets PostgreSQL read them by (user_id, date) instead of
+        # scanning them all for a hash join (partial months' top payees at 1M: ~600 -> ~90 ms). SQLite
+        # already walks the lines' index and looks each transaction up by id; given the range it
+        # chooses worse plans (a text search at 1M: 65 -> 675 ms CPU), so it does not get it.
+        where += [Transaction.date >= start, Transaction.date <= end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
     if filters.text:
         ids = _text_ids(session, user_id, filters.text, start, end, description_only=description_only)
