@@ -232,6 +232,8 @@ HINTS = {
     ("import-map-description", "value"): lambda w: None,
     ("import-map-category", "value"): lambda w: None,
     ("import-map-currency", "value"): lambda w: None,
+    ("import-map-original_amount", "value"): lambda w: None,
+    ("import-map-original_currency", "value"): lambda w: None,
     ("import-map-date-format", "value"): lambda w: "iso",
     ("import-map-decimal", "value"): lambda w: ".",
     ("import-map-delimiter", "value"): lambda w: ",",

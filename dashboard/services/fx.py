@@ -40,7 +40,7 @@ from sqlalchemy import and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from models import Account, DailyRollup, ExchangeRate, Transaction, User
-from models.db import to_rate
+from models.db import MAX_AMOUNT_TEXT, MAX_CENTS, to_rate
 
 from .errors import ServiceError
 
@@ -92,6 +92,46 @@ def check_amount(amount: Decimal, currency: str, field_name: str = "amount") -> 
     if amount != amount.quantize(Decimal(1).scaleb(-digits)):
         raise ServiceError(f"{currency} amounts have {digits or 'no'} decimals.", field_name)
     return amount
+
+
+def check_original(amount, original_amount, original_currency, account_currency: str,
+                   field_name: str = "original_amount") -> tuple[Decimal | None, str | None]:
+    """A card statement's foreign amount, as a transaction keeps it (issue 17): (original amount,
+    its currency), or (None, None) when there is none or it is in the account's own currency.
+
+    Both or neither; the currency an ISO code; the amount not zero and no finer than its currency's
+    minor unit (stored in hundredths like every amount: a 3-decimal original amount such as KWD 1.234
+    is refused, see the module notes). The original amount takes the sign of ``amount`` (statements
+    print it unsigned): it is the same money, charged in another currency."""
+    blank_amount = original_amount is None or str(original_amount).strip() == ""
+    blank_currency = original_currency is None or str(original_currency).strip() == ""
+    if blank_amount and blank_currency:
+        return None, None
+    if blank_amount or blank_currency:
+        raise ServiceError("Give the original amount and its currency together.", field_name)
+    currency = check_currency(original_currency, "original_currency")
+    try:
+        value = abs(Decimal(str(original_amount).strip()))
+    except (ArithmeticError, ValueError):
+        raise ServiceError("The original amount is not a number.", field_name) from None
+    if not value.is_finite() or value == 0:
+        raise ServiceError("The original amount must be a number other than zero.", field_name)
+    digits = min(minor_digits(currency), STORED_DIGITS)
+    if value != value.quantize(Decimal(1).scaleb(-digits)):
+        if minor_digits(currency) > STORED_DIGITS:
+            raise ServiceError(f"{currency} original amounts with {minor_digits(currency)} decimals cannot be "
+                               "kept yet (amounts are stored in hundredths).", field_name)
+        raise ServiceError(f"{currency} amounts have {digits or 'no'} decimals.", field_name)
+    if value * 100 > MAX_CENTS:
+        raise ServiceError(f"The original amount is too large: amounts go up to {MAX_AMOUNT_TEXT}.", field_name)
+    if currency == account_currency:
+        return None, None
+    return (-value if Decimal(amount) < 0 else value), currency
+
+
+def cents_step(currency: str) -> int:
+    """The smallest stored step of ``currency`` in hundredths: 100 for JPY (whole yen), 1 for EUR."""
+    return 10 ** (STORED_DIGITS - min(minor_digits(currency), STORED_DIGITS))
 
 
 # -- converting ------------------------------------------------------------------------------------

@@ -800,7 +800,12 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
                              Transaction.description.label("description"),
                              category_col.label("category_id"), Account.name.label("account"),
-                             cents(amount_col).label("amount_cents"), Account.currency.label("currency"))
+                             cents(amount_col).label("amount_cents"), Account.currency.label("currency"),
+                             # the transaction's foreign amount (a card statement's), for the download,
+                             # signed like the row's amount (spending positive)
+                             (cents(Transaction.original_amount) if filters.flow == "income"
+                              else -cents(Transaction.original_amount)).label("original_cents"),
+                             Transaction.original_currency.label("original_currency"))
             .join(Account, Account.id == account_col))
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
@@ -890,6 +895,8 @@ class SpendingRow(NamedTuple):
     amount_cents: int
     currency: str   # the account's: the amount is in it
     tags: str
+    original_cents: int | None = None   # the transaction's amount as charged in a foreign currency
+    original_currency: str | None = None
 
 
 def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[SpendingRow]:
@@ -898,12 +905,14 @@ def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: i
     labels = _category_labels(session, user_id)
     subq = _rows_select(session, user_id, filters).subquery()
     stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category_id, subq.c.account,
-                   subq.c.amount_cents, subq.c.currency, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
+                   subq.c.amount_cents, subq.c.currency, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"),
+                   subq.c.original_cents, subq.c.original_currency)
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
     for row in session.execute(stmt):
         yield SpendingRow(row.date, row.payee, row.description, labels.get(row.category_id, UNCATEGORIZED_LABEL),
-                          row.account, row.amount_cents, row.currency, row.tags)
+                          row.account, row.amount_cents, row.currency, row.tags,
+                          None if row.original_cents is None else int(row.original_cents), row.original_currency)
 
 
 def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> SpendingFilters:
