@@ -163,7 +163,7 @@ def test_export_restore_grid_and_download_keep_the_original_amount(app, db_sessi
         text = client.get("/export/spending.csv?from=2026-01-01&to=2026-01-31&preset=custom",
                           buffered=True).get_data(as_text=True)
     header, *lines = text.strip().splitlines()
-    assert header.endswith(",original_amount,original_currency")
+    assert header.endswith(",amount,currency,original_amount,original_currency,tags")
     # signed like the row's amount: spending is positive in the explorer's download
-    assert any(line.startswith("2026-01-05,Hotel") and line.endswith(",118.73,EUR,,139.50,USD") for line in lines)
-    assert any(line.startswith("2026-01-06,Bakery") and line.endswith(",,") for line in lines)
+    assert any(line.startswith("2026-01-05,Hotel") and line.endswith(",118.73,EUR,139.50,USD,") for line in lines)
+    assert any(line.startswith("2026-01-06,Bakery") and line.endswith(",3.20,EUR,,,") for line in lines)
