@@ -75,3 +75,37 @@ def test_forecast_starts_from_the_converted_balance_and_uses_the_account_currenc
     history = forecast_svc.converted_history(db_session, user_id, today, result.conversion)
     assert int(history.loc[date(2026, 1, 1)].sum()) == 10000 + 1000 + 10000
     assert db_session.get(Account, accounts["JPY"]).currency == "JPY"
+
+
+def test_forecast_converts_each_scheduled_occurrence_at_its_days_rate(db_session):
+    """A USD rent of 110.00 on the 1st of each month, in a EUR-based user's USD account: the rate of
+    15 Jan (1.1000) is the latest known for every day ahead, so each occurrence is 100.00 EUR; the
+    EUR schedule stays as it is; the JPY one uses the rate of 2 Jan."""
+    from dashboard.services import schedules as sched
+
+    user_id, accounts = _setup(db_session)
+    sched.create_schedule(db_session, user_id, name="Rent", kind="expense", amount="110.00",
+                          account_id=accounts["USD"], cadence="monthly", start_date="2026-03-01")
+    sched.create_schedule(db_session, user_id, name="Gym", kind="expense", amount="20.00",
+                          account_id=accounts["EUR"], cadence="monthly", start_date="2026-03-01")
+    sched.create_schedule(db_session, user_id, name="Ramen", kind="expense", amount="1571",
+                          account_id=accounts["JPY"], cadence="monthly", start_date="2026-03-01")
+    db_session.commit()
+    result = forecast_svc.forecast(db_session, user_id, today=date(2026, 2, 10), months=3)
+    by_label = result.items.groupby("label")["amount_cents"].sum().to_dict()
+    assert by_label == {"Rent": -3 * 10000, "Gym": -3 * 2000, "Ramen": -3 * 1000}   # 1571 JPY / 157.12 = 9.9987 -> 10.00 EUR
+    assert int(result.scheduled_cents[-1]) == -3 * (10000 + 2000 + 1000)
+    assert result.conversion.complete
+
+
+def test_a_schedule_keeps_to_its_accounts_minor_unit(db_session):
+    import pytest
+
+    from dashboard.services import schedules as sched
+    from dashboard.services.errors import ServiceError
+
+    user_id, accounts = _setup(db_session)
+    with pytest.raises(ServiceError, match="JPY amounts have no decimals"):
+        sched.create_schedule(db_session, user_id, name="Half yen", kind="expense", amount="100.50",
+                              account_id=accounts["JPY"], cadence="monthly", start_date="2026-03-01")
+    db_session.rollback()
