@@ -36,10 +36,10 @@ from fractions import Fraction
 from functools import lru_cache
 
 from babel.numbers import get_currency_name, get_currency_precision, list_currencies
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import and_, case, delete, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from models import Account, DailyRollup, ExchangeRate, Transaction, User
+from models import Account, DailyRollup, ExchangeRate, FxRollupState, Transaction, User
 from models.db import MAX_AMOUNT_TEXT, MAX_CENTS, to_rate
 
 from .errors import ServiceError
@@ -332,6 +332,9 @@ def set_rate(session: Session, user_id: int, *, day, currency, base, rate) -> Ex
     else:
         row.rate = value
     session.flush()
+    # The converted roll-ups were computed at the old rate (a correction keeps the rates' count and ids):
+    # forget them; services/fx_rollup.refresh rebuilds (the Rates page calls it).
+    session.execute(delete(FxRollupState).where(FxRollupState.user_id == user_id))
     return row
 
 

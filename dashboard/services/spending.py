@@ -27,6 +27,8 @@ from models import (
     Category,
     DailyRollup,
     Expense,
+    FxMonthRollup,
+    FxPayeeRollup,
     MonthlyRollup,
     PayeeAmountRollup,
     PayeeRollup,
@@ -36,7 +38,7 @@ from models import (
     band_bounds,
 )
 
-from . import fx, rollup
+from . import fx, fx_rollup, rollup
 from .cache import cached, transaction_memo
 from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
@@ -377,7 +379,7 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
         key_cols.update(category_id=r.category_id, account_id=r.account_id)
     if model is DailyRollup:
         key_cols["day"] = r.day
-    if model in (PayeeRollup, PayeeAmountRollup):
+    if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup):
         key_cols["payee"] = r.payee
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
@@ -518,6 +520,10 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
             return _frame(session.execute(stmt).all(), keys)
         return _frame(session.execute(_grouped(union_all(*parts).subquery(), keys, order_by_total=order_by_total,
                                                limit=limit)).all(), keys)
+    fast = _from_converted_rollups(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
+                                   order_by_total, limit, conversion, parents)
+    if fast is not None:
+        return fast
     unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
     foreign = _grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end, parents),
                        unit).subquery()
@@ -539,6 +545,38 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
             return _frame([row[:-1] for row in rows], keys)
     return _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
                                 book, order_by_total, limit, conversion, parents)
+
+
+_FX_KEYS = {"bucket", "category_id", "account_id", "payee"}
+
+
+def _from_converted_rollups(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
+                            order_by_total, limit, conversion, parents) -> pd.DataFrame | None:
+    """``aggregate`` for several currencies over whole months without a row filter, from the converted
+    roll-ups (services/fx_rollup.py: the same groups converted the same way, summed per month ahead of
+    time), UNION ALL the base-currency accounts' usual roll-up: as many rows as with one currency. None
+    when they cannot answer (partial months, weeks or days, row filters, a missing rate, roll-ups not
+    computed for the present currencies and rates): then convert at read time."""
+    if (filters.row_filtered or not set(keys) <= _FX_KEYS or ("bucket" in keys and filters.effective_grain != "month")
+            or start != month_start(start) or end != month_end(end) or rollup.stale(session, user_id)
+            or not fx_rollup.usable(session, user_id, currencies, foreign_ids, start, end)):
+        return None
+    model = FxPayeeRollup if "payee" in keys else FxMonthRollup
+    categories = _category_ids(session, user_id, filters, parents)
+    converted = replace(filters, account_ids=foreign_ids)
+    parts = [_rollup_select(session, model, user_id, converted, start, end, keys, categories, "month")]
+    if base_ids:
+        parts.append(_grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, start, end,
+                                     parents), keys))
+    combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    frame = _frame(session.execute(_grouped(combined, keys, order_by_total=order_by_total, limit=limit)).all(), keys)
+    if conversion is not None:
+        r = FxMonthRollup
+        used = session.scalars(select(r.account_id).where(
+            r.user_id == user_id, r.flow == filters.flow, r.month >= start, r.month <= end,
+            r.account_id.in_(foreign_ids)).distinct()).all()
+        conversion.converted_from |= {currencies.mapping[int(a)] for a in used}
+    return frame
 
 
 def _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids, book,

@@ -5,6 +5,10 @@ ORIGCURRENCY) keeps both: ``amount`` in the account's currency, as before, and t
 its own currency beside it (both NULL, or both set; the currency three upper-case letters). Nullable
 columns added in place: no table copy, no rewrite of the rows.
 
+Also the converted roll-ups of a user with accounts in several currencies (fx_month_rollup,
+fx_payee_rollup, fx_rollup_state: dashboard/services/fx_rollup.py). They are derived and start empty: a
+read finds no state for the user and converts from the daily roll-up until the next refresh.
+
 Revision ID: 0017_original_amount
 Revises: 0016_schedules_more
 Create Date: 2026-12-03 13:40:00.000000
@@ -23,6 +27,33 @@ branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
 PAIR = "(original_amount IS NULL) = (original_currency IS NULL)"
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _fx_table(name: str, extra: list, index_cols: list) -> None:
+    op.create_table(
+        name,
+        sa.Column('id', BIG_ID, nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('flow', sa.String(length=10), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        *extra,
+        sa.Column('account_id', sa.Integer(), nullable=False),
+        sa.Column('category_id', sa.Integer(), nullable=True),
+        sa.Column('total_cents', sa.BigInteger(), nullable=False),
+        sa.Column('row_count', sa.BigInteger(), nullable=False),
+        *([sa.Column('missing', sa.SmallInteger(), server_default='0', nullable=False)]
+          if name == 'fx_month_rollup' else []),
+        sa.CheckConstraint("flow IN ('spending','income')", name=op.f(f'ck_{name}_flow_known')),
+        sa.ForeignKeyConstraint(['account_id', 'user_id'], ['accounts.id', 'accounts.user_id'],
+                                name=op.f(f'fk_{name}_account_id_user_id_accounts'), ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['category_id'], ['categories.id'],
+                                name=op.f(f'fk_{name}_category_id_categories'), ondelete='SET NULL'),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f(f'fk_{name}_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{name}')),
+    )
+    op.create_index(f'ix_{name}_user_flow_month', name, index_cols, unique=False)
 
 
 def upgrade() -> None:
@@ -39,9 +70,25 @@ def upgrade() -> None:
         op.create_check_constraint('ck_transactions_original_currency_iso', 'transactions',
                                    "original_currency ~ '^[A-Z]{3}$'")
         op.create_check_constraint('ck_transactions_original_pair', 'transactions', PAIR)
+    _fx_table('fx_month_rollup', [], ['user_id', 'flow', 'month', 'account_id', 'category_id', 'total_cents',
+                                      'row_count', 'missing'])
+    _fx_table('fx_payee_rollup', [sa.Column('payee', sa.String(length=200), nullable=False)],
+              ['user_id', 'flow', 'month', 'payee', 'account_id', 'category_id', 'total_cents', 'row_count'])
+    op.create_table(
+        'fx_rollup_state',
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('signature', sa.String(length=4000), nullable=False),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_fx_rollup_state_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('user_id', name=op.f('pk_fx_rollup_state')),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('fx_rollup_state')
+    for name in ('fx_payee_rollup', 'fx_month_rollup'):
+        op.drop_index(f'ix_{name}_user_flow_month', table_name=name)
+        op.drop_table(name)
     if op.get_bind().dialect.name == "sqlite":
         # SQLite's own DROP COLUMN refuses a column named by a CHECK of another column: drop the one
         # carrying the checks first (they belong to it), then the other.
