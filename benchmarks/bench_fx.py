@@ -67,6 +67,11 @@ def _set_currencies(app, user_id: int, three: bool) -> None:
         if not three:
             db.session.execute(delete(ExchangeRate).where(ExchangeRate.user_id == user_id))
         db.session.commit()
+        # The Core writes above pass no hook: rebuild the converted roll-ups as the app's writes do
+        # (services/fx_rollup.py; with one currency this empties them).
+        from dashboard.services import fx_rollup
+        fx_rollup.refresh(db.session, user_id)
+        db.session.commit()
 
 
 def main() -> None:

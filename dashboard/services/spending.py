@@ -552,31 +552,65 @@ _FX_KEYS = {"bucket", "category_id", "account_id", "payee"}
 
 def _from_converted_rollups(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
                             order_by_total, limit, conversion, parents) -> pd.DataFrame | None:
-    """``aggregate`` for several currencies over whole months without a row filter, from the converted
+    """``aggregate`` for several currencies without a row filter: the whole months from the converted
     roll-ups (services/fx_rollup.py: the same groups converted the same way, summed per month ahead of
-    time), UNION ALL the base-currency accounts' usual roll-up: as many rows as with one currency. None
-    when they cannot answer (partial months, weeks or days, row filters, a missing rate, roll-ups not
-    computed for the present currencies and rates): then convert at read time."""
+    time) UNION ALL the base-currency accounts' usual roll-up, as many rows as with one currency; the
+    partial-month edges converted at read time (few days). None when they cannot answer (weeks or
+    days, row filters, no whole month, a missing rate, roll-ups not computed for the present currencies
+    and rates): then everything is converted at read time."""
     if (filters.row_filtered or not set(keys) <= _FX_KEYS or ("bucket" in keys and filters.effective_grain != "month")
-            or start != month_start(start) or end != month_end(end) or rollup.stale(session, user_id)
-            or not fx_rollup.usable(session, user_id, currencies, foreign_ids, start, end)):
+            or rollup.stale(session, user_id)):
+        return None
+    whole, edges = _split_months(start, end)
+    if whole is None:
+        return None
+    whole = (whole[0], month_end(whole[1]))   # _split_months names the last whole month by its first day
+    if not fx_rollup.usable(session, user_id, currencies, foreign_ids, *whole):
         return None
     model = FxPayeeRollup if "payee" in keys else FxMonthRollup
     categories = _category_ids(session, user_id, filters, parents)
     converted = replace(filters, account_ids=foreign_ids)
-    parts = [_rollup_select(session, model, user_id, converted, start, end, keys, categories, "month")]
+    parts = [_rollup_select(session, model, user_id, converted, whole[0], whole[1], keys, categories, "month")]
     if base_ids:
-        parts.append(_grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, start, end,
-                                     parents), keys))
+        parts.append(_grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, whole[0],
+                                     whole[1], parents), keys))
     combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    frame = _frame(session.execute(_grouped(combined, keys, order_by_total=order_by_total, limit=limit)).all(), keys)
+    if edges:
+        stmt = _grouped(combined, keys)
+    else:
+        stmt = _grouped(combined, keys, order_by_total=order_by_total, limit=limit)
+    frame = _frame(session.execute(stmt).all(), keys)
     if conversion is not None:
         r = FxMonthRollup
         used = session.scalars(select(r.account_id).where(
-            r.user_id == user_id, r.flow == filters.flow, r.month >= start, r.month <= end,
+            r.user_id == user_id, r.flow == filters.flow, r.month >= whole[0], r.month <= whole[1],
             r.account_id.in_(foreign_ids)).distinct()).all()
         conversion.converted_from |= {currencies.mapping[int(a)] for a in used}
-    return frame
+    if not edges:
+        return frame
+    frames = [frame] + [aggregate(session, user_id, filters, keys, start=a, end=b, conversion=conversion,
+                                  parents=parents) for a, b in edges]
+    return _summed_frames(frames, keys, order_by_total, limit)
+
+
+def _summed_frames(frames: list[pd.DataFrame], keys: list[str], order_by_total: bool, limit: int | None) -> pd.DataFrame:
+    """Frames of (keys, total_cents, row_count) summed by the keys, optionally ordered by the total
+    (largest first, then the keys) and cut to ``limit`` rows."""
+    combined = pd.concat(frames, ignore_index=True)
+    if keys:
+        combined = combined.groupby(keys, as_index=False, dropna=False, sort=True)[["total_cents", "row_count"]].sum()
+    else:
+        combined = pd.DataFrame({"total_cents": [int(combined["total_cents"].sum())],
+                                 "row_count": [int(combined["row_count"].sum())]})
+    if order_by_total:
+        combined = combined.sort_values(["total_cents", *keys], ascending=[False, *([True] * len(keys))],
+                                        kind="stable")
+    if limit:
+        combined = combined.head(limit)
+    combined = combined.reset_index(drop=True)[[*keys, "total_cents", "row_count"]]
+    for name in ("total_cents", "row_count"):
+        combined[name] = combined[name].astype("int64")
+    return combined
 
 
 def _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids, book,
