@@ -413,6 +413,20 @@ class AccountCurrencies:
 
 
 def account_currencies(session: Session, user_id: int) -> AccountCurrencies:
+    """The user's base currency and accounts' currencies (remembered until the transaction ends, or
+    writes: an explorer update asks four times)."""
+    from .cache import transaction_memo
+    memo = transaction_memo(session)
+    key = ("account_currencies", user_id)
+    if memo is not None and key in memo:
+        return memo[key]
+    found = _account_currencies(session, user_id)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _account_currencies(session: Session, user_id: int) -> AccountCurrencies:
     rows = session.execute(select(User.currency, Account.id, Account.currency)
                            .outerjoin(Account, Account.user_id == User.id)
                            .where(User.id == user_id).order_by(Account.id)).all()

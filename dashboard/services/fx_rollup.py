@@ -42,6 +42,7 @@ from models import (
 )
 
 from . import fx
+from .cache import transaction_memo
 from .periods import month_end, month_start
 from .sql import cents
 
@@ -196,11 +197,23 @@ def _converted(session, currencies, foreign, book, grouped, keys, start, end, mi
 def usable(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
            start: date, end: date) -> bool:
     """Whether the converted roll-ups answer for these accounts and months: computed for the present
-    currencies and rates, and no money without a rate there."""
-    stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
-    if stored is None or stored != signature(session, user_id, currencies):
-        return False
+    currencies and rates, and no money without a rate there (remembered until the transaction ends
+    or writes)."""
+    memo = transaction_memo(session)
+    key = ("fx_rollup_usable", user_id, currencies, tuple(foreign), start, end)
+    if memo is not None and key in memo:
+        return memo[key]
+    current_key = ("fx_rollup_current", user_id, currencies)
+    current = memo.get(current_key) if memo is not None else None
+    if current is None:
+        stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
+        current = stored is not None and stored == signature(session, user_id, currencies)
+        if memo is not None:
+            memo[current_key] = current
     r = FxMonthRollup
-    return not session.scalar(select(func.count()).select_from(r).where(
+    answer = current and not session.scalar(select(func.count()).select_from(r).where(
         r.user_id == user_id, r.missing > 0, r.month >= month_start(start), r.month <= end,
         r.account_id.in_(list(foreign))))
+    if memo is not None:
+        memo[key] = answer
+    return answer
