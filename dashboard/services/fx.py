@@ -296,14 +296,14 @@ def load_rates(session: Session, user_id: int, currencies: Iterable[str], start:
     involved = or_(ExchangeRate.currency.in_(wanted), ExchangeRate.base.in_(wanted))
     in_range = select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate).where(
         ExchangeRate.user_id == user_id, involved, ExchangeRate.day.between(start, end))
-    last_before = (
-        select(ExchangeRate.base, ExchangeRate.currency, func.max(ExchangeRate.day).label("day"))
-        .where(ExchangeRate.user_id == user_id, involved, ExchangeRate.day < start)
-        .group_by(ExchangeRate.base, ExchangeRate.currency).subquery())
-    before = select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate).join(
-        last_before, and_(ExchangeRate.base == last_before.c.base,
-                          ExchangeRate.currency == last_before.c.currency,
-                          ExchangeRate.day == last_before.c.day)).where(ExchangeRate.user_id == user_id)
+    # Each pair's latest row before ``start``: one pass with a window function. (A join to a GROUP BY of
+    # the same table was planned by PostgreSQL, with statistics older than a rates import, as a nested
+    # loop re-running the GROUP BY per row: 0.6 s for 1,600 rates.)
+    ranked = (select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate,
+                     func.row_number().over(partition_by=(ExchangeRate.base, ExchangeRate.currency),
+                                            order_by=ExchangeRate.day.desc()).label("n"))
+              .where(ExchangeRate.user_id == user_id, involved, ExchangeRate.day < start).subquery())
+    before = select(ranked.c.day, ranked.c.currency, ranked.c.base, ranked.c.rate).where(ranked.c.n == 1)
     rows = session.execute(in_range).all() + session.execute(before).all()
     return RateBook.from_rows(rows)
 
