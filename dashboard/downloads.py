@@ -31,10 +31,13 @@ def spending_csv():
     filters = svc.parse_filters(request.args.to_dict(), date.today())
 
     def generate():
-        yield _csv_line(["date", "payee", "description", "category", "account", "amount", "currency", "tags"])
+        yield _csv_line(["date", "payee", "description", "category", "account", "amount", "currency",
+                         "original_amount", "original_currency", "tags"])
         for row in svc.iter_rows(db.session, user_id, filters):
+            original = "" if row.original_cents is None else from_cents(row.original_cents)
             yield _csv_line([row.date, row.payee, row.description, row.category, row.account,
-                             from_cents(row.amount_cents), row.currency, row.tags])
+                             from_cents(row.amount_cents), row.currency, original, row.original_currency or "",
+                             row.tags])
 
     name = f"ledgerlens-{filters.flow}-{filters.start}-{filters.end}.csv"
     return Response(stream_with_context(generate()), mimetype="text/csv",

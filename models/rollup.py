@@ -158,3 +158,65 @@ class PayeeAmountRollup(db.Model):
     payee: Mapped[str] = mapped_column(String(200))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxMonthRollup(db.Model):
+    """Derived, for a user whose accounts are in more than one currency (issue 17): the spending and
+    income of each account in another currency than the base, per month, account and category, in the
+    base currency: the sum over the month of the daily roll-up's (day, account, category) groups, each
+    converted at its day's rate and rounded once, half-even (dashboard/services/fx.py), i.e. exactly
+    what the explorer's conversion gives. Rebuilt with the roll-ups (dashboard/services/fx_rollup.py);
+    ``missing`` marks a (month, account) with money no rate converts (the explorer then converts from
+    the daily roll-up and reports it)."""
+
+    __tablename__ = "fx_month_rollup"
+    __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_month_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id",
+              "total_cents", "row_count", "missing"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    account_id: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+    missing: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+
+
+class FxPayeeRollup(db.Model):
+    """Like FxMonthRollup per payee: the month's (payee, day, account, category) groups of the raw rows,
+    each converted at its day's rate and rounded once, half-even (the explorer's top payees)."""
+
+    __tablename__ = "fx_payee_rollup"
+    __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_payee_rollup_user_flow_month", "user_id", "flow", "month", "payee", "account_id",
+              "category_id", "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    payee: Mapped[str] = mapped_column(String(200))
+    account_id: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxRollupState(db.Model):
+    """What the user's converted roll-ups were computed for: the base currency, each account's
+    currency and the rates (a signature). A read compares it with the present one and converts from
+    the daily roll-up when they differ (a rate or a currency changed by a path that did not rebuild)."""
+
+    __tablename__ = "fx_rollup_state"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    signature: Mapped[str] = mapped_column(String(4000))

@@ -15,7 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import BigId, Money, db
+from .db import BigId, Money, currency_check, db
 
 TRANSACTION_KINDS = ("expense", "income", "transfer")
 
@@ -42,6 +42,9 @@ class Transaction(db.Model):
         CheckConstraint("amount <> 0", name="amount_nonzero"),
         CheckConstraint("kind <> 'income' OR amount > 0", name="income_positive"),
         CheckConstraint("kind = 'transfer' OR transfer_group IS NULL", name="transfer_group_only"),
+        # A card statement's foreign amount (issue 17): both or neither.
+        *currency_check("original_currency", "original_currency_iso"),
+        CheckConstraint("(original_amount IS NULL) = (original_currency IS NULL)", name="original_pair"),
         # Serves the account balance and the ledger: a user's rows by account and date.
         Index("ix_transactions_user_account_date", "user_id", "account_id", "date", "category_id",
               "amount"),
@@ -65,6 +68,10 @@ class Transaction(db.Model):
     notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     transfer_group: Mapped[str | None] = mapped_column(String(36))
     external_id: Mapped[str | None] = mapped_column(String(255))
+    # The amount as charged in a foreign currency (a card statement's "original amount"), beside
+    # ``amount`` in the account's currency. Shown, exported and restored; never summed or converted.
+    original_amount: Mapped[Decimal | None] = mapped_column(Money)
+    original_currency: Mapped[str | None] = mapped_column(String(3))
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     # Optimistic locking: every UPDATE says "WHERE version = <the version read>" and bumps it.
     __mapper_args__ = {"version_id_col": version}

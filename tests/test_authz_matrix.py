@@ -217,6 +217,7 @@ HINTS = {
     # budgets
     ("budgets-period", "data"): _period,
     ("budgets-pending-delete", "data"): lambda w: str(w.a_id("budget")),
+    ("budgets-show-in", "value"): lambda w: Variants(["EUR", None, "KWD", "XX"]),   # a picked currency (issue 17)
     # goals
     ("goals-form-goal", "data"): lambda w: {"id": w.a_id("goal"), "version": 1},
     ("goals-form-kind", "value"): lambda w: "savings",
@@ -232,6 +233,8 @@ HINTS = {
     ("import-map-description", "value"): lambda w: None,
     ("import-map-category", "value"): lambda w: None,
     ("import-map-currency", "value"): lambda w: None,
+    ("import-map-original_amount", "value"): lambda w: None,
+    ("import-map-original_currency", "value"): lambda w: None,
     ("import-map-date-format", "value"): lambda w: "iso",
     ("import-map-decimal", "value"): lambda w: ".",
     ("import-map-delimiter", "value"): lambda w: ",",

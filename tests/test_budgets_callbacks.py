@@ -27,7 +27,7 @@ PERIOD = {"type": "monthly", "start": "2025-03-01"}
 WRITE_OUTPUTS = [("budgets-message", "children"), ("budgets-refresh", "data"),
                  ("budgets-add-amount", "value"), ("budgets-add-category", "value")]
 LOAD_OUTPUTS = [("budgets-grid", "rowData"), ("budgets-chart", "figure"), ("budgets-stats", "children"),
-                ("budgets-add-category", "options")]
+                ("budgets-add-category", "options"), ("budgets-grid", "columnDefs")]
 
 
 def _cat(session, name: str) -> Category:
@@ -56,9 +56,10 @@ def edit(client, changes):
     return write(client, trigger="budgets-grid.cellValueChanged", changes=changes)
 
 
-def load(client, period=PERIOD):
+def load(client, period=PERIOD, show_in="USD"):
     return call_callback(client, LOAD_OUTPUTS, [("budgets-period", "data", period),
-                                                ("budgets-refresh", "data", 0)])
+                                                ("budgets-refresh", "data", 0),
+                                                ("budgets-show-in", "value", show_in)])
 
 
 def sign_in(client, user) -> None:
@@ -383,3 +384,35 @@ def test_add_cannot_use_another_users_own_category(client, setup, db_session):
     assert db_session.scalar(select(func.count()).select_from(Budget).where(Budget.category_id == secret.id)) == 0
     options = [o["value"] for o in load(client)[1]["budgets-add-category"]["options"]]
     assert str(secret.id) not in options
+
+
+# -- shown in another currency (issue 17) -------------------------------------------------------------
+
+def test_budgets_are_shown_in_a_currency_the_user_picks_at_the_periods_rate(client, setup, db_session):
+    """1 EUR = 1.25 USD from 1 March 2025 (the period's end is 31 March): 500.00 USD -> 400.00 EUR,
+    120.50 -> 96.40, left 403.60 -> 500 - 96.40 ... recomputed from the converted amounts: 303.60."""
+    from dashboard.services import fx
+    fx.set_rate(db_session, setup["alice"].id, day=date(2025, 3, 1), currency="USD", base="EUR", rate="1.25")
+    db_session.commit()
+    assert svc.display_currencies(db_session, setup["alice"].id) == ["USD", "EUR"]
+    status, body = load(client, show_in="EUR")
+    assert status == 200
+    groceries = next(r for r in body["budgets-grid"]["rowData"] if r["id"] == str(setup["groceries"].id))
+    assert (groceries["budgeted"], groceries["spent_cents"], groceries["remaining_cents"]) == ("400.00", 9640, 30360)
+    columns = body["budgets-grid"]["columnDefs"]
+    budgeted = next(c for c in columns if c.get("field") == "budgeted")
+    assert budgeted["editable"] is False and "EUR" in budgeted["valueFormatter"]["function"]
+    text = json.dumps(body["budgets-stats"]["children"], ensure_ascii=False)
+    assert "Shown in EUR" in text and "1 USD = 0.8 EUR" in text
+    # In the base currency: editable, unconverted.
+    rows = load(client, show_in="USD")[1]["budgets-grid"]["rowData"]
+    assert next(r for r in rows if r["id"] == str(setup["groceries"].id))["budgeted"] == "500.00"
+
+
+def test_a_currency_without_a_rate_is_said_and_the_base_is_shown(client, setup):
+    status, body = load(client, show_in="JPY")
+    assert status == 200
+    text = json.dumps(body["budgets-stats"]["children"], ensure_ascii=False)
+    assert "Exchange rates missing" in text and "Shown in USD" in text
+    groceries = next(r for r in body["budgets-grid"]["rowData"] if r["id"] == str(setup["groceries"].id))
+    assert groceries["budgeted"] == "500.00"

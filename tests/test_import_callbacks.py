@@ -16,7 +16,8 @@ from models import Category, ImportRule, Transaction
 
 DATA = Path(__file__).resolve().parent / "data"
 P = "import"
-ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category", "currency")
+ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category", "currency",
+         "original_amount", "original_currency")
 SETTINGS = ("date-format", "decimal", "delimiter", "header", "skip", "invert", "mode")
 INSPECT_OUTPUTS = ([(f"{P}-file-info", "children"), (f"{P}-mapping-card", "style"), (f"{P}-help-card", "style"),
                     (f"{P}-account-block", "style")]
@@ -28,6 +29,7 @@ PREVIEW_OUTPUTS = [(f"{P}-grid", "rowData"), (f"{P}-grid", "style"), (f"{P}-summ
 CSV = (b"Date,Payee,Amount\n2024-03-01,Blue Bottle,-4.75\n2024-03-01,Blue Bottle,-4.75\n"
        b"2024-03-02,Payroll,2500.00\n2024-03-03,<img src=x onerror=alert(1)>,-1.00\n")
 MAPPING = {"date": 0, "amount": 2, "debit": None, "credit": None, "payee": 1, "description": None, "category": None, "currency": None,
+           "original_amount": None, "original_currency": None,
            "date-format": "iso", "decimal": ".", "delimiter": ",", "header": True, "skip": 0, "invert": False,
            "mode": "signed"}
 

@@ -227,3 +227,31 @@ def test_citus_gaps_keep_every_row_and_link(alembic_runner, alembic_engine):
         assert conn.execute(text("SELECT budget_id FROM expenses WHERE id = 1")).one() == (1,)
         assert conn.execute(text("SELECT count(*) FROM rule_tags")).one() == (1,)
         assert conn.execute(text("SELECT count(*) FROM edit_batch_tags")).one() == (1,)
+def test_original_amount_columns_up_and_down(alembic_runner, alembic_engine):
+    """0017: transactions keep a card statement's foreign amount (both columns or neither, the
+    currency an ISO code); the downgrade takes the columns away and keeps the rows."""
+    from sqlalchemy.exc import IntegrityError
+
+    alembic_runner.migrate_up_to("0016_schedules_more")
+    with alembic_engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                          "VALUES (1, 'u1@example.com', 'x', 'EUR', 'h')"))
+        conn.execute(text("INSERT INTO accounts (id, user_id, name, type, currency) "
+                          "VALUES (1, 1, 'Card', 'credit_card', 'EUR')"))
+        conn.execute(text("INSERT INTO transactions (id, user_id, account_id, date, amount, kind) "
+                          "VALUES (1, 1, 1, '2026-01-02', -1000, 'expense')"))
+    alembic_runner.migrate_up_to("0017_original_amount")
+    insert = ("INSERT INTO transactions (id, user_id, account_id, date, amount, kind, original_amount, "
+              "original_currency) VALUES (:id, 1, 1, '2026-01-03', -1000, 'expense', :a, :c)")
+    with alembic_engine.begin() as conn:
+        conn.execute(text(insert), {"id": 2, "a": -1187, "c": "USD"})
+        got = conn.execute(text("SELECT id, original_amount, original_currency FROM transactions ORDER BY id")).all()
+    assert [tuple(r) for r in got] == [(1, None, None), (2, -1187, "USD")]
+    for n, (amount, currency) in enumerate(((-5, None), (None, "USD"), (-5, "usd")), start=3):
+        with pytest.raises(IntegrityError), alembic_engine.begin() as conn:
+            conn.execute(text(insert), {"id": n, "a": amount, "c": currency})
+    alembic_runner.migrate_down_to("0016_schedules_more")
+    columns = {c["name"] for c in inspect(alembic_engine).get_columns("transactions")}
+    assert not columns & {"original_amount", "original_currency"}
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM transactions")) == 2

@@ -26,7 +26,7 @@ requests = pytest.importorskip("requests")
 ROOT = Path(__file__).resolve().parents[1]
 PERIOD = {"type": "monthly", "start": "2025-03-01"}
 LOAD_OUTPUTS = [("budgets-grid", "rowData"), ("budgets-chart", "figure"), ("budgets-stats", "children"),
-                ("budgets-add-category", "options")]
+                ("budgets-add-category", "options"), ("budgets-grid", "columnDefs")]
 WRITE_OUTPUTS = [("budgets-message", "children"), ("budgets-refresh", "data"),
                  ("budgets-add-amount", "value"), ("budgets-add-category", "value")]
 
@@ -98,7 +98,8 @@ def _callback(http, base, outputs, inputs, state=(), changed=None):
 
 
 def _rows(http, base):
-    body = _callback(http, base, LOAD_OUTPUTS, [("budgets-period", "data", PERIOD), ("budgets-refresh", "data", 0)])
+    body = _callback(http, base, LOAD_OUTPUTS, [("budgets-period", "data", PERIOD), ("budgets-refresh", "data", 0),
+                                                ("budgets-show-in", "value", None)])
     return body["budgets-grid"]["rowData"]
 
 

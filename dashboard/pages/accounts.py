@@ -208,12 +208,21 @@ def render_charts(_refresh, range_value, show_archived):
     today = date.today()
     start = _range_start(range_value if range_value in RANGES else "12", viewer.user_id, today)
     history = svc.balance_history(db.session, viewer.user_id, start, today, include_archived=True)
+    # In the base currency: each month-end balance at that day's rate; months without a rate are left
+    # out and named in the titles (never counted as zero).
+    native = history
+    history, base, missing = svc.history_in_base_currency(db.session, viewer.user_id, history, today)
+    in_base = "" if history is native else f" in {base}"
     active = history[~history["archived"]] if not history.empty else history
     label = RANGES.get(range_value, RANGES["12"]).lower()
-    return (net_worth_figure(svc.net_worth_history(active), viewer.currency,
-                             title=f"Net worth, {label}"),
-            balance_history_figure(history if show_archived is not False else active, viewer.currency,
-                                   title=f"Balances, {label}"))
+    without = ""
+    if missing:
+        currencies = sorted({m.currency for m in missing})
+        without = f" (without {', '.join(currencies)} on {len(missing)} month-end(s): no rate to {base})"
+    return (net_worth_figure(svc.net_worth_history(active), base,
+                             title=f"Net worth{in_base}, {label}{without}"),
+            balance_history_figure(history if show_archived is not False else active, base,
+                                   title=f"Balances{in_base}, {label}{without}"))
 
 
 # -- callbacks: the new-account form ---------------------------------------------------------------

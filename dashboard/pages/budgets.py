@@ -42,17 +42,20 @@ def _href(period: svc.Period) -> str:
     return "/budgets?" + urlencode({"type": period.type, "period": period.key})
 
 
-def grid_columns(currency: str) -> list[dict]:
+def grid_columns(currency: str, *, editable: bool = True) -> list[dict]:
+    """The grid's columns in ``currency``; ``editable`` False when the budgets are shown in another
+    currency than the base one they are set in (amounts are edited in the base currency only)."""
     fixed = {"suppressSizeToFit": True}  # only the category column grows and shrinks with the grid
     return [
         text_column("category", "Category", minWidth=170, flex=1, pinned="left", cellRenderer="BudgetCategory",
                     wrapText=True, autoHeight=True),  # long names wrap, never cut
-        money_column("budgeted", "Budgeted", currency, editable=True, cellDataType="text",
+        money_column("budgeted", "Budgeted", currency, editable=editable, cellDataType="text",
                      cellEditor="agTextCellEditor", cellEditorParams={"maxLength": 64},
                      valueFormatter={"function": f"budgetAmountText(params.value, '{currency}')"},
                      comparator={"function": "budgetAmountCompare(valueA, valueB)"},
-                     cellClass="money budget-editable", width=104, minWidth=90,
-                     headerTooltip="Click and type a new amount; Enter saves it.", **fixed),
+                     cellClass="money budget-editable" if editable else "money", width=104, minWidth=90,
+                     headerTooltip=("Click and type a new amount; Enter saves it." if editable else
+                                    "Shown in another currency: switch back to edit."), **fixed),
         money_column("carried_cents", "Carried in", currency, width=98, minWidth=90,
                      headerTooltip="Left over (or overspent) last period, carried in by rollover.", **fixed),
         money_column("spent_cents", "Spent", currency, width=98, minWidth=90, **fixed),
@@ -91,7 +94,17 @@ def _period_nav(period: svc.Period, today: date) -> html.Div:
     ], className="d-flex flex-wrap align-items-center gap-2")
 
 
-def _toolbar(period: svc.Period) -> html.Div:
+def _show_in(currencies: list[str]) -> html.Div:
+    """The currency the page is shown in (issue 17): the base one (where budgets are set) or another
+    with a rate. Hidden when the user has only one currency."""
+    return html.Div([
+        dbc.Label("Show in", html_for=f"{P}-show-in", className="small text-muted mb-0"),
+        dbc.Select(id=f"{P}-show-in", options=[{"label": c, "value": c} for c in currencies], value=currencies[0],
+                   size="sm", className="budget-show-in", style={"width": "6rem"}),
+    ], className="d-flex align-items-center gap-1", style=None if len(currencies) > 1 else {"display": "none"})
+
+
+def _toolbar(period: svc.Period, currencies: list[str]) -> html.Div:
     noun = period.noun
     return html.Div([
         html.Div([
@@ -110,6 +123,7 @@ def _toolbar(period: svc.Period) -> html.Div:
                        size="sm", n_clicks=0,
                        title=f"Budget the average spending of the last 3 {noun}s: new budgets for "
                              "categories with spending, and budgets that are zero. Typed amounts stay."),
+            _show_in(currencies),
         ], className="d-flex flex-wrap gap-2"),
     ], className="d-flex flex-wrap justify-content-between align-items-center gap-2 mb-2")
 
@@ -141,7 +155,7 @@ def layout(**query):
                     delay_show=300),
         dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([
-                _toolbar(period),
+                _toolbar(period, svc.display_currencies(db.session, viewer.user_id)),
                 html.Div(HINT, id=f"{P}-message", className="budget-message", role="status",
                          **{"aria-live": "polite"}),
                 ledger_grid(
@@ -232,22 +246,41 @@ def stats_children(summary: svc.PeriodSummary, period: svc.Period, currency: str
     Output(f"{P}-chart", "figure"),
     Output(f"{P}-stats", "children"),
     Output(f"{P}-add-category", "options"),
+    Output(GRID, "columnDefs"),
     Input(f"{P}-period", "data"),
     Input(f"{P}-refresh", "data"),
+    Input(f"{P}-show-in", "value"),
 )
-def load(period_data, _refresh):
+def load(period_data, _refresh, show_in=None):
     viewer = require_viewer()
     today = date.today()
     period = _period(period_data)
     frame = svc.budget_frame(db.session, viewer.user_id, period, today)
     summary = svc.period_summary(db.session, viewer.user_id, period, frame, today)
     free = svc.unbudgeted_categories(db.session, viewer.user_id, period)
+    currency, note = viewer.currency, None
+    if show_in and show_in != viewer.currency:
+        # Shown in another currency: the base-currency amounts at one day's rate (services/budgets.shown_in)
+        try:
+            shown = svc.shown_in(db.session, viewer.user_id, show_in, period, frame, summary, today)
+            frame, summary, currency = shown.frame, shown.summary, shown.currency
+            note = html.Div(f"Shown in {currency} at the rate of {format_day(shown.day)} "
+                            f"(1 {viewer.currency} = {shown.rate_text} {currency}); "
+                            f"budgets are set and edited in {viewer.currency}.", className="small text-muted",
+                            id=f"{P}-shown-in-note")
+        except ServiceError as exc:
+            note = dbc.Alert(f"{exc.message} Shown in {viewer.currency}.", color="warning", className="py-2 mb-0 small",
+                             id=f"{P}-shown-in-note")
+    stats = stats_children(summary, period, currency, today)
+    if note is not None:
+        stats.append(dbc.Col(note, xs=12))
     return (
         grid_rows(frame),
-        budget_vs_actual_figure(frame, viewer.currency, period_label=period.label,
+        budget_vs_actual_figure(frame, currency, period_label=period.label,
                                 show_pace=period.start <= today <= period.end),
-        stats_children(summary, period, viewer.currency, today),
+        stats,
         [{"label": name, "value": str(cid)} for cid, name in zip(free["id"], free["full_name"], strict=True)],
+        grid_columns(currency, editable=currency == viewer.currency),
     )
 
 

@@ -10,7 +10,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.components import empty
-from dashboard.components.cards import graph_card, page_header
+from dashboard.components.cards import conversion_note, graph_card, page_header
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import budget_off_figure, sankey_figure
 from dashboard.formatting import format_date_range, format_money, format_number
@@ -116,7 +116,8 @@ def update_sankey(preset, drill):
                      html.Strong(("saved " if saved >= 0 else "taken from savings ")
                                  + format_money(abs(saved), viewer.currency, cents=True),
                                  className="text-success" if saved >= 0 else "text-danger")], className="mb-0")
-    return figure, totals
+    note = conversion_note(data.conversion, id=f"{P}-conversion", what="Income and spending")
+    return figure, html.Div([totals, note]) if note is not None else totals
 
 
 def part_detail(part: svc.Part, currency: str) -> str:

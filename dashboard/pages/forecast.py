@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.components import empty
-from dashboard.components.cards import graph_card, page_header
+from dashboard.components.cards import conversion_note, graph_card, page_header
 from dashboard.components.forms import form_field
 from dashboard.context import current_viewer, require_viewer
 from dashboard.figures.forecast import Series, drivers_figure, forecast_figure
@@ -234,14 +234,19 @@ def update_forecast(account, months, threshold, scenario_a, scenario_b, _refresh
         return (empty_figure(exc.message, title="Cash-flow forecast"), empty_figure("", height=260),
                 dbc.Alert(exc.message, color="warning", className="py-2"), feedback)
     series = [Series(name, r.frame(), r.breach) for name, r in results]
-    chart = forecast_figure(series, viewer.currency, threshold_cents=threshold_cents,
+    # One account: its currency; every account: the base currency (other currencies converted)
+    currency = results[0][1].currency or viewer.currency
+    chart = forecast_figure(series, currency, threshold_cents=threshold_cents,
                             title=f"Balance forecast, next {months} months")
     # The biggest items of the first forecast that breaks the threshold, else of the first scenario.
     shown_name, shown = next(((n, r) for n, r in results if r.breach is not None), results[min(1, len(results) - 1)])
     until = shown.breach or shown.days[-1]
-    drivers = drivers_figure(shown.drivers, viewer.currency, until_label=f"{format_date(until)}"
+    drivers = drivers_figure(shown.drivers, currency, until_label=f"{format_date(until)}"
                              + (f" ({shown_name})" if len(results) > 1 else ""))
-    summary = [summary_children(r, viewer.currency, name) for name, r in results]
+    summary = [summary_children(r, currency, name) for name, r in results]
+    note = conversion_note(results[0][1].conversion, id=f"{P}-conversion", what="Balances and flows")
+    if note is not None:
+        summary.append(note)
     return chart, drivers, summary, feedback
 
 

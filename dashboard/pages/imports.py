@@ -32,7 +32,8 @@ P = "import"
 PREVIEW_LIMIT = 1000   # rows sent to the preview grid; every row with a problem comes first
 ROLE_LABELS = {"date": "Date", "amount": "Amount (signed)", "debit": "Debit (money out)",
                "credit": "Credit (money in)", "payee": "Payee", "description": "Description / memo",
-               "category": "Category", "currency": "Currency (ISO code)"}
+               "category": "Category", "currency": "Currency (ISO code)",
+               "original_amount": "Original amount (foreign)", "original_currency": "Original currency"}
 STATUS_LABELS = {svc.NEW: "New", svc.DUPLICATE: "Duplicate", svc.ERROR: "Error", svc.SKIPPED: "Skipped"}
 SOURCE_LABELS = {"rule": "rule", "file": "file", "history": "as before", "mapped": "your choice"}
 MAPPING_IDS = ("date", "amount", "debit", "credit", "payee", "description", "category", "date-format",
@@ -127,6 +128,7 @@ def _preview_columns(currency: str) -> list[dict]:
         text_column("payee", "Payee", minWidth=150),
         text_column("description", "Description", minWidth=130),
         money_column("amount_cents", "Amount", currency),
+        text_column("original", "Original", minWidth=110, maxWidth=160),
         text_column("category", "Category", minWidth=200),
         text_column("status", "Status", minWidth=95, maxWidth=120, cellClassRules={
             "import-status-new": "params.value === 'New'",
@@ -347,6 +349,8 @@ def _preview_rows(plan: svc.ImportPlan, category_names: dict[int, str]) -> tuple
         out.append({"line": r.line, "include": bool(r.include), "date": r.date.isoformat() if r.date else "",
                     "payee": r.payee, "description": r.description,
                     "amount_cents": r.cents if r.amount is not None else None,
+                    "original": (f"{r.original_amount} {r.original_currency}" if r.original_amount is not None
+                                 else ""),
                     "category": category, "status": STATUS_LABELS[r.status], "reason": r.reason})
     return out, len(plan.rows)
 

@@ -160,7 +160,8 @@ def import_file(contents, _filename, refresh):
           prevent_initial_call=True)
 def save_rate(_clicks, day, currency, base, rate, refresh):
     viewer = require_viewer()
-    done = unit_of_work(fx.set_rate, db.session, viewer.user_id, day=day, currency=currency, base=base, rate=rate)
+    done = unit_of_work(svc.enter_rate, db.session, viewer.user_id, day=day, currency=currency, base=base,
+                        rate=rate)
     feedback = {name: None for name in FIELDS}
     if not done.ok:
         if done.field in feedback:

@@ -26,10 +26,18 @@ from dashboard.components.grid import (
     infinite_response,
     infinite_window,
     ledger_grid,
+    money_column,
     text_column,
 )
 from dashboard.context import current_viewer, require_viewer
-from dashboard.formatting import currency_symbol, format_date, format_money, format_number, moment_date_format
+from dashboard.formatting import (
+    bcp47,
+    currency_symbol,
+    format_date,
+    format_money,
+    format_number,
+    moment_date_format,
+)
 from dashboard.services import bulk_edit, fx
 from dashboard.services import rules as rule_service
 from dashboard.services import tags as tag_service
@@ -132,6 +140,11 @@ def _grid_columns(currency: str, categories: list[dict]) -> list[dict]:
          # In the account's currency (each row carries it); the user's for a row without one.
          "valueFormatter": {"function": "formatCents(Math.round(Number(params.value) * 100), "
                                         f"(params.data && params.data.currency) || '{currency}')"}},
+        # A card statement's foreign amount (issue 17), in its own currency; empty for most rows.
+        money_column("original_cents", "Original", currency, currency_field="original_currency",
+                     sortable=False, minWidth=100,
+                     valueFormatter={"function": "params.value == null ? '' : formatCents(params.value, "
+                                                 f"params.data.original_currency, '{bcp47()}')"}),
         {"field": "category_id", "headerName": "Category", "editable": editable_money, "refData": labels,
          "cellEditor": "agSelectCellEditor", "cellDataType": False, "sortable": False, "minWidth": 170, "flex": 2,
          "cellEditorParams": {"values": [""] + [str(c["id"]) for c in categories if not c.get("hidden")]},

@@ -19,7 +19,7 @@ from models import ACCOUNT_TYPES, DEBT_TYPES, Account, Transaction
 from . import fx
 from .errors import Conflict, NotFound, ServiceError
 from .filters import parse_ids
-from .periods import add_months, month_start
+from .periods import add_months, month_end, month_start
 from .sql import cents, cents_sum
 from .validation import clean_name, parse_amount, parse_id
 
@@ -103,6 +103,43 @@ def in_base_currency(session: Session, user_id: int, summaries: pd.DataFrame, da
         keep.append(True)
         values.append(fx.convert_cents(int(r.balance_cents), factor, base))
     frame = summaries.assign(balance_cents=pd.Series(values, index=summaries.index, dtype="int64"))[keep]
+    return frame, base, tuple(sorted(missing))
+
+
+def history_in_base_currency(session: Session, user_id: int, history: pd.DataFrame, end: date
+                              ) -> tuple[pd.DataFrame, str, tuple[fx.Missing, ...]]:
+    """:func:`balance_history` valued in the base currency: each account's month-end balance (the last
+    month's at ``end``) converted at that day's rate (the latest on or before it), rounded once per
+    account and month, half-even, like ``in_base_currency`` (dashboard/services/fx.py). Rows without a
+    rate are left out and listed (currency, base, day): never zero, never a later rate (a zero balance
+    needs none)."""
+    currencies = fx.account_currencies(session, user_id)
+    base, mapping = currencies.base, currencies.mapping
+    if history.empty or all(mapping.get(int(a), base) == base for a in history["account_id"].unique()):
+        return history, base, ()
+    days = [min(month_end(m), end) for m in history["month"]]
+    used = {mapping[int(a)] for a in history["account_id"].unique()}
+    book = fx.load_rates(session, user_id, {*used, base}, min(days), end)
+    factors: dict = {}
+    keep, values, missing = [], [], set()
+    for account_id, day, cents_value in zip(history["account_id"].tolist(), days, history["balance_cents"].tolist(),
+                                            strict=True):
+        currency = mapping[int(account_id)]
+        if not cents_value:   # nothing to value: no rate needed
+            keep.append(True)
+            values.append(0)
+            continue
+        if (currency, day) not in factors:
+            factors[(currency, day)] = book.factor(currency, base, day)
+        factor = factors[(currency, day)]
+        if factor is None:
+            missing.add(fx.Missing(currency, base, day))
+            keep.append(False)
+            values.append(0)
+            continue
+        keep.append(True)
+        values.append(fx.convert_cents(int(cents_value), factor, base))
+    frame = history.assign(balance_cents=pd.Series(values, index=history.index, dtype="int64"))[keep]
     return frame, base, tuple(sorted(missing))
 
 

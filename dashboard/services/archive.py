@@ -86,8 +86,9 @@ from .tags import check_tag_name
 from .validation import normalise_name
 
 FORMAT = "ledgerlens-export"
-VERSION = 2  # 2: accounts.csv has a currency column, exchange_rates.csv holds the rates (1 is still read)
-READABLE_VERSIONS = (1, 2)
+VERSION = 3  # 2: accounts.csv has a currency column, exchange_rates.csv holds the rates (1 is still read)
+#              3: transactions.csv ends with original_amount, original_currency (a card's foreign amount)
+READABLE_VERSIONS = (1, 2, 3)
 # Bounds on reading an export (a zip bomb is refused as soon as it passes one of them, while streaming):
 MAX_ARCHIVE_UNCOMPRESSED = 64 * 1024 * 1024    # bytes of text read out of the zip, all members together
 MAX_ARCHIVE_ROWS = 100_000                     # CSV rows, all members together
@@ -97,7 +98,8 @@ MEMBERS = {
     "accounts.csv": ("ref", "name", "type", "currency", "opening_balance", "archived"),
     "categories.csv": ("ref", "name", "kind", "color", "parent_ref", "parent"),
     "transactions.csv": ("ref", "account_ref", "account", "date", "amount", "kind", "category_ref", "category",
-                         "payee", "description", "notes", "transfer_group", "external_id"),
+                         "payee", "description", "notes", "transfer_group", "external_id", "original_amount",
+                         "original_currency"),
     "expense_lines.csv": ("transaction_ref", "category_ref", "category", "amount", "memo"),
     "budgets.csv": ("category_ref", "category", "amount", "period_type", "start_date", "end_date", "rollover"),
     "goals.csv": ("ref", "name", "kind", "target_amount", "saved_amount", "target_date", "account_ref"),
@@ -120,7 +122,10 @@ OPTIONAL_MEMBERS = {"schedules.csv", "schedule_skips.csv", "scenarios.csv", "dis
                     "transaction_tags.csv", "rules.csv", "schedule_tags.csv"}
 # Version 1 exports: accounts without a currency (they are in the exporting user's, manifest "currency"),
 # no rates.
-MEMBERS_V1 = {**{k: v for k, v in MEMBERS.items() if k != "exchange_rates.csv"},
+# Columns version 3 added at the end of a member: read as empty from older exports.
+ADDED_IN_V3 = {"transactions.csv": ("original_amount", "original_currency")}
+MEMBERS_V2 = {k: v[:len(v) - len(ADDED_IN_V3.get(k, ()))] for k, v in MEMBERS.items()}
+MEMBERS_V1 = {**{k: v for k, v in MEMBERS_V2.items() if k != "exchange_rates.csv"},
               "accounts.csv": ("ref", "name", "type", "opening_balance", "archived")}
 _FORMULA = tuple("=+-@\t\r'")
 
@@ -203,10 +208,12 @@ def write_archive(session: Session, user_id: int, out: IO[bytes]) -> dict:
         member("transactions.csv", (
             (r.id, r.account_id, safe_text(account_names.get(r.account_id, "")), r.date.isoformat(), _money(r.c),
              r.kind, *(safe_text(x) for x in cat(r.category_id)), safe_text(r.payee), safe_text(r.description),
-             safe_text(r.notes), r.transfer_group or "", safe_text(r.external_id or ""))
+             safe_text(r.notes), r.transfer_group or "", safe_text(r.external_id or ""),
+             _money(r.oc) if r.oc is not None else "", r.original_currency or "")
             for r in session.execute(
                 select(tx.id, tx.account_id, tx.date, cents(tx.amount).label("c"), tx.kind, tx.category_id,
-                       tx.payee, tx.description, tx.notes, tx.transfer_group, tx.external_id)
+                       tx.payee, tx.description, tx.notes, tx.transfer_group, tx.external_id,
+                       cents(tx.original_amount).label("oc"), tx.original_currency)
                 .where(tx.user_id == user_id).order_by(tx.id)
                 .execution_options(yield_per=5000, stream_results=True))))
         member("expense_lines.csv", (
@@ -365,7 +372,7 @@ def read_archive(data: bytes) -> Archive:
         raise ImportFileError(f"This export is version {repr(manifest.get('version'))[:20]}; this Ledgerlens "
                               f"reads versions {', '.join(map(str, READABLE_VERSIONS))}.")
     result = Archive(manifest)
-    members = MEMBERS if manifest["version"] == VERSION else MEMBERS_V1
+    members = {VERSION: MEMBERS, 2: MEMBERS_V2}.get(manifest["version"], MEMBERS_V1)
     for name, columns in members.items():
         if name not in infos and name in OPTIONAL_MEMBERS:
             result.tables[name] = []
@@ -373,6 +380,9 @@ def read_archive(data: bytes) -> Archive:
         if name not in infos:
             raise ImportFileError(f"The export has no {name}.")
         result.tables[name] = _read_rows(archive, infos[name], columns, budget)
+        for row in result.tables[name]:
+            for column in MEMBERS[name][len(columns):]:
+                row.setdefault(column, "")
     if manifest["version"] == 1:  # its accounts are in the exporting user's currency
         currency = manifest.get("currency") if isinstance(manifest.get("currency"), str) else ""
         for row in result.tables["accounts.csv"]:
@@ -461,6 +471,20 @@ def _read_rows(archive: zipfile.ZipFile, info: zipfile.ZipInfo, columns: tuple, 
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as exc:
         raise ImportFileError(f"{name} cannot be read from the zip ({exc}).") from None
     return rows
+
+
+def _original(r, cents: int) -> tuple[int, str] | None:
+    """A transaction's original foreign amount (cents, currency) from its row, or None: both columns
+    or neither, checked like a live write (fx.check_original; the account's own currency is left to the
+    bulk writer, which knows it)."""
+    amount, currency = r.row.get("original_amount", "").strip(), r.row.get("original_currency", "").strip()
+    if not amount and not currency:
+        return None
+    try:
+        value, code = fx.check_original(Decimal(cents) / 100, amount, currency, "")
+    except ServiceError as exc:
+        r.fail(exc.message)
+    return int(value * 100), code
 
 
 class _Row:
@@ -588,7 +612,8 @@ def _check(archive: Archive) -> None:
             "line": raw["_line"], "account_ref": account_ref, "date": r.day("date"), "cents": amount, "kind": kind,
             "category_ref": cat_ref, "category": cat_path, "payee": r.text("payee", 200),
             "description": r.text("description", 500), "notes": r.text("notes", 5000), "group": group or None,
-            "external_id": r.text("external_id", 255) or None, "lines": []}
+            "external_id": r.text("external_id", 255) or None, "lines": [],
+            "original": _original(r, amount)}
     def currency_of(leg) -> str:
         return (accounts.get(leg["account_ref"]) or {}).get("currency") or ""
 
@@ -1025,8 +1050,10 @@ def _restore(session: Session, user_id: int, archive: Archive,
             raise ImportFileError(f"{where}: “{tx['category']}” is not an income category.")
         elif tx["kind"] == "transfer":
             header = None
+        original_cents, original_currency = tx.get("original") or (None, None)
         return NewTransaction(account_ids[tx["account_ref"]], tx["date"], tx["cents"], tx["kind"], header,
-                              tx["payee"], tx["description"], tx["notes"], tx["external_id"], group, lines)
+                              tx["payee"], tx["description"], tx["notes"], tx["external_id"], group, lines,
+                              original_cents, original_currency)
 
     ref_of = {id(tx): ref for ref, tx in txs.items()}
     new_refs: list[str] = []

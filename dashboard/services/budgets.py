@@ -13,9 +13,10 @@ adds to that budget's available money and, if that one rolls over too, travels f
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import pandas as pd
 from sqlalchemy import case, delete, func, or_, select
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from dashboard.formatting import format_date_range, format_month
-from models import PERIOD_TYPES, Budget, Category, Expense, Transaction
+from models import PERIOD_TYPES, Account, Budget, Category, ExchangeRate, Expense, Transaction
 
 from . import fx
 from .budget_lines import assign_budgets, detach_expenses
@@ -537,3 +538,66 @@ def add_budget(session: Session, user_id: int, period: Period, *, category_id, a
         raise ServiceError("Enter an amount.", "amount")
     return create_budget(session, user_id, category_id=category_id, amount=amount, period_type=period.type,
                          start_date=period.start, rollover=bool(rollover))
+
+
+# -- shown in another currency (issue 17) ------------------------------------------------------------
+
+MONEY_COLUMNS = ("amount_cents", "carried_cents", "spent_cents", "pace_cents")   # converted one by one
+SUMMARY_MONEY = ("budgeted_cents", "carried_cents", "spent_cents", "outside_cents", "income_cents",
+                 "previous_income_cents")
+
+
+def display_currencies(session: Session, user_id: int) -> list[str]:
+    """The currencies the Budgets page can be shown in: the base currency first, then every other one
+    the user's accounts or rates name (at most two decimals, as stored amounts are)."""
+    base = fx.base_currency(session, user_id)
+    named = set(session.scalars(select(Account.currency).where(Account.user_id == user_id)))
+    for currency, rate_base in session.execute(select(ExchangeRate.currency, ExchangeRate.base).where(
+            ExchangeRate.user_id == user_id).distinct()):
+        named |= {currency, rate_base}
+    return [base] + sorted(c for c in named - {base} if fx.minor_digits(c) <= fx.STORED_DIGITS)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A period's budgets in a currency the user picked: the frame and summary converted from the base
+    currency at one day's rate (``day``: the period's end, or today while it runs; the latest rate on or
+    before it), each amount rounded once, half-even, to the currency's minor unit."""
+
+    currency: str
+    day: date
+    factor: Fraction
+    frame: pd.DataFrame
+    summary: PeriodSummary
+
+    @property
+    def rate_text(self) -> str:
+        """1 base = this many of ``currency`` (six decimals, for the note beside the figures)."""
+        return str(Decimal(round(self.factor * 10 ** 6)).scaleb(-6).normalize())
+
+
+def shown_in(session: Session, user_id: int, currency: str, period: Period, frame: pd.DataFrame,
+             summary: PeriodSummary, today: date) -> Shown:
+    """The budgets (defined and totalled in the base currency) shown in ``currency``. A view, not a
+    second set of budgets: editing stays in the base currency. ``fx.RatesMissing`` when there is no
+    rate on or before the day (never a guessed one)."""
+    base = fx.base_currency(session, user_id)
+    currency = fx.check_currency(currency)
+    if fx.minor_digits(currency) > fx.STORED_DIGITS:
+        raise ServiceError(f"Budgets cannot be shown in {currency} (three decimals) yet.", "currency")
+    day = min(period.end, today)
+    if currency == base:
+        return Shown(base, day, Fraction(1), frame, summary)
+    factor = fx.load_rates(session, user_id, {base, currency}, day, day).factor(base, currency, day)
+    if factor is None:
+        raise fx.RatesMissing([fx.Missing(base, currency, day)])
+    convert = lambda cents_value: fx.convert_cents(int(cents_value), factor, currency)  # noqa: E731
+    shown = frame.copy()
+    for column in MONEY_COLUMNS:
+        shown[column] = shown[column].map(convert).astype("int64")
+    # What is derived is derived again from the converted amounts, so that the page still adds up.
+    shown["available_cents"] = shown["amount_cents"] + shown["carried_cents"]
+    shown["remaining_cents"] = shown["available_cents"] - shown["spent_cents"]
+    values = {name: convert(getattr(summary, name)) for name in SUMMARY_MONEY}
+    values["left_cents"] = values["budgeted_cents"] + values["carried_cents"] - values["spent_cents"]
+    return Shown(currency, day, factor, shown, replace(summary, **values))

@@ -28,10 +28,10 @@ from itertools import islice
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from models import Budget, User
+from models import Account, Budget, User
 from models.db import MAX_AMOUNT_TEXT, MAX_CENTS, require_session_hooks
 
-from . import limits, rollup
+from . import fx, limits, rollup
 from .budget_lines import assign_budgets
 from .errors import ServiceError
 from .periods import month_start
@@ -58,6 +58,8 @@ class NewTransaction:
     external_id: str | None = None
     transfer_group: str | None = None
     lines: tuple[tuple[int | None, int, str], ...] | None = None
+    original_cents: int | None = None      # a card statement's foreign amount (hundredths), signed
+    original_currency: str | None = None   # its currency (both or neither; see fx.check_original)
 
 
 @dataclass
@@ -75,7 +77,7 @@ class BulkResult:
 
 
 TX_COLUMNS = ("id", "user_id", "account_id", "category_id", "date", "amount", "kind", "payee",
-              "description", "notes", "transfer_group", "external_id")
+              "description", "notes", "transfer_group", "external_id", "original_amount", "original_currency")
 EXPENSE_COLUMNS = ("id", "user_id", "transaction_id", "category_id", "account_id", "date", "amount", "memo")
 
 
@@ -138,6 +140,11 @@ def write_transactions(session: Session, user_id: int, transactions: Iterable[Ne
     postgres = session.connection().dialect.name == "postgresql"
     result = BulkResult()
     first_expense = last_expense = None
+    # The minor unit of each account's currency, in stored hundredths (100: whole yen): an amount
+    # finer than it is refused, like every other write (fx.check_amount).
+    currencies = {int(a): c for a, c in session.execute(
+        select(Account.id, Account.currency).where(Account.user_id == user_id)).all()}
+    steps = {a: fx.cents_step(c) for a, c in currencies.items()}
     for number, chunk in enumerate(_chunks(transactions, chunk_size)):
         tx_ids = reserve_ids(session, "transactions", len(chunk))
         line_count = sum(len(t.lines) if t.lines is not None else (1 if t.kind == "expense" else 0)
@@ -148,9 +155,11 @@ def write_transactions(session: Session, user_id: int, transactions: Iterable[Ne
         for tx_id, t in zip(tx_ids, chunk, strict=True):
             if abs(t.cents) > MAX_CENTS or any(abs(line[1]) > MAX_CENTS for line in t.lines or ()):
                 raise ServiceError(f"An amount is too large: amounts go up to {MAX_AMOUNT_TEXT}.", "amount")
+            _check_minor_unit(t, steps, currencies)
             day = t.date if postgres else t.date.isoformat()
             tx_rows.append((tx_id, user_id, t.account_id, t.category_id, day, t.cents, t.kind, t.payee,
-                            t.description, t.notes, t.transfer_group, t.external_id))
+                            t.description, t.notes, t.transfer_group, t.external_id, t.original_cents,
+                            t.original_currency))
             result.months.add(month_start(t.date))
             result.count[t.kind] += 1
             result.cents[t.kind] += t.cents
@@ -183,6 +192,26 @@ def write_transactions(session: Session, user_id: int, transactions: Iterable[Ne
         analyze(session)   # for the roll-up refresh and the queries that follow
     rollup.refresh(session, user_id, result.months)
     return result
+
+
+def _check_minor_unit(t: NewTransaction, steps: dict[int, int], currencies: dict[int, str]) -> None:
+    """No amount finer than its currency's minor unit: no half yen in a JPY account (of the
+    transaction, of its split lines, of its original foreign amount)."""
+    step = steps.get(t.account_id, 1)
+    if step > 1 and (t.cents % step or any(line[1] % step for line in t.lines or ())):
+        currency = currencies[t.account_id]
+        amount = next(c for c in (t.cents, *(line[1] for line in t.lines or ())) if c % step)
+        raise ServiceError(f"{amount / 100:.2f} on {t.date.isoformat()} is finer than {currency} allows "
+                           f"({fx.minor_digits(currency)} decimals): nothing was written.", "amount")
+    if (t.original_cents is None) != (t.original_currency is None):
+        raise ServiceError("An original amount needs its currency, and a currency its amount.", "original_amount")
+    if t.original_cents is not None:
+        original = fx.check_currency(t.original_currency, "original_currency")
+        if abs(t.original_cents) > MAX_CENTS:
+            raise ServiceError(f"An amount is too large: amounts go up to {MAX_AMOUNT_TEXT}.", "original_amount")
+        if t.original_cents % fx.cents_step(original):
+            raise ServiceError(f"The original amount {t.original_cents / 100:.2f} on {t.date.isoformat()} is finer "
+                               f"than {original} allows ({fx.minor_digits(original)} decimals).", "original_amount")
 
 
 def _assign_budgets(session: Session, user_id: int, first: date, last: date) -> None:

@@ -42,7 +42,7 @@ from sqlalchemy.orm import Session
 
 from models import EditBatch, EditBatchRow, EditBatchTag, Expense, Transaction, TransactionTag
 
-from . import rollup
+from . import fx_rollup, rollup
 from .categories import get_category
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
@@ -234,6 +234,7 @@ def _large_cache(session: Session):
 def _shift_rollups(session: Session, user_id: int) -> None:
     rollup.shift(session, user_id)
     rollup.compact(session, user_id, rollup.changed_months(session), only_changed=True)
+    fx_rollup.refresh(session, user_id, rollup.changed_months(session))   # converted groups are not additive
 
 
 def apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,

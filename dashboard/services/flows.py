@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import pandas as pd
 
+from . import fx
 from .cache import cached
 from .categories import category_frame
 from .errors import ServiceError
@@ -42,6 +43,8 @@ class SankeyData:
     income_cents: int
     spending_cents: int
     node_category: list[int | None] = field(default_factory=list)   # category id of a node (for drilling)
+    # Accounts in other currencies: what was converted into the base and what had no rate (else None)
+    conversion: fx.Conversion | None = None
 
     @property
     def saved_cents(self) -> int:
@@ -56,8 +59,10 @@ def cashflow_sankey(session, user_id: int, start: date, end: date, drill: int | 
     if end < start:
         raise ServiceError("The end date is before the start date.", "end")
     cats = category_frame(session, user_id).set_index("id")
-    income = aggregate(session, user_id, _filters("income", start, end), ["category_id"])
-    spending = aggregate(session, user_id, _filters("spending", start, end), ["category_id"])
+    currencies = fx.account_currencies(session, user_id)
+    conversion = None if currencies.single else fx.Conversion(currencies.base)
+    income = aggregate(session, user_id, _filters("income", start, end), ["category_id"], conversion=conversion)
+    spending = aggregate(session, user_id, _filters("spending", start, end), ["category_id"], conversion=conversion)
 
     def top(cid: int) -> int:
         return int(cats["top_id"].get(cid, cid)) if cid != UNCATEGORIZED else UNCATEGORIZED
@@ -119,7 +124,7 @@ def cashflow_sankey(session, user_id: int, start: date, end: date, drill: int | 
             link(target, node(("child", child), label, color(child), child), amount)
     if income_total > spend_total:
         link(hub, node(("saved",), SAVED, "#3459e6"), income_total - spend_total)
-    return SankeyData(labels, colors, sources, targets, values, income_total, spend_total, node_cat)
+    return SankeyData(labels, colors, sources, targets, values, income_total, spend_total, node_cat, conversion)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from models import Account, MonthlyRollup, PayeeRollup, Schedule, to_cents
 
+from . import fx
 from .cache import cached
 from .errors import ServiceError
 from .periods import add_months, month_start
@@ -60,6 +61,9 @@ class Forecast:
     breach: date | None                # the first day the 10th percentile is below the threshold
     drivers: pd.DataFrame              # the biggest items up to the breach (or the end): label, cents
     history_months: int
+    currency: str = ""                 # what every amount is in: the base currency, or the one account's
+    # Accounts in other currencies than the base (all accounts): what was converted, what had no rate
+    conversion: fx.Conversion | None = None
 
     def frame(self) -> pd.DataFrame:
         return pd.DataFrame({"day": self.days, "p10": self.p10, "p50": self.p50, "p90": self.p90,
@@ -205,7 +209,41 @@ def variable_history(session: Session, user_id: int, today: date, *, account_id:
     return frame
 
 
-def start_balance(session: Session, user_id: int, today: date, account_id: int | None) -> int:
+def converted_history(session: Session, user_id: int, today: date, conversion: fx.Conversion, *,
+                      months: int = HISTORY_MONTHS) -> pd.DataFrame:
+    """:func:`variable_history` over every account (not archived) when they are in several currencies:
+    the same months x categories, in the base currency, read through the explorer's aggregate (each
+    (payee, day, account, category) group converted at its day's rate and rounded once, half-even),
+    a schedule's payee left out. Money without a rate is left out and recorded in ``conversion``."""
+    from .spending import SpendingFilters, aggregate
+    first = add_months(month_start(today), -months)
+    last = month_start(today) - timedelta(days=1)
+    covered = set(covered_payees(session, user_id))
+    active = tuple(int(i) for i in session.scalars(select(Account.id).where(
+        Account.user_id == user_id, Account.archived.is_(False))))
+    month_list = [add_months(first, i) for i in range(months)]
+    table: dict = {}
+    keys = ["bucket", "category_id", *(["payee"] if covered else [])]
+    for flow in ("spending", "income"):
+        filters = SpendingFilters(start=first, end=last, preset="custom", account_ids=active, flow=flow,
+                                  grain="month")
+        frame = aggregate(session, user_id, filters, keys, conversion=conversion) if active else pd.DataFrame()
+        for row in frame.itertuples():
+            if covered and str(row.payee or "").strip().lower() in covered:
+                continue
+            signed = -int(row.total_cents) if flow == "spending" else int(row.total_cents)
+            key = int(row.category_id)
+            table.setdefault(key, {})
+            table[key][row.bucket] = table[key].get(row.bucket, 0) + signed
+    return pd.DataFrame({key: [values.get(m, 0) for m in month_list] for key, values in table.items()},
+                        index=month_list, dtype="int64")
+
+
+def start_balance(session: Session, user_id: int, today: date, account_id: int | None,
+                  conversion: fx.Conversion | None = None) -> int:
+    """Today's balance: of one account (in its currency), or of every account; with ``conversion``
+    (several currencies) each valued in the base currency at today's rate (accounts.in_base_currency),
+    an account without a rate left out and recorded."""
     from .overview import account_balances
     balances = account_balances(session, user_id, as_of=today)
     if account_id is not None:
@@ -213,7 +251,41 @@ def start_balance(session: Session, user_id: int, today: date, account_id: int |
         if row.empty:
             raise ServiceError("Unknown account.", "account")
         return int(row["balance_cents"].iloc[0])
+    if conversion is not None:
+        from .accounts import in_base_currency
+        native = balances
+        balances, _, missing = in_base_currency(session, user_id, balances, today)
+        conversion.converted_from |= set(balances["currency"]) - {conversion.base}
+        lost = native[~native["id"].isin(balances["id"])]
+        for currency, cents_value in zip(lost["currency"], lost["balance_cents"], strict=True):
+            conversion.leave_out(currency, today, int(cents_value))
     return int(balances["balance_cents"].sum())
+
+
+def _converted_items(session: Session, user_id: int, scheduled: pd.DataFrame, today: date, end: date,
+                     currencies: fx.AccountCurrencies, conversion: fx.Conversion) -> pd.DataFrame:
+    """Scheduled amounts (in their schedule's account currency) in the base currency, each at its day's
+    rate (the latest on or before it: for a day ahead, the latest known), rounded once, half-even
+    (fx.convert_frame). Scenario extras (no schedule) are in the base currency already. An amount
+    without a rate is left out and recorded."""
+    if scheduled.empty:
+        return scheduled
+    frame = schedules_frame(session, user_id, include_paused=True)
+    account_of = dict(zip(frame["id"].astype(int), frame["account_id"].astype(int), strict=True))
+    mapping = currencies.mapping
+    accounts = [account_of.get(int(sid)) if pd.notna(sid) else None for sid in scheduled["schedule_id"]]
+    foreign = [a is not None and mapping.get(a, currencies.base) != currencies.base for a in accounts]
+    if not any(foreign):
+        return scheduled
+    rows = scheduled[foreign].assign(account_id=[a for a, f in zip(accounts, foreign, strict=True) if f],
+                                     total_cents=scheduled.loc[foreign, "amount_cents"])
+    used = {mapping[a] for a in rows["account_id"]}
+    book = fx.load_rates(session, user_id, {currencies.base, *used}, today, end)
+    converted = fx.convert_frame(rows, currencies, book, conversion)
+    converted = converted.assign(amount_cents=converted["total_cents"]).drop(columns=["account_id", "total_cents"])
+    out = pd.concat([scheduled[[not f for f in foreign]], converted])
+    out["amount_cents"] = out["amount_cents"].astype("int64")
+    return out.sort_values(["day", "label"], kind="stable").reset_index(drop=True)
 
 
 def scheduled_items(session: Session, user_id: int, today: date, end: date, *, account_id: int | None,
@@ -280,12 +352,23 @@ def forecast(session: Session, user_id: int, *, today: date, months: int = 6, ac
     items = items or []
     end = add_months(today, months)
     days = [today + timedelta(days=i) for i in range((end - today).days + 1)]
-    start = start_balance(session, user_id, today, account_id)
+    # One account: everything in its currency. Every account: in the base currency, converted the way
+    # the explorer converts (services/fx.py), money without a rate left out and recorded.
+    currencies = fx.account_currencies(session, user_id)
+    if account_id is not None:
+        currency, conversion = currencies.mapping.get(int(account_id), currencies.base), None
+    else:
+        currency = currencies.base
+        conversion = None if currencies.single else fx.Conversion(currencies.base)
+    start = start_balance(session, user_id, today, account_id, conversion)
     scheduled = scheduled_items(session, user_id, today, end, account_id=account_id, items=items)
+    if conversion is not None:
+        scheduled = _converted_items(session, user_id, scheduled, today, end, currencies, conversion)
     by_day = scheduled.groupby("day")["amount_cents"].sum().to_dict() if not scheduled.empty else {}
     sched_running = np.cumsum(np.array([int(by_day.get(d, 0)) for d in days], dtype="int64"))
 
-    history = variable_history(session, user_id, today, account_id=account_id)
+    history = (variable_history(session, user_id, today, account_id=account_id) if conversion is None
+               else converted_history(session, user_id, today, conversion))
     history = _budget_columns(history, items, session, user_id)
     matrix = np.ascontiguousarray(history.to_numpy(dtype="float64") if not history.empty else np.zeros((0, 0)))
     band = _band_of(matrix.tobytes(), matrix.shape, today, end)
@@ -297,7 +380,7 @@ def forecast(session: Session, user_id: int, *, today: date, months: int = 6, ac
     components = _components(history, session, user_id)
     drivers = _drivers(scheduled, components, today, breach or end)
     return Forecast(days, start, sched_running, p10, p50, p90, scheduled, components, threshold_cents, breach,
-                    drivers, len(history.index))
+                    drivers, len(history.index), currency, conversion)
 
 
 def _components(history: pd.DataFrame, session: Session, user_id: int) -> pd.DataFrame:

@@ -85,6 +85,8 @@ class ParsedRow:
     category: str | None = None      # the file's own category text, if it has a category column
     external_id: str | None = None   # the bank's transaction id (OFX FITID)
     currency: str | None = None      # the row's currency code, if the file has a currency column
+    original_amount: Decimal | None = None   # a card statement's foreign amount (as the file has it)
+    original_currency: str | None = None     # and its currency (OFX ORIGCURRENCY; CSV "Original currency")
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +344,8 @@ def parse_date_text(text_: str, fmt: str) -> date:
 # ---------------------------------------------------------------------------------------------------
 
 DELIMITERS = {",": "Comma", ";": "Semicolon", "\t": "Tab", "|": "Pipe"}
-ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category", "currency")
+ROLES = ("date", "amount", "debit", "credit", "payee", "description", "category", "currency",
+         "original_amount", "original_currency")
 
 
 @dataclass(frozen=True)
@@ -360,6 +363,8 @@ class CsvMapping:
     description: int | None = None
     category: int | None = None
     currency: int | None = None      # ISO codes; a row in another currency than the account's is refused
+    original_amount: int | None = None     # a card statement's amount as charged in a foreign currency
+    original_currency: int | None = None   # its ISO code (kept beside the amount: fx.check_original)
     date_format: str = "iso"
     decimal: str = "."
     delimiter: str = ","
@@ -382,7 +387,8 @@ class CsvMapping:
             raise ImportFileError("Choose how the columns are separated.")
         if not 0 <= self.skip_rows <= 1000:
             raise ImportFileError("Lines to skip must be between 0 and 1000.")
-        used = [v for v in (self.date, self.amount, self.debit, self.credit) if v is not None]
+        used = [v for v in (self.date, self.amount, self.debit, self.credit, self.original_amount)
+                if v is not None]
         if len(set(used)) != len(used):
             raise ImportFileError("The date and amount columns must be different columns.")
         for role in ROLES:
@@ -511,6 +517,13 @@ _HEADER_WORDS = {
                     "notes", "note", "text", "libellé", "concepto", "purpose"),
     "category": ("category", "kategorie", "catégorie", "categoria"),
     "currency": ("currency", "ccy", "währung", "devise", "moneda", "valuta code"),
+    # Before "amount" and "currency" (whose words these headers contain): a card statement's foreign
+    # amount and its currency.
+    "original_amount": ("original amount", "foreign amount", "amount in original currency",
+                        "original value", "originalbetrag", "fremdwährungsbetrag", "montant d'origine",
+                        "montant en devise", "importe original"),
+    "original_currency": ("original currency", "foreign currency", "originalwährung", "fremdwährung",
+                          "devise d'origine", "moneda original"),
 }
 _NOT_AMOUNT = ("balance", "saldo", "solde", "running")
 _EXACT_ONLY = {"value", "sum", "data", "name", "text", "note", "notes", "charge"}
@@ -519,7 +532,8 @@ _EXACT_ONLY = {"value", "sum", "data", "name", "text", "note", "notes", "charge"
 def _guess_by_header(header: list[str]) -> dict[str, int]:
     names = [h.strip().lower() for h in header]
     found: dict[str, int] = {}
-    for role in ("date", "category", "currency", "debit", "credit", "amount", "payee", "description"):
+    for role in ("date", "category", "original_currency", "original_amount", "currency", "debit", "credit",
+                 "amount", "payee", "description"):
         for word in _HEADER_WORDS[role]:
             for index, name in enumerate(names):
                 if index in found.values() or not name:
@@ -680,7 +694,8 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
     date_cache: dict[str, date] = {}
     fmt, decimal = mapping.date_format, mapping.decimal
     need = max(v for v in (mapping.date, mapping.amount, mapping.debit, mapping.credit, mapping.payee,
-                           mapping.description, mapping.category, mapping.currency, 0) if v is not None)
+                           mapping.description, mapping.category, mapping.currency, mapping.original_amount,
+                           mapping.original_currency, 0) if v is not None)
 
     def fail(line: int, reason: str, cells: list[str]) -> None:
         nonlocal error_count
@@ -754,7 +769,27 @@ def parse_csv(data: bytes, mapping: CsvMapping) -> ParseResult:
             if not re.fullmatch(r"[A-Z]{3}", currency):
                 fail(line, f"“{clean_cell(currency, 40)}” is not a currency code such as EUR", cells)
                 continue
-        rows.append(ParsedRow(line, day, amount + 0, payee, description, category or None, currency=currency))
+        original_amount = original_currency = None
+        if mapping.original_amount is not None:
+            try:
+                original_amount = parse_money(cells[mapping.original_amount], decimal)
+            except ValueError as exc:
+                fail(line, f"the original amount: {exc}", cells)
+                continue
+        if mapping.original_currency is not None:
+            original_currency = cells[mapping.original_currency].strip().upper() or None
+            if original_currency is not None and not re.fullmatch(r"[A-Z]{3}", original_currency):
+                fail(line, f"“{clean_cell(original_currency, 40)}” is not a currency code such as USD", cells)
+                continue
+        if original_amount is None or original_currency is None:
+            # A row charged in the account's own currency leaves the original columns empty; an
+            # amount without its currency (or the reverse) cannot be kept: the row keeps neither.
+            if (original_amount is None) != (original_currency is None) and (original_amount or original_currency):
+                fail(line, "the original amount and its currency must be given together", cells)
+                continue
+            original_amount = original_currency = None
+        rows.append(ParsedRow(line, day, amount + 0, payee, description, category or None, currency=currency,
+                              original_amount=original_amount, original_currency=original_currency))
     if not width_checked:
         raise ImportFileError("The file has no data rows.")
     if not rows and not error_count:
@@ -859,13 +894,15 @@ def parse_ofx(data: bytes) -> ParseResult:
                                                        value(trn, "TRNTYPE").title()), PAYEE_MAX)
                 if description == payee:
                     description = ""
+                amount, original_amount, original_currency = _ofx_original(trn, value, amount)
             except ValueError as exc:
                 error_count += 1
                 if len(errors) < MAX_ERRORS_LISTED:
                     errors.append(RowError(line or 0, str(exc)))
                 continue
             rows.append(ParsedRow(line or 0, day, amount, payee, description, None,
-                                  clean_cell(fitid, EXTERNAL_ID_MAX) if fitid else None))
+                                  clean_cell(fitid, EXTERNAL_ID_MAX) if fitid else None,
+                                  original_amount=original_amount, original_currency=original_currency))
     if not statements:
         if root.find(".//INVSTMTRS") is not None:
             raise ImportFileError("Investment statements are not supported: export the bank or card account.")
@@ -878,6 +915,35 @@ def parse_ofx(data: bytes) -> ParseResult:
                         "into the account chosen here.")
     info = {"accounts": sorted(set(accounts)), "currencies": sorted(currencies)}
     return ParseResult("ofx", rows, errors, error_count, warnings, info)
+
+
+def _ofx_original(trn, value, amount: Decimal) -> tuple[Decimal, Decimal | None, str | None]:
+    """(amount in the statement's currency, original amount, its currency) of an OFX transaction.
+
+    OFX's currency aggregates (CURSYM, and CURRATE = the ratio of CURDEF to CURSYM):
+    ``<ORIGCURRENCY>``: TRNAMT is already in CURDEF (the account's currency), converted from CURSYM
+    at CURRATE: the original amount is TRNAMT / CURRATE. ``<CURRENCY>``: TRNAMT is in CURSYM; the
+    amount in CURDEF is TRNAMT x CURRATE and the original is TRNAMT. The computed side is rounded
+    half-even to hundredths (OFX carries no second amount). No aggregate: (TRNAMT, None, None)."""
+    for tag, converted in (("ORIGCURRENCY", True), ("CURRENCY", False)):
+        symbol = value(trn, f"{tag}/CURSYM")
+        if not symbol:
+            continue
+        symbol = symbol.strip().upper()
+        if not re.fullmatch(r"[A-Z]{3}", symbol):
+            raise ValueError(f"“{symbol[:40]}” is not a currency code (CURSYM)")
+        raw_rate = value(trn, f"{tag}/CURRATE")
+        try:
+            rate = Decimal(raw_rate)
+        except ArithmeticError:
+            raise ValueError(f"“{raw_rate[:40]}” is not a rate (CURRATE)") from None
+        if not rate.is_finite() or rate <= 0:
+            raise ValueError(f"“{raw_rate[:40]}” is not a rate (CURRATE)")
+        cent = Decimal("0.01")
+        if converted:
+            return amount, (amount / rate).quantize(cent, rounding="ROUND_HALF_EVEN"), symbol
+        return (amount * rate).quantize(cent, rounding="ROUND_HALF_EVEN"), amount, symbol
+    return amount, None, None
 
 
 def parse_file(data: bytes, filename: str = "", mapping: CsvMapping | None = None) -> ParseResult:
@@ -1056,10 +1122,16 @@ class PlannedRow:
     reason: str
     include: bool               # will be imported
     tag_ids: tuple[int, ...] = ()   # the tags the matching rule adds
+    original_amount: Decimal | None = None   # the foreign amount (fx.check_original: signed like amount)
+    original_currency: str | None = None
 
     @property
     def cents(self) -> int:
         return int(self.amount * 100)
+
+    @property
+    def original_cents(self) -> int | None:
+        return None if self.original_amount is None else int(self.original_amount * 100)
 
 
 @dataclass
@@ -1272,12 +1344,21 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
         external_id = row.external_id
         status, reason = NEW, ""
         id_taken = False
+        original = original_currency = None
+        try:
+            original, original_currency = fx.check_original(row.amount, row.original_amount, row.original_currency,
+                                                            account.currency)
+            original_problem = ""
+        except ServiceError as exc:
+            original_problem = exc.message
         if row.currency is not None and row.currency != account.currency:
             status, reason = ERROR, (f"In {row.currency}, but the account is in {account.currency}: not imported "
                                      "(import it into an account in that currency).")
         elif row.amount != row.amount.quantize(Decimal(1).scaleb(-digits)):
             status, reason = ERROR, (f"{row.amount} is finer than {account.currency} allows "
                                      f"({digits or 'no'} decimals).")
+        elif original_problem:
+            status, reason = ERROR, f"Original amount {row.original_amount} {row.original_currency}: {original_problem}"
         elif cents == 0:
             status, reason = SKIPPED, "The amount is zero."
         elif external_id and external_id in known_ids:
@@ -1333,7 +1414,7 @@ def plan_import(session: Session, user_id: int, account_id, parsed: ParseResult,
             include = choice
         planned.append(PlannedRow(row.line, row.date, row.amount, payee, row.description, external_id,
                                   category_id, source, kind, status, reason, include,
-                                  rule.tag_ids if rule is not None else ()))
+                                  rule.tag_ids if rule is not None else (), original, original_currency))
     for error in parsed.errors:
         include = choices.get(error.line, True)
         planned.append(PlannedRow(error.line, None, None, error.text, "", None, None, "", "", ERROR,
@@ -1403,7 +1484,8 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
                     new_ids.append(create_transaction(
                         session, user_id, account_id=plan.account_id, date=row.date, amount=row.amount,
                         kind=row.kind, category_id=row.category_id, payee=row.payee, description=row.description,
-                        external_id=row.external_id).id)
+                        external_id=row.external_id, original_amount=row.original_amount,
+                        original_currency=row.original_currency).id)
                 except ServiceError as exc:
                     raise ImportFileError(exc.message, row.line) from None
             if progress:
@@ -1418,7 +1500,8 @@ def run_import(session: Session, user_id: int, account_id, parsed: ParseResult, 
             before = session.scalar(select(func.max(Transaction.id)).where(Transaction.user_id == user_id)) or 0
             months = write_transactions(session, user_id, (
                 NewTransaction(plan.account_id, r.date, r.cents, r.kind, r.category_id, r.payee,
-                               r.description, external_id=r.external_id) for r in rows),
+                               r.description, external_id=r.external_id, original_cents=r.original_cents,
+                               original_currency=r.original_currency) for r in rows),
                 progress=(lambda done: progress(done, total)) if progress else None,
                 chunk_size=PROGRESS_CHUNK).months
             if any(r.tag_ids for r in rows):

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from models import ExchangeRate, User
 from models.db import to_rate
 
-from . import fx
+from . import fx, fx_rollup
 from .errors import ServiceError
 from .importer import MAX_ERRORS_LISTED, ImportFileError, _records, decode_text
 
@@ -252,6 +252,7 @@ def import_rates(session: Session, user_id: int, parsed: RatesFile) -> RatesImpo
             for (b, c, d), rate in sorted(wanted.items()) if (b, c, d) not in existing or existing[(b, c, d)][1] != rate]
     for i in range(0, len(rows), WRITE_CHUNK):
         session.execute(insert(ExchangeRate), rows[i:i + WRITE_CHUNK])
+    fx_rollup.refresh(session, user_id)   # the converted roll-ups, at the new rates
     return RatesImported(added=len(rows) - len(replaced), changed=len(replaced), unchanged=unchanged)
 
 
@@ -283,9 +284,18 @@ def rate_pairs(session: Session, user_id: int) -> list[dict]:
              "rate": format(r.rate, "f")} for r in rows]
 
 
+def enter_rate(session: Session, user_id: int, **rate):
+    """One rate entered (or corrected) by hand (fx.set_rate), and the converted roll-ups rebuilt at it."""
+    row = fx.set_rate(session, user_id, **rate)
+    fx_rollup.refresh(session, user_id)
+    return row
+
+
 def delete_rates(session: Session, user_id: int, pairs: list[tuple[str, str]] | None = None) -> int:
     """Delete the user's rates (of the given (base, currency) pairs, or all)."""
     stmt = delete(ExchangeRate).where(ExchangeRate.user_id == user_id)
     if pairs:
         stmt = stmt.where(tuple_(ExchangeRate.base, ExchangeRate.currency).in_(pairs))
-    return session.execute(stmt).rowcount or 0
+    deleted = session.execute(stmt).rowcount or 0
+    fx_rollup.refresh(session, user_id)
+    return deleted

@@ -62,6 +62,7 @@ from models import (
 )
 from models.db import require_session_hooks
 
+from . import fx_rollup
 from .periods import month_end, month_start
 from .sql import cents
 
@@ -70,7 +71,7 @@ _CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit 
 ALL_USERS = "*"
 # Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
 _NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "payee_amount_rollup",
-                  "users"}
+                  "users", *fx_rollup.TABLES}
 # Changes to the user row that change nothing a page shows.
 _USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
 
@@ -181,6 +182,8 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
                                  (PayeeAmountRollup, payee_amount_cols, payee_amounts)):
         for source, date_col in zip(sources, (Expense.date, Transaction.date, Transaction.date)):
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
+    # Accounts in other currencies: their converted totals for the same months (services/fx_rollup.py)
+    fx_rollup.refresh(session, user_id, month_list)
 
 
 # The roll-ups a bulk change of categories or payees touches, with their key columns (not the net rows:

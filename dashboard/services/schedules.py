@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from dashboard.formatting import format_date
 from models import Account, Category, Schedule, ScheduleOccurrence, ScheduleTag, Tag, Transaction
 
+from . import fx
 from .categories import visible_to
 from .errors import Conflict, NotFound, ServiceError
 from .validation import clean_text, parse_amount, parse_date, parse_id
@@ -255,6 +256,9 @@ def _values(session: Session, user_id: int, *, name, account_id, amount, kind, r
     )
     if not expand(RuleSpec(values["rrule"], start, end, values["count"]), start, end or MAX_DATE)[:1]:
         raise ServiceError("With these dates the schedule never happens.", "until")
+    # In the account's currency: no finer than its minor unit (no half yen), like every transaction.
+    fx.check_amount(values["amount"], session.scalar(select(Account.currency).where(
+        Account.id == values["account_id"], Account.user_id == user_id)))
     return values
 
 

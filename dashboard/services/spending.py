@@ -27,6 +27,8 @@ from models import (
     Category,
     DailyRollup,
     Expense,
+    FxMonthRollup,
+    FxPayeeRollup,
     MonthlyRollup,
     PayeeAmountRollup,
     PayeeRollup,
@@ -36,7 +38,7 @@ from models import (
     band_bounds,
 )
 
-from . import fx, rollup
+from . import fx, fx_rollup, rollup
 from .cache import cached, transaction_memo
 from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
@@ -384,7 +386,7 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
         key_cols.update(category_id=r.category_id, account_id=r.account_id)
     if model is DailyRollup:
         key_cols["day"] = r.day
-    if model in (PayeeRollup, PayeeAmountRollup):
+    if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup):
         key_cols["payee"] = r.payee
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
@@ -525,6 +527,10 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
             return _frame(session.execute(stmt).all(), keys)
         return _frame(session.execute(_grouped(union_all(*parts).subquery(), keys, order_by_total=order_by_total,
                                                limit=limit)).all(), keys)
+    fast = _from_converted_rollups(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
+                                   order_by_total, limit, conversion, parents)
+    if fast is not None:
+        return fast
     unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
     foreign = _grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end, parents),
                        unit).subquery()
@@ -546,6 +552,72 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
             return _frame([row[:-1] for row in rows], keys)
     return _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
                                 book, order_by_total, limit, conversion, parents)
+
+
+_FX_KEYS = {"bucket", "category_id", "account_id", "payee"}
+
+
+def _from_converted_rollups(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
+                            order_by_total, limit, conversion, parents) -> pd.DataFrame | None:
+    """``aggregate`` for several currencies without a row filter: the whole months from the converted
+    roll-ups (services/fx_rollup.py: the same groups converted the same way, summed per month ahead of
+    time) UNION ALL the base-currency accounts' usual roll-up, as many rows as with one currency; the
+    partial-month edges converted at read time (few days). None when they cannot answer (weeks or
+    days, row filters, no whole month, a missing rate, roll-ups not computed for the present currencies
+    and rates): then everything is converted at read time."""
+    if (filters.row_filtered or not set(keys) <= _FX_KEYS or ("bucket" in keys and filters.effective_grain != "month")
+            or rollup.stale(session, user_id)):
+        return None
+    whole, edges = _split_months(start, end)
+    if whole is None:
+        return None
+    whole = (whole[0], month_end(whole[1]))   # _split_months names the last whole month by its first day
+    if not fx_rollup.usable(session, user_id, currencies, foreign_ids, *whole):
+        return None
+    model = FxPayeeRollup if "payee" in keys else FxMonthRollup
+    categories = _category_ids(session, user_id, filters, parents)
+    converted = replace(filters, account_ids=foreign_ids)
+    parts = [_rollup_select(session, model, user_id, converted, whole[0], whole[1], keys, categories, "month")]
+    if base_ids:
+        parts.append(_grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, whole[0],
+                                     whole[1], parents), keys))
+    combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    if edges:
+        stmt = _grouped(combined, keys)
+    else:
+        stmt = _grouped(combined, keys, order_by_total=order_by_total, limit=limit)
+    frame = _frame(session.execute(stmt).all(), keys)
+    if conversion is not None:
+        r = FxMonthRollup
+        used = session.scalars(select(r.account_id).where(
+            r.user_id == user_id, r.flow == filters.flow, r.month >= whole[0], r.month <= whole[1],
+            r.account_id.in_(foreign_ids)).distinct()).all()
+        conversion.converted_from |= {currencies.mapping[int(a)] for a in used}
+    if not edges:
+        return frame
+    frames = [frame] + [aggregate(session, user_id, filters, keys, start=a, end=b, conversion=conversion,
+                                  parents=parents) for a, b in edges]
+    return _summed_frames(frames, keys, order_by_total, limit)
+
+
+def _summed_frames(frames: list[pd.DataFrame], keys: list[str], order_by_total: bool, limit: int | None) -> pd.DataFrame:
+    """Frames of (keys, total_cents, row_count) summed by the keys, optionally ordered by the total
+    (largest first, then the keys) and cut to ``limit`` rows."""
+    combined = pd.concat(frames, ignore_index=True)
+    if keys:
+        combined = combined.groupby(keys, as_index=False, dropna=False, sort=True)[["total_cents", "row_count"]].sum()
+    else:
+        combined = pd.DataFrame({"total_cents": [int(combined["total_cents"].sum())],
+                                 "row_count": [int(combined["row_count"].sum())]})
+    if order_by_total:
+        combined = combined.sort_values(["total_cents", *keys], ascending=[False, *([True] * len(keys))],
+                                        kind="stable")
+    if limit:
+        combined = combined.head(limit)
+    combined = combined.reset_index(drop=True)[[*keys, "total_cents", "row_count"]]
+    for name in ("total_cents", "row_count"):
+        combined[name] = combined[name].astype("int64")
+    return combined
 
 
 def _converted_in_python(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids, book,
@@ -807,7 +879,12 @@ def _rows_select(session: Session, user_id: int, filters: SpendingFilters) -> Se
     stmt = (stmt.add_columns(date_col.label("date"), Transaction.payee.label("payee"),
                              Transaction.description.label("description"),
                              category_col.label("category_id"), Account.name.label("account"),
-                             cents(amount_col).label("amount_cents"), Account.currency.label("currency"))
+                             cents(amount_col).label("amount_cents"), Account.currency.label("currency"),
+                             # the transaction's foreign amount (a card statement's), for the download,
+                             # signed like the row's amount (spending positive)
+                             (cents(Transaction.original_amount) if filters.flow == "income"
+                              else -cents(Transaction.original_amount)).label("original_cents"),
+                             Transaction.original_currency.label("original_currency"))
             .join(Account, Account.id == account_col))
     where = base_where + [date_col >= filters.start, date_col <= filters.end]
     where += _common_where((date_col, account_col, category_col), filters, categories)
@@ -897,6 +974,8 @@ class SpendingRow(NamedTuple):
     amount_cents: int
     currency: str   # the account's: the amount is in it
     tags: str
+    original_cents: int | None = None   # the transaction's amount as charged in a foreign currency
+    original_currency: str | None = None
 
 
 def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: int = 5000) -> Iterator[SpendingRow]:
@@ -905,12 +984,14 @@ def iter_rows(session: Session, user_id: int, filters: SpendingFilters, chunk: i
     labels = _category_labels(session, user_id)
     subq = _rows_select(session, user_id, filters).subquery()
     stmt = (select(subq.c.date, subq.c.payee, subq.c.description, subq.c.category_id, subq.c.account,
-                   subq.c.amount_cents, subq.c.currency, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"))
+                   subq.c.amount_cents, subq.c.currency, tag_names_of(session, user_id, subq.c.transaction_id).label("tags"),
+                   subq.c.original_cents, subq.c.original_currency)
             .order_by(subq.c.date.desc(), subq.c.id.desc())
             .execution_options(yield_per=chunk, stream_results=True))
     for row in session.execute(stmt):
         yield SpendingRow(row.date, row.payee, row.description, labels.get(row.category_id, UNCATEGORIZED_LABEL),
-                          row.account, row.amount_cents, row.currency, row.tags)
+                          row.account, row.amount_cents, row.currency, row.tags,
+                          None if row.original_cents is None else int(row.original_cents), row.original_currency)
 
 
 def with_drill(filters: SpendingFilters, category_ids: tuple[int, ...]) -> SpendingFilters:

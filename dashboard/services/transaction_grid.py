@@ -136,7 +136,8 @@ SORTABLE = {"date": "date", "payee": "payee", "description": "description", "amo
             "amount_cents": "amount", "kind": "kind", "kind_label": "kind"}
 
 PAGE_COLUMNS = ["id", "version", "date", "payee", "description", "kind", "amount_cents", "account_id",
-                "account", "category_id", "category", "lines", "transfer_group", "currency"]
+                "account", "category_id", "category", "lines", "transfer_group", "currency", "original_cents",
+                "original_currency"]
 
 
 def _order(sort_model) -> list[tuple[str, bool]]:
@@ -177,7 +178,8 @@ def page_query(session: Session, user_id: int, filters: LedgerFilters, start_row
                   "amount": Transaction.amount, "kind": Transaction.kind, "id": Transaction.id}
     inner = (select(Transaction.id, Transaction.version, Transaction.date, Transaction.payee,
                     Transaction.description, Transaction.kind, cents(Transaction.amount).label("amount_cents"),
-                    Transaction.account_id, Transaction.category_id, Transaction.transfer_group)
+                    Transaction.account_id, Transaction.category_id, Transaction.transfer_group,
+                    cents(Transaction.original_amount).label("original_cents"), Transaction.original_currency)
              .where(*_where(session, user_id, filters))
              .order_by(*[tx_columns[k].desc() if desc else tx_columns[k].asc() for k, desc in order])
              .offset(start_row).limit(size)
@@ -190,7 +192,7 @@ def page_query(session: Session, user_id: int, filters: LedgerFilters, start_row
     return (select(inner.c.id, inner.c.version, inner.c.date, inner.c.payee, inner.c.description, inner.c.kind,
                    inner.c.amount_cents, inner.c.account_id, Account.name.label("account"), inner.c.category_id,
                    null().label("category"), lines.label("lines"), inner.c.transfer_group,
-                   Account.currency.label("currency"))
+                   Account.currency.label("currency"), inner.c.original_cents, inner.c.original_currency)
             .select_from(inner)
             .join(Account, and_(Account.id == inner.c.account_id, Account.user_id == user_id))
             .order_by(*[outer_columns[k].desc() if desc else outer_columns[k].asc() for k, desc in order]))
@@ -258,6 +260,9 @@ def grid_records(frame: pd.DataFrame) -> list[dict]:
             "account_id": int(row.account_id), "account": row.account, "category_id": key,
             "category": row.category if isinstance(row.category, str) else None, "lines": int(row.lines),
             "tags": getattr(row, "tags", ""), "currency": row.currency,  # the account's: amounts are in it
+            # A card statement's foreign amount, in its own currency (None for most rows).
+            "original_cents": None if pd.isna(row.original_cents) else int(row.original_cents),
+            "original_currency": row.original_currency if isinstance(row.original_currency, str) else None,
         })
     return records
 

@@ -87,17 +87,21 @@ def _write_lines(session: Session, tx: Transaction, lines: list[Split]) -> None:
 
 def create_transaction(session: Session, user_id: int, *, account_id, date, amount, kind: str = "expense",
                        category_id=None, payee="", description="", notes="", splits=None,
-                       external_id: str | None = None) -> Transaction:
-    """Record an income or expense; an expense gets its budget lines. Does not commit."""
+                       external_id: str | None = None, original_amount=None,
+                       original_currency=None) -> Transaction:
+    """Record an income or expense; an expense gets its budget lines. ``original_amount`` and
+    ``original_currency``: the amount as charged in a foreign currency (a card statement's), kept
+    beside it (fx.check_original). Does not commit."""
     account = get_account(session, user_id, account_id)
     value = fx.check_amount(parse_amount(amount, allow_negative=True), account.currency)
+    original, original_code = fx.check_original(value, original_amount, original_currency, account.currency)
     _check_kind_amount(kind, value)
     day = parse_date(date)
     tx = Transaction(user_id=user_id, account_id=account.id, date=day, amount=value, kind=kind,
                      payee=clean_text(payee, field="payee", max_length=200),
                      description=clean_text(description, field="description", max_length=500),
                      notes=clean_text(notes, field="notes", max_length=5000),
-                     external_id=external_id)
+                     external_id=external_id, original_amount=original, original_currency=original_code)
     if kind == "expense":
         tx.category_id, lines = _lines(session, user_id, value, category_id, splits)
     else:

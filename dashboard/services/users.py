@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from dashboard.formatting import CURRENCIES, DEFAULT_LOCALE, check_locale
 from models import Category, User, db
 
+from . import fx_rollup
 from .errors import ServiceError
 from .passwords import hash_password, verify_password
 
@@ -117,10 +118,13 @@ def update_profile(session: Session, user_id: int, *, display_name, currency, lo
     if user is None:
         raise ServiceError("Unknown user.")
     user.display_name = check_display_name(display_name)
+    before = user.currency
     user.currency = check_currency(currency)
     if locale is not None:
         user.locale = locale_choice(locale)
     session.flush()
+    if user.currency != before:   # totals are now converted into another currency
+        fx_rollup.refresh(session, user_id)
     return user
 
 

@@ -1,0 +1,219 @@
+"""Converted roll-ups: the explorer's multi-currency totals as cheap as one-currency ones (issue 17).
+
+For a user with accounts in another currency than the base, two derived tables hold what the
+explorer's conversion (services/fx.py: ``converted_select``) gives, already summed per month:
+
+- ``fx_month_rollup``: per (flow, month, account, category) of each foreign account, the sum of its
+  daily roll-up rows (the (day, account, category) groups) each converted at its day's rate and rounded
+  once, half-even, in the base currency's minor unit;
+- ``fx_payee_rollup``: the same per payee, from the month's (payee, day, account, category) groups of
+  the raw rows (the top payees' conversion unit).
+
+So a whole-month view reads as many rows as with one currency, and gives the same integers as
+converting at read time (the sum of integers per group does not depend on how they are grouped later).
+A (month, account) with money no rate converts gets a ``missing`` marker row: the explorer then converts
+from the daily roll-up for that range and reports the missing rate, as before.
+
+When they are rebuilt: with the roll-ups (``rollup.refresh`` calls :func:`refresh` for the same months:
+every commit that touches transactions, the bulk writer, the demo loader), after a bulk edit of
+categories or payees, and after rates are imported, entered or deleted. ``fx_rollup_state`` keeps a
+signature of what they were computed for (the base currency, each account's currency, the rates'
+count, largest id and last day): a read whose signature differs (an account's or the base currency
+changed, rates written by a path that did not rebuild) converts from the daily roll-up instead, and the
+next refresh rebuilds everything. Nothing here commits.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Date, and_, cast, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from models import (
+    DailyRollup,
+    ExchangeRate,
+    Expense,
+    FxMonthRollup,
+    FxPayeeRollup,
+    FxRollupState,
+    Transaction,
+)
+
+from . import fx
+from .cache import transaction_memo
+from .periods import month_end, month_start
+from .sql import cents
+
+TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_rollup_state")  # derived: no data-version bump of their own
+
+
+def _month(session: Session, column):
+    if session.get_bind().dialect.name == "sqlite":
+        return func.date(column, "start of month")
+    return cast(func.date_trunc("month", column), Date)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def signature(session: Session, user_id: int, currencies: fx.AccountCurrencies | None = None) -> str:
+    """What converted totals depend on besides the rows: the base currency, each account's currency,
+    and the rates (count, largest id, last day). A digest."""
+    currencies = currencies or fx.account_currencies(session, user_id)
+    count, last_id, last_day = session.execute(
+        select(func.count(), func.max(ExchangeRate.id), func.max(ExchangeRate.day))
+        .where(ExchangeRate.user_id == user_id)).one()
+    text = f"{currencies.base}|{currencies.of_account}|{count}|{last_id}|{last_day}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def invalidate(session: Session, user_id: int) -> None:
+    """Forget the state: reads convert from the daily roll-up until the next :func:`refresh`."""
+    session.execute(delete(FxRollupState).where(FxRollupState.user_id == user_id))
+
+
+def _in_months(column, months: list[date]):
+    return or_(*[and_(column >= m, column <= month_end(m)) for m in months])
+
+
+def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
+    """Rebuild the user's converted roll-ups for ``months`` (all when None; all as well when what they
+    were computed for has changed). Costs two small queries for a user whose accounts are all in the
+    base currency."""
+    month_list = sorted({month_start(m) for m in months}) if months is not None else None
+    if month_list == []:
+        return
+    currencies = fx.account_currencies(session, user_id)
+    _, foreign = currencies.split()
+    stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
+    if not foreign:
+        if stored is not None:
+            for table in (FxMonthRollup, FxPayeeRollup, FxRollupState):
+                session.execute(delete(table).where(table.user_id == user_id))
+        return
+    current = signature(session, user_id, currencies)
+    if stored != current:
+        month_list = None
+    for table in (FxMonthRollup, FxPayeeRollup):
+        stmt = delete(table).where(table.user_id == user_id)
+        if month_list is not None:
+            stmt = stmt.where(table.month.in_(month_list))
+        session.execute(stmt)
+    invalidate(session, user_id)
+    d = DailyRollup
+    if month_list is None:
+        first, last = session.execute(select(func.min(d.day), func.max(d.day)).where(
+            d.user_id == user_id, d.account_id.in_(foreign))).one()
+        if first is None:
+            session.execute(insert(FxRollupState).values(user_id=user_id, signature=current))
+            return
+        start, end = month_start(_as_date(first)), month_end(_as_date(last))
+    else:
+        start, end = month_list[0], month_end(month_list[-1])
+
+    def within(column):
+        return _in_months(column, month_list) if month_list is not None else column.between(start, end)
+
+    mapping = currencies.mapping
+    book = fx.load_rates(session, user_id, {currencies.base, *(mapping[a] for a in foreign)}, start, end)
+    missing: set[tuple[int, date]] = set()   # (account, month) with money no rate converts
+
+    # Per (flow, month, account, category): the daily roll-up's groups.
+    m = _month(session, d.day)
+    grouped = (select(d.flow.label("flow"), m.label("month"), d.day.label("day"), d.account_id.label("account_id"),
+                      d.category_id.label("category_id"), func.sum(d.total_cents).label("total_cents"),
+                      func.sum(d.row_count).label("row_count"))
+               .where(d.user_id == user_id, d.flow.in_(("spending", "income")), d.account_id.in_(foreign),
+                      within(d.day))
+               .group_by(d.flow, m, d.day, d.account_id, d.category_id).subquery())
+    month_rows = _converted(session, currencies, foreign, book, grouped, ["flow", "month", "account_id", "category_id"],
+                            start, end, missing)
+
+    # Per (flow, month, payee, account, category): the raw rows' (payee, day, account, category) groups.
+    e_month, t_month = _month(session, Expense.date), _month(session, Transaction.date)
+    spending = (select(literal("spending").label("flow"), e_month.label("month"), Transaction.payee.label("payee"),
+                       Expense.date.label("day"), Expense.account_id.label("account_id"),
+                       Expense.category_id.label("category_id"), func.sum(cents(Expense.amount)).label("total_cents"),
+                       func.count().label("row_count"))
+                .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+                .where(Expense.user_id == user_id, Expense.account_id.in_(foreign), within(Expense.date))
+                .group_by(e_month, Transaction.payee, Expense.date, Expense.account_id, Expense.category_id))
+    income = (select(literal("income").label("flow"), t_month.label("month"), Transaction.payee.label("payee"),
+                     Transaction.date.label("day"), Transaction.account_id.label("account_id"),
+                     Transaction.category_id.label("category_id"),
+                     func.sum(cents(Transaction.amount)).label("total_cents"), func.count().label("row_count"))
+              .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.account_id.in_(foreign),
+                     within(Transaction.date))
+              .group_by(t_month, Transaction.payee, Transaction.date, Transaction.account_id, Transaction.category_id))
+    payee_grouped = union_all(spending, income).subquery()
+    payee_rows = _converted(session, currencies, foreign, book, payee_grouped,
+                            ["flow", "month", "payee", "account_id", "category_id"], start, end, missing)
+    if month_rows is None or payee_rows is None:
+        return   # factors beyond SQLite's integers: no state, reads convert from the daily roll-up
+
+    markers = [{"user_id": user_id, "flow": "spending", "month": month, "account_id": account, "category_id": None,
+                "total_cents": 0, "row_count": 0, "missing": 1} for account, month in sorted(missing)]
+    rows = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "account_id": int(r[2]), "category_id": r[3],
+             "total_cents": int(r[4] or 0), "row_count": int(r[5] or 0), "missing": 0} for r in month_rows]
+    for chunk in _chunks(rows + markers):
+        session.execute(insert(FxMonthRollup), chunk)
+    payees = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "payee": r[2], "account_id": int(r[3]),
+               "category_id": r[4], "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in payee_rows]
+    for chunk in _chunks(payees):
+        session.execute(insert(FxPayeeRollup), chunk)
+    session.execute(insert(FxRollupState).values(user_id=user_id, signature=current))
+
+
+def _chunks(rows: list[dict], size: int = 20_000):
+    for i in range(0, len(rows), size):
+        yield rows[i:i + size]
+
+
+def _converted(session, currencies, foreign, book, grouped, keys, start, end, missing) -> list | None:
+    """The groups converted in SQL (fx.converted_select), grouped by ``keys``; the (account, month) pairs
+    with a group no rate converts (or beyond SQLite's integers) added to ``missing``."""
+    converted = fx.converted_select(session, currencies, foreign, book, grouped, keys, start, end)
+    if converted is None:
+        return None
+    rows = session.execute(converted.select).all()
+    conversion = fx.Conversion(currencies.base)
+    converted.record(session, conversion)
+    by_currency: dict[str, set[date]] = {}
+    for currency, days in conversion.missing.items():
+        by_currency.setdefault(currency, set()).update(month_start(day) for day in days)
+    for account in foreign:
+        for month in by_currency.get(currencies.mapping[account], ()):
+            missing.add((account, month))
+    at_account, at_month = keys.index("account_id"), keys.index("month")
+    for row in rows:
+        if row[-1]:   # overflow: converted exactly in Python by the read-time path
+            missing.add((int(row[at_account]), month_start(_as_date(row[at_month]))))
+    return [tuple(row[:-1]) for row in rows if not row[-1]]
+
+
+def usable(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
+           start: date, end: date) -> bool:
+    """Whether the converted roll-ups answer for these accounts and months: computed for the present
+    currencies and rates, and no money without a rate there (remembered until the transaction ends
+    or writes)."""
+    memo = transaction_memo(session)
+    key = ("fx_rollup_usable", user_id, currencies, tuple(foreign), start, end)
+    if memo is not None and key in memo:
+        return memo[key]
+    current_key = ("fx_rollup_current", user_id, currencies)
+    current = memo.get(current_key) if memo is not None else None
+    if current is None:
+        stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
+        current = stored is not None and stored == signature(session, user_id, currencies)
+        if memo is not None:
+            memo[current_key] = current
+    r = FxMonthRollup
+    answer = current and not session.scalar(select(func.count()).select_from(r).where(
+        r.user_id == user_id, r.missing > 0, r.month >= month_start(start), r.month <= end,
+        r.account_id.in_(list(foreign))))
+    if memo is not None:
+        memo[key] = answer
+    return answer
