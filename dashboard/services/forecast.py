@@ -305,7 +305,8 @@ def _components(history: pd.DataFrame, session: Session, user_id: int) -> pd.Dat
     if history.empty:
         return pd.DataFrame(columns=columns)
     from .categories import category_frame
-    names = dict(zip(category_frame(session, user_id)["id"], category_frame(session, user_id)["full_name"]))
+    categories = category_frame(session, user_id)
+    names = dict(zip(categories["id"].tolist(), categories["full_name"].tolist()))
     rows = []
     for key in history.columns:
         values = history[key].to_numpy(dtype="float64")
