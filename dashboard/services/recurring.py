@@ -21,8 +21,8 @@ from datetime import date, timedelta
 
 import pandas as pd
 from dateutil.rrule import rrulestr
-from sqlalchemy import and_, case, func, literal_column, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, literal_column, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import DismissedRecurring, Schedule, Transaction
 
@@ -246,7 +246,6 @@ def exact_groups(session: Session, user_id: int, today: date, days: int = HISTOR
     HAVING."""
     since = today - timedelta(days=days)
     t = Transaction
-    scope = (t.user_id == user_id, t.date >= since, t.date <= today, t.kind != "transfer", t.payee != "")
     sqlite = session.get_bind().dialect.name == "sqlite"
 
     def days_between(later, earlier):
@@ -256,20 +255,30 @@ def exact_groups(session: Session, user_id: int, today: date, days: int = HISTOR
     span = days_between(func.max(t.date), func.min(t.date))
     day = _unindexed_date(session)
     candidate_scope = (t.user_id == user_id, day >= since, day <= today, t.kind != "transfer", t.payee != "")
-    candidates = (select(t.payee.label("payee"), t.amount.label("amount"))
-                  .where(*candidate_scope).group_by(t.payee, t.amount)
-                  .having(n >= 5, span >= 5 * (n - 1), span <= 100 * (n - 1),
-                          func.max(t.date) >= today - timedelta(days=370))
-                  .cte("candidates"))
-    previous = func.lag(t.date).over(partition_by=(t.payee, t.amount), order_by=t.date)
-    rows = (select(t.payee.label("payee"), cents(t.amount).label("amount"), t.date.label("day"),
-                   days_between(t.date, previous).label("gap"))
-            .where(*scope, tuple_(t.payee, t.amount).in_(select(candidates.c.payee, candidates.c.amount)))
-            .subquery())
-    mean = func.avg(rows.c.gap)
-    stmt = (select(rows.c.payee, rows.c.amount, n, func.min(rows.c.day), func.max(rows.c.day))
-            .group_by(rows.c.payee, rows.c.amount)
-            .having(mean >= 5, mean <= 100, func.avg(rows.c.gap * rows.c.gap) <= 1.09 * mean * mean))
+    grouped = (select(t.payee.label("payee"), t.amount.label("amount"))
+               .where(*candidate_scope).group_by(t.payee, t.amount)
+               .having(n >= 5, span >= 5 * (n - 1), span <= 100 * (n - 1),
+                       func.max(t.date) >= today - timedelta(days=370))
+               .subquery())
+    # Each candidate gets a number: the gaps are then taken over (number, day), which sorts and
+    # partitions faster than (payee text, amount, day) (uniform 1M set: 35,000 candidates, 350,000 rows).
+    candidates = select(func.row_number().over().label("k"), grouped.c.payee, grouped.c.amount).cte("candidates")
+    m = aliased(Transaction, name="m")
+    ordinal = func.julianday(m.date) if sqlite else m.date
+    members = (select(candidates.c.k, m.date.label("day"), ordinal.label("ordinal"))
+               .select_from(candidates)
+               .join(m, and_(m.user_id == user_id, m.payee == candidates.c.payee, m.amount == candidates.c.amount,
+                             m.date >= since, m.date <= today, m.kind != "transfer"))
+               .subquery())
+    gap = members.c.ordinal - func.lag(members.c.ordinal).over(partition_by=members.c.k, order_by=members.c.ordinal)
+    gaps = select(members.c.k, members.c.day, gap.label("gap")).subquery()
+    mean = func.avg(gaps.c.gap)
+    passed = (select(gaps.c.k, n.label("n"), func.min(gaps.c.day).label("first"), func.max(gaps.c.day).label("last"))
+              .group_by(gaps.c.k)
+              .having(mean >= 5, mean <= 100, func.avg(gaps.c.gap * gaps.c.gap) <= 1.09 * mean * mean)
+              .subquery())
+    stmt = (select(candidates.c.payee, cents(candidates.c.amount), passed.c.n, passed.c.first, passed.c.last)
+            .select_from(passed).join(candidates, candidates.c.k == passed.c.k))
     frame = pd.DataFrame(session.execute(stmt).all(), columns=["payee", "amount", "n", "first", "last"])
     for column in ("first", "last"):
         frame[column] = pd.to_datetime(frame[column]).dt.date
