@@ -16,9 +16,16 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
+import time
 from datetime import date
 
 from common import bench_app, db_kind, measure_cpu, peak_rss_mb
+
+
+def _say(text: str) -> None:
+    """Progress on stderr (the `bench` lines alone go to stdout)."""
+    print(text, file=sys.stderr, flush=True)
 
 
 def _post(client, outputs: list[str], inputs: list[tuple[str, str, object]]):
@@ -53,9 +60,16 @@ def _setup(app, user_id: int, today: date) -> dict:
     from models import Account, Budget, Scenario, db
     with app.app_context():
         if not db.session.scalar(select(Scenario.id).where(Scenario.user_id == user_id)):
+            # Each confirm runs the detection again (it re-finds the suggestion by its key): with a slow
+            # detection this step alone once outlasted a locked run, which then ended before its first
+            # line. It says what it does on stderr, so that a run cut short is never silent.
+            started = time.perf_counter()
+            confirmed = 0
             for suggestion in recurring.find_recurring(db.session, user_id, today):
                 if suggestion.status == "suggested":
                     recurring.confirm(db.session, user_id, suggestion.key, today)
+                    confirmed += 1
+                    _say(f"setup: confirmed {suggestion.payee!r} ({time.perf_counter() - started:.1f} s)")
             food = _food(db.session, user_id)
             first = month_start(add_months(today, 1))
             scenarios.create_scenario(db.session, user_id, name="New car", items=[
@@ -65,6 +79,7 @@ def _setup(app, user_id: int, today: date) -> dict:
             scenarios.create_scenario(db.session, user_id, name="Eat in", items=[
                 {"type": "budget", "category_id": food, "amount": "150"}])
             db.session.commit()
+            _say(f"setup: {confirmed} schedules and two scenarios in {time.perf_counter() - started:.1f} s")
         ids = [str(i) for i in db.session.scalars(select(Scenario.id).where(Scenario.user_id == user_id)
                                                   .order_by(Scenario.id))]
         account = str(db.session.scalar(select(Account.id).where(Account.user_id == user_id).order_by(Account.id)))
@@ -112,6 +127,7 @@ def main() -> None:
             db.session.remove()
         return found
 
+    _say("recurring detection: timing")
     found = detect()
     line("recurring_detection", measure_cpu(detect, runs=max(3, args.runs // 2), warmup=1), f" found={len(found)}")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
+from urllib.parse import quote
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -29,7 +30,7 @@ def main() -> None:
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options)
     try:
-        driver.get(f"{base}/login?next={path}")
+        driver.get(f"{base}/login?next={quote(path, safe='/')}")   # a path with its own query string
         driver.find_element(By.ID, "email").send_keys(email)
         driver.find_element(By.ID, "password").send_keys(password + Keys.ENTER)
         WebDriverWait(driver, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#react-entry-point")))

@@ -236,3 +236,27 @@ def test_scenario_items_are_described_with_the_apps_money_and_dates(app):
         "Car loan: -$420.00 monthly on the 1st from Jan 1, 2027"
     assert describe({"type": "change_schedule", "schedule_id": 1, "amount": "-2200", "from": "2026-09-01"},
                     {1: "Rent"}, "EUR") == "“Rent” becomes -€2,200.00 from Sep 1, 2026"
+
+
+def test_a_suggestion_fills_the_form_with_its_category(app, client, db_session, alice):
+    """Edit on a suggestion whose payments have a category: the form's category is that category (one of
+    the select's options, as the browser compares them: text), not blank."""
+    from sqlalchemy import update
+
+    from dashboard.pages.recurring import _options
+    from dashboard.services.categories import category_frame
+    from models import Transaction
+    cats = category_frame(db_session, alice["id"])
+    streaming = int(cats[cats["kind"] == "expense"]["id"].iloc[0])
+    db_session.execute(update(Transaction).where(Transaction.user_id == alice["id"], Transaction.payee == "Netflix")
+                       .values(category_id=streaming))
+    db_session.commit()
+    key = next(s.key for s in rec.find_recurring(db_session, alice["id"], TODAY) if s.payee == "Netflix")
+    status, body = _fill(client, app, "edit", key)
+    assert status == 200
+    assert _value(body, "recurring-form-suggestion", "data") == key
+    value = _value(body, "recurring-form-category", "value")
+    with app.test_request_context():
+        _accounts, options = _options(alice["id"])
+    assert value == str(streaming) and value in {o["value"] for o in options}
+    assert _value(body, "recurring-form-account", "value") == str(alice["account"])

@@ -124,3 +124,51 @@ def test_cash_flow_sankey_is_drawn(dash_duo, app, db_session, make_user, make_ac
     assert "Saved" in labels or "Income" in labels, labels
     dash_duo.wait_for_contains_text("#cashflow-totals", "Income", timeout=10)
     assert not severe_console_errors(dash_duo)
+
+
+def test_editing_a_suggestion_shows_its_category(dash_duo, app, db_session, make_user, make_account):
+    """Edit on a suggestion whose payments have a category: the form's Category select shows it."""
+    from sqlalchemy import update
+
+    from dashboard.services.categories import category_frame
+    from models import Transaction
+    user, _account = _seed(db_session, make_user, make_account)
+    cats = category_frame(db_session, user.id)
+    chosen = cats[cats["kind"] == "expense"].iloc[0]
+    db_session.execute(update(Transaction).where(Transaction.user_id == user.id, Transaction.payee == "Netflix")
+                       .values(category_id=int(chosen["id"])))
+    db_session.commit()
+    dash_duo.driver.set_window_size(1280, 1000)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/recurring")
+    dash_duo.wait_for_contains_text("#recurring-suggestions-table", "Netflix", timeout=20)
+    _press_row_button(dash_duo, "recurring-suggestions-table", "Netflix", "Edit")
+    dash_duo.wait_for_text_to_equal("#recurring-form-title", "Confirm “Netflix” as a schedule", timeout=10)
+    WebDriverWait(dash_duo.driver, 10).until(
+        lambda d: d.find_element("css selector", "#recurring-form-category").get_attribute("value")
+        == str(int(chosen["id"])))
+    selected = dash_duo.driver.execute_script(
+        "const s = document.querySelector('#recurring-form-category'); return s.options[s.selectedIndex].text;")
+    assert selected.startswith(chosen["full_name"]), selected
+    assert not severe_console_errors(dash_duo)
+
+
+def test_recurring_tables_fit_a_phone(dash_duo, app, db_session, make_user, make_account):
+    """At 375 px the schedules (and subscriptions) table stacks its rows: nothing scrolls sideways."""
+    user, account = _seed(db_session, make_user, make_account)
+    sched.create_schedule(db_session, user.id, name="City Power & Light", payee="City Power", kind="expense",
+                          amount="115.96", account_id=account.id, cadence="monthly",
+                          start_date=month_start(TODAY).isoformat(), tags="home, utilities")
+    db_session.commit()
+    dash_duo.driver.set_window_size(375, 812)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/recurring")
+    dash_duo.wait_for_contains_text("#recurring-schedules-table", "City Power", timeout=20)
+    dash_duo.wait_for_element("#recurring-subscriptions-table", timeout=10)
+    for table in ("recurring-schedules-table", "recurring-subscriptions-table", "recurring-suggestions-table"):
+        widths = dash_duo.driver.execute_script(
+            "const t = document.getElementById(arguments[0]); return [t.scrollWidth, t.parentElement.clientWidth];",
+            table)
+        assert widths[0] <= widths[1], (table, widths)
+    assert dash_duo.driver.execute_script("return document.documentElement.scrollWidth") <= 375
+    # The buttons are still there and usable.
+    _press_row_button(dash_duo, "recurring-schedules-table", "City Power", "Edit")
+    dash_duo.wait_for_text_to_equal("#recurring-form-title", "Edit “City Power & Light”", timeout=10)

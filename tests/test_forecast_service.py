@@ -217,12 +217,13 @@ def test_the_forecast_figures_write_money_and_dates_in_the_users_locale():
     days = [date(2027, 1, 1) + timedelta(days=i) for i in range(90)]
     frame = pd.DataFrame({"day": days, "p10": [2_500_000 - 10_000 * i for i in range(90)],
                           "p50": [2_500_000] * 90, "p90": [2_600_000 + 5_000 * i for i in range(90)]})
-    fig = forecast_figure([Series("Forecast", frame, None)], "USD", threshold_cents=0)
+    import plotly.graph_objects as go
+    fig = go.Figure(forecast_figure([Series("Forecast", frame, None)], "USD", threshold_cents=0))
     assert all(t.startswith("$") or t.startswith("-$") or t == "$0" for t in fig.layout.yaxis.ticktext)
     assert fig.layout.xaxis.ticktext[0] == "Jan<br>2027"
     token = use_locale("de_DE")
     try:
-        fig = forecast_figure([Series("Forecast", frame, None)], "EUR", threshold_cents=0)
+        fig = go.Figure(forecast_figure([Series("Forecast", frame, None)], "EUR", threshold_cents=0))
         assert all("€" in t for t in fig.layout.yaxis.ticktext)
         assert fig.layout.xaxis.ticktext[0] == "Jan<br>2027" and "." in fig.layout.yaxis.ticktext[-1]
     finally:

@@ -34,9 +34,11 @@ FORM = ("name", "payee", "kind", "amount", "account", "category", "cadence", "rr
 
 def _options(user_id: int) -> tuple[list[dict], list[dict]]:
     accounts = list_accounts(db.session, user_id)
-    account_options = [{"label": r.name, "value": int(r.id)} for r in accounts.itertuples() if not r.archived]
+    # Values are text, as an HTML select's are (dbc.Select's option value is a string): the form is filled
+    # with text ids too, so that the select always finds the option it is given.
+    account_options = [{"label": r.name, "value": str(int(r.id))} for r in accounts.itertuples() if not r.archived]
     cats = category_frame(db.session, user_id)
-    category_options = [{"label": f"{r.full_name} ({r.kind})", "value": int(r.id)} for r in cats.itertuples()]
+    category_options = [{"label": f"{r.full_name} ({r.kind})", "value": str(int(r.id))} for r in cats.itertuples()]
     return account_options, category_options
 
 
@@ -122,6 +124,14 @@ def layout(**_query):
 
 # -- rendering ---------------------------------------------------------------------------------------
 
+# The tables stack into blocks on a phone (assets/recurring.css): each cell says where it goes.
+STACK = f"{P}-stack"
+
+
+def _cell(area: str, classes: str = "") -> str:
+    return f"{P}-cell-{area} {classes}".strip()
+
+
 def _button(label: str, kind: str, index, color: str = "secondary") -> dbc.Button:
     return dbc.Button(label, id={"type": f"{P}-{kind}", "index": index}, size="sm", color=color, outline=True,
                       n_clicks=0, className="me-1")
@@ -136,19 +146,21 @@ def suggestions_table(frame, currency: str):
     for r in frame.itertuples():
         rows.append(html.Tr([
             html.Td([html.Div(r.payee, className="fw-semibold"),
-                     html.Small(f"{r.count} payments, last {format_date(r.last_date)}", className="text-muted")]),
-            html.Td(r.cadence_label),
+                     html.Small(f"{r.count} payments, last {format_date(r.last_date)}", className="text-muted")],
+                    className=_cell("main")),
+            html.Td(r.cadence_label, className=_cell("repeats")),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
-                    className="text-end money"),
-            html.Td(f"{format_date(r.next_date)}"),
-            html.Td(f"{format_percent(r.confidence, digits=0)}", className="text-end"),
+                    className=_cell("amount", "text-end money")),
+            html.Td(f"{format_date(r.next_date)}", className=_cell("next"), **{"data-label": "Next"}),
+            html.Td(f"{format_percent(r.confidence, digits=0)}", className=_cell("extra", "text-end"),
+                    **{"data-label": "Confidence"}),
             html.Td([_button("Confirm", "confirm", r.key, "primary"), _button("Edit", "edit", r.key),
-                     _button("Dismiss", "dismiss", r.key, "danger")], className="text-nowrap"),
+                     _button("Dismiss", "dismiss", r.key, "danger")], className=_cell("actions", "text-nowrap")),
         ]))
     head = html.Thead(html.Tr([html.Th("Payee"), html.Th("Repeats"), html.Th("Amount", className="text-end"),
                                html.Th("Next"), html.Th("Confidence", className="text-end"), html.Th("")]))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0",
-                     id=f"{P}-suggestions-table")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True,
+                     className=f"mb-0 {STACK}", id=f"{P}-suggestions-table")
 
 
 def schedules_table(frame, nexts: dict, currency: str, tags: dict | None = None):
@@ -160,20 +172,21 @@ def schedules_table(frame, nexts: dict, currency: str, tags: dict | None = None)
         rows.append(html.Tr([
             html.Td([html.Div(r.name, className="fw-semibold"), html.Small(r.account, className="text-muted"),
                      *[dbc.Badge(t, color="light", text_color="dark", className="ms-1 border")
-                       for t in (tags or {}).get(int(r.id), [])]]),
-            html.Td(rec.rule_label(r.rrule)),
+                       for t in (tags or {}).get(int(r.id), [])]], className=_cell("main")),
+            html.Td(rec.rule_label(r.rrule), className=_cell("repeats")),
             html.Td(format_money(r.amount_cents, currency, cents=True, signed=r.amount_cents > 0),
-                    className="text-end money"),
-            html.Td("paused" if r.paused else (f"{format_date(upcoming)}" if upcoming else "ended")),
+                    className=_cell("amount", "text-end money")),
+            html.Td("paused" if r.paused else (f"{format_date(upcoming)}" if upcoming else "ended"),
+                    className=_cell("next"), **({} if r.paused or not upcoming else {"data-label": "Next"})),
             html.Td([_button("Edit", "schedule-edit", int(r.id)),
                      _button("Resume" if r.paused else "Pause", "pause", int(r.id)),
                      _button("Skip next", "skip", int(r.id)),
-                     _button("Delete", "delete", int(r.id), "danger")], className="text-nowrap"),
+                     _button("Delete", "delete", int(r.id), "danger")], className=_cell("actions", "text-nowrap")),
         ]))
     head = html.Thead(html.Tr([html.Th("Schedule"), html.Th("Repeats"), html.Th("Amount", className="text-end"),
                                html.Th("Next"), html.Th("")]))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0",
-                     id=f"{P}-schedules-table")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True,
+                     className=f"mb-0 {STACK}", id=f"{P}-schedules-table")
 
 
 def price_change_text(changes, currency: str) -> str:
@@ -188,26 +201,34 @@ def price_change_text(changes, currency: str) -> str:
 def subscriptions_table(frame, currency: str):
     if frame.empty:
         return html.P("No recurring expenses yet.", className="text-muted mb-0")
+    # On a phone: the name with the amount per month beside it, then the cadence and the amount per year,
+    # then a price change (the amount per payment is left out there: it is the cadence's share).
     rows = [html.Tr([
         html.Td([html.Div(r.name, className="fw-semibold"),
-                 html.Small("scheduled" if r.source == "schedule" else "found in history", className="text-muted")]),
-        html.Td(r.cadence),
-        html.Td(format_money(r.amount_cents, currency, cents=True), className="text-end money"),
-        html.Td(format_money(r.monthly_cents, currency, cents=True), className="text-end money"),
-        html.Td(format_money(r.yearly_cents, currency, cents=True), className="text-end money"),
-        html.Td(price_change_text(r.price_changes, currency), className="text-danger small"),
+                 html.Small("scheduled" if r.source == "schedule" else "found in history", className="text-muted")],
+                className=_cell("main")),
+        html.Td(r.cadence, className=_cell("repeats")),
+        html.Td(format_money(r.amount_cents, currency, cents=True), className="text-end money d-none d-sm-table-cell"),
+        html.Td(format_money(r.monthly_cents, currency, cents=True), className=_cell("amount", "text-end money"),
+                **{"data-label": "Per month"}),
+        html.Td(format_money(r.yearly_cents, currency, cents=True), className=_cell("next", "text-end money"),
+                **{"data-label": "Per year"}),
+        html.Td(price_change_text(r.price_changes, currency), className=_cell("extra", "text-danger small")),
     ]) for r in frame.itertuples()]
-    rows.append(html.Tr([html.Td("Total", className="fw-bold"), html.Td(""), html.Td(""),
+    rows.append(html.Tr([html.Td("Total", className=_cell("main", "fw-bold")), html.Td(""),
+                         html.Td("", className="d-none d-sm-table-cell"),
                          html.Td(format_money(int(frame["monthly_cents"].sum()), currency, cents=True),
-                                 className="text-end fw-bold money", id=f"{P}-per-month"),
+                                 className=_cell("amount", "text-end fw-bold money"), id=f"{P}-per-month",
+                                 **{"data-label": "Per month"}),
                          html.Td(format_money(int(frame["yearly_cents"].sum()), currency, cents=True),
-                                 className="text-end fw-bold money", id=f"{P}-per-year"),
+                                 className=_cell("next", "text-end fw-bold money"), id=f"{P}-per-year",
+                                 **{"data-label": "Per year"}),
                          html.Td("")], className="table-light"))
     head = html.Thead(html.Tr([html.Th("Name"), html.Th("Repeats"), html.Th("Amount", className="text-end"),
                                html.Th("Per month", className="text-end"), html.Th("Per year", className="text-end"),
                                html.Th("Price change")]))
-    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True, className="mb-0",
-                     id=f"{P}-subscriptions-table")
+    return dbc.Table([head, html.Tbody(rows)], size="sm", hover=True, responsive=True,
+                     className=f"mb-0 {STACK}", id=f"{P}-subscriptions-table")
 
 
 @callback(
@@ -348,8 +369,8 @@ def fill_form(_edit_suggestion, _edit_schedule, _clear):
             return blank
         tags = sched.tags_by_schedule(db.session, viewer.user_id).get(schedule.id, [])
         return (None, {"id": schedule.id, "version": schedule.version}, f"Edit “{schedule.name}”", schedule.name,
-                schedule.payee, schedule.kind, str(abs(schedule.amount)), schedule.account_id,
-                "" if schedule.category_id is None else schedule.category_id, "monthly", schedule.rrule,
+                schedule.payee, schedule.kind, str(abs(schedule.amount)), str(schedule.account_id),
+                "" if schedule.category_id is None else str(schedule.category_id), "monthly", schedule.rrule,
                 schedule.start_date.isoformat(), schedule.until.isoformat() if schedule.until else None,
                 ", ".join(tags))
     frame = rec.recurring_frame(db.session, viewer.user_id, date.today())
@@ -359,6 +380,6 @@ def fill_form(_edit_suggestion, _edit_schedule, _clear):
     r = match.iloc[0]
     amount = str(from_cents(abs(int(r["amount_cents"]))))
     return (r["key"], None, f"Confirm “{r['payee']}” as a schedule", r["payee"][:100], r["payee"],
-            "income" if r["sign"] > 0 else "expense", amount, int(r["account_id"]),
-            "" if r["category_id"] is None or r["category_id"] != r["category_id"] else int(r["category_id"]),
+            "income" if r["sign"] > 0 else "expense", amount, str(int(r["account_id"])),
+            "" if r["category_id"] is None or r["category_id"] != r["category_id"] else str(int(r["category_id"])),
             "monthly", r["rrule"], r["start"].isoformat(), None, "")

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from models import Account, MonthlyRollup, PayeeRollup, Schedule, to_cents
 
 from . import fx
-from .cache import cached
+from .cache import cached, transaction_memo
 from .errors import ServiceError
 from .periods import add_months, month_start
 from .schedules import OVERDUE_GRACE_DAYS, expand, occurrence_states, schedules_frame
@@ -143,6 +143,20 @@ def _band_of(matrix_bytes: bytes, shape: tuple[int, int], first: date, last: dat
 # ---------------------------------------------------------------------------------------------------
 # The data
 # ---------------------------------------------------------------------------------------------------
+
+def _remembered(session: Session, key: tuple, compute):
+    """``compute()``, remembered until the database transaction ends (services/cache.py:
+    transaction_memo): the page draws the plain forecast and up to two scenarios in one update, and
+    they share the balance, the schedules' occurrences, the history and the category names. Not
+    remembered once the transaction has written. The value is shared: callers do not change it."""
+    memo = transaction_memo(session)
+    if memo is None:
+        return compute()
+    key = ("forecast", *key)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
 
 def covered_payees(session: Session, user_id: int) -> list[str]:
     """The payees (clean names) the user's schedules cover."""
@@ -295,14 +309,15 @@ def scheduled_items(session: Session, user_id: int, today: date, end: date, *, a
     left out, so a real transaction is never counted next to the occurrence it paid. Scenario items
     change, stop or add to them."""
     items = items or []
-    frame = schedules_frame(session, user_id, account_id=account_id, include_paused=False)
+    frame = _remembered(session, ("schedules", user_id, account_id),
+                        lambda: schedules_frame(session, user_id, account_id=account_id, include_paused=False))
     rows = []
     stops = {i["schedule_id"]: date.fromisoformat(i["from"]) if i.get("from") else date.min
              for i in items if i["type"] == "remove_schedule"}
     changes = {i["schedule_id"]: (date.fromisoformat(i["from"]) if i.get("from") else date.min, to_cents(i["amount"]))
                for i in items if i["type"] == "change_schedule"}
-    states = occurrence_states(session, user_id, today - timedelta(days=OVERDUE_GRACE_DAYS), end, today=today,
-                               schedules=frame)
+    states = _remembered(session, ("states", user_id, today, end, account_id), lambda: occurrence_states(
+        session, user_id, today - timedelta(days=OVERDUE_GRACE_DAYS), end, today=today, schedules=frame))
     for occ in states:
         if occ.status in ("paid", "skipped"):
             continue
@@ -360,15 +375,20 @@ def forecast(session: Session, user_id: int, *, today: date, months: int = 6, ac
     else:
         currency = currencies.base
         conversion = None if currencies.single else fx.Conversion(currencies.base)
-    start = start_balance(session, user_id, today, account_id, conversion)
+    if conversion is None:   # shared by the plain forecast and its scenarios (one read per update)
+        start = _remembered(session, ("start", user_id, today, account_id),
+                            lambda: start_balance(session, user_id, today, account_id, None))
+    else:                    # a Conversion records the missing rates it meets: computed each time
+        start = start_balance(session, user_id, today, account_id, conversion)
     scheduled = scheduled_items(session, user_id, today, end, account_id=account_id, items=items)
     if conversion is not None:
         scheduled = _converted_items(session, user_id, scheduled, today, end, currencies, conversion)
     by_day = scheduled.groupby("day")["amount_cents"].sum().to_dict() if not scheduled.empty else {}
     sched_running = np.cumsum(np.array([int(by_day.get(d, 0)) for d in days], dtype="int64"))
 
-    history = (variable_history(session, user_id, today, account_id=account_id) if conversion is None
-               else converted_history(session, user_id, today, conversion))
+    history = (_remembered(session, ("history", user_id, today, account_id),
+                           lambda: variable_history(session, user_id, today, account_id=account_id))
+               if conversion is None else converted_history(session, user_id, today, conversion))
     history = _budget_columns(history, items, session, user_id)
     matrix = np.ascontiguousarray(history.to_numpy(dtype="float64") if not history.empty else np.zeros((0, 0)))
     band = _band_of(matrix.tobytes(), matrix.shape, today, end)
@@ -388,7 +408,12 @@ def _components(history: pd.DataFrame, session: Session, user_id: int) -> pd.Dat
     if history.empty:
         return pd.DataFrame(columns=columns)
     from .categories import category_frame
-    names = dict(zip(category_frame(session, user_id)["id"], category_frame(session, user_id)["full_name"]))
+
+    def read_names() -> dict:
+        categories = category_frame(session, user_id)
+        return dict(zip(categories["id"].tolist(), categories["full_name"].tolist()))
+
+    names = _remembered(session, ("names", user_id), read_names)
     rows = []
     for key in history.columns:
         values = history[key].to_numpy(dtype="float64")
