@@ -332,8 +332,15 @@ def _undo(session: Session, user_id: int, batch_id) -> EditBatch:
         raise ServiceError("That change was undone already.", "batch")
     joined = and_(EditBatchRow.batch_id == batch.id, Transaction.id == EditBatchRow.transaction_id,
                   Transaction.user_id == user_id)
-    same = session.scalar(select(func.count()).select_from(EditBatchRow).join(Transaction, joined)
-                          .where(Transaction.version == EditBatchRow.version)) or 0
+    # One pass over the batch's rows: how many are unchanged since, and whether any category or payee
+    # differs from before (a column is only set back when one does).
+    flag = lambda condition: func.max(case((condition, 1), else_=0))  # noqa: E731
+    same, category_differs, payee_differs = session.execute(
+        select(func.sum(case((Transaction.version == EditBatchRow.version, 1), else_=0)),
+               flag(Transaction.category_id.is_distinct_from(EditBatchRow.category_id)),
+               flag(Transaction.payee.is_distinct_from(EditBatchRow.payee)))
+        .select_from(EditBatchRow).join(Transaction, joined)).one()
+    same = int(same or 0)
     if same != batch.row_count:
         raise Conflict(f"{batch.row_count - same:,} of these rows were changed or deleted since: the change "
                        "can no longer be undone as a whole.")
@@ -344,11 +351,9 @@ def _undo(session: Session, user_id: int, batch_id) -> EditBatch:
            income_category=EditBatchRow.category_id, payee=EditBatchRow.payee)
     _shift_rollups(session, user_id)
     values: dict = {"version": Transaction.version + 1}
-    differs = lambda col, old: session.scalar(select(exists().where(  # noqa: E731
-        joined, col.is_distinct_from(old))))
-    if differs(Transaction.category_id, EditBatchRow.category_id):
+    if category_differs:
         values["category_id"] = EditBatchRow.category_id
-    if differs(Transaction.payee, EditBatchRow.payee):
+    if payee_differs:
         values["payee"] = EditBatchRow.payee     # only then: it re-indexes the row's text
     session.execute(update(Transaction).where(joined).values(**values)
                     .execution_options(synchronize_session=False))
