@@ -49,8 +49,6 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s (or 0.03 s CPU)")
-    parser.add_argument("--explain", action="store_true",
-                        help="PostgreSQL (superuser): auto_explain every statement over 0.5 s into the server log")
     parser.add_argument("--profile-min", type=float, default=0.1, help="--profile: the wall time shown (s)")
     parser.add_argument("--dataset", choices=DATASETS, default="uniform")
     parser.add_argument("--target", type=int, default=TARGET, help="rows each edit should touch")
@@ -58,21 +56,6 @@ def main() -> None:
     args = parser.parse_args()
     _copy_shared(args.rows, args.dataset, args.label)
     app, user_id = bench_app(args.rows, dataset=args.dataset, label=args.label)
-    if args.explain:
-        from sqlalchemy import event
-
-        from models import db as _db
-        with app.app_context():
-            engine = _db.engine
-
-        @event.listens_for(engine, "connect")
-        def _auto_explain(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            for statement in ("LOAD 'auto_explain'", "SET auto_explain.log_min_duration = 500",
-                              "SET auto_explain.log_analyze = on", "SET auto_explain.log_buffers = on"):
-                cursor.execute(statement)
-            cursor.close()
-        engine.dispose()
     if args.profile:
         from sqlalchemy import event
 
