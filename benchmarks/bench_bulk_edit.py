@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="print every statement over 0.1 s (or 0.03 s CPU)")
+    parser.add_argument("--profile-min", type=float, default=0.1, help="--profile: the wall time shown (s)")
     parser.add_argument("--dataset", choices=DATASETS, default="uniform")
     parser.add_argument("--target", type=int, default=TARGET, help="rows each edit should touch")
     parser.add_argument("--label", default="bulkedit", help="its own database (it writes): files/schemas <label>-...")
@@ -70,7 +71,7 @@ def main() -> None:
         def _stop(conn, cursor, statement, parameters, context, executemany):
             wall0, cpu0 = conn.info.get("t0", (time.perf_counter(), time.process_time()))
             took, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-            if took > 0.1 or cpu > 0.03:
+            if took > args.profile_min or cpu > min(0.03, args.profile_min):
                 print(f"  {took:6.2f}s cpu {cpu:5.2f}s {' '.join(statement.split())[:150]}", flush=True)
 
     from sqlalchemy import func, select
@@ -126,9 +127,15 @@ def main() -> None:
         cpu: dict[str, list[float]] = {}
 
         def timed(name, fn):
+            if args.profile:
+                print(f"-- {name}", flush=True)
             started, cpu_started = time.perf_counter(), time.process_time()
             out = fn()
+            committing = time.perf_counter()
             session.commit()
+            if args.profile:
+                print(f"  {time.perf_counter() - committing:6.2f}s commit; {name} {time.perf_counter() - started:.2f}s",
+                      flush=True)
             results.setdefault(name, []).append(time.perf_counter() - started)
             cpu.setdefault(name, []).append(time.process_time() - cpu_started)
             return out

@@ -29,11 +29,13 @@ class Expense(db.Model):
         # (services/budgets.py: detach_expenses).
         ForeignKeyConstraint(["budget_id", "user_id"], ["budgets.id", "budgets.user_id"]),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
-        Index("ix_expenses_user_account_date", "user_id", "account_id", "date", "category_id", "amount"),
+        # category_id only in ix_expenses_user_date (raw reads by category over dates stay index-only):
+        # a bulk category edit rewrites the entries of every index that carries it (migration 0015).
+        Index("ix_expenses_user_account_date", "user_id", "account_id", "date", "amount"),
         Index("ix_expenses_user_date", "user_id", "date", "category_id", "amount"),
         # Amount filters: the rows in a narrow amount range (the edges of the roll-up's bands) of any
         # date, without reading the rest.
-        Index("ix_expenses_user_amount", "user_id", "amount", "date", "account_id", "category_id"),
+        Index("ix_expenses_user_amount", "user_id", "amount", "date", "account_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -45,9 +45,9 @@ class Transaction(db.Model):
         # A card statement's foreign amount (issue 17): both or neither.
         *currency_check("original_currency", "original_currency_iso"),
         CheckConstraint("(original_amount IS NULL) = (original_currency IS NULL)", name="original_pair"),
-        # Serves the account balance and the ledger: a user's rows by account and date.
-        Index("ix_transactions_user_account_date", "user_id", "account_id", "date", "category_id",
-              "amount"),
+        # Serves the account balance and the ledger: a user's rows by account and date. No category_id
+        # (migration 0015): a bulk category edit would rewrite every entry it touches.
+        Index("ix_transactions_user_account_date", "user_id", "account_id", "date", "amount"),
         Index("ix_transactions_user_date", "user_id", "date"),
         # Recurring detection: a user's payments by payee, exact amount and date, read in that order
         # (the gaps between payments come from one ordered pass, no sort of the table).

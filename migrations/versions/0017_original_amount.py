@@ -10,7 +10,7 @@ fx_payee_rollup, fx_rollup_state: dashboard/services/fx_rollup.py). They are der
 read finds no state for the user and converts from the daily roll-up until the next refresh.
 
 Revision ID: 0017_original_amount
-Revises: 0018_citus_gaps
+Revises: 0015_bulk_edit_speed
 Create Date: 2026-12-03 13:40:00.000000
 
 """
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = '0017_original_amount'
-down_revision: Union[str, Sequence[str], None] = '0018_citus_gaps'
+down_revision: Union[str, Sequence[str], None] = '0015_bulk_edit_speed'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
