@@ -12,6 +12,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -49,6 +50,9 @@ class Transaction(db.Model):
         # (migration 0015): a bulk category edit would rewrite every entry it touches.
         Index("ix_transactions_user_account_date", "user_id", "account_id", "date", "amount"),
         Index("ix_transactions_user_date", "user_id", "date"),
+        # The few rows with a card statement's foreign amount: whether a user has any, at once.
+        Index("ix_transactions_user_original", "user_id", sqlite_where=text("original_amount IS NOT NULL"),
+              postgresql_where=text("original_amount IS NOT NULL")),
         # Recurring detection: a user's payments by payee, exact amount and date, read in that order
         # (the gaps between payments come from one ordered pass, no sort of the table).
         Index("ix_transactions_user_payee_amount_date", "user_id", "payee", "amount", "date", "kind"),

@@ -167,3 +167,29 @@ def test_export_restore_grid_and_download_keep_the_original_amount(app, db_sessi
     # signed like the row's amount: spending is positive in the explorer's download
     assert any(line.startswith("2026-01-05,Hotel") and line.endswith(",118.73,EUR,139.50,USD,") for line in lines)
     assert any(line.startswith("2026-01-06,Bakery") and line.endswith(",3.20,EUR,,,") for line in lines)
+
+
+def test_the_original_column_shows_only_for_people_with_foreign_amounts(db_session, make_user, client):
+    """The Transactions grid's "Original" column takes room only when the person has such rows (read
+    from a partial index of those rows); another user's foreign amounts do not show it."""
+    from dashboard.pages import transactions as page
+    from dashboard.services import transaction_grid as grid
+    from dashboard.services.transactions import create_transaction
+
+    alice, bob = make_user("alice@example.com", currency="EUR"), make_user("bob@example.com", currency="EUR")
+    card = create_account(db_session, alice.id, name="Card", type="credit_card")
+    bobs = create_account(db_session, bob.id, name="Card", type="credit_card")
+    commit_or_rollback(db_session, create_transaction, alice.id, account_id=card.id, date="2026-01-06",
+                       amount="-3.20", payee="Bakery")
+    commit_or_rollback(db_session, create_transaction, bob.id, account_id=bobs.id, date="2026-01-05",
+                       amount="-118.73", payee="Hotel", original_amount="139.50", original_currency="USD")
+    assert not grid.has_original_amounts(db_session, alice.id)
+    assert grid.has_original_amounts(db_session, bob.id)
+
+    def hidden(originals: bool) -> bool:
+        column = next(c for c in page._grid_columns("EUR", [], originals=originals) if c["field"] == "original_cents")
+        return bool(column.get("hide"))
+
+    assert hidden(False) and not hidden(True)
+    login(client, "alice@example.com")
+    assert client.get("/transactions").status_code == 200

@@ -124,7 +124,9 @@ def _filter_bar(filters: svc.LedgerFilters, accounts: list[dict], categories: li
     ]), className="shadow-sm mb-3 filter-bar")
 
 
-def _grid_columns(currency: str, categories: list[dict]) -> list[dict]:
+def _grid_columns(currency: str, categories: list[dict], *, originals: bool = True) -> list[dict]:
+    """The grid's columns; ``originals``: show the "Original" column (a card statement's foreign
+    amount), which only people with such rows need."""
     labels = {"": "Uncategorized", "split": "Split", "transfer": "—"}
     labels.update({str(c["id"]): c["label"] for c in categories})
     editable_money = {"function": "!!params.data && params.data.kind !== 'transfer' && params.data.lines <= 1"}
@@ -142,7 +144,7 @@ def _grid_columns(currency: str, categories: list[dict]) -> list[dict]:
                                         f"(params.data && params.data.currency) || '{currency}')"}},
         # A card statement's foreign amount (issue 17), in its own currency; empty for most rows.
         money_column("original_cents", "Original", currency, currency_field="original_currency",
-                     sortable=False, minWidth=100,
+                     sortable=False, minWidth=100, hide=not originals,
                      valueFormatter={"function": "params.value == null ? '' : formatCents(params.value, "
                                                  f"params.data.original_currency, '{bcp47()}')"}),
         {"field": "category_id", "headerName": "Category", "editable": editable_money, "refData": labels,
@@ -334,7 +336,9 @@ def layout(**query):
                 ], className="d-flex gap-2"),
             ], className="d-flex justify-content-between align-items-center flex-wrap gap-2 mb-2"),
             html.Div(id=f"{P}-message", role="alert"),
-            ledger_grid(f"{P}-grid", _grid_columns(viewer.currency, categories), infinite=True, height="560px",
+            ledger_grid(f"{P}-grid", _grid_columns(viewer.currency, categories,
+                                                   originals=svc.has_original_amounts(db.session, viewer.user_id)),
+                        infinite=True, height="560px",
                         empty=empty_texts.NO_TRANSACTIONS,
                         getRowId="'' + params.data.id",
                         grid_options={"maxConcurrentDatasourceRequests": 1, "stopEditingWhenCellsLoseFocus": True,

@@ -220,6 +220,13 @@ def rows_page(session: Session, user_id: int, filters: LedgerFilters, start_row,
     return frame
 
 
+def has_original_amounts(session: Session, user_id: int) -> bool:
+    """Whether any of the user's transactions keeps a card statement's foreign amount (read from a
+    partial index of only those rows: no scan when there are none)."""
+    return session.scalar(select(literal(1)).where(Transaction.user_id == user_id,
+                                                   Transaction.original_amount.is_not(None)).limit(1)) is not None
+
+
 def summary(session: Session, user_id: int, filters: LedgerFilters) -> dict[str, int]:
     """How many transactions match, and their sum (cents): money in minus money out. ``by_currency``:
     the sum per account currency when the matching rows are in more than one (amounts in different
