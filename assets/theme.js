@@ -148,6 +148,21 @@
       return;
     }
     gd.__llWatched = true;
+    // A treemap drills through the app (the server sends the chart of the clicked box, with the
+    // filters, the URL and the grid): Plotly's own 750 ms zoom would run first, only to be replaced.
+    // Hand the click to Dash at once instead, as the clickData Plotly would have given it.
+    gd.on("plotly_treemapclick", function (event) {
+      var graph = gd.closest("[id]");
+      var point = event && event.points && event.points[0];
+      var clientside = window.dash_clientside;
+      if (!graph || !point || !clientside || typeof clientside.set_props !== "function") {
+        return true;   // Plotly's own behaviour
+      }
+      clientside.set_props(graph.id, { clickData: { points: [{
+        curveNumber: point.curveNumber, pointNumber: point.pointNumber, id: point.id, label: point.label,
+        value: point.value, customdata: point.customdata }] } });
+      return false;
+    });
     gd.on("plotly_afterplot", function () {
       if (themeOf(gd) !== resolved()) {
         restyle(gd);
