@@ -632,22 +632,7 @@ def _converted_in_python(session, user_id, filters, keys, start, end, currencies
     if base_ids:
         parts.append(_frame(session.execute(_grouped(_union(
             session, user_id, replace(filters, account_ids=base_ids), keys, start, end, parents), keys)).all(), keys))
-    combined = pd.concat(parts, ignore_index=True)
-    if keys:
-        combined = combined.groupby(keys, as_index=False, dropna=False, sort=False)[
-            ["total_cents", "row_count"]].sum()
-    else:
-        combined = pd.DataFrame({"total_cents": [int(combined["total_cents"].sum())],
-                                 "row_count": [int(combined["row_count"].sum())]})
-    if order_by_total:
-        combined = combined.sort_values(["total_cents", *keys], ascending=[False, *([True] * len(keys))],
-                                        kind="stable")
-    if limit:
-        combined = combined.head(limit)
-    combined = combined.reset_index(drop=True)[[*keys, "total_cents", "row_count"]]
-    for name in ("total_cents", "row_count"):
-        combined[name] = combined[name].astype("int64")
-    return combined
+    return _summed_frames(parts, keys, order_by_total, limit)
 
 
 def _union(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], start: date, end: date,
