@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import pandas as pd
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
@@ -268,28 +268,24 @@ def budget_frame(session: Session, user_id: int, period: Period, today: date) ->
     cat = aliased(Category)
     parent = aliased(Category)
     spent = _spent_by_budget(user_id, period.start, period.end)
-    full_name = case((parent.name.is_not(None), parent.name + " › " + cat.name), else_=cat.name)
     rows = session.execute(
-        select(Budget.id, Budget.category_id, full_name, cat.name, parent.name, cat.parent_id,
+        select(Budget.id, Budget.category_id, cat.name, parent.name, cat.parent_id,
                func.coalesce(cat.color, parent.color),
                cents(Budget.amount), func.coalesce(spent.c.spent, 0), Budget.rollover, Budget.version)
         .join(cat, cat.id == Budget.category_id)
         .outerjoin(parent, parent.id == cat.parent_id)
         .outerjoin(spent, spent.c.budget_id == Budget.id)
         .where(Budget.user_id == user_id, Budget.period_type == period.type, Budget.start_date == period.start)
-        .order_by(func.coalesce(parent.name, cat.name), cat.parent_id.is_not(None), cat.name)
     ).all()
-    frame = pd.DataFrame(rows, columns=["id", "category_id", "category", "name", "parent", "parent_id", "color",
-                                        "amount_cents",
-                                        "spent_cents", "rollover", "version"])
-    if not frame.empty:   # the whole path at any depth ("Home › Utilities › Power"), in path order
-        from .categories import category_records
-        tree = category_records(session, user_id)
-        paths = dict(zip(tree["id"], tree["full_name"], strict=True))
-        frame["category"] = [paths.get(int(c), name) for c, name in zip(frame["category_id"], frame["category"],
-                                                                         strict=True)]
-        frame = frame.iloc[sorted(range(len(frame)), key=lambda i: frame["category"].iat[i].casefold())]
-        frame = frame.reset_index(drop=True)
+    frame = pd.DataFrame(rows, columns=["id", "category_id", "name", "parent", "parent_id", "color",
+                                        "amount_cents", "spent_cents", "rollover", "version"])
+    # The whole path at any depth ("Home › Utilities › Power") from the one category tree, in path order.
+    from .categories import category_records
+    tree = category_records(session, user_id)
+    paths = dict(zip(tree["id"], tree["full_name"], strict=True))
+    frame.insert(2, "category", [paths[int(c)] for c in frame["category_id"]])
+    frame = frame.sort_values("category", key=lambda labels: labels.astype(str).str.casefold(), kind="stable",
+                              ignore_index=True)
     converted = _converted_spent(session, user_id, period.start, period.end)
     if converted is not None:
         frame["spent_cents"] = [converted.get(int(i), 0) for i in frame["id"]]
