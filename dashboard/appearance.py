@@ -86,7 +86,7 @@ def nav_search() -> html.Form:
     A plain GET form, so it works without scripts too; assets/keyboard.js turns it into an in-app move."""
     return html.Form([
         html.Label("Search transactions", htmlFor="nav-search", className="visually-hidden"),
-        dcc.Input(id="nav-search", type="search", name="q", placeholder="Search transactions  /",
+        dcc.Input(id="nav-search", type="search", name="q", placeholder="Search  /",
                   className="form-control form-control-sm nav-search-input", autoComplete="off",
                   maxLength=200, debounce=True),
     ], id="nav-search-form", action="/transactions", method="get", role="search", className="nav-search")
