@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -90,16 +91,38 @@ def create_app(config: dict | None = None) -> Flask:
     return app
 
 
-def migrate_to_head(app: Flask) -> None:
-    """Bring the app's database to the newest Alembic revision."""
+def migrate_to_head(app: Flask, say=None) -> None:
+    """Bring the app's database to the newest Alembic revision.
+
+    ``say`` (the migrate command's ``click.echo``) is told which migrations are pending before they
+    run and each one as it finishes, with its time: on a large SQLite database a migration that
+    rebuilds a table takes minutes, and a silent one looks hung."""
     from alembic import command
     from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
 
     from models import db
 
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.set_main_option("script_location", str(ROOT / "migrations"))
     with app.app_context():
+        if say is not None:
+            with db.engine.connect() as connection:
+                current = MigrationContext.configure(connection).get_current_heads()
+            script = ScriptDirectory.from_config(cfg)
+            pending = [rev.revision for rev in script.iterate_revisions("heads", current or "base")]
+            if pending:
+                say(f"Applying {len(pending)} migration(s): {', '.join(reversed(pending))}. A large "
+                    "database can take a few minutes; let it finish (nothing is saved until all are done).")
+            started = [time.perf_counter()]
+
+            def step_done(step, **_):
+                now = time.perf_counter()
+                say(f"  {step.up_revision_id or 'base'}: done in {now - started[0]:.1f} s")
+                started[0] = now
+
+            cfg.attributes["on_version_apply"] = step_done
         # The engine, not a connection: migrations/env.py opens its own (SQLite: foreign keys off first).
         cfg.attributes["connection"] = db.engine
         command.upgrade(cfg, "head")
@@ -109,7 +132,7 @@ def _register_cli(app: Flask) -> None:
     @app.cli.command("migrate")
     def migrate_command():
         """Upgrade the database to the newest migration."""
-        migrate_to_head(app)
+        migrate_to_head(app, say=click.echo)
         click.echo("Database is at the newest migration.")
 
     @app.cli.command("demo")

@@ -44,6 +44,8 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite ALTERs go through table copies
         compare_type=True,
         compare_server_default=False,
+        # The app's migrate command hands a progress callback over (each step, as it finishes).
+        on_version_apply=config.attributes.get("on_version_apply") or (),
     )
     with context.begin_transaction():
         context.run_migrations()

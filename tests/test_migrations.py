@@ -255,3 +255,28 @@ def test_original_amount_columns_up_and_down(alembic_runner, alembic_engine):
     assert not columns & {"original_amount", "original_currency"}
     with alembic_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM transactions")) == 2
+
+
+def test_migrate_command_names_what_it_applies_and_each_step(tmp_path_factory):
+    """`flask migrate` (make run, make serve) says which migrations are pending before they run and
+    each one as it finishes: a table rebuild on a large SQLite database takes minutes, and a silent
+    command looks hung. A second run has nothing to apply and says so."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": fresh_database("cli", tmp_path_factory),
+                      "SECRET_KEY": "t", "TESTING": True})
+    script = ScriptDirectory.from_config(Config(str(ROOT / "alembic.ini")))
+    every = [rev.revision for rev in script.walk_revisions()]
+    first = app.test_cli_runner().invoke(args=["migrate"])
+    assert first.exit_code == 0, first.output
+    lines = first.output.splitlines()
+    assert lines[0].startswith(f"Applying {len(every)} migration(s): ")
+    assert "let it finish" in lines[0]
+    done = [line.split(":")[0].strip() for line in lines if line.endswith(" s") and ": done in " in line]
+    assert sorted(done) == sorted(every)
+    assert lines[-1] == "Database is at the newest migration."
+    again = app.test_cli_runner().invoke(args=["migrate"])
+    assert again.exit_code == 0 and again.output.splitlines() == ["Database is at the newest migration."]
