@@ -167,6 +167,19 @@ def test_page_renders_at_desktop_and_phone_widths(dash_duo, app, db_session, mak
               message="no sideways scrolling of the page at 390px")
     except AssertionError as error:
         raise AssertionError(f"{error}: [inner width, page width, wider elements] = {driver.execute_script(wide)}") from None
+    # No category name is cut inside a word ("Subscriptions Entertai|nment" under AG Grid's own
+    # word-break): every word of the category cells sits on one line.
+    split_words = """return Array.from(document.querySelectorAll('#budgets-grid .ag-cell[col-id="category"]')).flatMap(cell => {
+        const out = [], walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let node; (node = walker.nextNode());) {
+          for (const m of node.data.matchAll(/\\S+/g)) {
+            const range = document.createRange(); range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+            const tops = new Set(Array.from(range.getClientRects()).map(r => Math.round(r.top)));
+            if (tops.size > 1) out.push(m[0]);
+          }
+        }
+        return out; })"""
+    assert driver.execute_script(split_words) == []
     time.sleep(0.5)
     driver.save_screenshot(str(folder / "budgets-phone.png"))
     assert severe_console_errors(dash_duo) == []
