@@ -25,6 +25,7 @@ from models import (
     Account,
     AmountRollup,
     Category,
+    DailyPayeeRollup,
     DailyRollup,
     Expense,
     FxMonthRollup,
@@ -371,11 +372,12 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
                    keys: list[str], categories, grain: str, *, bands: tuple[int, int] | None = None,
                    payee_text: str = "") -> Select:
     """A GROUP BY over one of the roll-ups: MonthlyRollup, AmountRollup and PayeeAmountRollup (``bands``:
-    first and last band kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any
-    days)."""
+    first and last band kept), PayeeRollup (``payee_text``: payees containing it), DailyRollup (any
+    days) or DailyPayeeRollup (any days, and ``payee_text``)."""
     r = model
-    period = r.day if model is DailyRollup else r.month
-    if model is DailyRollup:
+    by_day = model in (DailyRollup, DailyPayeeRollup)
+    period = r.day if by_day else r.month
+    if by_day:
         bucket = date_bucket(session, r.day, grain)
     elif session.get_bind().dialect.name == "sqlite":
         bucket = r.month
@@ -384,9 +386,9 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
     key_cols = {"bucket": bucket}
     if model is not PayeeAmountRollup:
         key_cols.update(category_id=r.category_id, account_id=r.account_id)
-    if model is DailyRollup:
+    if by_day:
         key_cols["day"] = r.day
-    if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup):
+    if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup, DailyPayeeRollup):
         key_cols["payee"] = r.payee
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
@@ -438,14 +440,15 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     (through an index) for the rest.
 
     - no row filter: whole months from MonthlyRollup (PayeeRollup when grouped by payee), any days
-      (weeks, the edges of a custom range) from DailyRollup;
-    - text: the payees that contain it from PayeeRollup, plus the raw rows whose description (only)
-      contains it, found through the full-text index;
+      (weeks, the edges of a custom range) from DailyRollup (DailyPayeeRollup by payee);
+    - text: the payees that contain it from PayeeRollup (DailyPayeeRollup for the partial-month
+      edges), plus the raw rows whose description (only) contains it, found through the full-text
+      index;
     - amount range: the whole bands inside it from AmountRollup (PayeeAmountRollup for payees, when no
       account or category is chosen), plus the raw rows of the slivers at its two ends
       (ix_expenses_user_amount);
     - weekly or by-day views with a row filter, text and amount together, and the partial-month
-      edges of payee or row-filtered views: raw rows."""
+      edges of amount-filtered views: raw rows."""
     grain = filters.effective_grain
     daily = "day" in keys or ("bucket" in keys and grain != "month")
     has_text = bool(filters.text)
@@ -468,11 +471,21 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
                                 grain)] if whole else []
         return parts + [_rollup_select(session, DailyRollup, user_id, filters, a, b, keys, categories, grain)
                         for a, b in edges]
+    if not has_text and not has_amount and daily:   # by payee and day or week
+        return [_rollup_select(session, DailyPayeeRollup, user_id, filters, start, end, keys, categories, grain)]
     by_payee_band = by_payee and has_amount and not filters.account_ids and not filters.category_ids
     if daily or (has_text and has_amount) or (by_payee and has_amount and not by_payee_band):
         return [raw(start, end)]
     whole, edges = _split_months(start, end)
-    parts = [raw(a, b) for a, b in edges]
+    if has_amount:
+        parts = [raw(a, b) for a, b in edges]
+    else:   # payees, or a text search: the edges' days as the whole months below, by day
+        parts = []
+        for a, b in edges:
+            parts.append(_rollup_select(session, DailyPayeeRollup, user_id, filters, a, b, keys, categories, grain,
+                                        payee_text=filters.text))
+            if has_text:
+                parts.append(raw(a, b, description_only=True))
     if whole is None:
         return parts
     whole_end = month_end(whole[1])
