@@ -395,10 +395,16 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
         ids = _text_ids(session, user_id, filters.text, start, end, description_only=description_only)
         where.append((Expense.transaction_id if filters.flow == "spending" else Transaction.id).in_(ids))
     low, high = amount_range if amount_range is not None else (filters.min_amount, filters.max_amount)
-    if low is not None:
-        where.append(amount_col >= low)
-    if high is not None:
-        where.append(amount_col <= high)
+    if low is not None and low == high:
+        # One amount (the sliver above "max 200": 200.00 exactly) as an equality: SQLite's planner then
+        # takes ix_expenses_user_amount (user, amount, date) instead of walking every line of the range in
+        # ix_expenses_user_date for a range it cannot size (uniform set, 12 months at 1M: 29 ms -> 0).
+        where.append(amount_col == low)
+    else:
+        if low is not None:
+            where.append(amount_col >= low)
+        if high is not None:
+            where.append(amount_col <= high)
     if filters.tag_ids:
         where.append(_tagged(user_id, filters, Expense.transaction_id if filters.flow == "spending" else Transaction.id))
     stmt = stmt.where(*where)
