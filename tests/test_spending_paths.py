@@ -164,7 +164,7 @@ def test_remembered_text_matches_give_the_same_answers(db_session, seeded, fts, 
             db_session.rollback()   # a new database transaction: nothing remembered yet
             svc.remember_text_matches(db_session, user_id, filters, filters.start - timedelta(days=40), filters.end)
             memo = transaction_memo(db_session)
-            assert ("payees", user_id, filters.flow, filters.text) in memo
+            assert (("payees", user_id, filters.flow, filters.text) in memo) == (db_session.get_bind().dialect.name != "sqlite")
             assert (("description", user_id, filters.text) in memo) == (not svc._has_fts(db_session))
             for start, end in ((filters.start, filters.end), (filters.start - timedelta(days=40), filters.start)):
                 part = replace(filters, start=start, end=end, grain=filters.effective_grain)
