@@ -8,7 +8,7 @@ DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-de
 HOST   ?= 127.0.0.1
 PORT   ?= 8050
 
-.PHONY: venv dev-venv run serve test lint bench bench-spending bench-pageload bench-clicks bench-ahead bench-load clean
+.PHONY: venv dev-venv run serve test lint bench bench-spending bench-memory bench-pageload bench-clicks bench-ahead bench-load clean
 
 $(STAMP): requirements.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,12 +47,20 @@ test: dev-venv
 BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/test
 BENCH_ROWS   ?= 1000000
 
-bench: bench-spending bench-pageload bench-clicks bench-ahead
+bench: bench-spending bench-memory bench-pageload bench-clicks bench-ahead
 
 bench-spending: venv
 	for set in uniform varied; do env -u DATABASE_URL $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done
 	@if pg_isready -q -d "$(BENCH_PG_URL)" 2>/dev/null; then \
 	  for set in uniform varied; do DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_spending.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done; \
+	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
+
+## make bench-memory: the serving process's peak memory (gunicorn, one worker, gunicorn.conf.py) while it
+## answers every bench_spending case, both data sets (benchmarks/bench_memory.py; `bench memory ...` lines)
+bench-memory: venv
+	for set in uniform varied; do env -u DATABASE_URL $(PY) benchmarks/bench_memory.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done
+	@if pg_isready -q -d "$(BENCH_PG_URL)" 2>/dev/null; then \
+	  for set in uniform varied; do DATABASE_URL="$(BENCH_PG_URL)" $(PY) benchmarks/bench_memory.py --rows $(BENCH_ROWS) --dataset $$set || exit 1; done; \
 	else echo "PostgreSQL not reachable at $(BENCH_PG_URL): skipped"; fi
 
 ## make bench-clicks: headless Chromium at BENCH_ROWS, both data sets: a filter change (every preset, a

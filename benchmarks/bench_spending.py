@@ -112,6 +112,25 @@ def _naive_in_child(app, user_id: int, query: dict, today: date, runs: int) -> f
     return result
 
 
+def case_states(app, user_id: int, dataset: str, today: date) -> dict[str, dict]:
+    """Every case's filter query with the bench user's ids and today's dates put in."""
+    from sqlalchemy import select
+
+    from dashboard.services.periods import add_months
+    from models import Account, Category, db
+
+    with app.app_context():
+        account = db.session.scalar(select(Account.id).where(Account.user_id == user_id).order_by(Account.id))
+        # The uniform user has the built-in tree; the varied one its own (Food > Groceries > ...).
+        owner = Category.user_id.is_(None) if dataset == "uniform" else Category.user_id == user_id
+        food = db.session.scalar(select(Category.id).where(Category.name == "Food", owner))
+        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries", owner))
+    replacements = {"ACCOUNT": str(account), "FOOD": str(food), "GROCERIES": str(groceries),
+                    "START": add_months(today, -7).replace(day=10).isoformat(),
+                    "END": add_months(today, -1).replace(day=20).isoformat()}
+    return {name: {k: replacements.get(v, v) for k, v in query.items()} for name, query in CASES.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -126,22 +145,11 @@ def main() -> None:
     args = parser.parse_args()
 
     app, user_id = bench_app(args.rows, args.dataset, label=args.label)
-    from sqlalchemy import select
-
     from dashboard.demo_account import DEMO_PASSWORD
-    from dashboard.services.periods import add_months
-    from models import Account, Category, db
+    from models import db
 
-    with app.app_context():
-        account = db.session.scalar(select(Account.id).where(Account.user_id == user_id).order_by(Account.id))
-        # The uniform user has the built-in tree; the varied one its own (Food > Groceries > ...).
-        owner = Category.user_id.is_(None) if args.dataset == "uniform" else Category.user_id == user_id
-        food = db.session.scalar(select(Category.id).where(Category.name == "Food", owner))
-        groceries = db.session.scalar(select(Category.id).where(Category.name == "Groceries", owner))
     today = date.today()
-    replacements = {"ACCOUNT": str(account), "FOOD": str(food), "GROCERIES": str(groceries),
-                    "START": add_months(today, -7).replace(day=10).isoformat(),
-                    "END": add_months(today, -1).replace(day=20).isoformat()}
+    states = case_states(app, user_id, args.dataset, today)
 
     client = app.test_client()
     import re
@@ -152,10 +160,10 @@ def main() -> None:
     naive_ms = 0.0
     if not args.only:
         naive_ms = _naive_in_child(app, user_id, {"preset": "last_12_months"}, today, args.runs)
-    for name, query in CASES.items():
+    for name in CASES:
         if args.only and name not in args.only.split(","):
             continue
-        state = {k: replacements.get(v, v) for k, v in query.items()}
+        state = states[name]
 
         def update(state=state):
             _post(client, OUTPUTS, _inputs(state, today), [{"id": "spending-state", "property": "data", "value": {}}],

@@ -10,6 +10,7 @@ from .goal_contribution import GoalContribution as GoalContribution  # re-export
 from .rollup import (
     BAND_EDGES,
     AmountRollup,
+    DailyPayeeRollup,
     DailyRollup,
     FxMonthRollup,
     FxPayeeRollup,
@@ -38,7 +39,7 @@ from .user import User
 __all__ = [
     "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
     "TRANSACTION_KINDS",
-    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring", "FxMonthRollup", "FxPayeeRollup", "FxRollupState",
+    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyPayeeRollup", "DailyRollup", "DismissedRecurring", "FxMonthRollup", "FxPayeeRollup", "FxRollupState",
     "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
     "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
     "ScheduleTag", "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",

@@ -24,7 +24,7 @@ DISTRIBUTED_BY_ID = {"users"}       # the users table itself: distributed by its
 # The roll-up tables hand out new ids on every refresh (BIGINT since 0007).
 GROWING = {"transactions", "expenses", "transaction_tags", "edit_batch_rows",
            "edit_batch_tags", "schedule_occurrences", "monthly_rollup", "amount_rollup", "daily_rollup",
-           "payee_rollup", "payee_amount_rollup"}
+           "payee_rollup", "payee_amount_rollup", "daily_payee_rollup"}
 
 KNOWN_GAPS: set[tuple[str, str]] = set()  # every gap closed by 0014_citus_keys and 0018_citus_gaps
 

@@ -280,3 +280,41 @@ def test_migrate_command_names_what_it_applies_and_each_step(tmp_path_factory):
     assert lines[-1] == "Database is at the newest migration."
     again = app.test_cli_runner().invoke(args=["migrate"])
     assert again.exit_code == 0 and again.output.splitlines() == ["Database is at the newest migration."]
+
+
+def test_daily_payee_rollup_filled_from_the_rows_and_dropped(alembic_runner, alembic_engine):
+    """0021: the daily payee roll-up starts as the sum of the existing rows by (user, flow, day, payee,
+    account, category): a split's lines in their own categories, income from its transactions, transfers
+    nowhere; the downgrade drops the table and keeps the rows."""
+    alembic_runner.migrate_up_to("0017_original_amount")
+    with alembic_engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                          "VALUES (1, 'u1@example.com', 'x', 'EUR', 'h')"))
+        conn.execute(text("INSERT INTO accounts (id, user_id, name, type, currency) "
+                          "VALUES (1, 1, 'Card', 'credit_card', 'EUR'), (2, 1, 'Bank', 'checking', 'EUR')"))
+        conn.execute(text(
+            "INSERT INTO transactions (id, user_id, account_id, date, amount, kind, payee, category_id) VALUES "
+            "(1, 1, 1, '2026-01-02', 1000, 'expense', 'Cafe', NULL), "
+            "(2, 1, 1, '2026-01-02', 500, 'expense', 'Cafe', NULL), "
+            "(3, 1, 1, '2026-01-02', 3000, 'expense', 'Market', NULL), "
+            "(4, 1, 2, '2026-01-03', 200000, 'income', 'Employer', NULL), "
+            "(5, 1, 2, '2026-01-03', -700, 'transfer', 'Savings', NULL)"))
+        conn.execute(text(
+            "INSERT INTO expenses (id, user_id, transaction_id, account_id, date, amount, category_id) VALUES "
+            "(1, 1, 1, 1, '2026-01-02', 1000, NULL), (2, 1, 2, 1, '2026-01-02', 500, NULL), "
+            "(3, 1, 3, 1, '2026-01-02', 2000, 1), (4, 1, 3, 1, '2026-01-02', 1000, NULL)"))
+    alembic_runner.migrate_up_to("0021_daily_payee_rollup")
+    with alembic_engine.connect() as conn:
+        got = conn.execute(text(
+            "SELECT flow, CAST(day AS VARCHAR(10)), payee, account_id, category_id, total_cents, row_count "
+            "FROM daily_payee_rollup")).all()
+    assert sorted((tuple(r) for r in got), key=repr) == sorted([
+        ("income", "2026-01-03", "Employer", 2, None, 200000, 1),
+        ("spending", "2026-01-02", "Cafe", 1, None, 1500, 2),
+        ("spending", "2026-01-02", "Market", 1, 1, 2000, 1),
+        ("spending", "2026-01-02", "Market", 1, None, 1000, 1),
+    ], key=repr)
+    alembic_runner.migrate_down_to("0017_original_amount")
+    assert "daily_payee_rollup" not in inspect(alembic_engine).get_table_names()
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM expenses")) == 4

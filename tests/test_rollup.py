@@ -19,6 +19,7 @@ from dashboard.services.transactions import (
 from models import (
     AmountRollup,
     Category,
+    DailyPayeeRollup,
     DailyRollup,
     Expense,
     MonthlyRollup,
@@ -58,6 +59,7 @@ ROLLUPS = {
     DailyRollup: ("flow", "day", "account_id", "category_id"),
     PayeeRollup: ("flow", "month", "payee", "account_id", "category_id"),
     PayeeAmountRollup: ("flow", "month", "band", "payee"),
+    DailyPayeeRollup: ("flow", "day", "payee", "account_id", "category_id"),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -143,3 +144,30 @@ def test_aggregates_equal_a_recomputation_from_rows(db_session, seeded, fts, mon
             for keys in (["bucket", "category_id"], ["payee"], ["category_id"], ["day", "category_id"], []):
                 got = _answer(svc.aggregate(db_session, user_id, filters, keys), keys)
                 assert got == _reference(db_session, user_id, filters, keys), (query, extra, keys)
+
+
+@pytest.mark.parametrize("fts", [True, False], ids=["index", "no-index"])
+def test_remembered_text_matches_give_the_same_answers(db_session, seeded, fts, monkeypatch):
+    """explore() reads a text search's matching payees (and, without the full-text index, the
+    description-only matches) once for the period and the previous one; every read over a range inside
+    it filters by those lists and must answer exactly as the text itself would."""
+    from dashboard.services.cache import transaction_memo
+
+    if not fts:
+        monkeypatch.setattr(svc, "_has_fts", lambda session: False)
+    user_id, cats, accounts = seeded
+    for query in QUERIES:
+        if "q" not in query:
+            continue
+        for extra in ({}, {"accounts": str(accounts[1])}, {"categories": f"{cats[0]},{cats[3]},0"}):
+            filters = svc.parse_filters({**query, **extra}, TODAY)
+            db_session.rollback()   # a new database transaction: nothing remembered yet
+            svc.remember_text_matches(db_session, user_id, filters, filters.start - timedelta(days=40), filters.end)
+            memo = transaction_memo(db_session)
+            assert (("payees", user_id, filters.flow, filters.text) in memo) == (db_session.get_bind().dialect.name != "sqlite")
+            assert (("description", user_id, filters.text) in memo) == (not svc._has_fts(db_session))
+            for start, end in ((filters.start, filters.end), (filters.start - timedelta(days=40), filters.start)):
+                part = replace(filters, start=start, end=end, grain=filters.effective_grain)
+                for keys in (["bucket", "category_id"], ["payee"], ["category_id"], ["day", "category_id"], []):
+                    got = _answer(svc.aggregate(db_session, user_id, part, keys), keys)
+                    assert got == _reference(db_session, user_id, part, keys), (query, extra, keys, start, end)

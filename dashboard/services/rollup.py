@@ -51,6 +51,7 @@ from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
 from models import (
     AmountRollup,
+    DailyPayeeRollup,
     DailyRollup,
     Expense,
     MonthlyRollup,
@@ -71,6 +72,7 @@ _CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit 
 ALL_USERS = "*"
 # Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
 _NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "payee_amount_rollup",
+                  "daily_payee_rollup",
                   "users", *fx_rollup.TABLES}
 # Changes to the user row that change nothing a page shows.
 _USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
@@ -88,7 +90,8 @@ def _in_months(column, months: list[date]):
 
 
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
-    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee, payee by band), for the given months or entirely."""
+    """Recompute the user's roll-up rows (monthly, amount bands, daily, payee, payee by band, payee by
+    day), for the given months or entirely."""
     require_session_hooks()  # the data-version bump below happens in the before_commit hook
     month_list = sorted({month_start(m) for m in months}) if months is not None else None
     if month_list == []:
@@ -102,10 +105,11 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
     for table, period in ((MonthlyRollup, MonthlyRollup.month), (AmountRollup, AmountRollup.month),
                           (DailyRollup, DailyRollup.day),
-                          (PayeeRollup, PayeeRollup.month), (PayeeAmountRollup, PayeeAmountRollup.month)):
+                          (PayeeRollup, PayeeRollup.month), (PayeeAmountRollup, PayeeAmountRollup.month),
+                          (DailyPayeeRollup, DailyPayeeRollup.day)):
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
-            stmt = stmt.where(_in_months(period, month_list) if table is DailyRollup else period.in_(month_list))
+            stmt = stmt.where(_in_months(period, month_list) if table in _BY_DAY else period.in_(month_list))
         session.execute(stmt)
 
     def restricted(stmt, column):
@@ -176,10 +180,24 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         .where(*income_where)
         .group_by(Transaction.user_id, t_month, t_band, Transaction.payee),
     ]
+    daily_payee_cols = ["user_id", "flow", "day", "payee", "account_id", "category_id", "total_cents", "row_count"]
+    daily_payees = [
+        select(Expense.user_id, literal("spending"), Expense.date, Transaction.payee, Expense.account_id,
+               Expense.category_id, func.sum(e_cents), func.count())
+        .join(Transaction, and_(Transaction.id == Expense.transaction_id, Transaction.user_id == Expense.user_id))
+        .where(Expense.user_id == user_id)
+        .group_by(Expense.user_id, Expense.date, Transaction.payee, Expense.account_id, Expense.category_id),
+        select(Transaction.user_id, literal("income"), Transaction.date, Transaction.payee, Transaction.account_id,
+               Transaction.category_id, func.sum(t_cents), func.count())
+        .where(*income_where)
+        .group_by(Transaction.user_id, Transaction.date, Transaction.payee, Transaction.account_id,
+                  Transaction.category_id),
+    ]
     for table, cols, sources in ((MonthlyRollup, monthly_cols, monthly), (AmountRollup, amount_cols, amounts),
                                  (DailyRollup, daily_cols, daily),
                                  (PayeeRollup, payee_cols, payees),
-                                 (PayeeAmountRollup, payee_amount_cols, payee_amounts)):
+                                 (PayeeAmountRollup, payee_amount_cols, payee_amounts),
+                                 (DailyPayeeRollup, daily_payee_cols, daily_payees)):
         for source, date_col in zip(sources, (Expense.date, Transaction.date, Transaction.date)):
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
     # Accounts in other currencies: their converted totals for the same months (services/fx_rollup.py)
@@ -198,7 +216,12 @@ def _shift_specs(session: Session):
         (PayeeRollup, ["month", "payee"], [e_month, Transaction.payee], [t_month, Transaction.payee]),
         (PayeeAmountRollup, ["month", "band", "payee"], [e_month, e_band, Transaction.payee],
          [t_month, t_band, Transaction.payee]),
+        (DailyPayeeRollup, ["day", "payee"], [Expense.date, Transaction.payee], [Transaction.date, Transaction.payee]),
     ]
+
+
+# The roll-ups keyed by day (the others by month).
+_BY_DAY = (DailyRollup, DailyPayeeRollup)
 
 
 def _by_account_category(table) -> bool:
@@ -307,8 +330,8 @@ def compact(session: Session, user_id: int, months: Iterable[date], *, only_chan
     categories = union_all(select(func.coalesce(t.old_category, none)), select(func.coalesce(t.new_category, none)))
     payees = union_all(select(t.old_payee), select(t.new_payee))
     for table, names, _e, _t in _shift_specs(session):
-        period = table.day if table is DailyRollup else table.month
-        in_months = _in_months(period, month_list) if table is DailyRollup else period.in_(month_list)
+        period = table.day if table in _BY_DAY else table.month
+        in_months = _in_months(period, month_list) if table in _BY_DAY else period.in_(month_list)
         scope = [table.user_id == user_id, table.flow.in_(("spending", "income")), in_months]
         if only_changed and _by_account_category(table):
             scope.append(func.coalesce(table.category_id, none).in_(categories))
@@ -351,7 +374,7 @@ def mark_changed(session: Session, user_id) -> None:
 
 def _owner(obj, *, load: bool):
     """The user whose data ``obj`` is, or None (built-in category, roll-up row, unknown)."""
-    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup, PayeeAmountRollup)):
+    if isinstance(obj, (MonthlyRollup, AmountRollup, DailyRollup, PayeeRollup, PayeeAmountRollup, DailyPayeeRollup)):
         return None
     state = inspect(obj)
     if isinstance(obj, User):
