@@ -28,7 +28,21 @@ dagfuncs.formatIsoDate = function (iso, locale) {
 // first block's rows, sent by the server with the filter change) answers the grid's first request at
 // once, when it asks for exactly that block in that order with no column filter; every other request
 // goes to the server through dash-ag-grid's own datasource (getRowsRequest -> getRowsResponse).
+// ``fromResponse`` is the Dash renderer's request_post hook (dashboard/__init__.py): it finds a first
+// block in a callback's answer and refreshes its grid before the answer's charts are drawn.
 window.ledgerlensGrid = {
+  fromResponse: function (response) {
+    if (!response || typeof response !== "object") {
+      return;
+    }
+    Object.keys(response).forEach(function (id) {
+      var data = response[id] && response[id].data;
+      if (data && typeof data === "object" && typeof data.ledgerlensFirstBlock === "string") {
+        window.ledgerlensGrid.refresh(data.ledgerlensFirstBlock, data);
+      }
+    });
+  },
+
   refresh: function (gridId, first) {
     var api = null;
     try {

@@ -197,7 +197,8 @@ def test_a_filter_change_brings_the_grids_first_block_in_the_same_answer(client,
     status, body = update_call(client, food, "spending-categories.value", state=MARCH)
     assert status == 200
     first = body["spending-grid-first"]["data"]
-    assert (first["startRow"], first["endRow"], first["sortModel"]) == (0, 100, [{"colId": "date", "sort": "desc"}])
+    assert (first["ledgerlensFirstBlock"], first["startRow"], first["endRow"], first["sortModel"]) == (
+        "spending-grid", 0, 100, [{"colId": "date", "sort": "desc"}])
     state = body["spending-state"]["data"]
     request = {"startRow": 0, "endRow": 100, "sortModel": first["sortModel"]}
     status, rows = call_callback(client, [("spending-grid", "getRowsResponse")],

@@ -91,11 +91,13 @@ def infinite_response(rows: list[dict], start: int, end: int) -> dict:
     return {"rowData": rows, "rowCount": start + len(rows) if len(rows) < end - start else None}
 
 
-def first_block(rows: list[dict], sort_model: list[dict]) -> dict:
-    """An infinite grid's first block, sent with the filter change that needs it (a ``dcc.Store``'s
-    data): ``ledgerlensGrid.refresh`` (assets/dashAgGridFunctions.js) answers the grid's first request
-    from it when the grid asks for rows 0 to INFINITE_BLOCK in ``sort_model``'s order, so the rows come
-    in the same round trip as the charts; any other request (a scroll, another sort) goes to the
-    server's ``getRowsRequest`` callback as before."""
-    return {"startRow": 0, "endRow": INFINITE_BLOCK, "sortModel": sort_model,
+def first_block(grid_id: str, rows: list[dict], sort_model: list[dict]) -> dict:
+    """An infinite grid's first block, sent with the filter change that needs it (as a ``dcc.Store``'s
+    data). The browser takes it from the callback's answer as soon as it arrives (the Dash renderer's
+    ``request_post`` hook, dashboard/__init__.py), starts the grid ``grid_id`` again from the top and
+    answers its first request from it when the grid asks for rows 0 to INFINITE_BLOCK in
+    ``sort_model``'s order (``ledgerlensGrid``, assets/dashAgGridFunctions.js): the rows come in the same
+    round trip as the charts. Any other request (a scroll, another sort) goes to the server's
+    ``getRowsRequest`` callback as before."""
+    return {"ledgerlensFirstBlock": grid_id, "startRow": 0, "endRow": INFINITE_BLOCK, "sortModel": sort_model,
             **infinite_response(rows, 0, INFINITE_BLOCK)}

@@ -90,7 +90,9 @@ def layout(**query):
     account_options, category_options = _options(viewer.user_id)
     return html.Div([
         dcc.Store(id=f"{P}-state", data=svc.filters_to_query(filters)),
-        dcc.Store(id=f"{P}-grid-first"),   # the grid's first block, sent with a filter change
+        # The grid's first block, sent with a filter change; the browser takes it from the answer itself
+        # (components/grid.py first_block).
+        dcc.Store(id=f"{P}-grid-first"),
         # The page's own view of the address bar: written when the filters change (a history entry
         # per change), read when Back or Forward brings another one.
         dcc.Location(id=f"{P}-url", refresh=False),
@@ -203,8 +205,8 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
         drawn = drawn[:5] + (no_update,) + drawn[6:]   # the same drill: the same breadcrumb
     first = no_update
     if changed and _rows_key(new_state) != _rows_key(old_state):
-        first = first_block(svc.page_records(db.session, viewer.user_id, filters, 0, INFINITE_BLOCK, GRID_SORT),
-                            GRID_SORT)
+        first = first_block(f"{P}-grid", svc.page_records(db.session, viewer.user_id, filters, 0, INFINITE_BLOCK,
+                                                          GRID_SORT), GRID_SORT)
     return controls + drawn + (first,)
 
 
@@ -432,17 +434,6 @@ clientside_callback(
     """,
     Output(f"{P}-url", "search"),
     Input(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
-
-# New rows for the grid: from the top, the first block straight from `update`'s answer.
-clientside_callback(
-    """
-    function(first) {
-        if (first && window.ledgerlensGrid) { window.ledgerlensGrid.refresh("spending-grid", first); }
-    }
-    """,
-    Input(f"{P}-grid-first", "data"),
     prevent_initial_call=True,
 )
 
