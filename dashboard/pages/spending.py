@@ -96,6 +96,7 @@ def layout(**query):
         # The page's own view of the address bar: written when the filters change (a history entry
         # per change), read when Back or Forward brings another one.
         dcc.Location(id=f"{P}-url", refresh=False),
+        dcc.Store(id=f"{P}-popstate"),   # the query string of a Back or Forward (assets/history.js)
         page_header("Spending", "Where the money goes. Click a category or a bar to drill in.",
                     actions=[html.A("Download CSV", id=f"{P}-download", className="btn btn-outline-primary btn-sm",
                                     href="/export/spending.csv" + svc.query_string(filters))]),
@@ -123,7 +124,7 @@ def layout(**query):
                      className="d-flex justify-content-between align-items-baseline flex-wrap gap-2 mb-2"),
             ledger_grid(f"{P}-grid", _grid_columns(viewer.currency), infinite=True, height="460px"),
         ]), className="shadow-sm"),
-    ])
+    ], **{"data-popstate-store": f"{P}-popstate", "data-popstate-path": "/spending"})
 
 
 # --- callbacks -----------------------------------------------------------------------------------
@@ -437,8 +438,10 @@ clientside_callback(
     prevent_initial_call=True,
 )
 
-# Back / Forward: the address bar holds other filters than the page shows. Put them into the
-# controls (in the browser), which runs `update` once; the server re-reads and checks every value.
+# Back / Forward: the address bar holds other filters than the page shows. assets/history.js hands the
+# new query string to the page's popstate store on a real Back or Forward only (the page's own changes,
+# pushed through its dcc.Location, fire nothing here); this puts it into the controls (in the browser),
+# which runs `update` once; the server re-reads and checks every value.
 clientside_callback(
     """
     function(search, state) {
@@ -474,7 +477,7 @@ clientside_callback(
     Output(f"{P}-flow", "value"),
     Output(f"{P}-grain", "value"),
     Output(f"{P}-tags", "value"),
-    Input(f"{P}-url", "search"),
+    Input(f"{P}-popstate", "data"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
