@@ -11,7 +11,8 @@ OUTPUTS = [("spending-state", "data"), ("spending-preset", "value"), ("spending-
            ("spending-dates", "end_date"), ("spending-categories", "value"), ("spending-filter-error", "children"),
            ("spending-totals", "children"), ("spending-by-category", "figure"), ("spending-over-time", "figure"),
            ("spending-comparison", "figure"), ("spending-payees", "figure"), ("spending-breadcrumb", "children"),
-           ("spending-grid-summary", "children"), ("spending-download", "href"), ("spending-grid-first", "data")]
+           ("spending-grid-summary", "children"), ("spending-download", "href"), ("spending-grid-first", "data"),
+           ("spending-address", "data")]
 CONTROLS = ["preset", "dates.start_date", "dates.end_date", "accounts", "categories", "text", "min", "max",
             "flow", "grain", "tags"]
 MARCH = {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"}
@@ -144,7 +145,7 @@ def test_switching_the_chart_keeps_the_drill_and_redraws_only_that_chart(client,
     status, body = filters_call(client, food, "spending-cat-view.value", view="bars")
     status, body = update_call(client, food, "spending-cat-view.value", view="bars", state=state)
     assert status == 200
-    assert "spending-state" not in body                      # the filter state is unchanged
+    assert "spending-state" not in body and "spending-address" not in body   # the filter state is unchanged
     bars = body["spending-by-category"]["figure"]["data"][0]
     assert bars["type"] == "bar" and sorted(bars["y"]) == ["Groceries", "Restaurants"]   # Food's children, not all categories
     # Nothing else is sent: the controls already show Food and March, the grid keeps its rows.
@@ -223,8 +224,9 @@ def test_only_what_changed_is_sent(client, world, cats):
             "spending-payees", "spending-grid-summary", "spending-grid-first"} <= set(body)
     # Month or week: only the chart over time, and no new rows for the grid.
     status, body = update_call(client, {**food, "grain": "week"}, "spending-grain.value", state=march_food)
-    assert set(body) == {"spending-state", "spending-over-time"}
+    assert set(body) == {"spending-state", "spending-over-time", "spending-address"}
     assert body["spending-state"]["data"]["grain"] == "week"
+    assert body["spending-address"]["data"] == {"ledgerlensAddress": body["spending-state"]["data"]}
     assert "Spending by week" in json.dumps(body["spending-over-time"]["figure"]["layout"]["title"])
     # An error shown before is cleared once the filters are good again.
     status, body = update_call(client, food, "spending-min.value", state=march_food, error_shown="not an amount")

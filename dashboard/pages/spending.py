@@ -2,9 +2,11 @@
 
 The filter state lives in the URL query string (shared links, reload and back all work). One server
 callback per change: it reads every control (and a chart click), settles the one filter state, and
-answers with every figure, the totals, the breadcrumb and the state the grid fetches its rows by; the
-grid's refetch and the address bar follow in the browser. It stays thin: parse the filters, ask
-services.spending, hand frames to figures.spending.
+answers with what changed: the figures, the totals, the breadcrumb, the grid's first block of rows and
+the new address. The browser takes the rows and the address from the answer itself (the Dash
+renderer's request_post hook: components/grid.py first_block, components/address.py), so a change is
+one round trip and no callback runs after it. It stays thin: parse the filters, ask services.spending,
+hand frames to figures.spending.
 
 Breadcrumb clicks are turned into a Categories value in the browser, and only for a real click
 (``n_clicks`` > 0): buttons that are drawn anew never fire a filter change (they once reset the drill).
@@ -17,6 +19,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from dashboard.components.address import address_entry
 from dashboard.components.cards import conversion_note, graph_card, page_header, stat_card
 from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
@@ -93,10 +96,10 @@ def layout(**query):
         # The grid's first block, sent with a filter change; the browser takes it from the answer itself
         # (components/grid.py first_block).
         dcc.Store(id=f"{P}-grid-first"),
-        # The page's own view of the address bar: written when the filters change (a history entry
-        # per change), read when Back or Forward brings another one.
-        dcc.Location(id=f"{P}-url", refresh=False),
-        dcc.Store(id=f"{P}-popstate"),   # the query string of a Back or Forward (assets/history.js)
+        # The address bar: a new entry per filter change (written by the browser from the answer itself,
+        # assets/history.js), and the query string of a Back or Forward.
+        dcc.Store(id=f"{P}-address"),
+        dcc.Store(id=f"{P}-popstate"),
         page_header("Spending", "Where the money goes. Click a category or a bar to drill in.",
                     actions=[html.A("Download CSV", id=f"{P}-download", className="btn btn-outline-primary btn-sm",
                                     href="/export/spending.csv" + svc.query_string(filters))]),
@@ -151,6 +154,7 @@ GRID_SORT = [{"colId": "date", "sort": "desc"}]
     Output(f"{P}-grid-summary", "children"),
     Output(f"{P}-download", "href"),
     Output(f"{P}-grid-first", "data"),
+    Output(f"{P}-address", "data"),
     Input(f"{P}-preset", "value"),
     Input(f"{P}-dates", "start_date"),
     Input(f"{P}-dates", "end_date"),
@@ -186,7 +190,7 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
         text=text, min_amount=min_amount, max_amount=max_amount, flow=flow, grain=grain, tags=tags,
         category_click=category_click, time_click=time_click)
     if error is not None:
-        return (no_update,) * 5 + (error,) + (no_update,) * (len(VIEW_OUTPUTS) + 1)
+        return (no_update,) * 5 + (error,) + (no_update,) * (len(VIEW_OUTPUTS) + 2)
     new_state = svc.filters_to_query(filters)
     old_state = state if isinstance(state, dict) else {}
     controls = (new_state if new_state != state else no_update,
@@ -195,12 +199,14 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
                 _unless_shown(filters.end.isoformat(), end),
                 _unless_shown(list(filters.category_ids), _ids_shown(categories)),
                 "" if error_shown else no_update)
+    address = address_entry(new_state) if new_state != state else no_update
     result = svc.explore(db.session, viewer.user_id, filters, today)
     if trigger == f"{P}-cat-view":  # only the category chart changes
-        return controls + (no_update, category_figure(result, viewer.currency, cat_view)) + (no_update,) * 7
+        return controls + (no_update, category_figure(result, viewer.currency, cat_view)) + (no_update,) * 7 + (address,)
     if trigger == f"{P}-grain" and changed and _rows_key(new_state) == _rows_key(old_state):
         # Month or week: only the chart over time is drawn by the grain.
-        return controls + (no_update,) * 2 + (over_time_figure(result, viewer.currency),) + (no_update,) * 6
+        return (controls + (no_update,) * 2 + (over_time_figure(result, viewer.currency),) + (no_update,) * 6
+                + (address,))
     drawn = views(result, viewer.currency, cat_view, today)
     if changed and old_state.get("categories") == new_state.get("categories"):
         drawn = drawn[:5] + (no_update,) + drawn[6:]   # the same drill: the same breadcrumb
@@ -208,7 +214,7 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
     if changed and _rows_key(new_state) != _rows_key(old_state):
         first = first_block(f"{P}-grid", svc.page_records(db.session, viewer.user_id, filters, 0, INFINITE_BLOCK,
                                                           GRID_SORT), GRID_SORT)
-    return controls + drawn + (first,)
+    return controls + drawn + (first, address)
 
 
 def _unless_shown(value, shown):
@@ -414,29 +420,6 @@ def grid_rows(request, state):
     rows = svc.page_records(db.session, viewer.user_id, filters, start_row, end_row, sort_model)
     return infinite_response(rows, start_row, end_row)
 
-
-# Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so
-# Back steps through views).
-clientside_callback(
-    """
-    function(state) {
-        if (!state) { return window.dash_clientside.no_update; }
-        const params = new URLSearchParams();
-        Object.keys(state).sort().forEach(function(k) { params.set(k, state[k]); });
-        const search = params.toString() ? "?" + params.toString() : "";
-        const canonical = function(text) {
-            const p = new URLSearchParams(text), out = new URLSearchParams();
-            Array.from(p.keys()).sort().forEach(function(k) { out.set(k, p.get(k)); });
-            return out.toString();
-        };
-        // The same filters written in another order (a hand-typed link) need no new entry.
-        return canonical(window.location.search) === canonical(search) ? window.dash_clientside.no_update : search;
-    }
-    """,
-    Output(f"{P}-url", "search"),
-    Input(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
 
 # Back / Forward: the address bar holds other filters than the page shows. assets/history.js hands the
 # new query string to the page's popstate store on a real Back or Forward only (the page's own changes,
