@@ -143,11 +143,33 @@
     window.Plotly.react(gd, gd.data, layout);
   }
 
+  // dcc.Graph redraws a chart whenever its box changes size (Plotly.Plots.resize, 100 ms later, a whole
+  // second drawing). A chart whose figure sets its height changes height when new data comes (a bar
+  // chart with fewer rows): that is no reason to draw it again. Resize only when the width changed.
+  function sparingResize() {
+    var Plots = window.Plotly && window.Plotly.Plots;
+    if (!Plots || Plots.__llSparing || typeof Plots.resize !== "function") {
+      return;
+    }
+    var resize = Plots.resize;
+    Plots.resize = function (gd) {
+      var el = typeof gd === "string" ? document.getElementById(gd) : gd;
+      var full = el && el._fullLayout;
+      if (full && el.layout && el.layout.height && !el.layout.width &&
+          Math.abs(el.getBoundingClientRect().width - full.width) < 1) {
+        return Promise.resolve(el);
+      }
+      return resize.apply(this, arguments);
+    };
+    Plots.__llSparing = true;
+  }
+
   function watch(gd) {
     if (gd.__llWatched || typeof gd.on !== "function") {
       return;
     }
     gd.__llWatched = true;
+    sparingResize();
     // A treemap drills through the app (the server sends the chart of the clicked box, with the
     // filters, the URL and the grid): Plotly's own 750 ms zoom would run first, only to be replaced.
     // Hand the click to Dash at once instead, as the clickData Plotly would have given it.

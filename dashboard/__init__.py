@@ -54,6 +54,12 @@ def init_dashboard(server: Flask) -> Dash:
         compress=True,  # gzip for scripts and callback responses (flask-compress)
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
         on_error=on_callback_error,   # bad input: a message, not a 500 (dashboard/guard.py)
+        # A grid's first block of rows that came with a callback's answer fills the grid at once, before
+        # the answer's charts are drawn (components/grid.py first_block, assets/dashAgGridFunctions.js);
+        # a new address is written to the address bar (components/address.py, assets/history.js).
+        hooks={"request_post": "function(payload, response) {"
+                               " if (window.ledgerlensGrid) { window.ledgerlensGrid.fromResponse(response); }"
+                               " if (window.ledgerlensHistory) { window.ledgerlensHistory.fromResponse(response); } }"},
     )
     appearance.install_index(app)
 

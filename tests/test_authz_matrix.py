@@ -203,6 +203,7 @@ HINTS = {
     ("spending-grain", "value"): lambda w: "month",
     ("spending-cat-view", "value"): lambda w: "treemap",
     ("spending-state", "data"): _filter_state,
+    ("spending-filter-error", "children"): lambda w: "",
     # transactions
     ("transactions-kind", "value"): lambda w: "all",
     ("transactions-state", "data"): _filter_state,

@@ -94,3 +94,72 @@ def test_preset_then_category_click_narrows_the_grid(dash_duo, app, db_session, 
     dash_duo.driver.execute_script("arguments[0].click()", back)
     dash_duo.wait_for_contains_text("#spending-grid-summary", "5 rows", timeout=15)
     assert severe_console_errors(dash_duo) == []
+
+
+# Counts the callback requests that fetch grid rows from the server (getRowsResponse).
+COUNT_GRID_REQUESTS = """
+if (!window.__gridRequests) {
+  window.__gridRequests = 0;
+  const original = window.fetch;
+  window.fetch = function(resource, init) {
+    try { if (String(init && init.body).indexOf('getRowsResponse') >= 0) { window.__gridRequests += 1; } } catch (e) {}
+    return original.apply(this, arguments);
+  };
+}
+return window.__gridRequests;
+"""
+
+
+def _wait_for(predicate, timeout=15.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def _grid_column(dash_duo, field):
+    """One column of the rows the grid holds, in the order it shows them (read from AG Grid's API in
+    one go: no element of a grid being redrawn goes stale)."""
+    return dash_duo.driver.execute_script("""
+        const api = window.dash_ag_grid.getApi('spending-grid'), out = [];
+        for (let i = 0; i < api.getDisplayedRowCount(); i++) {
+            const node = api.getDisplayedRowAtIndex(i);
+            if (node && node.data) { out.push(node.data[arguments[0]]); }
+        }
+        return out;""", field)
+
+
+def test_a_filter_change_fills_the_grid_without_another_request(dash_duo, app, db_session, make_user, make_account):
+    """Issue 14: the grid's first rows come with the charts' answer; a scroll or another sort still asks
+    the server. And the page runs on the app's own Plotly bundle (assets/plotly-ledgerlens.min.js)."""
+    _seed(db_session, make_user, make_account)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/spending")
+    dash_duo.wait_for_contains_text("#spending-grid-summary", "0 rows", timeout=15)
+    settle(dash_duo.driver)
+    assert dash_duo.driver.execute_script(COUNT_GRID_REQUESTS) == 0
+
+    _choose(dash_duo, "spending-preset", "Last month")
+    dash_duo.wait_for_contains_text("#spending-grid-summary", "5 rows · total $1,047.10", timeout=15)
+    assert _wait_for(lambda: _grid_payees(dash_duo) == ["Cafe", "Landlord", "Market", "Shell"])
+    settle(dash_duo.driver)
+    assert dash_duo.driver.execute_script("return window.__gridRequests") == 0   # no second round trip
+    assert _grid_column(dash_duo, "payee") == ["Shell", "Cafe", "Market", "Market", "Landlord"]   # newest first
+    assert _grid_column(dash_duo, "amount_cents") == [6000, 1200, 3000, 4510, 90000]
+
+    # Another sort: those rows are not in hand, the server is asked.
+    header = dash_duo.driver.find_element(By.CSS_SELECTOR, "#spending-grid .ag-header-cell[col-id='amount_cents']")
+    dash_duo.driver.execute_script("arguments[0].querySelector('.ag-header-cell-label').click()", header)
+    assert _wait_for(lambda: _grid_column(dash_duo, "amount_cents") == [1200, 3000, 4510, 6000, 90000])
+    assert dash_duo.driver.execute_script("return window.__gridRequests") >= 1
+
+    # The served Plotly is the app's partial bundle, the version plotly.py writes for, and nothing
+    # fetched Dash's full one.
+    from plotly.offline import get_plotlyjs_version
+    scripts = dash_duo.driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => n.indexOf('plotly') >= 0)")
+    assert any("/assets/plotly-ledgerlens.min.js" in name for name in scripts)
+    assert all("plotly-ledgerlens" in name for name in scripts), scripts
+    assert dash_duo.driver.execute_script("return window.Plotly.version") == get_plotlyjs_version()
+    assert severe_console_errors(dash_duo) == []

@@ -11,14 +11,15 @@ OUTPUTS = [("spending-state", "data"), ("spending-preset", "value"), ("spending-
            ("spending-dates", "end_date"), ("spending-categories", "value"), ("spending-filter-error", "children"),
            ("spending-totals", "children"), ("spending-by-category", "figure"), ("spending-over-time", "figure"),
            ("spending-comparison", "figure"), ("spending-payees", "figure"), ("spending-breadcrumb", "children"),
-           ("spending-grid-summary", "children"), ("spending-download", "href")]
+           ("spending-grid-summary", "children"), ("spending-download", "href"), ("spending-grid-first", "data"),
+           ("spending-address", "data")]
 CONTROLS = ["preset", "dates.start_date", "dates.end_date", "accounts", "categories", "text", "min", "max",
             "flow", "grain", "tags"]
 MARCH = {"preset": "custom", "from": "2026-03-01", "to": "2026-03-31"}
 
 
 def update_call(client, values: dict | None = None, trigger: str = "spending-preset.value", *, category_click=None,
-                time_click=None, view="treemap", state=None):
+                time_click=None, view="treemap", state=None, error_shown=""):
     """The one server callback of the page, as the browser calls it after a change."""
     controls = {"preset": "custom", "dates.start_date": "2026-03-01", "dates.end_date": "2026-03-31",
                 "accounts": [], "categories": [], "text": "", "min": "", "max": "", "flow": "spending",
@@ -29,7 +30,8 @@ def update_call(client, values: dict | None = None, trigger: str = "spending-pre
         inputs.append((f"spending-{cid}", prop or "value", controls[key]))
     inputs += [("spending-by-category", "clickData", category_click), ("spending-over-time", "clickData", time_click),
                ("spending-cat-view", "value", view)]
-    return call_callback(client, OUTPUTS, inputs, [("spending-state", "data", state)],
+    return call_callback(client, OUTPUTS, inputs, [("spending-state", "data", state),
+                                                   ("spending-filter-error", "children", error_shown)],
                          changed=[trigger] if trigger else [])
 
 
@@ -115,7 +117,8 @@ def test_clicks_drill_into_a_category_and_a_month(client, world, cats):
     # A forged click payload is ignored, not an error.
     status, body = filters_call(client, {}, "spending-by-category.clickData",
                                 category_click={"points": [{"customdata": {"evil": True}}]})
-    assert status == 200 and body["spending-categories"]["value"] == []
+    assert status == 200 and "spending-categories" not in body   # the box already shows no category
+    assert "categories" not in body["spending-state"]["data"]
 
 
 def test_a_week_bar_never_zooms_outside_the_period(client, world):
@@ -142,12 +145,11 @@ def test_switching_the_chart_keeps_the_drill_and_redraws_only_that_chart(client,
     status, body = filters_call(client, food, "spending-cat-view.value", view="bars")
     status, body = update_call(client, food, "spending-cat-view.value", view="bars", state=state)
     assert status == 200
-    assert "spending-state" not in body                      # the filter state is unchanged
-    assert body["spending-categories"]["value"] == [cats["Food"]]
+    assert "spending-state" not in body and "spending-address" not in body   # the filter state is unchanged
     bars = body["spending-by-category"]["figure"]["data"][0]
     assert bars["type"] == "bar" and sorted(bars["y"]) == ["Groceries", "Restaurants"]   # Food's children, not all categories
-    assert set(body) == {"spending-preset", "spending-dates", "spending-categories", "spending-filter-error",
-                         "spending-by-category"}
+    # Nothing else is sent: the controls already show Food and March, the grid keeps its rows.
+    assert set(body) == {"spending-by-category"}
 
 
 def test_one_call_draws_every_view(client, world, cats):
@@ -187,3 +189,45 @@ def test_tags_filter_narrows_the_explorer_and_another_users_tag_shows_nothing(cl
     assert lines[0].endswith(",tags") and len(lines) == 3 and all(line.endswith(",trip") for line in lines[1:])
     status, body = update_call(client, {"tags": [theirs.id]})   # bob's tag: matches none of alice's rows
     assert status == 200 and body["spending-grid-summary"]["children"].startswith("0 rows")
+
+
+def test_a_filter_change_brings_the_grids_first_block_in_the_same_answer(client, world, cats):
+    """One round trip: the grid's first rows come with the charts, the same rows its own request gets."""
+    login(client, "alice@example.com")
+    food = {"categories": [cats["Food"]]}
+    status, body = update_call(client, food, "spending-categories.value", state=MARCH)
+    assert status == 200
+    first = body["spending-grid-first"]["data"]
+    assert (first["ledgerlensFirstBlock"], first["startRow"], first["endRow"], first["sortModel"]) == (
+        "spending-grid", 0, 100, [{"colId": "date", "sort": "desc"}])
+    state = body["spending-state"]["data"]
+    request = {"startRow": 0, "endRow": 100, "sortModel": first["sortModel"]}
+    status, rows = call_callback(client, [("spending-grid", "getRowsResponse")],
+                                 [("spending-grid", "getRowsRequest", request)], [("spending-state", "data", state)])
+    assert rows["spending-grid"]["getRowsResponse"] == {"rowData": first["rowData"], "rowCount": first["rowCount"]}
+    assert first["rowCount"] == 4 and {r["category"] for r in first["rowData"]} <= {"Food", "Food › Groceries",
+                                                                                  "Food › Restaurants"}
+    dates = [r["date"] for r in first["rowData"]]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_only_what_changed_is_sent(client, world, cats):
+    login(client, "alice@example.com")
+    march_food = {**MARCH, "categories": str(cats["Food"])}
+    food = {"categories": [cats["Food"]]}
+    # Another period, the same drill: no new breadcrumb, the Categories box is left alone.
+    status, body = update_call(client, {**food, "dates.start_date": "2026-02-01", "dates.end_date": "2026-02-28"},
+                               "spending-dates.start_date", state=march_food)
+    assert status == 200
+    assert {"spending-breadcrumb", "spending-categories", "spending-filter-error"}.isdisjoint(body)
+    assert {"spending-state", "spending-totals", "spending-by-category", "spending-over-time", "spending-comparison",
+            "spending-payees", "spending-grid-summary", "spending-grid-first"} <= set(body)
+    # Month or week: only the chart over time, and no new rows for the grid.
+    status, body = update_call(client, {**food, "grain": "week"}, "spending-grain.value", state=march_food)
+    assert set(body) == {"spending-state", "spending-over-time", "spending-address"}
+    assert body["spending-state"]["data"]["grain"] == "week"
+    assert body["spending-address"]["data"] == {"ledgerlensAddress": body["spending-state"]["data"]}
+    assert "Spending by week" in json.dumps(body["spending-over-time"]["figure"]["layout"]["title"])
+    # An error shown before is cleared once the filters are good again.
+    status, body = update_call(client, food, "spending-min.value", state=march_food, error_shown="not an amount")
+    assert body["spending-filter-error"]["children"] == ""

@@ -5,6 +5,9 @@ import dash_ag_grid as dag
 
 from dashboard.formatting import bcp47
 
+# Rows an infinite grid asks for at a time (AG Grid's cacheBlockSize).
+INFINITE_BLOCK = 100
+
 # Light by default; the dark colours apply under [data-ag-theme-mode="dark"], which assets/theme.js sets on
 # <html> together with Bootstrap's data-bs-theme, so every grid follows the page's theme.
 GRID_THEME = {
@@ -54,7 +57,7 @@ def ledger_grid(grid_id: str, column_defs: list[dict], *, row_data=None, infinit
                "suppressCellFocus": False, "domLayout": "normal",
                "localeText": {"noRowsToShow": empty or "Nothing here yet."}}
     if infinite:
-        options.update({"rowModelType": "infinite", "cacheBlockSize": 100, "maxBlocksInCache": 5,
+        options.update({"rowModelType": "infinite", "cacheBlockSize": INFINITE_BLOCK, "maxBlocksInCache": 5,
                         "infiniteInitialRowCount": 1, "rowBuffer": 0})
     options.update(grid_options or {})
     kwargs = dict(id=grid_id, columnDefs=column_defs, defaultColDef={"sortable": True, "resizable": True},
@@ -86,3 +89,15 @@ def infinite_response(rows: list[dict], start: int, end: int) -> dict:
     """The ``getRowsResponse`` for one window: the last page tells the grid where the end is, earlier
     pages leave the count open."""
     return {"rowData": rows, "rowCount": start + len(rows) if len(rows) < end - start else None}
+
+
+def first_block(grid_id: str, rows: list[dict], sort_model: list[dict]) -> dict:
+    """An infinite grid's first block, sent with the filter change that needs it (as a ``dcc.Store``'s
+    data). The browser takes it from the callback's answer as soon as it arrives (the Dash renderer's
+    ``request_post`` hook, dashboard/__init__.py), starts the grid ``grid_id`` again from the top and
+    answers its first request from it when the grid asks for rows 0 to INFINITE_BLOCK in
+    ``sort_model``'s order (``ledgerlensGrid``, assets/dashAgGridFunctions.js): the rows come in the same
+    round trip as the charts. Any other request (a scroll, another sort) goes to the server's
+    ``getRowsRequest`` callback as before."""
+    return {"ledgerlensFirstBlock": grid_id, "startRow": 0, "endRow": INFINITE_BLOCK, "sortModel": sort_model,
+            **infinite_response(rows, 0, INFINITE_BLOCK)}

@@ -2,9 +2,11 @@
 
 The filter state lives in the URL query string (shared links, reload and back all work). One server
 callback per change: it reads every control (and a chart click), settles the one filter state, and
-answers with every figure, the totals, the breadcrumb and the state the grid fetches its rows by; the
-grid's refetch and the address bar follow in the browser. It stays thin: parse the filters, ask
-services.spending, hand frames to figures.spending.
+answers with what changed: the figures, the totals, the breadcrumb, the grid's first block of rows and
+the new address. The browser takes the rows and the address from the answer itself (the Dash
+renderer's request_post hook: components/grid.py first_block, components/address.py), so a change is
+one round trip and no callback runs after it. It stays thin: parse the filters, ask services.spending,
+hand frames to figures.spending.
 
 Breadcrumb clicks are turned into a Categories value in the browser, and only for a real click
 (``n_clicks`` > 0): buttons that are drawn anew never fire a filter change (they once reset the drill).
@@ -17,11 +19,14 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
+from dashboard.components.address import address_entry
 from dashboard.components.cards import conversion_note, graph_card, page_header, stat_card
 from dashboard.components.empty import IMPORT, NEW_TRANSACTION, empty_state
 from dashboard.components.filters import filter_bar
 from dashboard.components.grid import (
+    INFINITE_BLOCK,
     date_column,
+    first_block,
     infinite_response,
     infinite_window,
     ledger_grid,
@@ -88,9 +93,13 @@ def layout(**query):
     account_options, category_options = _options(viewer.user_id)
     return html.Div([
         dcc.Store(id=f"{P}-state", data=svc.filters_to_query(filters)),
-        # The page's own view of the address bar: written when the filters change (a history entry
-        # per change), read when Back or Forward brings another one.
-        dcc.Location(id=f"{P}-url", refresh=False),
+        # The grid's first block, sent with a filter change; the browser takes it from the answer itself
+        # (components/grid.py first_block).
+        dcc.Store(id=f"{P}-grid-first"),
+        # The address bar: a new entry per filter change (written by the browser from the answer itself,
+        # assets/history.js), and the query string of a Back or Forward.
+        dcc.Store(id=f"{P}-address"),
+        dcc.Store(id=f"{P}-popstate"),
         page_header("Spending", "Where the money goes. Click a category or a bar to drill in.",
                     actions=[html.A("Download CSV", id=f"{P}-download", className="btn btn-outline-primary btn-sm",
                                     href="/export/spending.csv" + svc.query_string(filters))]),
@@ -118,13 +127,15 @@ def layout(**query):
                      className="d-flex justify-content-between align-items-baseline flex-wrap gap-2 mb-2"),
             ledger_grid(f"{P}-grid", _grid_columns(viewer.currency), infinite=True, height="460px"),
         ]), className="shadow-sm"),
-    ])
+    ], **{"data-popstate-store": f"{P}-popstate", "data-popstate-path": "/spending"})
 
 
 # --- callbacks -----------------------------------------------------------------------------------
 
 VIEW_OUTPUTS = ("totals", "by-category", "over-time", "comparison", "payees", "breadcrumb", "grid-summary",
                 "download")
+# The grid's rows in their first order: the date column's own sort (_grid_columns).
+GRID_SORT = [{"colId": "date", "sort": "desc"}]
 
 
 @callback(
@@ -142,6 +153,8 @@ VIEW_OUTPUTS = ("totals", "by-category", "over-time", "comparison", "payees", "b
     Output(f"{P}-breadcrumb", "children"),
     Output(f"{P}-grid-summary", "children"),
     Output(f"{P}-download", "href"),
+    Output(f"{P}-grid-first", "data"),
+    Output(f"{P}-address", "data"),
     Input(f"{P}-preset", "value"),
     Input(f"{P}-dates", "start_date"),
     Input(f"{P}-dates", "end_date"),
@@ -157,13 +170,19 @@ VIEW_OUTPUTS = ("totals", "by-category", "over-time", "comparison", "payees", "b
     Input(f"{P}-over-time", "clickData"),
     Input(f"{P}-cat-view", "value"),
     State(f"{P}-state", "data"),
+    State(f"{P}-filter-error", "children"),
 )
 def update(preset, start, end, accounts, categories, text, min_amount, max_amount, flow, grain, tags,
-           category_click, time_click, cat_view, state):
-    """Any control or chart click -> the one filter state, and everything drawn from it, at once."""
+           category_click, time_click, cat_view, state, error_shown):
+    """Any control or chart click -> the one filter state, and everything drawn from it, at once.
+
+    Only what changed is sent: a control already showing its value is left alone, the breadcrumb only
+    when the drill changed, a new grain redraws the one chart it changes, and the grid gets its first
+    block of rows in this same answer (``grid-first``) only when the rows it lists changed."""
     viewer = require_viewer()
     today = date.today()
-    # One control changed (a pick, a click), or several at once (Back put a whole URL into them).
+    # One control changed (a pick, a click), or several at once (Back put a whole URL into them);
+    # none on the page's first call, which draws everything.
     changed = {prop.rsplit(".", 1)[0] for prop in (ctx.triggered_prop_ids or {})}
     trigger = ctx.triggered_id if len(changed) == 1 else None
     filters, error = filters_from_controls(
@@ -171,14 +190,48 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
         text=text, min_amount=min_amount, max_amount=max_amount, flow=flow, grain=grain, tags=tags,
         category_click=category_click, time_click=time_click)
     if error is not None:
-        return (no_update,) * 5 + (error,) + (no_update,) * len(VIEW_OUTPUTS)
+        return (no_update,) * 5 + (error,) + (no_update,) * (len(VIEW_OUTPUTS) + 2)
     new_state = svc.filters_to_query(filters)
-    controls = (new_state if new_state != state else no_update, filters.preset, filters.start.isoformat(),
-                filters.end.isoformat(), list(filters.category_ids), "")
+    old_state = state if isinstance(state, dict) else {}
+    controls = (new_state if new_state != state else no_update,
+                _unless_shown(filters.preset, preset),
+                _unless_shown(filters.start.isoformat(), start),
+                _unless_shown(filters.end.isoformat(), end),
+                _unless_shown(list(filters.category_ids), _ids_shown(categories)),
+                "" if error_shown else no_update)
+    address = address_entry(new_state) if new_state != state else no_update
     result = svc.explore(db.session, viewer.user_id, filters, today)
     if trigger == f"{P}-cat-view":  # only the category chart changes
-        return controls + (no_update, category_figure(result, viewer.currency, cat_view)) + (no_update,) * 6
-    return controls + views(result, viewer.currency, cat_view, today)
+        return controls + (no_update, category_figure(result, viewer.currency, cat_view)) + (no_update,) * 7 + (address,)
+    if trigger == f"{P}-grain" and changed and _rows_key(new_state) == _rows_key(old_state):
+        # Month or week: only the chart over time is drawn by the grain.
+        return (controls + (no_update,) * 2 + (over_time_figure(result, viewer.currency),) + (no_update,) * 6
+                + (address,))
+    drawn = views(result, viewer.currency, cat_view, today)
+    if changed and old_state.get("categories") == new_state.get("categories"):
+        drawn = drawn[:5] + (no_update,) + drawn[6:]   # the same drill: the same breadcrumb
+    first = no_update
+    if changed and _rows_key(new_state) != _rows_key(old_state):
+        first = first_block(f"{P}-grid", svc.page_records(db.session, viewer.user_id, filters, 0, INFINITE_BLOCK,
+                                                          GRID_SORT), GRID_SORT)
+    return controls + drawn + (first, address)
+
+
+def _unless_shown(value, shown):
+    """``value`` for a control, or no_update when it already shows it (no redraw of the box)."""
+    return no_update if value == shown else value
+
+
+def _ids_shown(values):
+    try:
+        return [int(v) for v in values or []]
+    except (TypeError, ValueError):
+        return None
+
+
+def _rows_key(state: dict) -> dict:
+    """The part of a filter state the grid's rows depend on (the grain only groups the chart)."""
+    return {k: v for k, v in state.items() if k != "grain"}
 
 
 def filters_from_controls(trigger, today: date, *, preset, start, end, accounts, categories, text, min_amount,
@@ -240,18 +293,25 @@ def category_figure(result: svc.Exploration, currency: str, cat_view: str):
                                  drilled=drilled, colors=colors, mapping=mapping)
 
 
-def views(result: svc.Exploration, currency: str, cat_view: str, today: date) -> tuple:
-    """Every view of one exploration, in VIEW_OUTPUTS order."""
+def over_time_figure(result: svc.Exploration, currency: str):
     filters = result.filters
     noun = "Spending" if filters.flow == "spending" else "Income"
     mapping, _drilled, colors = _palette(result)
     grain = filters.effective_grain
+    return figs.over_time(result.over_time, result.categories, mapping, currency, grain=grain, colors=colors,
+                          period=(filters.start, filters.end), title=f"{noun} by {grain} · click a bar to zoom in")
+
+
+def views(result: svc.Exploration, currency: str, cat_view: str, today: date) -> tuple:
+    """Every view of one exploration, in VIEW_OUTPUTS order."""
+    filters = result.filters
+    noun = "Spending" if filters.flow == "spending" else "Income"
+    mapping, _drilled, _colors = _palette(result)
     comparison = result.comparison
     return (
         _totals(result, currency, noun, today),
         category_figure(result, currency, cat_view),
-        figs.over_time(result.over_time, result.categories, mapping, currency, grain=grain, colors=colors,
-                       period=(filters.start, filters.end), title=f"{noun} by {grain} · click a bar to zoom in"),
+        over_time_figure(result, currency),
         figs.comparison(result.by_category, result.previous, result.categories, mapping, currency, flow=filters.flow,
                         title=_comparison_title(comparison, today)),
         figs.top_payees(result.payees, currency, title="Top payees"),
@@ -361,34 +421,10 @@ def grid_rows(request, state):
     return infinite_response(rows, start_row, end_row)
 
 
-# Keep the address bar in step (through the page's own dcc.Location: a history entry per change, so
-# Back steps through views) and make the grid fetch its rows again for the new filters.
-clientside_callback(
-    """
-    function(state) {
-        if (!state) { return window.dash_clientside.no_update; }
-        const params = new URLSearchParams();
-        Object.keys(state).sort().forEach(function(k) { params.set(k, state[k]); });
-        const search = params.toString() ? "?" + params.toString() : "";
-        if (window.dash_ag_grid && window.dash_ag_grid.getApi) {
-            try { window.dash_ag_grid.getApi("spending-grid").purgeInfiniteCache(); } catch (e) {}
-        }
-        const canonical = function(text) {
-            const p = new URLSearchParams(text), out = new URLSearchParams();
-            Array.from(p.keys()).sort().forEach(function(k) { out.set(k, p.get(k)); });
-            return out.toString();
-        };
-        // The same filters written in another order (a hand-typed link) need no new entry.
-        return canonical(window.location.search) === canonical(search) ? window.dash_clientside.no_update : search;
-    }
-    """,
-    Output(f"{P}-url", "search"),
-    Input(f"{P}-state", "data"),
-    prevent_initial_call=True,
-)
-
-# Back / Forward: the address bar holds other filters than the page shows. Put them into the
-# controls (in the browser), which runs `update` once; the server re-reads and checks every value.
+# Back / Forward: the address bar holds other filters than the page shows. assets/history.js hands the
+# new query string to the page's popstate store on a real Back or Forward only (the page's own changes,
+# pushed through its dcc.Location, fire nothing here); this puts it into the controls (in the browser),
+# which runs `update` once; the server re-reads and checks every value.
 clientside_callback(
     """
     function(search, state) {
@@ -424,7 +460,7 @@ clientside_callback(
     Output(f"{P}-flow", "value"),
     Output(f"{P}-grain", "value"),
     Output(f"{P}-tags", "value"),
-    Input(f"{P}-url", "search"),
+    Input(f"{P}-popstate", "data"),
     State(f"{P}-state", "data"),
     prevent_initial_call=True,
 )
