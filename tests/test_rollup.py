@@ -185,3 +185,14 @@ def test_demo_bulk_load_leaves_the_rollup_in_step(db_session):
     assert rollup_totals(db_session, user_id) == raw_totals(db_session, user_id)
     assert sum(by_month(db_session, user_id).values()) == int(stats["expense_total"] * 100)
     assert_exact(db_session, user_id)
+
+
+def test_days_of_several_months_are_one_range_per_run_of_consecutive_months():
+    """The daily roll-up's refresh and fold select the days of the touched months by one range per run
+    of consecutive months (a rule over ten years: one comparison, not 120), covering the same days."""
+    from models import DailyRollup
+    months = [date(2025, 12, 1), date(2026, 1, 15), date(2026, 2, 1), date(2026, 5, 1), date(2026, 1, 1)]
+    clause = rollup._in_months(DailyRollup.day, months)
+    sql = str(clause.compile(compile_kwargs={"literal_binds": True}))
+    assert sql == ("daily_rollup.day >= '2025-12-01' AND daily_rollup.day <= '2026-02-28' "
+                   "OR daily_rollup.day >= '2026-05-01' AND daily_rollup.day <= '2026-05-31'")

@@ -41,6 +41,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from models import EditBatch, EditBatchRow, EditBatchTag, Expense, Transaction, TransactionTag
+from models.db import hold_checkpoint
 
 from . import fx_rollup, rollup
 from .categories import get_category
@@ -223,7 +224,9 @@ EDIT_CACHE_KIB = 128 * 1024   # SQLite page cache for one bulk edit (the default
 @contextmanager
 def _large_cache(session: Session):
     """SQLite: a large page cache for the duration of one bulk edit (its UPDATEs rewrite entries of every
-    index that carries category_id, spread over the whole table), then the connection's own again.
+    index that carries category_id, spread over the whole table), then the connection's own again; and
+    the commit's WAL checkpoint (~1 s for the 130-250 MB an edit writes) held until after the response
+    (``models.db.hold_checkpoint``).
     PostgreSQL: a larger pending list for the trigram indexes in this transaction (every updated row
     gets new entries in them; flushing a full 4 MB list in the middle of the UPDATE cost a third of it)."""
     conn = session.connection()
@@ -233,6 +236,7 @@ def _large_cache(session: Session):
     if conn.dialect.name != "sqlite":
         yield
         return
+    hold_checkpoint(conn)    # its ~1 s WAL checkpoint after the response, not inside the commit
     before = {db: conn.exec_driver_sql(f"PRAGMA {db}.cache_size").scalar() for db in ("main", "temp")}
     for db in before:
         conn.exec_driver_sql(f"PRAGMA {db}.cache_size = -{EDIT_CACHE_KIB}")

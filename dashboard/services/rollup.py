@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -86,7 +86,16 @@ def month_of(session: Session, column):
 
 
 def _in_months(column, months: list[date]):
-    return or_(*[and_(column >= month_start(m), column <= month_end(m)) for m in months])
+    """``column`` (a day) falls in one of ``months``: one range per run of consecutive months (the same
+    days as one range per month, but a rule's edit over ten years is one comparison per row instead of
+    240: SQLite's fold of the daily roll-up took 2.5 s per statement with the 120-range OR)."""
+    runs: list[list[date]] = []
+    for m in sorted({month_start(m) for m in months}):
+        if runs and runs[-1][1] + timedelta(days=1) == m:
+            runs[-1][1] = month_end(m)
+        else:
+            runs.append([m, month_end(m)])
+    return or_(*[and_(column >= start, column <= end) for start, end in runs])
 
 
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
