@@ -11,7 +11,9 @@ from .rollup import (
     BAND_EDGES,
     AmountRollup,
     DailyRollup,
+    FxAmountRollup,
     FxMonthRollup,
+    FxPayeeAmountRollup,
     FxPayeeRollup,
     FxRollupState,
     MonthlyRollup,
@@ -38,7 +40,7 @@ from .user import User
 __all__ = [
     "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
     "TRANSACTION_KINDS",
-    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring", "FxMonthRollup", "FxPayeeRollup", "FxRollupState",
+    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring", "FxAmountRollup", "FxMonthRollup", "FxPayeeAmountRollup", "FxPayeeRollup", "FxRollupState",
     "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
     "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
     "ScheduleTag", "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",

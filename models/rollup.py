@@ -211,6 +211,52 @@ class FxPayeeRollup(db.Model):
     row_count: Mapped[int] = mapped_column(BigInteger)
 
 
+class FxAmountRollup(db.Model):
+    """Like FxMonthRollup per amount band (BAND_EDGES, of the amount in the account's own currency): the
+    month's (band, day, account, category) groups of the raw rows, each converted at its day's rate and
+    rounded once, half-even (the explorer's amount filters with several currencies)."""
+
+    __tablename__ = "fx_amount_rollup"
+    __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "account_id",
+              "category_id", "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
+    account_id: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxPayeeAmountRollup(db.Model):
+    """Like PayeeAmountRollup for every account in another currency than the base together: per month,
+    band and payee, the sum of the (payee, band, day, account, category) groups of the raw rows, each
+    converted at its day's rate and rounded once, half-even (top payees under an amount filter)."""
+
+    __tablename__ = "fx_payee_amount_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_payee_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "payee",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
+    payee: Mapped[str] = mapped_column(String(200))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
 class FxRollupState(db.Model):
     """What the user's converted roll-ups were computed for: the base currency, each account's
     currency and the rates (a signature). A read compares it with the present one and converts from

@@ -35,10 +35,13 @@ from models import (
     DailyRollup,
     ExchangeRate,
     Expense,
+    FxAmountRollup,
     FxMonthRollup,
+    FxPayeeAmountRollup,
     FxPayeeRollup,
     FxRollupState,
     Transaction,
+    band_of,
 )
 
 from . import fx
@@ -46,7 +49,11 @@ from .cache import transaction_memo
 from .periods import month_end, month_start
 from .sql import cents
 
-TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_rollup_state")  # derived: no data-version bump of their own
+TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_amount_rollup", "fx_payee_amount_rollup",
+          "fx_rollup_state")
+ROLLUPS = (FxMonthRollup, FxPayeeRollup, FxAmountRollup, FxPayeeAmountRollup)
+# Part of the signature: what the tables hold (a new table or rule makes every stored state stale).
+LAYOUT = "2: month, payee, amount band, payee by band"  # derived: no data-version bump of their own
 
 
 def _month(session: Session, column):
@@ -66,7 +73,7 @@ def signature(session: Session, user_id: int, currencies: fx.AccountCurrencies |
     count, last_id, last_day = session.execute(
         select(func.count(), func.max(ExchangeRate.id), func.max(ExchangeRate.day))
         .where(ExchangeRate.user_id == user_id)).one()
-    text = f"{currencies.base}|{currencies.of_account}|{count}|{last_id}|{last_day}"
+    text = f"{LAYOUT}|{currencies.base}|{currencies.of_account}|{count}|{last_id}|{last_day}"
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -91,13 +98,13 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
     if not foreign:
         if stored is not None:
-            for table in (FxMonthRollup, FxPayeeRollup, FxRollupState):
+            for table in (*ROLLUPS, FxRollupState):
                 session.execute(delete(table).where(table.user_id == user_id))
         return
     current = signature(session, user_id, currencies)
     if stored != current:
         month_list = None
-    for table in (FxMonthRollup, FxPayeeRollup):
+    for table in ROLLUPS:
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
             stmt = stmt.where(table.month.in_(month_list))
@@ -151,7 +158,35 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     payee_grouped = union_all(spending, income).subquery()
     payee_rows = _converted(session, currencies, foreign, book, payee_grouped,
                             ["flow", "month", "payee", "account_id", "category_id"], start, end, missing)
-    if month_rows is None or payee_rows is None:
+
+    # Per amount band (of the amount in the account's currency): the raw rows' (band, day, account,
+    # category) groups, and (payee, band, day, account, category) for the top payees under an amount filter.
+    def banded(with_payee: bool):
+        e_band, t_band = band_of(cents(Expense.amount)), band_of(cents(Transaction.amount))
+        e_keys = [e_month, e_band, *([Transaction.payee] if with_payee else []), Expense.date, Expense.account_id,
+                  Expense.category_id]
+        t_keys = [t_month, t_band, *([Transaction.payee] if with_payee else []), Transaction.date,
+                  Transaction.account_id, Transaction.category_id]
+        names = ["month", "band", *(["payee"] if with_payee else []), "day", "account_id", "category_id"]
+        spent = select(literal("spending").label("flow"), *[k.label(n) for k, n in zip(e_keys, names)],
+                       func.sum(cents(Expense.amount)).label("total_cents"), func.count().label("row_count"))
+        if with_payee:
+            spent = spent.join(Transaction, and_(Transaction.id == Expense.transaction_id,
+                                                 Transaction.user_id == Expense.user_id))
+        spent = (spent.where(Expense.user_id == user_id, Expense.account_id.in_(foreign), within(Expense.date))
+                 .group_by(*e_keys))
+        earned = (select(literal("income").label("flow"), *[k.label(n) for k, n in zip(t_keys, names)],
+                         func.sum(cents(Transaction.amount)).label("total_cents"), func.count().label("row_count"))
+                  .where(Transaction.user_id == user_id, Transaction.kind == "income",
+                         Transaction.account_id.in_(foreign), within(Transaction.date))
+                  .group_by(*t_keys))
+        return union_all(spent, earned).subquery()
+
+    band_rows = _converted(session, currencies, foreign, book, banded(False),
+                           ["flow", "month", "band", "account_id", "category_id"], start, end, missing)
+    payee_band_rows = _converted(session, currencies, foreign, book, banded(True),
+                                 ["flow", "month", "band", "payee"], start, end, missing, by_account=False)
+    if month_rows is None or payee_rows is None or band_rows is None or payee_band_rows is None:
         return   # factors beyond SQLite's integers: no state, reads convert from the daily roll-up
 
     markers = [{"user_id": user_id, "flow": "spending", "month": month, "account_id": account, "category_id": None,
@@ -164,6 +199,14 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
                "category_id": r[4], "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in payee_rows]
     for chunk in _chunks(payees):
         session.execute(insert(FxPayeeRollup), chunk)
+    bands = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "band": int(r[2]), "account_id": int(r[3]),
+              "category_id": r[4], "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in band_rows]
+    for chunk in _chunks(bands):
+        session.execute(insert(FxAmountRollup), chunk)
+    payee_bands = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "band": int(r[2]), "payee": r[3],
+                    "total_cents": int(r[4] or 0), "row_count": int(r[5] or 0)} for r in payee_band_rows]
+    for chunk in _chunks(payee_bands):
+        session.execute(insert(FxPayeeAmountRollup), chunk)
     session.execute(insert(FxRollupState).values(user_id=user_id, signature=current))
 
 
@@ -172,7 +215,8 @@ def _chunks(rows: list[dict], size: int = 20_000):
         yield rows[i:i + size]
 
 
-def _converted(session, currencies, foreign, book, grouped, keys, start, end, missing) -> list | None:
+def _converted(session, currencies, foreign, book, grouped, keys, start, end, missing, *,
+               by_account: bool = True) -> list | None:
     """The groups converted in SQL (fx.converted_select), grouped by ``keys``; the (account, month) pairs
     with a group no rate converts (or beyond SQLite's integers) added to ``missing``."""
     converted = fx.converted_select(session, currencies, foreign, book, grouped, keys, start, end)
@@ -187,10 +231,14 @@ def _converted(session, currencies, foreign, book, grouped, keys, start, end, mi
     for account in foreign:
         for month in by_currency.get(currencies.mapping[account], ()):
             missing.add((account, month))
-    at_account, at_month = keys.index("account_id"), keys.index("month")
+    at_month = keys.index("month")
     for row in rows:
         if row[-1]:   # overflow: converted exactly in Python by the read-time path
-            missing.add((int(row[at_account]), month_start(_as_date(row[at_month]))))
+            month = month_start(_as_date(row[at_month]))
+            if by_account:
+                missing.add((int(row[keys.index("account_id")]), month))
+            else:   # (no account in the keys: every foreign account's month)
+                missing.update((account, month) for account in foreign)
     return [tuple(row[:-1]) for row in rows if not row[-1]]
 
 

@@ -1,0 +1,66 @@
+"""Converted roll-ups by amount band: fx_amount_rollup and fx_payee_amount_rollup
+
+For a user with accounts in several currencies, the explorer's amount filters (and top payees under
+one) are answered like with one currency: the whole bands from a roll-up, already converted to the
+base currency per (band, day, account, category) group (dashboard/services/fx_rollup.py). Derived
+tables, created empty; the converted roll-ups' state is forgotten so that every user's are rebuilt,
+all of them together, at the next refresh (reads convert at read time until then).
+
+Revision ID: 0020_fx_band_rollups
+Revises: 0017_original_amount
+Create Date: 2026-12-03 16:45:00.000000
+
+"""
+from typing import Sequence, Union
+
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision: str = '0020_fx_band_rollups'
+down_revision: Union[str, Sequence[str], None] = '0017_original_amount'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def _table(name: str, columns: list, account: bool, index_cols: list) -> None:
+    op.create_table(
+        name,
+        sa.Column('id', BIG_ID, nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('flow', sa.String(length=10), nullable=False),
+        sa.Column('month', sa.Date(), nullable=False),
+        sa.Column('band', sa.SmallInteger(), nullable=False),
+        *columns,
+        sa.Column('total_cents', sa.BigInteger(), nullable=False),
+        sa.Column('row_count', sa.BigInteger(), nullable=False),
+        sa.CheckConstraint("flow IN ('spending','income')", name=op.f(f'ck_{name}_flow_known')),
+        *([sa.ForeignKeyConstraint(['account_id', 'user_id'], ['accounts.id', 'accounts.user_id'],
+                                   name=op.f(f'fk_{name}_account_id_user_id_accounts'), ondelete='CASCADE'),
+           sa.ForeignKeyConstraint(['category_id'], ['categories.id'],
+                                   name=op.f(f'fk_{name}_category_id_categories'), ondelete='SET NULL')]
+          if account else []),
+        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f(f'fk_{name}_user_id_users'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{name}')),
+    )
+    op.create_index(f'ix_{name}_user_flow_month', name, index_cols, unique=False)
+
+
+def upgrade() -> None:
+    _table('fx_amount_rollup', [sa.Column('account_id', sa.Integer(), nullable=False),
+                                sa.Column('category_id', sa.Integer(), nullable=True)], True,
+           ['user_id', 'flow', 'month', 'band', 'account_id', 'category_id', 'total_cents', 'row_count'])
+    _table('fx_payee_amount_rollup', [sa.Column('payee', sa.String(length=200), nullable=False)], False,
+           ['user_id', 'flow', 'month', 'band', 'payee', 'total_cents', 'row_count'])
+    # The other converted roll-ups were computed without these: rebuild them all together.
+    op.execute("DELETE FROM fx_rollup_state")
+
+
+def downgrade() -> None:
+    for name in ('fx_payee_amount_rollup', 'fx_amount_rollup'):
+        op.drop_index(f'ix_{name}_user_flow_month', table_name=name)
+        op.drop_table(name)
