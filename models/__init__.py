@@ -12,6 +12,7 @@ from .rollup import (
     AmountRollup,
     DailyRollup,
     FxAmountRollup,
+    FxDailyRollup,
     FxMonthRollup,
     FxPayeeAmountRollup,
     FxPayeeRollup,
@@ -40,7 +41,7 @@ from .user import User
 __all__ = [
     "ACCOUNT_TYPES", "BAND_EDGES", "CATEGORY_KINDS", "DEBT_TYPES", "GOAL_KINDS", "PERIOD_TYPES", "SCHEDULE_KINDS",
     "TRANSACTION_KINDS",
-    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring", "FxAmountRollup", "FxMonthRollup", "FxPayeeAmountRollup", "FxPayeeRollup", "FxRollupState",
+    "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyRollup", "DismissedRecurring", "FxAmountRollup", "FxDailyRollup", "FxMonthRollup", "FxPayeeAmountRollup", "FxPayeeRollup", "FxRollupState",
     "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
     "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
     "ScheduleTag", "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",

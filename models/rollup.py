@@ -211,6 +211,29 @@ class FxPayeeRollup(db.Model):
     row_count: Mapped[int] = mapped_column(BigInteger)
 
 
+class FxDailyRollup(db.Model):
+    """Like FxMonthRollup per day: each of the daily roll-up's (day, account, category) groups of an account
+    in another currency than the base, converted at its day's rate and rounded once, half-even (weekly
+    and daily views, and the partial-month edges of a range, without converting at read time)."""
+
+    __tablename__ = "fx_daily_rollup"
+    __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_daily_rollup_user_flow_day", "user_id", "flow", "day", "account_id", "category_id",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date]
+    account_id: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
 class FxAmountRollup(db.Model):
     """Like FxMonthRollup per amount band (BAND_EDGES, of the amount in the account's own currency): the
     month's (band, day, account, category) groups of the raw rows, each converted at its day's rate and

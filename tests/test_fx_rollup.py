@@ -13,7 +13,7 @@ from test_fx_totals import JAN, RATES, _categories, _setup
 from dashboard.services import fx, fx_rollup
 from dashboard.services import spending as svc
 from dashboard.services.transactions import create_transaction
-from models import FxAmountRollup, FxMonthRollup, FxPayeeAmountRollup, FxPayeeRollup
+from models import FxAmountRollup, FxDailyRollup, FxMonthRollup, FxPayeeAmountRollup, FxPayeeRollup
 
 D = Decimal
 TODAY = date(2026, 4, 10)
@@ -161,4 +161,24 @@ def test_text_and_amount_filters_read_the_converted_rollups(db_session):
     fx_rollup.invalidate(db_session, user_id)
     assert svc.aggregate(db_session, user_id, amount, [])["total_cents"].iloc[0] == before_amount
     assert svc.aggregate(db_session, user_id, text, [])["total_cents"].iloc[0] == before_text
+    db_session.rollback()
+
+
+def test_weekly_views_and_partial_months_from_the_converted_daily_groups(db_session):
+    """Weeks, days and the partial-month edges of a range come from fx_daily_rollup (the daily groups
+    converted ahead of time): the same integers as converting at read time, and that table is read."""
+    from sqlalchemy import update
+
+    user_id, _ = _world(db_session, seed=9)
+    assert db_session.scalar(select(func.count()).select_from(FxDailyRollup)) > 0
+    for a, b, grain in (("2026-01-10", "2026-03-20", "week"), ("2026-02-03", "2026-02-17", "auto"),
+                        ("2026-01-10", "2026-03-20", "month")):
+        f = svc.parse_filters({"preset": "custom", "from": a, "to": b, "grain": grain}, TODAY)
+        for keys in (["bucket", "category_id"], ["day", "category_id"], ["category_id"], []):
+            fast, slow = _both_ways(db_session, user_id, f, keys)
+            assert _same(fast, slow, keys), (a, grain, keys)
+    f = svc.parse_filters({"preset": "custom", "from": "2026-02-03", "to": "2026-02-17", "grain": "week"}, TODAY)
+    before = svc.aggregate(db_session, user_id, f, [])["total_cents"].iloc[0]
+    db_session.execute(update(FxDailyRollup).values(total_cents=FxDailyRollup.total_cents + 1))
+    assert svc.aggregate(db_session, user_id, f, [])["total_cents"].iloc[0] > before
     db_session.rollback()

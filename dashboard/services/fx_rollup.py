@@ -36,6 +36,7 @@ from models import (
     ExchangeRate,
     Expense,
     FxAmountRollup,
+    FxDailyRollup,
     FxMonthRollup,
     FxPayeeAmountRollup,
     FxPayeeRollup,
@@ -49,11 +50,11 @@ from .cache import transaction_memo
 from .periods import month_end, month_start
 from .sql import cents
 
-TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_amount_rollup", "fx_payee_amount_rollup",
+TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_amount_rollup", "fx_payee_amount_rollup", "fx_daily_rollup",
           "fx_rollup_state")
-ROLLUPS = (FxMonthRollup, FxPayeeRollup, FxAmountRollup, FxPayeeAmountRollup)
+ROLLUPS = (FxMonthRollup, FxPayeeRollup, FxAmountRollup, FxPayeeAmountRollup, FxDailyRollup)
 # Part of the signature: what the tables hold (a new table or rule makes every stored state stale).
-LAYOUT = "2: month, payee, amount band, payee by band"  # derived: no data-version bump of their own
+LAYOUT = "2: month, payee, amount band, payee by band, day"  # derived: no data-version bump of their own
 
 
 def _month(session: Session, column):
@@ -69,12 +70,19 @@ def _as_date(value) -> date:
 def signature(session: Session, user_id: int, currencies: fx.AccountCurrencies | None = None) -> str:
     """What converted totals depend on besides the rows: the base currency, each account's currency,
     and the rates (count, largest id, last day). A digest."""
+    return _signature_and_stored(session, user_id, currencies)[0]
+
+
+def _signature_and_stored(session: Session, user_id: int,
+                          currencies: fx.AccountCurrencies | None = None) -> tuple[str, str | None]:
+    """(the present signature, the stored one or None), in one read."""
     currencies = currencies or fx.account_currencies(session, user_id)
-    count, last_id, last_day = session.execute(
-        select(func.count(), func.max(ExchangeRate.id), func.max(ExchangeRate.day))
+    stored = select(FxRollupState.signature).where(FxRollupState.user_id == user_id).scalar_subquery()
+    count, last_id, last_day, kept = session.execute(
+        select(func.count(), func.max(ExchangeRate.id), func.max(ExchangeRate.day), stored)
         .where(ExchangeRate.user_id == user_id)).one()
-    text = f"{LAYOUT}|{currencies.base}|{currencies.of_account}|{count}|{last_id}|{last_day}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    text = f"{LAYOUT}|{currencies.base}|{currencies.of_account}|{count}|{last_id}|{_as_date(last_day) if last_day else None}"
+    return hashlib.sha256(text.encode()).hexdigest(), kept
 
 
 def invalidate(session: Session, user_id: int) -> None:
@@ -107,7 +115,8 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     for table in ROLLUPS:
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
-            stmt = stmt.where(table.month.in_(month_list))
+            stmt = stmt.where(_in_months(table.day, month_list) if table is FxDailyRollup
+                              else table.month.in_(month_list))
         session.execute(stmt)
     invalidate(session, user_id)
     d = DailyRollup
@@ -138,6 +147,8 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
                .group_by(d.flow, m, d.day, d.account_id, d.category_id).subquery())
     month_rows = _converted(session, currencies, foreign, book, grouped, ["flow", "month", "account_id", "category_id"],
                             start, end, missing)
+    day_rows = _converted(session, currencies, foreign, book, grouped,
+                          ["flow", "month", "day", "account_id", "category_id"], start, end, missing)
 
     # Per (flow, month, payee, account, category): the raw rows' (payee, day, account, category) groups.
     e_month, t_month = _month(session, Expense.date), _month(session, Transaction.date)
@@ -186,7 +197,7 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
                            ["flow", "month", "band", "account_id", "category_id"], start, end, missing)
     payee_band_rows = _converted(session, currencies, foreign, book, banded(True),
                                  ["flow", "month", "band", "payee"], start, end, missing, by_account=False)
-    if month_rows is None or payee_rows is None or band_rows is None or payee_band_rows is None:
+    if month_rows is None or day_rows is None or payee_rows is None or band_rows is None or payee_band_rows is None:
         return   # factors beyond SQLite's integers: no state, reads convert from the daily roll-up
 
     markers = [{"user_id": user_id, "flow": "spending", "month": month, "account_id": account, "category_id": None,
@@ -195,6 +206,10 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
              "total_cents": int(r[4] or 0), "row_count": int(r[5] or 0), "missing": 0} for r in month_rows]
     for chunk in _chunks(rows + markers):
         session.execute(insert(FxMonthRollup), chunk)
+    days = [{"user_id": user_id, "flow": r[0], "day": _as_date(r[2]), "account_id": int(r[3]), "category_id": r[4],
+             "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in day_rows]
+    for chunk in _chunks(days):
+        session.execute(insert(FxDailyRollup), chunk)
     payees = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "payee": r[2], "account_id": int(r[3]),
                "category_id": r[4], "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in payee_rows]
     for chunk in _chunks(payees):
@@ -244,24 +259,37 @@ def _converted(session, currencies, foreign, book, grouped, keys, start, end, mi
 
 def usable(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
            start: date, end: date) -> bool:
-    """Whether the converted roll-ups answer for these accounts and months: computed for the present
-    currencies and rates, and no money without a rate there (remembered until the transaction ends
-    or writes)."""
+    """Whether the converted roll-ups answer for these accounts and months (see :func:`coverage`)."""
+    return coverage(session, user_id, currencies, foreign, start, end)[0]
+
+
+def coverage(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
+             start: date, end: date) -> tuple[bool, dict[str, frozenset[int]]]:
+    """(whether the converted roll-ups answer for these accounts and months: computed for the present
+    currencies and rates, and no money without a rate there; per flow, the accounts that have money
+    there), in one read, remembered until the transaction ends or writes."""
     memo = transaction_memo(session)
-    key = ("fx_rollup_usable", user_id, currencies, tuple(foreign), start, end)
+    key = ("fx_rollup_coverage", user_id, currencies, tuple(foreign), start, end)
     if memo is not None and key in memo:
         return memo[key]
     current_key = ("fx_rollup_current", user_id, currencies)
     current = memo.get(current_key) if memo is not None else None
     if current is None:
-        stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
-        current = stored is not None and stored == signature(session, user_id, currencies)
+        present, stored = _signature_and_stored(session, user_id, currencies)
+        current = stored is not None and stored == present
         if memo is not None:
             memo[current_key] = current
-    r = FxMonthRollup
-    answer = current and not session.scalar(select(func.count()).select_from(r).where(
-        r.user_id == user_id, r.missing > 0, r.month >= month_start(start), r.month <= end,
-        r.account_id.in_(list(foreign))))
+    answer: tuple[bool, dict[str, frozenset[int]]] = (False, {})
+    if current:
+        r = FxMonthRollup
+        rows = session.execute(select(r.flow, r.account_id, func.max(r.missing)).where(
+            r.user_id == user_id, r.month >= month_start(start), r.month <= end, r.account_id.in_(list(foreign)))
+            .group_by(r.flow, r.account_id)).all()
+        used: dict[str, set[int]] = {}
+        for flow, account_id, missing in rows:
+            if not missing:
+                used.setdefault(flow, set()).add(int(account_id))
+        answer = (not any(missing for _, _, missing in rows), {f: frozenset(a) for f, a in used.items()})
     if memo is not None:
         memo[key] = answer
     return answer

@@ -28,6 +28,7 @@ from models import (
     DailyRollup,
     Expense,
     FxAmountRollup,
+    FxDailyRollup,
     FxMonthRollup,
     FxPayeeAmountRollup,
     FxPayeeRollup,
@@ -378,8 +379,9 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
     first and last band kept), PayeeRollup (``payee_text``: payees containing it) or DailyRollup (any
     days)."""
     r = model
-    period = r.day if model is DailyRollup else r.month
-    if model is DailyRollup:
+    by_day = model in (DailyRollup, FxDailyRollup)
+    period = r.day if by_day else r.month
+    if by_day:
         bucket = date_bucket(session, r.day, grain)
     elif session.get_bind().dialect.name == "sqlite":
         bucket = r.month
@@ -389,7 +391,7 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
     by_band_only = model in (PayeeAmountRollup, FxPayeeAmountRollup)   # no account, no category
     if not by_band_only:
         key_cols.update(category_id=r.category_id, account_id=r.account_id)
-    if model is DailyRollup:
+    if by_day:
         key_cols["day"] = r.day
     if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup, FxPayeeAmountRollup):
         key_cols["payee"] = r.payee
@@ -567,7 +569,7 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
                                 book, order_by_total, limit, conversion, parents)
 
 
-_FX_KEYS = {"bucket", "category_id", "account_id", "payee"}
+_FX_KEYS = {"bucket", "day", "category_id", "account_id", "payee"}
 
 
 def _conversion_unit(filters: SpendingFilters, keys: list[str]) -> list[str]:
@@ -589,79 +591,100 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
     currency: whole months from FxMonthRollup / FxPayeeRollup; a text search from the payees containing
     it (FxPayeeRollup) plus the description-only matches converted at read time; an amount range from the
     whole bands inside it (FxAmountRollup / FxPayeeAmountRollup) plus the slivers at its ends converted at
-    read time; UNION ALL the base-currency accounts' usual parts, one statement. The partial-month
-    edges are converted at read time (few days). None when they cannot answer (weeks or days, tags, text
-    and amount together, no whole month, a missing rate, roll-ups not computed for the present
-    currencies and rates): then everything is converted at read time."""
+    read time; the partial-month edges converted at read time (few days: the factor table holds only
+    the days converted); UNION ALL the base-currency accounts' usual parts: one statement, one frame.
+    None when they cannot answer (weeks or days, tags, text and amount together, no whole month, a
+    missing rate, roll-ups not computed for the present currencies and rates): then everything is
+    converted at read time."""
     has_text = bool(filters.text)
     has_amount = filters.min_amount is not None or filters.max_amount is not None
     by_payee = "payee" in keys
+    daily = "day" in keys or ("bucket" in keys and filters.effective_grain != "month")
     if (filters.tag_ids or (has_text and has_amount) or not set(keys) <= _FX_KEYS
-            or ("bucket" in keys and filters.effective_grain != "month") or rollup.stale(session, user_id)):
+            or (daily and (filters.row_filtered or by_payee)) or rollup.stale(session, user_id)):
         return None
     whole, edges = _split_months(start, end)
-    if whole is None:
+    if whole is not None:
+        whole = (whole[0], month_end(whole[1]))   # _split_months names the last whole month by its first day
+    elif filters.row_filtered or by_payee:
         return None
-    whole = (whole[0], month_end(whole[1]))   # _split_months names the last whole month by its first day
+    bands = _covered_bands(filters.min_amount, filters.max_amount) if has_amount else None
+    if has_amount and (bands is None or (by_payee and (filters.account_ids or filters.category_ids))):
+        return None
+    answers, used = fx_rollup.coverage(session, user_id, currencies, foreign_ids, start, end)
+    if not answers:
+        return None
     categories = _category_ids(session, user_id, filters, parents)
     converted = replace(filters, account_ids=foreign_ids)
     unit = _conversion_unit(filters, keys)
+    grain = filters.effective_grain
 
-    def rolled(model, **kw):
-        return _rollup_select(session, model, user_id, converted, whole[0], whole[1], keys, categories, "month", **kw)
+    def rolled(model, a, b, **kw):
+        return _rollup_select(session, model, user_id, converted, a, b, keys, categories, grain, **kw)
 
     def raw(**kw):
         return _raw_select(session, user_id, converted, whole[0], whole[1], unit, categories, "month", **kw)
 
-    read_time: list[Select] = []   # raw rows grouped by the conversion unit, converted at read time
-    if has_amount:
-        bands = _covered_bands(filters.min_amount, filters.max_amount)
-        if bands is None or (by_payee and (filters.account_ids or filters.category_ids)):
-            return None
-        ready = [rolled(FxPayeeAmountRollup if by_payee else FxAmountRollup, bands=bands)]
+    read_time: list[Select] = []   # groups of the conversion unit, converted at read time
+    if daily or whole is None:   # any days, no row filter: the converted daily groups
+        ready = [rolled(FxDailyRollup, start, end)]
+        edges = []
+    elif has_amount:
+        ready = [rolled(FxPayeeAmountRollup if by_payee else FxAmountRollup, *whole, bands=bands)]
         read_time = [raw(amount_range=r) for r in _slivers(filters, bands)]
     elif has_text:
-        ready = [rolled(FxPayeeRollup, payee_text=filters.text)]
+        ready = [rolled(FxPayeeRollup, *whole, payee_text=filters.text)]
         read_time = [raw(description_only=True)]
     else:
-        ready = [rolled(FxPayeeRollup if by_payee else FxMonthRollup)]
-    if not fx_rollup.usable(session, user_id, currencies, foreign_ids, *whole):
-        return None
+        ready = [rolled(FxPayeeRollup if by_payee else FxMonthRollup, *whole)]
+    days = []
+    if read_time:   # (slivers, description-only matches: a few days' rows) the factor table for those days
+        inner = (read_time[0] if len(read_time) == 1 else union_all(*read_time)).subquery()
+        days = [(d, d) for d in _dates(session.scalars(select(inner.c.day).distinct()).all())]
+        if not days:
+            read_time = []
+    for a, b in edges:
+        if filters.row_filtered or by_payee:   # the raw rows, converted at read time
+            read_time.append(_grouped(_union(session, user_id, converted, unit, a, b, parents), unit))
+            days.append((a, b))
+        else:   # the converted daily groups
+            ready.append(rolled(FxDailyRollup, a, b))
     parts = [p.add_columns(literal(0).label("overflow")) for p in ready]
     at_read_time = None
     if read_time:
+        runs = _runs(days)
         grouped = (read_time[0] if len(read_time) == 1 else union_all(*read_time)).subquery()
         book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
-                             *whole)
-        at_read_time = fx.converted_select(session, currencies, foreign_ids, book, grouped, keys, *whole)
+                             runs[0][0], runs[-1][1])
+        at_read_time = fx.converted_select(session, currencies, foreign_ids, book, grouped, keys, runs[0][0],
+                                           runs[-1][1], ranges=runs)
         if at_read_time is None:
             return None
         parts.append(at_read_time.select)
-    if base_ids:
-        parts.append(_grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, whole[0],
-                                     whole[1], parents), keys).add_columns(literal(0).label("overflow")))
+    if base_ids:   # the base-currency accounts' parts as with one currency, side by side with the others
+        parts += [p.add_columns(literal(0).label("overflow"))
+                  for p in _parts(session, user_id, replace(filters, account_ids=base_ids), start, end, keys, categories)]
     combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    if edges:
-        stmt = _grouped(combined, keys, overflow=True)
-    else:
-        stmt = _grouped(combined, keys, order_by_total=order_by_total, limit=limit, overflow=True)
-    rows = session.execute(stmt).all()
+    rows = session.execute(_grouped(combined, keys, order_by_total=order_by_total, limit=limit,
+                                    overflow=True)).all()
     if any(row[-1] for row in rows):   # a product beyond 64 bits (SQLite): everything converted in Python
         return None
-    frame = _frame([row[:-1] for row in rows], keys)
     if conversion is not None:
+        conversion.converted_from |= {currencies.mapping[a] for a in used.get(filters.flow, ())}
         if at_read_time is not None:
             at_read_time.record(session, conversion)
-        r = FxMonthRollup
-        used = session.scalars(select(r.account_id).where(
-            r.user_id == user_id, r.flow == filters.flow, r.month >= whole[0], r.month <= whole[1],
-            r.account_id.in_(foreign_ids)).distinct()).all()
-        conversion.converted_from |= {currencies.mapping[int(a)] for a in used}
-    if not edges:
-        return frame
-    frames = [frame] + [aggregate(session, user_id, filters, keys, start=a, end=b, conversion=conversion,
-                                  parents=parents) for a, b in edges]
-    return _summed_frames(frames, keys, order_by_total, limit)
+    return _frame([row[:-1] for row in rows], keys)
+
+
+def _runs(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Day ranges sorted, with those that touch or overlap merged."""
+    out: list[tuple[date, date]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + timedelta(days=1):
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _summed_frames(frames: list[pd.DataFrame], keys: list[str], order_by_total: bool, limit: int | None) -> pd.DataFrame:

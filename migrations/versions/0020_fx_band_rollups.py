@@ -1,8 +1,9 @@
-"""Converted roll-ups by amount band: fx_amount_rollup and fx_payee_amount_rollup
+"""Converted roll-ups by amount band and by day: fx_amount_rollup, fx_payee_amount_rollup, fx_daily_rollup
 
 For a user with accounts in several currencies, the explorer's amount filters (and top payees under
 one) are answered like with one currency: the whole bands from a roll-up, already converted to the
-base currency per (band, day, account, category) group (dashboard/services/fx_rollup.py). Derived
+base currency per (band, day, account, category) group; weekly views and the partial-month edges of a
+range from the daily groups already converted (dashboard/services/fx_rollup.py). Derived
 tables, created empty; the converted roll-ups' state is forgotten so that every user's are rebuilt,
 all of them together, at the next refresh (reads convert at read time until then).
 
@@ -32,8 +33,6 @@ def _table(name: str, columns: list, account: bool, index_cols: list) -> None:
         sa.Column('id', BIG_ID, nullable=False),
         sa.Column('user_id', sa.Integer(), nullable=False),
         sa.Column('flow', sa.String(length=10), nullable=False),
-        sa.Column('month', sa.Date(), nullable=False),
-        sa.Column('band', sa.SmallInteger(), nullable=False),
         *columns,
         sa.Column('total_cents', sa.BigInteger(), nullable=False),
         sa.Column('row_count', sa.BigInteger(), nullable=False),
@@ -47,20 +46,23 @@ def _table(name: str, columns: list, account: bool, index_cols: list) -> None:
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{name}')),
     )
-    op.create_index(f'ix_{name}_user_flow_month', name, index_cols, unique=False)
+    op.create_index(f'ix_{name}_user_flow_{index_cols[2]}', name, index_cols, unique=False)
 
 
 def upgrade() -> None:
-    _table('fx_amount_rollup', [sa.Column('account_id', sa.Integer(), nullable=False),
-                                sa.Column('category_id', sa.Integer(), nullable=True)], True,
+    month_band = [sa.Column('month', sa.Date(), nullable=False), sa.Column('band', sa.SmallInteger(), nullable=False)]
+    account = [sa.Column('account_id', sa.Integer(), nullable=False), sa.Column('category_id', sa.Integer(), nullable=True)]
+    _table('fx_amount_rollup', [*month_band, *account], True,
            ['user_id', 'flow', 'month', 'band', 'account_id', 'category_id', 'total_cents', 'row_count'])
-    _table('fx_payee_amount_rollup', [sa.Column('payee', sa.String(length=200), nullable=False)], False,
+    _table('fx_payee_amount_rollup', [*month_band, sa.Column('payee', sa.String(length=200), nullable=False)], False,
            ['user_id', 'flow', 'month', 'band', 'payee', 'total_cents', 'row_count'])
+    _table('fx_daily_rollup', [sa.Column('day', sa.Date(), nullable=False), *account], True,
+           ['user_id', 'flow', 'day', 'account_id', 'category_id', 'total_cents', 'row_count'])
     # The other converted roll-ups were computed without these: rebuild them all together.
     op.execute("DELETE FROM fx_rollup_state")
 
 
 def downgrade() -> None:
-    for name in ('fx_payee_amount_rollup', 'fx_amount_rollup'):
-        op.drop_index(f'ix_{name}_user_flow_month', table_name=name)
+    for name, period in (('fx_daily_rollup', 'day'), ('fx_payee_amount_rollup', 'month'), ('fx_amount_rollup', 'month')):
+        op.drop_index(f'ix_{name}_user_flow_{period}', table_name=name)
         op.drop_table(name)
