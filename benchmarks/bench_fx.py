@@ -69,9 +69,14 @@ def _set_currencies(app, user_id: int, three: bool) -> None:
         db.session.commit()
         # The Core writes above pass no hook: rebuild the converted roll-ups as the app's writes do
         # (services/fx_rollup.py; with one currency this empties them).
+        import time
+
         from dashboard.services import fx_rollup
+        started = time.perf_counter()
         fx_rollup.refresh(db.session, user_id)
         db.session.commit()
+        if three:
+            print(f"  converted roll-ups rebuilt (every month) in {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _profile(app, update) -> None:
