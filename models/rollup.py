@@ -11,6 +11,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     case,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -175,6 +176,9 @@ class FxMonthRollup(db.Model):
         CheckConstraint("flow IN ('spending','income')", name="flow_known"),
         Index("ix_fx_month_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id",
               "total_cents", "row_count", "missing"),
+        # Only the markers of money no rate converts: a read checks for them in one step (0020).
+        Index("ix_fx_month_rollup_missing", "user_id", "month", "account_id", sqlite_where=text("missing > 0"),
+              postgresql_where=text("missing > 0")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

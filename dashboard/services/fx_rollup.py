@@ -260,36 +260,30 @@ def _converted(session, currencies, foreign, book, grouped, keys, start, end, mi
 def usable(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
            start: date, end: date) -> bool:
     """Whether the converted roll-ups answer for these accounts and months (see :func:`coverage`)."""
-    return coverage(session, user_id, currencies, foreign, start, end)[0]
+    return coverage(session, user_id, currencies, foreign, start, end)
 
 
 def coverage(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
-             start: date, end: date) -> tuple[bool, dict[str, frozenset[int]]]:
-    """(whether the converted roll-ups answer for these accounts and months: computed for the present
-    currencies and rates, and no money without a rate there; per flow, the accounts that have money
-    there), in one read, remembered until the transaction ends or writes."""
+             start: date, end: date) -> bool:
+    """Whether the converted roll-ups answer for these accounts and months: computed for the present
+    currencies and rates (one read: the stored state and the signature), and no marker of money without
+    a rate there (one read of the markers, through their partial index); both remembered until the
+    transaction ends or writes, so an explorer update reads them once for all its ranges."""
     memo = transaction_memo(session)
-    key = ("fx_rollup_coverage", user_id, currencies, tuple(foreign), start, end)
-    if memo is not None and key in memo:
-        return memo[key]
-    current_key = ("fx_rollup_current", user_id, currencies)
-    current = memo.get(current_key) if memo is not None else None
-    if current is None:
+    key = ("fx_rollup_state", user_id, currencies)
+    state = memo.get(key) if memo is not None else None
+    if state is None:
         present, stored = _signature_and_stored(session, user_id, currencies)
-        current = stored is not None and stored == present
+        markers: set[tuple[int, date]] = set()
+        if stored is not None and stored == present:
+            r = FxMonthRollup
+            markers = {(int(a), _as_date(m)) for a, m in session.execute(
+                select(r.account_id, r.month).where(r.user_id == user_id, r.missing > 0))}
+        state = (stored is not None and stored == present, markers)
         if memo is not None:
-            memo[current_key] = current
-    answer: tuple[bool, dict[str, frozenset[int]]] = (False, {})
-    if current:
-        r = FxMonthRollup
-        rows = session.execute(select(r.flow, r.account_id, func.max(r.missing)).where(
-            r.user_id == user_id, r.month >= month_start(start), r.month <= end, r.account_id.in_(list(foreign)))
-            .group_by(r.flow, r.account_id)).all()
-        used: dict[str, set[int]] = {}
-        for flow, account_id, missing in rows:
-            if not missing:
-                used.setdefault(flow, set()).add(int(account_id))
-        answer = (not any(missing for _, _, missing in rows), {f: frozenset(a) for f, a in used.items()})
-    if memo is not None:
-        memo[key] = answer
-    return answer
+            memo[key] = state
+    current, markers = state
+    if not current:
+        return False
+    first, chosen = month_start(start), set(foreign)
+    return not any(a in chosen and first <= m <= end for a, m in markers)

@@ -611,8 +611,7 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
     bands = _covered_bands(filters.min_amount, filters.max_amount) if has_amount else None
     if has_amount and (bands is None or (by_payee and (filters.account_ids or filters.category_ids))):
         return None
-    answers, used = fx_rollup.coverage(session, user_id, currencies, foreign_ids, start, end)
-    if not answers:
+    if not fx_rollup.coverage(session, user_id, currencies, foreign_ids, start, end):
         return None
     categories = _category_ids(session, user_id, filters, parents)
     converted = replace(filters, account_ids=foreign_ids)
@@ -670,7 +669,7 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
     if any(row[-1] for row in rows):   # a product beyond 64 bits (SQLite): everything converted in Python
         return None
     if conversion is not None:
-        conversion.converted_from |= {currencies.mapping[a] for a in used.get(filters.flow, ())}
+        conversion.converted_from |= {currencies.mapping[a] for a in foreign_ids}   # the accounts converted
         if at_read_time is not None:
             at_read_time.record(session, conversion)
     return _frame([row[:-1] for row in rows], keys)

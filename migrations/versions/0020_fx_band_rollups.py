@@ -3,7 +3,8 @@
 For a user with accounts in several currencies, the explorer's amount filters (and top payees under
 one) are answered like with one currency: the whole bands from a roll-up, already converted to the
 base currency per (band, day, account, category) group; weekly views and the partial-month edges of a
-range from the daily groups already converted (dashboard/services/fx_rollup.py). Derived
+range from the daily groups already converted (dashboard/services/fx_rollup.py); a partial index on
+fx_month_rollup's missing-rate markers. Derived
 tables, created empty; the converted roll-ups' state is forgotten so that every user's are rebuilt,
 all of them together, at the next refresh (reads convert at read time until then).
 
@@ -58,11 +59,14 @@ def upgrade() -> None:
            ['user_id', 'flow', 'month', 'band', 'payee', 'total_cents', 'row_count'])
     _table('fx_daily_rollup', [sa.Column('day', sa.Date(), nullable=False), *account], True,
            ['user_id', 'flow', 'day', 'account_id', 'category_id', 'total_cents', 'row_count'])
+    op.create_index('ix_fx_month_rollup_missing', 'fx_month_rollup', ['user_id', 'month', 'account_id'],
+                    sqlite_where=sa.text('missing > 0'), postgresql_where=sa.text('missing > 0'))
     # The other converted roll-ups were computed without these: rebuild them all together.
     op.execute("DELETE FROM fx_rollup_state")
 
 
 def downgrade() -> None:
+    op.drop_index('ix_fx_month_rollup_missing', table_name='fx_month_rollup')
     for name, period in (('fx_daily_rollup', 'day'), ('fx_payee_amount_rollup', 'month'), ('fx_amount_rollup', 'month')):
         op.drop_index(f'ix_{name}_user_flow_{period}', table_name=name)
         op.drop_table(name)
