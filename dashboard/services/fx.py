@@ -196,7 +196,8 @@ class RateBook:
         """Rows of (day, currency, base, rate)."""
         grouped: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
         for day, currency, base, rate in rows:
-            grouped[(base, currency)][day] = to_rate(rate)
+            # (a Decimal read from exchange_rates was checked when it was written)
+            grouped[(base, currency)][day] = rate if isinstance(rate, Decimal) else to_rate(rate)
         series = {}
         for pair, by_day in grouped.items():
             days = sorted(by_day)
