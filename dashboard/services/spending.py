@@ -637,43 +637,37 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
         read_time = [raw(description_only=True)]
     else:
         ready = [rolled(FxPayeeRollup if by_payee else FxMonthRollup, *whole)]
-    days = []
-    if read_time:   # (slivers, description-only matches: a few days' rows) the factor table for those days
-        inner = (read_time[0] if len(read_time) == 1 else union_all(*read_time)).subquery()
-        days = [(d, d) for d in _dates(session.scalars(select(inner.c.day).distinct()).all())]
-        if not days:
-            read_time = []
     for a, b in edges:
         if filters.row_filtered or by_payee:   # the raw rows, converted at read time
             read_time.append(_grouped(_union(session, user_id, converted, unit, a, b, parents), unit))
-            days.append((a, b))
         else:   # the converted daily groups
             ready.append(rolled(FxDailyRollup, a, b))
-    parts = [p.add_columns(literal(0).label("overflow")) for p in ready]
-    at_read_time = None
-    if read_time:
-        runs = _runs(days)
-        grouped = (read_time[0] if len(read_time) == 1 else union_all(*read_time)).subquery()
-        book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
-                             runs[0][0], runs[-1][1])
-        at_read_time = fx.converted_select(session, currencies, foreign_ids, book, grouped, keys, runs[0][0],
-                                           runs[-1][1], ranges=runs)
-        if at_read_time is None:
-            return None
-        parts.append(at_read_time.select)
     if base_ids:   # the base-currency accounts' parts as with one currency, side by side with the others
-        parts += [p.add_columns(literal(0).label("overflow"))
-                  for p in _parts(session, user_id, replace(filters, account_ids=base_ids), start, end, keys, categories)]
-    combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    rows = session.execute(_grouped(combined, keys, order_by_total=order_by_total, limit=limit,
-                                    overflow=True)).all()
-    if any(row[-1] for row in rows):   # a product beyond 64 bits (SQLite): everything converted in Python
-        return None
+        ready += _parts(session, user_id, replace(filters, account_ids=base_ids), start, end, keys, categories)
+    # The few groups converted at read time (slivers, description-only matches, raw edges): read once and
+    # converted in Python (fx.convert_frame: the rule converted_select applies in SQL), then added to the
+    # statement's answer; without them the statement orders and cuts the answer itself.
+    extra = None
+    if read_time:
+        grouped = (read_time[0] if len(read_time) == 1 else union_all(*read_time)).subquery()
+        got = session.execute(select(grouped)).all()
+        if got:
+            frame = _frame(got, unit)
+            book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
+                                 min(frame["day"]), max(frame["day"]))
+            extra = fx.convert_frame(frame, currencies, book, conversion)
+    combined = union_all(*ready).subquery() if len(ready) > 1 else ready[0].subquery()
+    if extra is None:
+        stmt = _grouped(combined, keys, order_by_total=order_by_total, limit=limit)
+    else:
+        stmt = _grouped(combined, keys)
+    answer = _frame(session.execute(stmt).all(), keys)
     if conversion is not None:
         conversion.converted_from |= {currencies.mapping[a] for a in foreign_ids}   # the accounts converted
-        if at_read_time is not None:
-            at_read_time.record(session, conversion)
-    return _frame([row[:-1] for row in rows], keys)
+    if extra is None:
+        return answer
+    extra = extra[[*keys, "total_cents", "row_count"]]
+    return _summed_frames([answer, extra], keys, order_by_total, limit)
 
 
 def _runs(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
