@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import bisect
 import math
-import threading
-from collections import OrderedDict, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -303,34 +302,22 @@ def load_rates(session: Session, user_id: int, currencies: Iterable[str], start:
     wanted = sorted(set(currencies))
     if len(wanted) < 2:
         return RateBook()
-    # Remembered by the process for the user's data version (every write of a rate bumps it), in a
-    # transaction that has not written: an explorer update asks for the same currencies over its range,
-    # its previous period and the edges, and the next update again; a book over a wider range answers a
-    # narrower one.
-    from .cache import data_version, transaction_memo
-    key = None
-    if transaction_memo(session) is not None:
-        key = (str(session.get_bind().url), user_id, data_version(session, user_id), tuple(wanted))
-        with _BOOKS_LOCK:
-            known = _BOOKS.get(key)
-        if known is not None:
-            known_start, known_end, book = known
-            if known_start <= start and end <= known_end:
-                return book
-            start, end = min(start, known_start), max(end, known_end)
+    # Remembered until the transaction ends or writes: an explorer update asks for the same currencies
+    # over its range, its previous period and the edges; a book over a wider range answers a narrower one.
+    # (Not across requests: a process cannot tell rates apart by a version alone once a database is
+    # restored or, in tests, recreated with the same ids.)
+    from .cache import transaction_memo
+    memo = transaction_memo(session)
+    key = ("rates", user_id, tuple(wanted))
+    if memo is not None and key in memo:
+        known_start, known_end, book = memo[key]
+        if known_start <= start and end <= known_end:
+            return book
+        start, end = min(start, known_start), max(end, known_end)
     book = _load_rates(session, user_id, wanted, start, end)
-    if key is not None:
-        with _BOOKS_LOCK:
-            _BOOKS[key] = (start, end, book)
-            _BOOKS.move_to_end(key)
-            while len(_BOOKS) > _BOOKS_MAX:
-                _BOOKS.popitem(last=False)
+    if memo is not None:
+        memo[key] = (start, end, book)
     return book
-
-
-_BOOKS: OrderedDict = OrderedDict()   # (database, user, data version, currencies) -> (start, end, RateBook)
-_BOOKS_MAX = 256
-_BOOKS_LOCK = threading.Lock()
 
 
 def _load_rates(session: Session, user_id: int, wanted: list[str], start: date, end: date) -> RateBook:
