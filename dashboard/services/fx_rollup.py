@@ -28,7 +28,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Date, and_, cast, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy import Date, and_, cast, delete, func, insert, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import (
@@ -278,7 +278,10 @@ def coverage(session: Session, user_id: int, currencies: fx.AccountCurrencies, f
         if stored is not None and stored == present:
             r = FxMonthRollup
             markers = {(int(a), _as_date(m)) for a, m in session.execute(
-                select(r.account_id, r.month).where(r.user_id == user_id, r.missing > 0))}
+                select(r.account_id, r.month).where(r.user_id == user_id, r.missing > literal_column("0"),
+                                                    r.month >= date(1, 1, 1)))}
+            # (a literal 0, not a bound one: SQLite uses a partial index only when the WHERE visibly
+            # implies the index's; the month bound makes it the better of the two indexes for the planner)
         state = (stored is not None and stored == present, markers)
         if memo is not None:
             memo[key] = state
