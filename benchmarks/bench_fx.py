@@ -69,9 +69,47 @@ def _set_currencies(app, user_id: int, three: bool) -> None:
         db.session.commit()
         # The Core writes above pass no hook: rebuild the converted roll-ups as the app's writes do
         # (services/fx_rollup.py; with one currency this empties them).
+        import time
+
         from dashboard.services import fx_rollup
+        started = time.perf_counter()
         fx_rollup.refresh(db.session, user_id)
         db.session.commit()
+        if three:
+            print(f"  converted roll-ups rebuilt (every month) in {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _profile(app, update) -> None:
+    """One update under cProfile, with every statement's time (the slowest eight printed)."""
+    import cProfile
+    import pstats
+    import time as clock
+
+    from sqlalchemy import event
+
+    from models import db
+
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["ll_started"] = clock.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
+        statements.append((took, " ".join(statement.split())[:300]))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    profile = cProfile.Profile()
+    profile.runcall(update)
+    event.remove(engine, "before_cursor_execute", before)
+    event.remove(engine, "after_cursor_execute", after)
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    print(f"  {len(statements)} statements, {sum(t for t, _ in statements) * 1000:.1f} ms")
+    for took, statement in sorted(statements, reverse=True)[:8]:
+        print(f"  {took * 1000:7.1f} ms  {statement}")
 
 
 def main() -> None:
@@ -81,6 +119,8 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case names (default: every case)")
     parser.add_argument("--dataset", choices=DATASETS, default="uniform")
     parser.add_argument("--label", default="fx", help="the data set's label: it writes, so never 'bench'")
+    parser.add_argument("--profile", action="store_true",
+                        help="after timing each three-currency case, profile one update: functions and statements")
     args = parser.parse_args()
     if args.label == "bench":
         parser.error("bench_fx.py changes the accounts' currencies: use a label of its own (fx)")
@@ -126,6 +166,8 @@ def main() -> None:
                       [{"id": "spending-state", "property": "data", "value": state}])
 
             median, p95, cpu = measure_cpu(update, runs=args.runs)
+            if args.profile and three:
+                _profile(app, update)
             ratio = ""
             if three and name in one:
                 ratio = f" vs_one_currency={median / one[name]:.2f}"

@@ -11,6 +11,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     case,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -201,6 +202,9 @@ class FxMonthRollup(db.Model):
         CheckConstraint("flow IN ('spending','income')", name="flow_known"),
         Index("ix_fx_month_rollup_user_flow_month", "user_id", "flow", "month", "account_id", "category_id",
               "total_cents", "row_count", "missing"),
+        # Only the markers of money no rate converts: a read checks for them in one step (0020).
+        Index("ix_fx_month_rollup_missing", "user_id", "month", "account_id", sqlite_where=text("missing > 0"),
+              postgresql_where=text("missing > 0")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -233,6 +237,75 @@ class FxPayeeRollup(db.Model):
     payee: Mapped[str] = mapped_column(String(200))
     account_id: Mapped[int]
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxDailyRollup(db.Model):
+    """Like FxMonthRollup per day: each of the daily roll-up's (day, account, category) groups of an account
+    in another currency than the base, converted at its day's rate and rounded once, half-even (weekly
+    and daily views, and the partial-month edges of a range, without converting at read time)."""
+
+    __tablename__ = "fx_daily_rollup"
+    __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_daily_rollup_user_flow_day", "user_id", "flow", "day", "account_id", "category_id",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    day: Mapped[date]
+    account_id: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxAmountRollup(db.Model):
+    """Like FxMonthRollup per amount band (BAND_EDGES, of the amount in the account's own currency): the
+    month's (band, day, account, category) groups of the raw rows, each converted at its day's rate and
+    rounded once, half-even (the explorer's amount filters with several currencies)."""
+
+    __tablename__ = "fx_amount_rollup"
+    __table_args__ = (
+        ForeignKeyConstraint(["account_id", "user_id"], ["accounts.id", "accounts.user_id"], ondelete="CASCADE"),
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "account_id",
+              "category_id", "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
+    account_id: Mapped[int]
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+    row_count: Mapped[int] = mapped_column(BigInteger)
+
+
+class FxPayeeAmountRollup(db.Model):
+    """Like PayeeAmountRollup for every account in another currency than the base together: per month,
+    band and payee, the sum of the (payee, band, day, account, category) groups of the raw rows, each
+    converted at its day's rate and rounded once, half-even (top payees under an amount filter)."""
+
+    __tablename__ = "fx_payee_amount_rollup"
+    __table_args__ = (
+        CheckConstraint("flow IN ('spending','income')", name="flow_known"),
+        Index("ix_fx_payee_amount_rollup_user_flow_month", "user_id", "flow", "month", "band", "payee",
+              "total_cents", "row_count"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    flow: Mapped[str] = mapped_column(String(10))
+    month: Mapped[date]
+    band: Mapped[int] = mapped_column(SmallInteger)
+    payee: Mapped[str] = mapped_column(String(200))
     total_cents: Mapped[int] = mapped_column(BigInteger)
     row_count: Mapped[int] = mapped_column(BigInteger)
 

@@ -193,3 +193,49 @@ def test_the_original_column_shows_only_for_people_with_foreign_amounts(db_sessi
     assert hidden(False) and not hidden(True)
     login(client, "alice@example.com")
     assert client.get("/transactions").status_code == 200
+
+
+BESIDE_CSV = (b"Date,Payee,Amount,Currency,Amount (EUR)\n"
+              b"2026-01-05,Hotel New York,-139.50,USD,-118.73\n"
+              b"2026-01-06,Bakery,-3.20,EUR,-3.20\n"
+              b"2026-01-07,Ramen Tokyo,-2000,JPY,-12.40\n")
+
+
+def test_csv_with_the_account_currency_amount_beside_the_foreign_one(db_session, make_user):
+    """Amount + Currency as charged, and the amount in the account's currency in its own column: the
+    latter is the transaction's amount, the former its original amount (none for a row in the account's
+    own currency)."""
+    user = make_user(currency="EUR")
+    card = create_account(db_session, user.id, name="Card", type="credit_card")
+    db_session.commit()
+    guess = imp.inspect_csv(BESIDE_CSV)
+    m = guess.mapping
+    assert (m.amount, m.original_amount, m.original_currency, m.currency) == (4, 2, 3, None)
+    parsed = imp.parse_csv(BESIDE_CSV, m)
+    assert not parsed.errors
+    commit_or_rollback(db_session, imp.run_import, user.id, card.id, parsed)
+    got = db_session.execute(select(Transaction.payee, Transaction.amount, Transaction.original_amount,
+                                    Transaction.original_currency).order_by(Transaction.date)).all()
+    assert [tuple(r) for r in got] == [("Hotel New York", D("-118.73"), D("-139.50"), "USD"),
+                                       ("Bakery", D("-3.20"), None, None),
+                                       ("Ramen Tokyo", D("-12.40"), D("-2000.00"), "JPY")]
+    # Without the account-currency column the currency column keeps its meaning (a foreign row is refused)
+    plain = imp.inspect_csv(b"Date,Payee,Amount,Currency\n2026-01-05,Hotel,-139.50,USD\n").mapping
+    assert (plain.amount, plain.currency, plain.original_amount) == (2, 3, None)
+
+
+def test_a_malformed_file_with_the_amount_beside_is_refused_and_changes_nothing(db_session, make_user):
+    user = make_user(currency="EUR")
+    card = create_account(db_session, user.id, name="Card", type="credit_card")
+    db_session.commit()
+    data = (b"Date,Payee,Amount,Currency,Amount (EUR)\n"
+            b"2026-01-05,Hotel,abc,USD,-118.73\n"
+            b"2026-01-06,Shop,-5.00,XX1,-4.20\n")
+    parsed = imp.parse_csv(data, imp.inspect_csv(data).mapping)
+    assert [e.line for e in parsed.errors] == [2, 3]
+    assert "original amount" in parsed.errors[0].reason and "abc" in parsed.errors[0].reason
+    assert "“XX1” is not a currency code" in parsed.errors[1].reason
+    with pytest.raises(imp.ImportFileError, match="original amount"):
+        imp.run_import(db_session, user.id, card.id, parsed)
+    db_session.rollback()
+    assert db_session.scalar(select(Transaction.id).where(Transaction.user_id == user.id)) is None

@@ -318,3 +318,24 @@ def test_daily_payee_rollup_filled_from_the_rows_and_dropped(alembic_runner, ale
     assert "daily_payee_rollup" not in inspect(alembic_engine).get_table_names()
     with alembic_engine.connect() as conn:
         assert conn.scalar(text("SELECT count(*) FROM expenses")) == 4
+
+
+def test_fx_band_rollups_up_and_down(alembic_runner, alembic_engine):
+    """0020: the converted roll-ups by amount band are created empty and every user's converted state is
+    forgotten (rebuilt, all tables together, at the next refresh); the downgrade drops them."""
+    alembic_runner.migrate_up_to("0017_original_amount")
+    with alembic_engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                          "VALUES (1, 'u1@example.com', 'x', 'EUR', 'h')"))
+        conn.execute(text("INSERT INTO fx_rollup_state (user_id, signature) VALUES (1, 'old')"))
+    alembic_runner.migrate_up_to("0020_fx_band_rollups")
+    tables = set(inspect(alembic_engine).get_table_names())
+    assert {"fx_amount_rollup", "fx_payee_amount_rollup", "fx_daily_rollup"} <= tables
+    with alembic_engine.begin() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM fx_rollup_state")) == 0
+        conn.execute(text("INSERT INTO fx_payee_amount_rollup (user_id, flow, month, band, payee, total_cents, "
+                          "row_count) VALUES (1, 'spending', '2026-01-01', 3, 'Cafe', 450, 1)"))
+    alembic_runner.migrate_down_to("0017_original_amount")
+    tables = set(inspect(alembic_engine).get_table_names())
+    assert not tables & {"fx_amount_rollup", "fx_payee_amount_rollup", "fx_daily_rollup"}
+    assert "fx_month_rollup" in tables

@@ -188,13 +188,16 @@ class RateBook:
     directly (tests). ``factor`` answers "1 A = ? B on this day" exactly, or None when it cannot."""
 
     series: dict[tuple[str, str], tuple[list[date], list[Decimal]]] = field(default_factory=dict)
+    # factor() answers remembered: (source, target, day) -> Fraction | None (a book is read, never changed)
+    _factors: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def from_rows(cls, rows: Iterable[tuple[date, str, str, Decimal]]) -> RateBook:
         """Rows of (day, currency, base, rate)."""
         grouped: dict[tuple[str, str], dict[date, Decimal]] = defaultdict(dict)
         for day, currency, base, rate in rows:
-            grouped[(base, currency)][day] = to_rate(rate)
+            # (a Decimal read from exchange_rates was checked when it was written)
+            grouped[(base, currency)][day] = rate if isinstance(rate, Decimal) else to_rate(rate)
         series = {}
         for pair, by_day in grouped.items():
             days = sorted(by_day)
@@ -212,6 +215,12 @@ class RateBook:
 
     def factor(self, source: str, target: str, day: date) -> Fraction | None:
         """1 source = factor target on ``day``, exactly; None when no route has a rate that day."""
+        key = (source, target, day)
+        if key not in self._factors:
+            self._factors[key] = self._factor(source, target, day)
+        return self._factors[key]
+
+    def _factor(self, source: str, target: str, day: date) -> Fraction | None:
         if source == target:
             return Fraction(1)
         direct = self.quote(source, target, day)
@@ -293,6 +302,25 @@ def load_rates(session: Session, user_id: int, currencies: Iterable[str], start:
     wanted = sorted(set(currencies))
     if len(wanted) < 2:
         return RateBook()
+    # Remembered until the transaction ends or writes: an explorer update asks for the same currencies
+    # over its range, its previous period and the edges; a book over a wider range answers a narrower one.
+    # (Not across requests: a process cannot tell rates apart by a version alone once a database is
+    # restored or, in tests, recreated with the same ids.)
+    from .cache import transaction_memo
+    memo = transaction_memo(session)
+    key = ("rates", user_id, tuple(wanted))
+    if memo is not None and key in memo:
+        known_start, known_end, book = memo[key]
+        if known_start <= start and end <= known_end:
+            return book
+        start, end = min(start, known_start), max(end, known_end)
+    book = _load_rates(session, user_id, wanted, start, end)
+    if memo is not None:
+        memo[key] = (start, end, book)
+    return book
+
+
+def _load_rates(session: Session, user_id: int, wanted: list[str], start: date, end: date) -> RateBook:
     involved = or_(ExchangeRate.currency.in_(wanted), ExchangeRate.base.in_(wanted))
     in_range = select(ExchangeRate.day, ExchangeRate.currency, ExchangeRate.base, ExchangeRate.rate).where(
         ExchangeRate.user_id == user_id, involved, ExchangeRate.day.between(start, end))
@@ -608,14 +636,16 @@ class ConvertedSelect:
 
 
 def converted_select(session: Session, currencies: AccountCurrencies, account_ids: Iterable[int], book: RateBook,
-                     grouped, keys: list[str], start: date, end: date) -> ConvertedSelect | None:
+                     grouped, keys: list[str], start: date, end: date,
+                     ranges: list[tuple[date, date]] | None = None) -> ConvertedSelect | None:
     """SQL converting ``grouped`` (a subquery grouped by ``keys`` and CONVERSION_UNIT, with total_cents
     and row_count, of accounts in other currencies than the base) into the base currency, grouped by
     ``keys``: joined on (account, day) to an inline table of each day's exact factor as integers n / d
     (from ``book``, the latest rate on or before each day), each group rounded once, half-even
     (_half_even_sql), in the database: as many rows out as keys. Days without a rate have no factor: their
     groups drop out of the join (``record`` lists them). None when a factor is too large for SQLite's
-    integers (then convert in Python: convert_frame)."""
+    integers (then convert in Python: convert_frame). ``ranges``: the only days ``grouped`` has rows on
+    (default: all of [start, end]); the factor table holds those days only."""
     dialect = session.get_bind().dialect.name
     base = currencies.base
     digits = minor_digits(base)
@@ -627,24 +657,25 @@ def converted_select(session: Session, currencies: AccountCurrencies, account_id
     converted_from, missing = set(), set()
     # A factor changes only on a day some rate of the book starts: look it up there, carry it between.
     changes = {d for days, _ in book.series.values() for d in days if start < d <= end}
-    current: dict[str, tuple[int, int] | None] = {}
-    day = start
-    while day <= end:
-        for currency in used:
-            if day == start or day in changes:
-                factor = book.factor(currency, base, day)
-                if factor is None:
-                    current[currency] = None
-                else:
-                    # stored hundredths x factor x 10**digits / 100 = minor units of the base currency
-                    n, d = factor.numerator * 10 ** digits, factor.denominator * 100
-                    g = math.gcd(n, d)
-                    current[currency] = (n // g, d // g)
-                    converted_from.add(currency)
-            factors[(currency, day)] = current[currency]
-            if current[currency] is None:
-                missing.add((currency, day))
-        day = day.fromordinal(day.toordinal() + 1)
+    for first, last in ranges if ranges is not None else [(start, end)]:
+        current: dict[str, tuple[int, int] | None] = {}
+        day = first
+        while day <= last:
+            for currency in used:
+                if day == first or day in changes:
+                    factor = book.factor(currency, base, day)
+                    if factor is None:
+                        current[currency] = None
+                    else:
+                        # stored hundredths x factor x 10**digits / 100 = minor units of the base currency
+                        n, d = factor.numerator * 10 ** digits, factor.denominator * 100
+                        g = math.gcd(n, d)
+                        current[currency] = (n // g, d // g)
+                        converted_from.add(currency)
+                factors[(currency, day)] = current[currency]
+                if current[currency] is None:
+                    missing.add((currency, day))
+            day = day.fromordinal(day.toordinal() + 1)
     rows = []
     for account_id in ids:
         currency = mapping[account_id]

@@ -28,17 +28,21 @@ import hashlib
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import Date, and_, cast, delete, func, insert, literal, or_, select, union_all
+from sqlalchemy import Date, and_, cast, delete, func, insert, literal, literal_column, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from models import (
     DailyRollup,
     ExchangeRate,
     Expense,
+    FxAmountRollup,
+    FxDailyRollup,
     FxMonthRollup,
+    FxPayeeAmountRollup,
     FxPayeeRollup,
     FxRollupState,
     Transaction,
+    band_of,
 )
 
 from . import fx
@@ -46,7 +50,11 @@ from .cache import transaction_memo
 from .periods import month_end, month_start
 from .sql import cents
 
-TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_rollup_state")  # derived: no data-version bump of their own
+TABLES = ("fx_month_rollup", "fx_payee_rollup", "fx_amount_rollup", "fx_payee_amount_rollup", "fx_daily_rollup",
+          "fx_rollup_state")
+ROLLUPS = (FxMonthRollup, FxPayeeRollup, FxAmountRollup, FxPayeeAmountRollup, FxDailyRollup)
+# Part of the signature: what the tables hold (a new table or rule makes every stored state stale).
+LAYOUT = "2: month, payee, amount band, payee by band, day"  # derived: no data-version bump of their own
 
 
 def _month(session: Session, column):
@@ -62,12 +70,19 @@ def _as_date(value) -> date:
 def signature(session: Session, user_id: int, currencies: fx.AccountCurrencies | None = None) -> str:
     """What converted totals depend on besides the rows: the base currency, each account's currency,
     and the rates (count, largest id, last day). A digest."""
+    return _signature_and_stored(session, user_id, currencies)[0]
+
+
+def _signature_and_stored(session: Session, user_id: int,
+                          currencies: fx.AccountCurrencies | None = None) -> tuple[str, str | None]:
+    """(the present signature, the stored one or None), in one read."""
     currencies = currencies or fx.account_currencies(session, user_id)
-    count, last_id, last_day = session.execute(
-        select(func.count(), func.max(ExchangeRate.id), func.max(ExchangeRate.day))
+    stored = select(FxRollupState.signature).where(FxRollupState.user_id == user_id).scalar_subquery()
+    count, last_id, last_day, kept = session.execute(
+        select(func.count(), func.max(ExchangeRate.id), func.max(ExchangeRate.day), stored)
         .where(ExchangeRate.user_id == user_id)).one()
-    text = f"{currencies.base}|{currencies.of_account}|{count}|{last_id}|{last_day}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    text = f"{LAYOUT}|{currencies.base}|{currencies.of_account}|{count}|{last_id}|{_as_date(last_day) if last_day else None}"
+    return hashlib.sha256(text.encode()).hexdigest(), kept
 
 
 def invalidate(session: Session, user_id: int) -> None:
@@ -91,16 +106,17 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
     if not foreign:
         if stored is not None:
-            for table in (FxMonthRollup, FxPayeeRollup, FxRollupState):
+            for table in (*ROLLUPS, FxRollupState):
                 session.execute(delete(table).where(table.user_id == user_id))
         return
     current = signature(session, user_id, currencies)
     if stored != current:
         month_list = None
-    for table in (FxMonthRollup, FxPayeeRollup):
+    for table in ROLLUPS:
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
-            stmt = stmt.where(table.month.in_(month_list))
+            stmt = stmt.where(_in_months(table.day, month_list) if table is FxDailyRollup
+                              else table.month.in_(month_list))
         session.execute(stmt)
     invalidate(session, user_id)
     d = DailyRollup
@@ -131,6 +147,8 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
                .group_by(d.flow, m, d.day, d.account_id, d.category_id).subquery())
     month_rows = _converted(session, currencies, foreign, book, grouped, ["flow", "month", "account_id", "category_id"],
                             start, end, missing)
+    day_rows = _converted(session, currencies, foreign, book, grouped,
+                          ["flow", "month", "day", "account_id", "category_id"], start, end, missing)
 
     # Per (flow, month, payee, account, category): the raw rows' (payee, day, account, category) groups.
     e_month, t_month = _month(session, Expense.date), _month(session, Transaction.date)
@@ -151,7 +169,35 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     payee_grouped = union_all(spending, income).subquery()
     payee_rows = _converted(session, currencies, foreign, book, payee_grouped,
                             ["flow", "month", "payee", "account_id", "category_id"], start, end, missing)
-    if month_rows is None or payee_rows is None:
+
+    # Per amount band (of the amount in the account's currency): the raw rows' (band, day, account,
+    # category) groups, and (payee, band, day, account, category) for the top payees under an amount filter.
+    def banded(with_payee: bool):
+        e_band, t_band = band_of(cents(Expense.amount)), band_of(cents(Transaction.amount))
+        e_keys = [e_month, e_band, *([Transaction.payee] if with_payee else []), Expense.date, Expense.account_id,
+                  Expense.category_id]
+        t_keys = [t_month, t_band, *([Transaction.payee] if with_payee else []), Transaction.date,
+                  Transaction.account_id, Transaction.category_id]
+        names = ["month", "band", *(["payee"] if with_payee else []), "day", "account_id", "category_id"]
+        spent = select(literal("spending").label("flow"), *[k.label(n) for k, n in zip(e_keys, names)],
+                       func.sum(cents(Expense.amount)).label("total_cents"), func.count().label("row_count"))
+        if with_payee:
+            spent = spent.join(Transaction, and_(Transaction.id == Expense.transaction_id,
+                                                 Transaction.user_id == Expense.user_id))
+        spent = (spent.where(Expense.user_id == user_id, Expense.account_id.in_(foreign), within(Expense.date))
+                 .group_by(*e_keys))
+        earned = (select(literal("income").label("flow"), *[k.label(n) for k, n in zip(t_keys, names)],
+                         func.sum(cents(Transaction.amount)).label("total_cents"), func.count().label("row_count"))
+                  .where(Transaction.user_id == user_id, Transaction.kind == "income",
+                         Transaction.account_id.in_(foreign), within(Transaction.date))
+                  .group_by(*t_keys))
+        return union_all(spent, earned).subquery()
+
+    band_rows = _converted(session, currencies, foreign, book, banded(False),
+                           ["flow", "month", "band", "account_id", "category_id"], start, end, missing)
+    payee_band_rows = _converted(session, currencies, foreign, book, banded(True),
+                                 ["flow", "month", "band", "payee"], start, end, missing, by_account=False)
+    if month_rows is None or day_rows is None or payee_rows is None or band_rows is None or payee_band_rows is None:
         return   # factors beyond SQLite's integers: no state, reads convert from the daily roll-up
 
     markers = [{"user_id": user_id, "flow": "spending", "month": month, "account_id": account, "category_id": None,
@@ -160,10 +206,22 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
              "total_cents": int(r[4] or 0), "row_count": int(r[5] or 0), "missing": 0} for r in month_rows]
     for chunk in _chunks(rows + markers):
         session.execute(insert(FxMonthRollup), chunk)
+    days = [{"user_id": user_id, "flow": r[0], "day": _as_date(r[2]), "account_id": int(r[3]), "category_id": r[4],
+             "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in day_rows]
+    for chunk in _chunks(days):
+        session.execute(insert(FxDailyRollup), chunk)
     payees = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "payee": r[2], "account_id": int(r[3]),
                "category_id": r[4], "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in payee_rows]
     for chunk in _chunks(payees):
         session.execute(insert(FxPayeeRollup), chunk)
+    bands = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "band": int(r[2]), "account_id": int(r[3]),
+              "category_id": r[4], "total_cents": int(r[5] or 0), "row_count": int(r[6] or 0)} for r in band_rows]
+    for chunk in _chunks(bands):
+        session.execute(insert(FxAmountRollup), chunk)
+    payee_bands = [{"user_id": user_id, "flow": r[0], "month": _as_date(r[1]), "band": int(r[2]), "payee": r[3],
+                    "total_cents": int(r[4] or 0), "row_count": int(r[5] or 0)} for r in payee_band_rows]
+    for chunk in _chunks(payee_bands):
+        session.execute(insert(FxPayeeAmountRollup), chunk)
     session.execute(insert(FxRollupState).values(user_id=user_id, signature=current))
 
 
@@ -172,7 +230,8 @@ def _chunks(rows: list[dict], size: int = 20_000):
         yield rows[i:i + size]
 
 
-def _converted(session, currencies, foreign, book, grouped, keys, start, end, missing) -> list | None:
+def _converted(session, currencies, foreign, book, grouped, keys, start, end, missing, *,
+               by_account: bool = True) -> list | None:
     """The groups converted in SQL (fx.converted_select), grouped by ``keys``; the (account, month) pairs
     with a group no rate converts (or beyond SQLite's integers) added to ``missing``."""
     converted = fx.converted_select(session, currencies, foreign, book, grouped, keys, start, end)
@@ -187,33 +246,47 @@ def _converted(session, currencies, foreign, book, grouped, keys, start, end, mi
     for account in foreign:
         for month in by_currency.get(currencies.mapping[account], ()):
             missing.add((account, month))
-    at_account, at_month = keys.index("account_id"), keys.index("month")
+    at_month = keys.index("month")
     for row in rows:
         if row[-1]:   # overflow: converted exactly in Python by the read-time path
-            missing.add((int(row[at_account]), month_start(_as_date(row[at_month]))))
+            month = month_start(_as_date(row[at_month]))
+            if by_account:
+                missing.add((int(row[keys.index("account_id")]), month))
+            else:   # (no account in the keys: every foreign account's month)
+                missing.update((account, month) for account in foreign)
     return [tuple(row[:-1]) for row in rows if not row[-1]]
 
 
 def usable(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
            start: date, end: date) -> bool:
+    """Whether the converted roll-ups answer for these accounts and months (see :func:`coverage`)."""
+    return coverage(session, user_id, currencies, foreign, start, end)
+
+
+def coverage(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
+             start: date, end: date) -> bool:
     """Whether the converted roll-ups answer for these accounts and months: computed for the present
-    currencies and rates, and no money without a rate there (remembered until the transaction ends
-    or writes)."""
+    currencies and rates (one read: the stored state and the signature), and no marker of money without
+    a rate there (one read of the markers, through their partial index); both remembered until the
+    transaction ends or writes, so an explorer update reads them once for all its ranges."""
     memo = transaction_memo(session)
-    key = ("fx_rollup_usable", user_id, currencies, tuple(foreign), start, end)
-    if memo is not None and key in memo:
-        return memo[key]
-    current_key = ("fx_rollup_current", user_id, currencies)
-    current = memo.get(current_key) if memo is not None else None
-    if current is None:
-        stored = session.scalar(select(FxRollupState.signature).where(FxRollupState.user_id == user_id))
-        current = stored is not None and stored == signature(session, user_id, currencies)
+    key = ("fx_rollup_state", user_id, currencies)
+    state = memo.get(key) if memo is not None else None
+    if state is None:
+        present, stored = _signature_and_stored(session, user_id, currencies)
+        markers: set[tuple[int, date]] = set()
+        if stored is not None and stored == present:
+            r = FxMonthRollup
+            markers = {(int(a), _as_date(m)) for a, m in session.execute(
+                select(r.account_id, r.month).where(r.user_id == user_id, r.missing > literal_column("0"),
+                                                    r.month >= date(1, 1, 1)))}
+            # (a literal 0, not a bound one: SQLite uses a partial index only when the WHERE visibly
+            # implies the index's; the month bound makes it the better of the two indexes for the planner)
+        state = (stored is not None and stored == present, markers)
         if memo is not None:
-            memo[current_key] = current
-    r = FxMonthRollup
-    answer = current and not session.scalar(select(func.count()).select_from(r).where(
-        r.user_id == user_id, r.missing > 0, r.month >= month_start(start), r.month <= end,
-        r.account_id.in_(list(foreign))))
-    if memo is not None:
-        memo[key] = answer
-    return answer
+            memo[key] = state
+    current, markers = state
+    if not current:
+        return False
+    first, chosen = month_start(start), set(foreign)
+    return not any(a in chosen and first <= m <= end for a, m in markers)

@@ -550,7 +550,39 @@ def _guess_by_header(header: list[str]) -> dict[str, int]:
     if "amount" in found and ("debit" in found or "credit" in found):
         found.pop("debit", None)
         found.pop("credit", None)
+    _account_amount_beside(header, found)
     return found
+
+
+_CODE_AT_END = re.compile(r"(?:[(\[]\s*|\s)([A-Za-z]{3})\s*[)\]]?\s*$")
+
+
+def _amount_column(name: str) -> bool:
+    """Whether a (lower-case) header names an amount (not a balance)."""
+    if any(w in name for w in _NOT_AMOUNT):
+        return False
+    return any(name == word or (word not in _EXACT_ONLY and len(word) > 3 and word in name)
+               for word in _HEADER_WORDS["amount"])
+
+
+def _account_amount_beside(header: list[str], found: dict[str, int]) -> None:
+    """A file giving each row's amount in the currency it was charged in (Amount, Currency) and also in
+    the account's, in a column named with a currency code ("Amount (EUR)", "Betrag EUR"): that one is
+    the transaction's amount, the other its original amount and currency (fx.check_original drops the
+    original of a row whose currency is the account's own)."""
+    if "currency" not in found or "original_amount" in found or "original_currency" in found:
+        return
+    names = [h.strip().lower() for h in header]
+    known = fx.known_currencies()
+    amounts = [i for i, name in enumerate(names) if _amount_column(name)]
+    coded = [i for i in amounts if (m := _CODE_AT_END.search(header[i].strip())) and m.group(1).upper() in known]
+    plain = [i for i in amounts if i not in coded]
+    if not coded or not plain:
+        return
+    for role in [r for r, i in found.items() if i in (coded[0], plain[0])]:
+        found.pop(role)
+    found["original_currency"] = found.pop("currency")
+    found["amount"], found["original_amount"] = coded[0], plain[0]
 
 
 def _guess_by_content(rows: list[list[str]], width: int) -> dict[str, int]:
@@ -924,7 +956,10 @@ def _ofx_original(trn, value, amount: Decimal) -> tuple[Decimal, Decimal | None,
     ``<ORIGCURRENCY>``: TRNAMT is already in CURDEF (the account's currency), converted from CURSYM
     at CURRATE: the original amount is TRNAMT / CURRATE. ``<CURRENCY>``: TRNAMT is in CURSYM; the
     amount in CURDEF is TRNAMT x CURRATE and the original is TRNAMT. The computed side is rounded
-    half-even to hundredths (OFX carries no second amount). No aggregate: (TRNAMT, None, None)."""
+    half-even to hundredths (OFX carries no second amount). No aggregate: (TRNAMT, None, None).
+    The direction is the specification's (OFX section 5.2, the CURRENCY and ORIGCURRENCY aggregates:
+    CURRATE is the "ratio of CURDEF currency to CURSYM currency", i.e. CURDEF units per CURSYM unit;
+    docs/currencies.md says what was checked)."""
     for tag, converted in (("ORIGCURRENCY", True), ("CURRENCY", False)):
         symbol = value(trn, f"{tag}/CURSYM")
         if not symbol:

@@ -28,7 +28,10 @@ from models import (
     DailyPayeeRollup,
     DailyRollup,
     Expense,
+    FxAmountRollup,
+    FxDailyRollup,
     FxMonthRollup,
+    FxPayeeAmountRollup,
     FxPayeeRollup,
     MonthlyRollup,
     PayeeAmountRollup,
@@ -37,6 +40,7 @@ from models import (
     Transaction,
     TransactionTag,
     band_bounds,
+    band_of,
 )
 
 from . import fx, fx_rollup, rollup
@@ -380,6 +384,8 @@ def _raw_select(session: Session, user_id: int, filters: SpendingFilters, start:
         "payee": payee_col,
         "account_id": account_col,
     }
+    if "band" in keys:   # (27 comparisons: built only when asked for)
+        key_cols["band"] = band_of(cents(amount_col))
     stmt = select(*[key_cols[k].label(k) for k in keys],
                   func.sum(cents(amount_col)).label("total_cents"), func.count().label("row_count"))
     stmt = stmt.select_from(Expense if filters.flow == "spending" else Transaction)
@@ -423,7 +429,7 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
     first and last band kept), PayeeRollup (``payee_text``: payees containing it), DailyRollup (any
     days) or DailyPayeeRollup (any days, and ``payee_text``)."""
     r = model
-    by_day = model in (DailyRollup, DailyPayeeRollup)
+    by_day = model in (DailyRollup, FxDailyRollup, DailyPayeeRollup)
     period = r.day if by_day else r.month
     if by_day:
         bucket = date_bucket(session, r.day, grain)
@@ -432,16 +438,19 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
     else:
         bucket = func.to_char(r.month, "YYYY-MM-DD")
     key_cols = {"bucket": bucket}
-    if model is not PayeeAmountRollup:
+    by_band_only = model in (PayeeAmountRollup, FxPayeeAmountRollup)   # no account, no category
+    if not by_band_only:
         key_cols.update(category_id=r.category_id, account_id=r.account_id)
     if by_day:
         key_cols["day"] = r.day
-    if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup, DailyPayeeRollup):
+    if model in (PayeeRollup, PayeeAmountRollup, FxPayeeRollup, FxPayeeAmountRollup, DailyPayeeRollup):
         key_cols["payee"] = r.payee
+    if model in (AmountRollup, PayeeAmountRollup, FxAmountRollup, FxPayeeAmountRollup):
+        key_cols["band"] = r.band
     stmt = select(*[key_cols[k].label(k) for k in keys], func.sum(r.total_cents).label("total_cents"),
                   func.sum(r.row_count).label("row_count"))
     where = [r.user_id == user_id, r.flow == filters.flow, period >= start, period <= end]
-    if model is not PayeeAmountRollup:   # (which is only asked without account and category filters)
+    if not by_band_only:   # (which are only asked without account and category filters)
         where += _common_where((period, r.account_id, r.category_id), filters, categories)
     if bands is not None:
         where.append(r.band.between(*bands))
@@ -549,14 +558,20 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
         return parts + [raw(whole[0], whole_end)]
     parts.append(_rollup_select(session, PayeeAmountRollup if by_payee else AmountRollup, user_id, filters,
                                 whole[0], whole[1], keys, categories, grain, bands=bands))
+    return parts + [raw(whole[0], whole_end, amount_range=r) for r in _slivers(filters, bands)]
+
+
+def _slivers(filters: SpendingFilters, bands: tuple[int, int]) -> list[tuple[Decimal | None, Decimal | None]]:
+    """The amount ranges of an amount filter outside the whole bands it covers (read from raw rows)."""
     covered_low, _ = band_bounds(bands[0])
     _, covered_high = band_bounds(bands[1])
     cent = Decimal("0.01")
+    out = []
     if covered_low is not None and (filters.min_amount is None or filters.min_amount * 100 < covered_low):
-        parts.append(raw(whole[0], whole_end, amount_range=(filters.min_amount, Decimal(covered_low) / 100 - cent)))
+        out.append((filters.min_amount, Decimal(covered_low) / 100 - cent))
     if covered_high is not None and (filters.max_amount is None or filters.max_amount * 100 >= covered_high):
-        parts.append(raw(whole[0], whole_end, amount_range=(Decimal(covered_high) / 100, filters.max_amount)))
-    return parts
+        out.append((Decimal(covered_high) / 100, filters.max_amount))
+    return out
 
 
 def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: list[str], *,
@@ -593,7 +608,7 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
                                    order_by_total, limit, conversion, parents)
     if fast is not None:
         return fast
-    unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
+    unit = _conversion_unit(filters, keys)
     foreign = _grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids), unit, start, end, parents),
                        unit).subquery()
     book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
@@ -616,50 +631,115 @@ def aggregate(session: Session, user_id: int, filters: SpendingFilters, keys: li
                                 book, order_by_total, limit, conversion, parents)
 
 
-_FX_KEYS = {"bucket", "category_id", "account_id", "payee"}
+_FX_KEYS = {"bucket", "day", "category_id", "account_id", "payee"}
+
+
+def _conversion_unit(filters: SpendingFilters, keys: list[str]) -> list[str]:
+    """``keys`` and the groups converted one by one: (day, account, category), plus the payee under a text
+    filter and the amount band under an amount filter, so that a filtered view's groups are those the
+    converted roll-ups hold (services/fx_rollup.py) and both ways give the same integers."""
+    unit = [*fx.CONVERSION_UNIT]
+    if filters.text:
+        unit.append("payee")
+    if filters.min_amount is not None or filters.max_amount is not None:
+        unit.append("band")
+    return [*keys, *(k for k in unit if k not in keys)]
 
 
 def _from_converted_rollups(session, user_id, filters, keys, start, end, currencies, base_ids, foreign_ids,
                             order_by_total, limit, conversion, parents) -> pd.DataFrame | None:
-    """``aggregate`` for several currencies without a row filter: the whole months from the converted
-    roll-ups (services/fx_rollup.py: the same groups converted the same way, summed per month ahead of
-    time) UNION ALL the base-currency accounts' usual roll-up, as many rows as with one currency; the
-    partial-month edges converted at read time (few days). None when they cannot answer (weeks or
-    days, row filters, no whole month, a missing rate, roll-ups not computed for the present currencies
-    and rates): then everything is converted at read time."""
-    if (filters.row_filtered or not set(keys) <= _FX_KEYS or ("bucket" in keys and filters.effective_grain != "month")
-            or rollup.stale(session, user_id)):
+    """``aggregate`` for several currencies from the converted roll-ups (services/fx_rollup.py: the same
+    groups converted the same way, summed per month ahead of time), the way ``_parts`` answers one
+    currency: whole months from FxMonthRollup / FxPayeeRollup; a text search from the payees containing
+    it (FxPayeeRollup) plus the description-only matches converted at read time; an amount range from the
+    whole bands inside it (FxAmountRollup / FxPayeeAmountRollup) plus the slivers at its ends converted at
+    read time; the partial-month edges converted at read time (few days: the factor table holds only
+    the days converted); UNION ALL the base-currency accounts' usual parts: one statement, one frame.
+    None when they cannot answer (weeks or days, tags, text and amount together, no whole month, a
+    missing rate, roll-ups not computed for the present currencies and rates): then everything is
+    converted at read time."""
+    has_text = bool(filters.text)
+    has_amount = filters.min_amount is not None or filters.max_amount is not None
+    by_payee = "payee" in keys
+    daily = "day" in keys or ("bucket" in keys and filters.effective_grain != "month")
+    if (filters.tag_ids or (has_text and has_amount) or not set(keys) <= _FX_KEYS
+            or (daily and (filters.row_filtered or by_payee)) or rollup.stale(session, user_id)):
         return None
     whole, edges = _split_months(start, end)
-    if whole is None:
+    if whole is not None:
+        whole = (whole[0], month_end(whole[1]))   # _split_months names the last whole month by its first day
+    elif filters.row_filtered or by_payee:
         return None
-    whole = (whole[0], month_end(whole[1]))   # _split_months names the last whole month by its first day
-    if not fx_rollup.usable(session, user_id, currencies, foreign_ids, *whole):
+    bands = _covered_bands(filters.min_amount, filters.max_amount) if has_amount else None
+    if has_amount and (bands is None or (by_payee and (filters.account_ids or filters.category_ids))):
         return None
-    model = FxPayeeRollup if "payee" in keys else FxMonthRollup
+    if not fx_rollup.coverage(session, user_id, currencies, foreign_ids, start, end):
+        return None
     categories = _category_ids(session, user_id, filters, parents)
     converted = replace(filters, account_ids=foreign_ids)
-    parts = [_rollup_select(session, model, user_id, converted, whole[0], whole[1], keys, categories, "month")]
-    if base_ids:
-        parts.append(_grouped(_union(session, user_id, replace(filters, account_ids=base_ids), keys, whole[0],
-                                     whole[1], parents), keys))
-    combined = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    if edges:
-        stmt = _grouped(combined, keys)
+    unit = _conversion_unit(filters, keys)
+    grain = filters.effective_grain
+
+    def rolled(model, a, b, **kw):
+        return _rollup_select(session, model, user_id, converted, a, b, keys, categories, grain, **kw)
+
+    def raw(**kw):
+        return _raw_select(session, user_id, converted, whole[0], whole[1], unit, categories, "month", **kw)
+
+    read_time: list[Select] = []   # groups of the conversion unit, converted at read time
+    if daily or whole is None:   # any days, no row filter: the converted daily groups
+        ready = [rolled(FxDailyRollup, start, end)]
+        edges = []
+    elif has_amount:
+        ready = [rolled(FxPayeeAmountRollup if by_payee else FxAmountRollup, *whole, bands=bands)]
+        read_time = [raw(amount_range=r) for r in _slivers(filters, bands)]
+    elif has_text:
+        ready = [rolled(FxPayeeRollup, *whole, payee_text=filters.text)]
+        read_time = [raw(description_only=True)]
     else:
+        ready = [rolled(FxPayeeRollup if by_payee else FxMonthRollup, *whole)]
+    for a, b in edges:
+        if filters.row_filtered or by_payee:   # the raw rows, converted at read time
+            read_time.append(_grouped(_union(session, user_id, converted, unit, a, b, parents), unit))
+        else:   # the converted daily groups
+            ready.append(rolled(FxDailyRollup, a, b))
+    if base_ids:   # the base-currency accounts' parts as with one currency, side by side with the others
+        ready += _parts(session, user_id, replace(filters, account_ids=base_ids), start, end, keys, categories)
+    # The few groups converted at read time (slivers, description-only matches, raw edges): read once and
+    # converted in Python (fx.convert_frame: the rule converted_select applies in SQL), then added to the
+    # statement's answer; without them the statement orders and cuts the answer itself.
+    extra = None
+    if read_time:
+        grouped = (read_time[0] if len(read_time) == 1 else union_all(*read_time)).subquery()
+        got = session.execute(select(grouped)).all()
+        if got:
+            frame = _frame(got, unit)
+            book = fx.load_rates(session, user_id, {currencies.base, *(currencies.mapping[i] for i in foreign_ids)},
+                                 min(frame["day"]), max(frame["day"]))
+            extra = fx.convert_frame(frame, currencies, book, conversion)
+    combined = union_all(*ready).subquery() if len(ready) > 1 else ready[0].subquery()
+    if extra is None:
         stmt = _grouped(combined, keys, order_by_total=order_by_total, limit=limit)
-    frame = _frame(session.execute(stmt).all(), keys)
+    else:
+        stmt = _grouped(combined, keys)
+    answer = _frame(session.execute(stmt).all(), keys)
     if conversion is not None:
-        r = FxMonthRollup
-        used = session.scalars(select(r.account_id).where(
-            r.user_id == user_id, r.flow == filters.flow, r.month >= whole[0], r.month <= whole[1],
-            r.account_id.in_(foreign_ids)).distinct()).all()
-        conversion.converted_from |= {currencies.mapping[int(a)] for a in used}
-    if not edges:
-        return frame
-    frames = [frame] + [aggregate(session, user_id, filters, keys, start=a, end=b, conversion=conversion,
-                                  parents=parents) for a, b in edges]
-    return _summed_frames(frames, keys, order_by_total, limit)
+        conversion.converted_from |= {currencies.mapping[a] for a in foreign_ids}   # the accounts converted
+    if extra is None:
+        return answer
+    extra = extra[[*keys, "total_cents", "row_count"]]
+    return _summed_frames([answer, extra], keys, order_by_total, limit)
+
+
+def _runs(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Day ranges sorted, with those that touch or overlap merged."""
+    out: list[tuple[date, date]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + timedelta(days=1):
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _summed_frames(frames: list[pd.DataFrame], keys: list[str], order_by_total: bool, limit: int | None) -> pd.DataFrame:
@@ -677,7 +757,8 @@ def _summed_frames(frames: list[pd.DataFrame], keys: list[str], order_by_total: 
     if limit:
         combined = combined.head(limit)
     combined = combined.reset_index(drop=True)[[*keys, "total_cents", "row_count"]]
-    for name in ("total_cents", "row_count"):
+    # (an empty frame's object columns would turn the ids of the others into floats)
+    for name in ("total_cents", "row_count", *(k for k in ("category_id", "account_id") if k in keys)):
         combined[name] = combined[name].astype("int64")
     return combined
 
@@ -687,7 +768,7 @@ def _converted_in_python(session, user_id, filters, keys, start, end, currencies
     """``aggregate`` for several currencies with the groups converted in Python (fx.convert_frame): the
     same rule as converted_select, for the rare group whose product does not fit SQLite's integers.
     Also the reference the tests hold the SQL path to."""
-    unit = [*keys, *(k for k in fx.CONVERSION_UNIT if k not in keys)]
+    unit = _conversion_unit(filters, keys)
     foreign = _frame(session.execute(_grouped(_union(session, user_id, replace(filters, account_ids=foreign_ids),
                                                      unit, start, end, parents), unit)).all(), unit)
     parts = [fx.convert_frame(foreign, currencies, book, conversion)]
