@@ -164,6 +164,16 @@
     Plots.__llSparing = true;
   }
 
+  // Plotly clears a hover label when the mouse leaves its point, or when its own treemap zoom starts. A drill
+  // does neither: the click goes to Dash (below) and the server's chart replaces the boxes under a mouse that
+  // has not moved, so the clicked box's label would linger until the mouse moves. Clear it with the click.
+  function clearHover(gd) {
+    var Fx = window.Plotly && window.Plotly.Fx;
+    if (Fx && typeof Fx.unhover === "function" && gd._fullLayout && gd._fullLayout._hoverlayer) {
+      Fx.unhover(gd);
+    }
+  }
+
   function watch(gd) {
     if (gd.__llWatched || typeof gd.on !== "function") {
       return;
@@ -183,6 +193,7 @@
       clientside.set_props(graph.id, { clickData: { points: [{
         curveNumber: point.curveNumber, pointNumber: point.pointNumber, id: point.id, label: point.label,
         value: point.value, customdata: point.customdata }] } });
+      clearHover(gd);
       return false;
     });
     gd.on("plotly_afterplot", function () {

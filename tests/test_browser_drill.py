@@ -1,11 +1,13 @@
 """The drill-down is never lost (issue 14, bug 1), in headless Chromium: open a drilled link, reload,
 step out and press Back, drill by a click, then switch the chart to Bars. At every step the address
-bar, the Categories box, the breadcrumb, every chart and the grid agree."""
+bar, the Categories box, the breadcrumb, every chart and the grid agree. And a drill by a click leaves
+no stale hover label behind."""
 from __future__ import annotations
 
 import time
 from urllib.parse import parse_qs, urlsplit
 
+from a11y import settle
 from browser import require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
 from selenium.webdriver.common.action_chains import ActionChains
@@ -148,4 +150,81 @@ def test_the_drill_down_is_never_lost(dash_duo, app, db_session, make_user, make
     dash_duo.wait_for_element("#spending-by-category .bars .point path", timeout=10)
     _settles_to(dash_duo, drilled, "switched to Bars")
     assert _names(dash_duo, "spending-by-category") == {"Groceries", "Coffee"}  # Food's children
+    assert severe_console_errors(dash_duo) == []
+
+
+
+HOVER_LABELS = """return Array.from(document.querySelectorAll('#spending-by-category .hoverlayer .hovertext'))
+    .map(e => e.textContent);"""
+TILE_TEXTS = "return Array.from(document.querySelectorAll('#spending-by-category g.slice')).map(g => g.textContent);"
+# Holds the callback requests (the drill's answer) until released: the old chart stays while the test looks.
+HOLD_CALLBACKS = """
+if (!window.__llHeld) {
+  window.__llHeld = [];
+  const original = window.fetch;
+  window.fetch = function (resource, init) {
+    const self = this, args = arguments;
+    if (window.__llHold && String((resource && resource.url) || resource).indexOf('_dash-update-component') >= 0) {
+      return new Promise(resolve => window.__llHeld.push(() => resolve(original.apply(self, args))));
+    }
+    return original.apply(this, arguments);
+  };
+  window.__llRelease = function () {
+    window.__llHold = false;
+    window.__llHeld.splice(0).forEach(go => go());
+  };
+}
+window.__llHold = true;
+"""
+
+
+def test_a_treemap_drill_leaves_no_stale_hover_label(dash_duo, app, db_session, make_user, make_account):
+    """The drill hands the click to Dash and stops Plotly's own zoom, which is what cleared the hover label.
+    The clicked tile's label must go with the click, not linger over the old chart while the server answers
+    nor on the drilled chart until the mouse moves. (On the drilled chart Chromium itself hovers the tile
+    now under the resting mouse: a label for that tile is a fresh one, not the stale one.)"""
+    _seed(db_session, make_user, make_account)
+    start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/spending?preset=last_month")
+    dash_duo.wait_for_contains_text("#spending-grid-summary", "5 rows · total $1,047.10", timeout=15)
+    dash_duo.wait_for_element("#spending-by-category g.slice path.surface", timeout=10)
+    settle(dash_duo.driver)
+    assert "Housing" in _names(dash_duo, "spending-by-category")
+
+    driver = dash_duo.driver
+    for tile in driver.find_elements(By.CSS_SELECTOR, "#spending-by-category g.slice"):
+        if tile.text.strip().split("\n")[0] == "Food":
+            surface = tile.find_element(By.CSS_SELECTOR, "path.surface")
+            break
+    else:
+        raise AssertionError("no treemap tile 'Food'")
+    width, height = driver.execute_script(
+        "const r = arguments[0].getBoundingClientRect(); return [r.width, r.height];", surface)
+    # Hover the tile's header (not a child drawn inside it) and wait for Plotly's label: the test is
+    # only worth something if the label was there before the click.
+    ActionChains(driver).move_to_element(surface).move_by_offset(-width / 2 + 6, -height / 2 + 6).perform()
+    deadline = time.time() + 5
+    while time.time() < deadline and not driver.execute_script(HOVER_LABELS):
+        time.sleep(0.1)
+    hovered = driver.execute_script(HOVER_LABELS)
+    assert len(hovered) == 1 and hovered[0].startswith("Food"), hovered
+
+    driver.execute_script(HOLD_CALLBACKS)
+    ActionChains(driver).click().perform()   # where the mouse is: no move, so no new hover
+    deadline = time.time() + 10
+    while time.time() < deadline and not driver.execute_script("return window.__llHeld.length"):
+        time.sleep(0.1)
+    assert driver.execute_script("return window.__llHeld.length"), "the click asked the server for nothing"
+    assert "Housing" in _names(dash_duo, "spending-by-category")   # still the old chart, no Plotly zoom
+    assert driver.execute_script(HOVER_LABELS) == [], "the clicked tile's label outlives the click"
+
+    driver.execute_script("window.__llRelease()")
+    deadline = time.time() + 15
+    while time.time() < deadline and "Housing" in _names(dash_duo, "spending-by-category"):
+        time.sleep(0.2)
+    assert _names(dash_duo, "spending-by-category") <= {"Food", "Groceries", "Coffee", "Food (general)"}
+    dash_duo.wait_for_contains_text("#spending-grid-summary", "3 rows · total $87.10", timeout=15)
+    settle(driver)
+    labels, tiles = driver.execute_script(HOVER_LABELS), driver.execute_script(TILE_TEXTS)
+    assert hovered[0] not in labels, "the clicked tile's label is on the drilled chart"
+    assert all(label in tiles for label in labels), (labels, tiles)   # only a label of a drilled-chart tile
     assert severe_console_errors(dash_duo) == []
