@@ -281,14 +281,17 @@ def _shifted(table, names):
         payee_moved if with_payee else category_moved
 
 
-def _shifted_keys(table, names):
+def _shifted_keys(user_id: int, table, names):
     """The keys of ``table`` (by day) that :func:`shift` gave a row: its old and new keys, as a
-    subquery (flow, day[, payee], account_id, category) with a NULL category as -1."""
+    subquery (user_id, flow, day[, payee], account_id, category) with a NULL category as -1. The user
+    is a column of it, not a constant on the roll-up: else SQLite reads all the user's roll-up rows
+    (by the index on user_id) and looks each up in the keys, instead of the keys up in the index."""
     t = CHANGE_TOTALS.c
     changed = _shifted(table, names)
     none = literal(-1)
-    parts = [select(t.flow, t.day, *([payee.label("payee")] if "payee" in names else []), t.account_id,
-                    func.coalesce(category, none).label("category")).where(changed)
+    with_payee = "payee" in names
+    parts = [select(literal(user_id).label("user_id"), t.flow, t.day, *([payee.label("payee")] if with_payee else []),
+                    t.account_id, func.coalesce(category, none).label("category")).where(changed)
              for category, payee in ((t.old_category, t.old_payee), (t.new_category, t.new_payee))]
     return union(*parts).subquery()
 
@@ -297,28 +300,31 @@ def _fold_by_keys(session: Session, user_id: int, table, names) -> None:
     """:func:`compact` of a roll-up by day: only the keys the shift touched, joined from
     :data:`CHANGE_TOTALS` (one index probe each), never the touched months' days (ten years of rows
     for a rule over every month)."""
-    keys = _shifted_keys(table, names)
+    keys = _shifted_keys(user_id, table, names)
     last = session.scalar(select(func.max(table.id)))
     if last is None:
         return
     none = literal(-1)
-    on = [table.user_id == user_id, table.flow == keys.c.flow, table.day == keys.c.day,
+    on = [table.user_id == keys.c.user_id, table.flow == keys.c.flow, table.day == keys.c.day,
           table.account_id == keys.c.account_id, func.coalesce(table.category_id, none) == keys.c.category]
     if "payee" in names:
         on.append(table.payee == keys.c.payee)
-    cols = [table.user_id, table.flow, *[getattr(table, n) for n in names], table.account_id, table.category_id]
+    # Grouped by the keys' columns and ``id + 0``: no order or range of the roll-up's own for SQLite's
+    # planner to prefer a walk of all its rows to one index probe per key.
+    cols = [keys.c.user_id, keys.c.flow, *[getattr(keys.c, n) for n in names], keys.c.account_id,
+            func.nullif(keys.c.category, none)]
     folded = (select(*cols, func.sum(table.total_cents), func.sum(table.row_count))
-              .select_from(keys).join(table, and_(*on)).where(table.id <= last).group_by(*cols)
+              .select_from(keys).join(table, and_(*on)).where(table.id + 0 <= last).group_by(*cols)
               .having(or_(func.sum(table.row_count) != 0, func.sum(table.total_cents) != 0)))
     session.execute(insert(table).from_select(
         ["user_id", "flow", *names, "account_id", "category_id", "total_cents", "row_count"], folded))
     old = aliased(table)
-    old_on = [old.user_id == user_id, old.flow == keys.c.flow, old.day == keys.c.day,
+    old_on = [old.user_id == keys.c.user_id, old.flow == keys.c.flow, old.day == keys.c.day,
               old.account_id == keys.c.account_id, func.coalesce(old.category_id, none) == keys.c.category]
     if "payee" in names:
         old_on.append(old.payee == keys.c.payee)
     session.execute(delete(table).where(table.id.in_(
-        select(old.id).select_from(keys).join(old, and_(*old_on)).where(old.id <= last))))
+        select(old.id).select_from(keys).join(old, and_(*old_on)).where(old.id + 0 <= last))))
 
 
 def create_changes(session: Session) -> Table:
