@@ -187,9 +187,13 @@ def test_rule_conditions_and_apply_to_existing(db_session, world):
         rules.apply_existing(db_session, world["other"].id, rule.id)
 
 
-def test_a_bulk_edit_folds_every_rollup_into_one_row_per_key(db_session, world):
+@pytest.mark.parametrize("ratio", [0, 10**9], ids=["by-keys", "by-months"])
+def test_a_bulk_edit_folds_every_rollup_into_one_row_per_key(db_session, world, monkeypatch, ratio):
     """Rows moved onto a key that already has a row (same day, account, category, payee) are folded
-    into it, and the keys they leave are dropped, in every roll-up (by day too), after apply and undo."""
+    into it, and the keys they leave are dropped, in every roll-up (by day too), after apply and undo;
+    the day roll-ups both ways (by the shifted keys, by the touched months: rollup.KEY_FOLD_RATIO)."""
+    from dashboard.services import rollup
+    monkeypatch.setattr(rollup, "KEY_FOLD_RATIO", ratio)
     uid, acc = world["user"].id, world["acc"].id
     groceries, restaurants = builtin(db_session, "Groceries"), builtin(db_session, "Restaurants")
     day = date(2026, 6, 15)

@@ -296,6 +296,21 @@ def _shifted_keys(user_id: int, table, names):
     return union(*parts).subquery()
 
 
+KEY_FOLD_RATIO = 2   # fold by keys when the months hold more than this many roll-up rows per shifted key
+
+
+def _sparse(session: Session, table, names, scope) -> bool:
+    """Whether the shifted keys are few against the roll-up rows of their months (a rule's rows spread
+    over ten years), so that probing each key beats reading the months (a filter's newest weeks, where
+    nearly every row of those days is touched). Counts at most KEY_FOLD_RATIO x keys rows + 1."""
+    keys = 2 * (session.scalar(select(func.count()).select_from(CHANGE_TOTALS).where(_shifted(table, names))) or 0)
+    if not keys:
+        return False
+    limit = KEY_FOLD_RATIO * keys + 1
+    rows = session.scalar(select(func.count()).select_from(select(table.id).where(*scope).limit(limit).subquery()))
+    return rows >= limit
+
+
 def _fold_by_keys(session: Session, user_id: int, table, names) -> None:
     """:func:`compact` of a roll-up by day: only the keys the shift touched, joined from
     :data:`CHANGE_TOTALS` (one index probe each), never the touched months' days (ten years of rows
@@ -394,12 +409,12 @@ def compact(session: Session, user_id: int, months: Iterable[date], *, only_chan
     categories = union_all(select(func.coalesce(t.old_category, none)), select(func.coalesce(t.new_category, none)))
     payees = union_all(select(t.old_payee), select(t.new_payee))
     for table, names, _e, _t in _shift_specs(session):
-        if only_changed and table in _BY_DAY:
-            _fold_by_keys(session, user_id, table, names)
-            continue
         period = table.day if table in _BY_DAY else table.month
         in_months = _in_months(period, month_list) if table in _BY_DAY else period.in_(month_list)
         scope = [table.user_id == user_id, table.flow.in_(("spending", "income")), in_months]
+        if only_changed and table in _BY_DAY and _sparse(session, table, names, scope):
+            _fold_by_keys(session, user_id, table, names)
+            continue
         if only_changed and _by_account_category(table):
             scope.append(func.coalesce(table.category_id, none).in_(categories))
         if only_changed and "payee" in names:
