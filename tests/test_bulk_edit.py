@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 from test_categories_service import raw_by_month_category, rollup_by_month_category, state
-from test_rollup import assert_exact
+from test_rollup import assert_exact, assert_folded
 
 from dashboard.services import bulk_edit, importer, rules, tags
 from dashboard.services.categories import create_category
@@ -185,6 +185,36 @@ def test_rule_conditions_and_apply_to_existing(db_session, world):
     assert category_of(db_session, "Noodle Bar", uid) == {None}
     with pytest.raises(NotFound):
         rules.apply_existing(db_session, world["other"].id, rule.id)
+
+
+@pytest.mark.parametrize("ratio", [0, 10**9], ids=["by-keys", "by-months"])
+def test_a_bulk_edit_folds_every_rollup_into_one_row_per_key(db_session, world, monkeypatch, ratio):
+    """Rows moved onto a key that already has a row (same day, account, category, payee) are folded
+    into it, and the keys they leave are dropped, in every roll-up (by day too), after apply and undo;
+    the day roll-ups both ways (by the shifted keys, by the touched months: rollup.KEY_FOLD_RATIO)."""
+    from dashboard.services import rollup
+    monkeypatch.setattr(rollup, "KEY_FOLD_RATIO", ratio)
+    uid, acc = world["user"].id, world["acc"].id
+    groceries, restaurants = builtin(db_session, "Groceries"), builtin(db_session, "Restaurants")
+    day = date(2026, 6, 15)
+    for payee, category, amount in (("Market", groceries, "-12.50"), ("Market", groceries, "-3.00"),
+                                    ("Deli", restaurants, "-7.25"), ("Deli", None, "-1.00")):
+        create_transaction(db_session, uid, account_id=acc, date=day, amount=Decimal(amount), payee=payee,
+                           category_id=category)
+    db_session.commit()
+    assert_folded(db_session, uid)
+    rule = rules.create_rule(db_session, uid, field="payee", match_type="equals", pattern="Deli",
+                             category_id=groceries, set_payee="Market")
+    db_session.commit()
+    batch = rules.apply_existing(db_session, uid, rule.id)
+    db_session.commit()
+    assert batch.row_count == 2
+    assert_exact(db_session, uid)
+    assert_folded(db_session, uid)
+    bulk_edit.undo(db_session, uid, batch.id)
+    db_session.commit()
+    assert_exact(db_session, uid)
+    assert_folded(db_session, uid)
 
 
 def test_regex_rules_run_on_re2(db_session, world):

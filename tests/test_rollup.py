@@ -87,6 +87,19 @@ def assert_exact(session, user_id) -> None:
         session.execute(text("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)"))
 
 
+def assert_folded(session, user_id) -> None:
+    """Every roll-up holds one row per key of the user, none summing to nothing (what ``compact`` leaves
+    after a bulk edit's shift; a missed or partial fold leaves two rows, or a zero row, for a key)."""
+    for model, keys in ROLLUPS.items():
+        cols = [getattr(model, k) for k in keys]
+        loose = session.execute(select(*cols, func.count()).where(model.user_id == user_id).group_by(*cols)
+                                .having(func.count() > 1)).all()
+        assert loose == [], (model.__tablename__, loose)
+        empty = session.scalar(select(func.count()).select_from(model).where(
+            model.user_id == user_id, model.row_count == 0, model.total_cents == 0))
+        assert empty == 0, model.__tablename__
+
+
 def by_month(session, user_id):
     return dict(session.execute(
         select(MonthlyRollup.month, func.sum(MonthlyRollup.total_cents))

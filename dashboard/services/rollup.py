@@ -42,10 +42,11 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    union,
     union_all,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import operators, visitors
 from sqlalchemy.sql.elements import BinaryExpression, BindParameter
 
@@ -269,6 +270,78 @@ _TOTAL_KEYS = ("flow", "day", "month", "band", "account_id", "old_category", "ne
                "new_payee")
 
 
+def _shifted(table, names):
+    """The rows of :data:`CHANGE_TOTALS` that :func:`shift` moves in ``table``: those whose category
+    (when the roll-up has one) or payee (when it has one) the edit changes."""
+    t = CHANGE_TOTALS.c
+    category_moved = t.old_category.is_distinct_from(t.new_category)
+    payee_moved = t.old_payee.is_distinct_from(t.new_payee)
+    with_payee, by_category = "payee" in names, _by_account_category(table)
+    return (category_moved | payee_moved) if with_payee and by_category else \
+        payee_moved if with_payee else category_moved
+
+
+def _shifted_keys(user_id: int, table, names):
+    """The keys of ``table`` (by day) that :func:`shift` gave a row: its old and new keys, as a
+    subquery (user_id, flow, day[, payee], account_id, category) with a NULL category as -1. The user
+    is a column of it, not a constant on the roll-up: else SQLite reads all the user's roll-up rows
+    (by the index on user_id) and looks each up in the keys, instead of the keys up in the index."""
+    t = CHANGE_TOTALS.c
+    changed = _shifted(table, names)
+    none = literal(-1)
+    with_payee = "payee" in names
+    parts = [select(literal(user_id).label("user_id"), t.flow, t.day, *([payee.label("payee")] if with_payee else []),
+                    t.account_id, func.coalesce(category, none).label("category")).where(changed)
+             for category, payee in ((t.old_category, t.old_payee), (t.new_category, t.new_payee))]
+    return union(*parts).subquery()
+
+
+KEY_FOLD_RATIO = 2   # fold by keys when the months hold more than this many roll-up rows per shifted key
+
+
+def _sparse(session: Session, table, names, scope) -> bool:
+    """Whether the shifted keys are few against the roll-up rows of their months (a rule's rows spread
+    over ten years), so that probing each key beats reading the months (a filter's newest weeks, where
+    nearly every row of those days is touched). Counts at most KEY_FOLD_RATIO x keys rows + 1."""
+    keys = 2 * (session.scalar(select(func.count()).select_from(CHANGE_TOTALS).where(_shifted(table, names))) or 0)
+    if not keys:
+        return False
+    limit = KEY_FOLD_RATIO * keys + 1
+    rows = session.scalar(select(func.count()).select_from(select(table.id).where(*scope).limit(limit).subquery()))
+    return rows >= limit
+
+
+def _fold_by_keys(session: Session, user_id: int, table, names) -> None:
+    """:func:`compact` of a roll-up by day: only the keys the shift touched, joined from
+    :data:`CHANGE_TOTALS` (one index probe each), never the touched months' days (ten years of rows
+    for a rule over every month)."""
+    keys = _shifted_keys(user_id, table, names)
+    last = session.scalar(select(func.max(table.id)))
+    if last is None:
+        return
+    none = literal(-1)
+    on = [table.user_id == keys.c.user_id, table.flow == keys.c.flow, table.day == keys.c.day,
+          table.account_id == keys.c.account_id, func.coalesce(table.category_id, none) == keys.c.category]
+    if "payee" in names:
+        on.append(table.payee == keys.c.payee)
+    # Grouped by the keys' columns and ``id + 0``: no order or range of the roll-up's own for SQLite's
+    # planner to prefer a walk of all its rows to one index probe per key.
+    cols = [keys.c.user_id, keys.c.flow, *[getattr(keys.c, n) for n in names], keys.c.account_id,
+            func.nullif(keys.c.category, none)]
+    folded = (select(*cols, func.sum(table.total_cents), func.sum(table.row_count))
+              .select_from(keys).join(table, and_(*on)).where(table.id + 0 <= last).group_by(*cols)
+              .having(or_(func.sum(table.row_count) != 0, func.sum(table.total_cents) != 0)))
+    session.execute(insert(table).from_select(
+        ["user_id", "flow", *names, "account_id", "category_id", "total_cents", "row_count"], folded))
+    old = aliased(table)
+    old_on = [old.user_id == keys.c.user_id, old.flow == keys.c.flow, old.day == keys.c.day,
+              old.account_id == keys.c.account_id, func.coalesce(old.category_id, none) == keys.c.category]
+    if "payee" in names:
+        old_on.append(old.payee == keys.c.payee)
+    session.execute(delete(table).where(table.id.in_(
+        select(old.id).select_from(keys).join(old, and_(*old_on)).where(old.id + 0 <= last))))
+
+
 def create_changes(session: Session) -> Table:
     """A fresh, empty :data:`CHANGES` table for this session's transaction."""
     drop_changes(session)
@@ -308,15 +381,11 @@ def shift(session: Session, user_id: int) -> None:
     session.execute(insert(CHANGE_TOTALS).from_select(
         [*_TOTAL_KEYS, "cents", "row_count"], select(*keys, func.sum(c.cents), func.count()).where(moved)
         .group_by(*keys)))
-    category_moved = t.old_category.is_distinct_from(t.new_category)
-    payee_moved = t.old_payee.is_distinct_from(t.new_payee)
     for table, names, _e, _t in _shift_specs(session):
         by_category = _by_account_category(table)
         cols = ["user_id", "flow", *names, *(["account_id", "category_id"] if by_category else []),
                 "total_cents", "row_count"]
-        with_payee = "payee" in names
-        changed = (category_moved | payee_moved) if with_payee and by_category else \
-            payee_moved if with_payee else category_moved
+        changed = _shifted(table, names)
         parts = []
         for sign, category, payee in ((-1, t.old_category, t.old_payee), (1, t.new_category, t.new_payee)):
             group = [t.flow, *[payee if n == "payee" else getattr(t, n) for n in names],
@@ -330,7 +399,8 @@ def compact(session: Session, user_id: int, months: Iterable[date], *, only_chan
     """Fold the user's spending and income rows of these months, in every roll-up, into one row per key
     (after :func:`shift`), dropping keys that sum to nothing. Costs the roll-up rows, not the raw rows.
     ``only_changed``: only the rows whose category and payee are among those of :data:`CHANGE_TOTALS`
-    (the only keys a shift from it can have given a second row)."""
+    (the only keys a shift from it can have given a second row); in the roll-ups by day, only the very
+    keys it shifted (:func:`_fold_by_keys`)."""
     month_list = sorted({month_start(m) for m in months})
     if not month_list:
         return
@@ -342,6 +412,9 @@ def compact(session: Session, user_id: int, months: Iterable[date], *, only_chan
         period = table.day if table in _BY_DAY else table.month
         in_months = _in_months(period, month_list) if table in _BY_DAY else period.in_(month_list)
         scope = [table.user_id == user_id, table.flow.in_(("spending", "income")), in_months]
+        if only_changed and table in _BY_DAY and _sparse(session, table, names, scope):
+            _fold_by_keys(session, user_id, table, names)
+            continue
         if only_changed and _by_account_category(table):
             scope.append(func.coalesce(table.category_id, none).in_(categories))
         if only_changed and "payee" in names:
