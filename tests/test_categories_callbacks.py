@@ -151,3 +151,19 @@ def test_bulk_edit_on_a_filter_preview_apply_undo(client, app, db_session, world
     status, body = post(client, app, [("transactions-bulk-apply", "n_clicks", 1),
                                       ("transactions-bulk-cancel", "n_clicks", 0)], state)
     assert "Set a filter first" in text(body)
+
+
+def test_rules_page_offers_rule_actions_only_once_there_is_a_rule(client, app, db_session, world):
+    """With no rule, the Rules page says what a rule does instead of offering "Choose a rule…", Apply and
+    Delete with nothing to choose; the first saved rule brings them."""
+    login(client, "alice@example.com")
+    status, body = post(client, app, [("rules-refresh", "data", 0)], [])
+    assert status == 200
+    assert value(body, "rules-rule-actions", "hidden") is True
+    assert "No rules yet" in json.dumps(value(body, "rules-list", "children"))
+    db_session.add(ImportRule(user_id=world["alice"].id, pattern="tram", match_type="contains",
+                              category_id=builtin(db_session, "Public Transit")))
+    db_session.commit()
+    status, body = post(client, app, [("rules-refresh", "data", 1)], [])
+    assert value(body, "rules-rule-actions", "hidden") is False
+    assert value(body, "rules-selected-rule", "options")[0]["value"] > 0

@@ -80,13 +80,15 @@ def layout(**_query):
                     html.P("Tried in this order at import; the first that matches wins.",
                            className="text-muted small"),
                     html.Div(id=f"{P}-list", className="small mb-2"),
-                    dcc.Dropdown(id=f"{P}-selected-rule", placeholder="Choose a rule…", **picker),
-                    html.Div([
-                        dbc.Button("Apply to existing transactions…", id=f"{P}-preview", color="primary",
-                                   size="sm", n_clicks=0),
-                        dbc.Button("Delete rule", id=f"{P}-delete", color="danger", outline=True, size="sm",
-                                   n_clicks=0),
-                    ], className="d-flex gap-2 mt-2"),
+                    html.Div([   # shown once there is a rule to choose (render)
+                        dcc.Dropdown(id=f"{P}-selected-rule", placeholder="Choose a rule…", **picker),
+                        html.Div([
+                            dbc.Button("Apply to existing transactions…", id=f"{P}-preview", color="primary",
+                                       size="sm", n_clicks=0),
+                            dbc.Button("Delete rule", id=f"{P}-delete", color="danger", outline=True,
+                                       size="sm", n_clicks=0),
+                        ], className="d-flex gap-2 mt-2"),
+                    ], id=f"{P}-rule-actions", hidden=True),
                 ]), className="shadow-sm mb-3"),
                 dbc.Card(dbc.CardBody([
                     html.H5("Payees", className="card-title"),
@@ -120,20 +122,23 @@ def layout(**_query):
     Output(f"{P}-form-tags", "options"),
     Output(f"{P}-form-account", "options"),
     Output(f"{P}-payee", "options"),
+    Output(f"{P}-rule-actions", "hidden"),
     Input(f"{P}-refresh", "data"),
 )
 def render(_refresh):
     viewer = require_viewer()
     frame = rules.rule_frame(db.session, viewer.user_id)
     listing = html.Ol([html.Li(r.text) for r in frame.itertuples()], className="ps-3 mb-0") if not frame.empty \
-        else html.Div("No rules yet.", className="text-muted")
+        else html.Div("No rules yet. A rule you save on the left runs at every import, and you can apply it "
+                      "to the transactions already here.", className="text-muted")
     options = [{"label": f"{n + 1}. {r.text}", "value": int(r.id)} for n, r in enumerate(frame.itertuples())]
     cats = [{"label": c["label"], "value": c["id"]} for c in category_choices(db.session, viewer.user_id)]
     accounts = [{"label": r.name, "value": int(r.id)}
                 for r in list_accounts(db.session, viewer.user_id, include_archived=False).itertuples()]
     payees = [{"label": f"{r.payee} ({r.count:,})", "value": r.payee}
               for r in rules.payee_frame(db.session, viewer.user_id).itertuples()]
-    return listing, options, cats, tag_service.tag_choices(db.session, viewer.user_id), accounts, payees
+    return (listing, options, cats, tag_service.tag_choices(db.session, viewer.user_id), accounts, payees,
+            frame.empty)
 
 
 # -- writes ---------------------------------------------------------------------------------------------
