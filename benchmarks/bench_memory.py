@@ -24,7 +24,7 @@ import urllib.request
 from datetime import date
 
 from bench_load import Gunicorn
-from bench_spending import CASES, OUTPUTS, _inputs, case_states
+from bench_spending import CASES, OUTPUTS, case_states, update_payload
 from common import ROOT, bench_app, db_kind
 
 
@@ -101,13 +101,8 @@ def main() -> None:
         for _ in range(args.repeat):
             for name in CASES:
                 state = states[name]
-                post(OUTPUTS, _inputs(state, today), [{"id": "spending-state", "property": "data", "value": {}}],
-                     changed=["spending-preset.value"])
-                post(["spending-grid.getRowsResponse"],
-                     [{"id": "spending-grid", "property": "getRowsRequest",
-                       "value": {"startRow": 0, "endRow": 100, "sortModel": [], "filterModel": {}}}],
-                     [{"id": "spending-state", "property": "data", "value": state}])
-                requests += 2
+                post(OUTPUTS, *update_payload(state, today), changed=["spending-preset.value"])
+                requests += 1
         peak, rss = _status_mb(worker, "VmHWM"), _status_mb(worker, "VmRSS")
         master = _status_mb(server.process.pid, "VmHWM")
     finally:

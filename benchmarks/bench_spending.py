@@ -65,6 +65,14 @@ def _post(client, output_ids, inputs, state=(), changed=()):
     return response
 
 
+def update_payload(state: dict, today: date) -> tuple[list[dict], list[dict]]:
+    """(inputs, state) of the page's one callback for the filters ``state``, as the browser sends them
+    (bench_fx.py and bench_memory.py post the same; tests/test_spending_callbacks.py checks it against
+    the registered callback)."""
+    return _inputs(state, today), [{"id": "spending-state", "property": "data", "value": {}},
+                                   {"id": "spending-filter-error", "property": "children", "value": None}]
+
+
 def _naive(app, user_id: int, query: dict, today: date) -> None:
     """The naive way: load the filtered rows into pandas and group there."""
     import pandas as pd
@@ -167,10 +175,7 @@ def main() -> None:
         def update(state=state):
             # One request: the grid's first block comes in the same answer (spending-grid-first), the
             # browser's datasource answers the grid's first getRows from it.
-            _post(client, OUTPUTS, _inputs(state, today), [{"id": "spending-state", "property": "data", "value": {}},
-                                                           {"id": "spending-filter-error", "property": "children",
-                                                            "value": None}],
-                  changed=["spending-preset.value"])
+            _post(client, OUTPUTS, *update_payload(state, today), changed=["spending-preset.value"])
 
         median, p95, cpu = measure_cpu(update, runs=args.runs)
         if args.profile:

@@ -253,5 +253,6 @@ def test_the_speed_benchmark_posts_the_pages_callback_as_it_is(app, client):
     callbacks = {**_callback.GLOBAL_CALLBACK_MAP, **dash_app.callback_map}
     assert key in callbacks, f"no registered callback has the outputs {bench_spending.OUTPUTS}"
     from datetime import date
-    sent = [(i["id"], i["property"]) for i in bench_spending._inputs({}, date(2026, 6, 15))]
-    assert sent == [(i["id"], i["property"]) for i in callbacks[key]["inputs"]]
+    inputs, state = bench_spending.update_payload({}, date(2026, 6, 15))   # bench_fx, bench_memory: the same
+    assert [(i["id"], i["property"]) for i in inputs] == [(i["id"], i["property"]) for i in callbacks[key]["inputs"]]
+    assert [(i["id"], i["property"]) for i in state] == [(i["id"], i["property"]) for i in callbacks[key]["state"]]
