@@ -23,7 +23,7 @@ import math
 import os
 from datetime import date, timedelta
 
-from bench_spending import CASES, OUTPUTS, _post, update_payload
+from bench_spending import CASES, OUTPUTS, _post, profile_update, update_payload
 from common import DATASETS, bench_app, db_kind, measure_cpu
 
 THREE = ("USD", "EUR", "GBP", "EUR")
@@ -68,39 +68,6 @@ def _set_currencies(app, user_id: int, three: bool) -> None:
         db.session.commit()
         if three:
             print(f"  converted roll-ups rebuilt (every month) in {time.perf_counter() - started:.1f} s", flush=True)
-
-
-def _profile(app, update) -> None:
-    """One update under cProfile, with every statement's time (the slowest eight printed)."""
-    import cProfile
-    import pstats
-    import time as clock
-
-    from sqlalchemy import event
-
-    from models import db
-
-    statements = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        conn.info["ll_started"] = clock.perf_counter()
-
-    def after(conn, cursor, statement, parameters, context, executemany):
-        took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
-        statements.append((took, " ".join(statement.split())[:300]))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", before)
-    event.listen(engine, "after_cursor_execute", after)
-    profile = cProfile.Profile()
-    profile.runcall(update)
-    event.remove(engine, "before_cursor_execute", before)
-    event.remove(engine, "after_cursor_execute", after)
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
-    print(f"  {len(statements)} statements, {sum(t for t, _ in statements) * 1000:.1f} ms")
-    for took, statement in sorted(statements, reverse=True)[:8]:
-        print(f"  {took * 1000:7.1f} ms  {statement}")
 
 
 def main() -> None:
@@ -154,7 +121,7 @@ def main() -> None:
 
             median, p95, cpu = measure_cpu(update, runs=args.runs)
             if args.profile and three:
-                _profile(app, update)
+                profile_update(app, update)
             ratio = ""
             if three and name in one:
                 ratio = f" vs_one_currency={median / one[name]:.2f}"

@@ -73,6 +73,40 @@ def update_payload(state: dict, today: date) -> tuple[list[dict], list[dict]]:
                                    {"id": "spending-filter-error", "property": "children", "value": None}]
 
 
+def profile_update(app, update) -> None:
+    """``update`` once more under cProfile (the 25 costliest calls), then its slowest eight SQL statements
+    with their time and parameters (bench_fx.py --profile uses it too)."""
+    import cProfile
+    import pstats
+    import time as clock
+
+    from sqlalchemy import event
+
+    from models import db
+
+    slow = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["ll_started"] = clock.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
+        slow.append((took, " ".join(statement.split())[:400], parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    profile = cProfile.Profile()
+    profile.runcall(update)
+    event.remove(engine, "before_cursor_execute", before)
+    event.remove(engine, "after_cursor_execute", after)
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+    print(f"  {len(slow)} statements, {sum(t for t, _, _ in slow) * 1000:.1f} ms")
+    for took, statement, parameters in sorted(slow, key=lambda x: x[0], reverse=True)[:8]:
+        print(f"  {took * 1000:7.1f} ms  {statement}  {str(parameters)[:200]}")
+
+
 def _naive(app, user_id: int, query: dict, today: date) -> None:
     """The naive way: load the filtered rows into pandas and group there."""
     import pandas as pd
@@ -153,7 +187,6 @@ def main() -> None:
 
     app, user_id = bench_app(args.rows, args.dataset, label=args.label)
     from dashboard.demo_account import DEMO_PASSWORD
-    from models import db
 
     today = date.today()
     states = case_states(app, user_id, args.dataset, today)
@@ -179,31 +212,7 @@ def main() -> None:
 
         median, p95, cpu = measure_cpu(update, runs=args.runs)
         if args.profile:
-            import cProfile
-            import pstats
-            import time as clock
-
-            from sqlalchemy import event
-            slow = []
-
-            def before(conn, cursor, statement, parameters, context, executemany):
-                conn.info["ll_started"] = clock.perf_counter()
-
-            def after(conn, cursor, statement, parameters, context, executemany, slow=slow):
-                took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
-                slow.append((took, " ".join(statement.split())[:400], parameters))
-
-            with app.app_context():
-                engine = db.engine
-            event.listen(engine, "before_cursor_execute", before)
-            event.listen(engine, "after_cursor_execute", after)
-            profile = cProfile.Profile()
-            profile.runcall(update)
-            event.remove(engine, "before_cursor_execute", before)
-            event.remove(engine, "after_cursor_execute", after)
-            pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
-            for took, statement, parameters in sorted(slow, key=lambda x: x[0], reverse=True)[:8]:
-                print(f"  {took * 1000:7.1f} ms  {statement}  {str(parameters)[:200]}")
+            profile_update(app, update)
         extra = f" naive_median_ms={naive_ms:.0f}" if name == "last_12_months" and naive_ms else ""
         print(f"bench spending.{args.dataset}.{name} db={kind} rows={args.rows} median_ms={median:.0f} p95_ms={p95:.0f} "
               f"cpu_median_ms={cpu:.0f} load={os.getloadavg()[0]:.1f} peak_rss_mb={peak_rss_mb():.0f}{extra}", flush=True)

@@ -636,16 +636,14 @@ class ConvertedSelect:
 
 
 def converted_select(session: Session, currencies: AccountCurrencies, account_ids: Iterable[int], book: RateBook,
-                     grouped, keys: list[str], start: date, end: date,
-                     ranges: list[tuple[date, date]] | None = None) -> ConvertedSelect | None:
+                     grouped, keys: list[str], start: date, end: date) -> ConvertedSelect | None:
     """SQL converting ``grouped`` (a subquery grouped by ``keys`` and CONVERSION_UNIT, with total_cents
     and row_count, of accounts in other currencies than the base) into the base currency, grouped by
     ``keys``: joined on (account, day) to an inline table of each day's exact factor as integers n / d
     (from ``book``, the latest rate on or before each day), each group rounded once, half-even
     (_half_even_sql), in the database: as many rows out as keys. Days without a rate have no factor: their
     groups drop out of the join (``record`` lists them). None when a factor is too large for SQLite's
-    integers (then convert in Python: convert_frame). ``ranges``: the only days ``grouped`` has rows on
-    (default: all of [start, end]); the factor table holds those days only."""
+    integers (then convert in Python: convert_frame)."""
     dialect = session.get_bind().dialect.name
     base = currencies.base
     digits = minor_digits(base)
@@ -657,25 +655,24 @@ def converted_select(session: Session, currencies: AccountCurrencies, account_id
     converted_from, missing = set(), set()
     # A factor changes only on a day some rate of the book starts: look it up there, carry it between.
     changes = {d for days, _ in book.series.values() for d in days if start < d <= end}
-    for first, last in ranges if ranges is not None else [(start, end)]:
-        current: dict[str, tuple[int, int] | None] = {}
-        day = first
-        while day <= last:
-            for currency in used:
-                if day == first or day in changes:
-                    factor = book.factor(currency, base, day)
-                    if factor is None:
-                        current[currency] = None
-                    else:
-                        # stored hundredths x factor x 10**digits / 100 = minor units of the base currency
-                        n, d = factor.numerator * 10 ** digits, factor.denominator * 100
-                        g = math.gcd(n, d)
-                        current[currency] = (n // g, d // g)
-                        converted_from.add(currency)
-                factors[(currency, day)] = current[currency]
-                if current[currency] is None:
-                    missing.add((currency, day))
-            day = day.fromordinal(day.toordinal() + 1)
+    current: dict[str, tuple[int, int] | None] = {}
+    day = start
+    while day <= end:
+        for currency in used:
+            if day == start or day in changes:
+                factor = book.factor(currency, base, day)
+                if factor is None:
+                    current[currency] = None
+                else:
+                    # stored hundredths x factor x 10**digits / 100 = minor units of the base currency
+                    n, d = factor.numerator * 10 ** digits, factor.denominator * 100
+                    g = math.gcd(n, d)
+                    current[currency] = (n // g, d // g)
+                    converted_from.add(currency)
+            factors[(currency, day)] = current[currency]
+            if current[currency] is None:
+                missing.add((currency, day))
+        day = day.fromordinal(day.toordinal() + 1)
     rows = []
     for account_id in ids:
         currency = mapping[account_id]

@@ -731,17 +731,6 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
     return _summed_frames([answer, extra], keys, order_by_total, limit)
 
 
-def _runs(ranges: list[tuple[date, date]]) -> list[tuple[date, date]]:
-    """Day ranges sorted, with those that touch or overlap merged."""
-    out: list[tuple[date, date]] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1] + timedelta(days=1):
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
 def _summed_frames(frames: list[pd.DataFrame], keys: list[str], order_by_total: bool, limit: int | None) -> pd.DataFrame:
     """Frames of (keys, total_cents, row_count) summed by the keys, optionally ordered by the total
     (largest first, then the keys) and cut to ``limit`` rows."""
