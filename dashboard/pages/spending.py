@@ -423,7 +423,7 @@ def grid_rows(request, state):
 
 # Back / Forward: the address bar holds other filters than the page shows. assets/history.js hands the
 # new query string to the page's popstate store on a real Back or Forward only (the page's own changes,
-# pushed through its dcc.Location, fire nothing here); this puts it into the controls (in the browser),
+# pushed by the same script from the callback's answer, fire nothing here); this puts it into the controls (in the browser),
 # which runs `update` once; the server re-reads and checks every value.
 clientside_callback(
     """

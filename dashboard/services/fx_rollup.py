@@ -259,12 +259,6 @@ def _converted(session, currencies, foreign, book, grouped, keys, start, end, mi
 
 def usable(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
            start: date, end: date) -> bool:
-    """Whether the converted roll-ups answer for these accounts and months (see :func:`coverage`)."""
-    return coverage(session, user_id, currencies, foreign, start, end)
-
-
-def coverage(session: Session, user_id: int, currencies: fx.AccountCurrencies, foreign: Iterable[int],
-             start: date, end: date) -> bool:
     """Whether the converted roll-ups answer for these accounts and months: computed for the present
     currencies and rates (one read: the stored state and the signature), and no marker of money without
     a rate there (one read of the markers, through their partial index); both remembered until the

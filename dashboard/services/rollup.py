@@ -320,26 +320,24 @@ def _fold_by_keys(session: Session, user_id: int, table, names) -> None:
     if last is None:
         return
     none = literal(-1)
-    on = [table.user_id == keys.c.user_id, table.flow == keys.c.flow, table.day == keys.c.day,
-          table.account_id == keys.c.account_id, func.coalesce(table.category_id, none) == keys.c.category]
-    if "payee" in names:
-        on.append(table.payee == keys.c.payee)
+
+    def at_key(row):   # a row of the roll-up (or an alias of it) with one of the keys
+        on = [row.user_id == keys.c.user_id, row.flow == keys.c.flow, row.day == keys.c.day,
+              row.account_id == keys.c.account_id, func.coalesce(row.category_id, none) == keys.c.category]
+        return and_(*on, *([row.payee == keys.c.payee] if "payee" in names else []))
+
     # Grouped by the keys' columns and ``id + 0``: no order or range of the roll-up's own for SQLite's
     # planner to prefer a walk of all its rows to one index probe per key.
     cols = [keys.c.user_id, keys.c.flow, *[getattr(keys.c, n) for n in names], keys.c.account_id,
             func.nullif(keys.c.category, none)]
     folded = (select(*cols, func.sum(table.total_cents), func.sum(table.row_count))
-              .select_from(keys).join(table, and_(*on)).where(table.id + 0 <= last).group_by(*cols)
+              .select_from(keys).join(table, at_key(table)).where(table.id + 0 <= last).group_by(*cols)
               .having(or_(func.sum(table.row_count) != 0, func.sum(table.total_cents) != 0)))
     session.execute(insert(table).from_select(
         ["user_id", "flow", *names, "account_id", "category_id", "total_cents", "row_count"], folded))
     old = aliased(table)
-    old_on = [old.user_id == keys.c.user_id, old.flow == keys.c.flow, old.day == keys.c.day,
-              old.account_id == keys.c.account_id, func.coalesce(old.category_id, none) == keys.c.category]
-    if "payee" in names:
-        old_on.append(old.payee == keys.c.payee)
     session.execute(delete(table).where(table.id.in_(
-        select(old.id).select_from(keys).join(old, and_(*old_on)).where(old.id + 0 <= last))))
+        select(old.id).select_from(keys).join(old, at_key(old)).where(old.id + 0 <= last))))
 
 
 def create_changes(session: Session) -> Table:

@@ -673,7 +673,7 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
     bands = _covered_bands(filters.min_amount, filters.max_amount) if has_amount else None
     if has_amount and (bands is None or (by_payee and (filters.account_ids or filters.category_ids))):
         return None
-    if not fx_rollup.coverage(session, user_id, currencies, foreign_ids, start, end):
+    if not fx_rollup.usable(session, user_id, currencies, foreign_ids, start, end):
         return None
     categories = _category_ids(session, user_id, filters, parents)
     converted = replace(filters, account_ids=foreign_ids)
