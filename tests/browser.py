@@ -42,3 +42,42 @@ def start_and_login(dash_duo, app, email: str, password: str, path: str = "/"):
 
 def severe_console_errors(dash_duo) -> list[dict]:
     return [entry for entry in (dash_duo.get_logs() or []) if entry.get("level") == "SEVERE"]
+
+
+def click_bar(dash_duo, label: str, done, attempts: int = 3, timeout: float = 15) -> None:
+    """Click the bar called `label` in the Spending page's by-category bars until `done()` is true.
+
+    Under load Plotly may draw the bars again between finding a bar and clicking it (the click then lands
+    on a detached or replaced element and nothing happens): find the bar afresh and click again."""
+    import time
+
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    labels: list[str] = []
+    for _attempt in range(attempts):
+        deadline = time.time() + timeout
+        bar = None
+        while time.time() < deadline and bar is None:
+            if _attempt and done():   # the last click did drill, only slowly
+                return
+            bars = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .bars .point path")
+            labels = [t.text for t in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .ytick text")]
+            if label in labels and len(bars) == len(labels):
+                bar = bars[labels.index(label)]
+            else:
+                time.sleep(0.3)
+        if bar is None:
+            raise AssertionError(f"no bar {label!r}; bars are {labels}")
+        try:
+            dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", bar)
+            ActionChains(dash_duo.driver).move_to_element(bar).click().perform()
+        except StaleElementReferenceException:
+            continue
+        deadline = time.time() + 8
+        while time.time() < deadline:
+            if done():
+                return
+            time.sleep(0.2)
+    raise AssertionError(f"clicking the bar {label!r} {attempts} times did not drill")

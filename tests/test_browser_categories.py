@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 
-from browser import require_browser, severe_console_errors, start_and_login
+from browser import click_bar, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 pytestmark = require_browser()
@@ -74,9 +73,7 @@ def _bar(dash_duo, label):
 
 
 def _drill(dash_duo, label):
-    bar = _bar(dash_duo, label)
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", bar)
-    ActionChains(dash_duo.driver).move_to_element(bar).click().perform()
+    click_bar(dash_duo, label, lambda: label in dash_duo.find_element("#spending-breadcrumb").text)
 
 
 def test_three_levels_bulk_edit_and_drill(dash_duo, app, db_session, make_user, make_account):

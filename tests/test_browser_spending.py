@@ -4,10 +4,8 @@ from __future__ import annotations
 import time
 
 from a11y import settle
-from browser import require_browser, severe_console_errors, start_and_login
+from browser import click_bar, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
-from selenium.common.exceptions import StaleElementReferenceException
-from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 pytestmark = require_browser()
@@ -66,22 +64,7 @@ def test_preset_then_category_click_narrows_the_grid(dash_duo, app, db_session, 
     dash_duo.driver.execute_script("arguments[0].click()", bars_label)
     dash_duo.wait_for_element("#spending-by-category .bars .point path", timeout=10)
     settle(dash_duo.driver)
-    # Under load Plotly may draw the bars again between finding a bar and clicking it (the click then
-    # lands on a detached element): find the bar afresh and click again until the drill happens.
-    for _attempt in range(3):
-        try:
-            bars = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .bars .point path")
-            labels = [t.text for t in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .ytick text")]
-            food_bar = bars[labels.index("Food")]
-            dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", food_bar)
-            ActionChains(dash_duo.driver).move_to_element(food_bar).click().perform()
-        except StaleElementReferenceException:
-            continue
-        deadline = time.time() + 8
-        while time.time() < deadline and "3 rows" not in dash_duo.find_element("#spending-grid-summary").text:
-            time.sleep(0.2)
-        if "3 rows" in dash_duo.find_element("#spending-grid-summary").text:
-            break
+    click_bar(dash_duo, "Food", lambda: "3 rows" in dash_duo.find_element("#spending-grid-summary").text)
     dash_duo.wait_for_contains_text("#spending-grid-summary", "3 rows · total $87.10", timeout=15)
     dash_duo.wait_for_contains_text("#spending-breadcrumb", "Food", timeout=5)
     deadline = time.time() + 10
