@@ -44,6 +44,10 @@ assert 2 * MAX_CENTS * MAX_USER_ROWS < 2**63 - 1
 # a large shared PostgreSQL: BIGINT there. SQLite keeps INTEGER (its rowid is 64-bit anyway, and only an
 # INTEGER PRIMARY KEY autoincrements). Migration 0006_bigint_ids.
 BigId = BigInteger().with_variant(Integer, "sqlite")
+# PostgreSQL: the share of each page of transactions and expense lines filled by new rows. The rest is
+# room for the new version of a row that a bulk category edit writes (a HOT update: same page, no new
+# index entry; migration 0022).
+HOT_FILLFACTOR = 70
 
 
 class Base(DeclarativeBase):

@@ -6,7 +6,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import BigId, Money, db
+from .db import HOT_FILLFACTOR, BigId, Money, db
 
 
 class Expense(db.Model):
@@ -29,20 +29,22 @@ class Expense(db.Model):
         # (services/budgets.py: detach_expenses).
         ForeignKeyConstraint(["budget_id", "user_id"], ["budgets.id", "budgets.user_id"]),
         CheckConstraint("amount <> 0", name="amount_nonzero"),
-        # category_id only in ix_expenses_user_date (raw reads by category over dates stay index-only):
-        # a bulk category edit rewrites the entries of every index that carries it (migration 0015).
+        # No index carries category_id or budget_id, the columns a bulk category edit changes, and
+        # PostgreSQL leaves room on each page (fillfactor): the new row version of such an edit stays on
+        # its page with no new index entry (a HOT update; migrations 0015 and 0022, docs/benchmarks.md).
         Index("ix_expenses_user_account_date", "user_id", "account_id", "date", "amount"),
-        Index("ix_expenses_user_date", "user_id", "date", "category_id", "amount"),
+        Index("ix_expenses_user_date", "user_id", "date", "amount"),
         # Amount filters: the rows in a narrow amount range (the edges of the roll-up's bands) of any
         # date, without reading the rest.
         Index("ix_expenses_user_amount", "user_id", "amount", "date", "account_id"),
+        {"postgresql_with": {"fillfactor": HOT_FILLFACTOR}},
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     transaction_id: Mapped[int] = mapped_column(BigId, index=True)
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"))
-    budget_id: Mapped[int | None] = mapped_column(index=True)
+    budget_id: Mapped[int | None] = mapped_column()   # not indexed: see __table_args__
     account_id: Mapped[int] = mapped_column()
     date: Mapped[date]
     amount: Mapped[Decimal] = mapped_column(Money)

@@ -339,3 +339,68 @@ def test_fx_band_rollups_up_and_down(alembic_runner, alembic_engine):
     tables = set(inspect(alembic_engine).get_table_names())
     assert not tables & {"fx_amount_rollup", "fx_payee_amount_rollup", "fx_daily_rollup"}
     assert "fx_month_rollup" in tables
+
+
+def _index_columns(engine, table: str) -> dict[str, list[str]]:
+    return {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes(table)}
+
+
+def test_hot_category_edits_up_and_down(alembic_runner, alembic_engine):
+    """0022: no index of transactions or expense lines carries category_id or budget_id, and on
+    PostgreSQL both tables leave room on their pages, so that a bulk category edit's new row versions
+    are HOT updates (same page, no index entry); the rows stay. The downgrade brings the indexes back."""
+    postgres = alembic_engine.dialect.name == "postgresql"
+    alembic_runner.migrate_up_to("0020_fx_band_rollups")
+    with alembic_engine.begin() as conn:
+        run = lambda sql, **kw: conn.execute(text(sql), kw)  # noqa: E731
+        run("INSERT INTO users (id, email, display_name, currency, password_hash) VALUES (1, 'u1@example.com', 'x', 'USD', 'h')")
+        run("INSERT INTO accounts (id, user_id, name, type, currency) VALUES (1, 1, 'Main', 'checking', 'USD')")
+        run("INSERT INTO budgets (id, user_id, category_id, amount, period_type, start_date, end_date) "
+            "VALUES (1, 1, (SELECT MIN(id) FROM categories WHERE kind = 'expense'), 10000, 'monthly', "
+            "'2026-01-01', '2026-01-31')")
+        for n in range(1, 41):
+            run("INSERT INTO transactions (id, user_id, account_id, date, amount, kind, payee) "
+                "VALUES (:n, 1, 1, '2026-01-05', -1250, 'expense', 'Bakery')", n=n)
+            run("INSERT INTO expenses (id, user_id, transaction_id, account_id, date, amount, budget_id) "
+                "VALUES (:n, 1, :n, 1, '2026-01-05', -1250, 1)", n=n)
+    alembic_runner.migrate_up_to("0022_hot_category_edits")
+    for table in ("transactions", "expenses"):
+        carrying = {name for name, cols in _index_columns(alembic_engine, table).items()
+                    if {"category_id", "budget_id"} & set(cols)}
+        assert carrying == set(), (table, carrying)
+    with alembic_engine.begin() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM expenses WHERE budget_id = 1")) == 40
+        if postgres:
+            options = dict(conn.execute(text(
+                "SELECT relname, array_to_string(reloptions, ',') FROM pg_class "
+                "WHERE relname IN ('transactions', 'expenses') AND relnamespace = current_schema()::regnamespace")).all())
+            assert options == {"transactions": "fillfactor=70", "expenses": "fillfactor=70"}
+            conn.execute(text("UPDATE transactions SET category_id = (SELECT MIN(id) FROM categories WHERE kind = "
+                              "'expense'), version = version + 1 WHERE user_id = 1"))
+            conn.execute(text("UPDATE expenses SET category_id = (SELECT MIN(id) FROM categories WHERE kind = "
+                              "'expense'), budget_id = NULL WHERE user_id = 1"))
+            hot = dict(conn.execute(text(
+                "SELECT relname, n_tup_hot_upd FROM pg_stat_xact_user_tables "
+                "WHERE relname IN ('transactions', 'expenses') AND schemaname = current_schema()")).all())
+            assert hot == {"transactions": 40, "expenses": 40}
+    alembic_runner.migrate_down_to("0020_fx_band_rollups")
+    assert _index_columns(alembic_engine, "transactions")["ix_transactions_category_id"] == ["category_id"]
+    assert _index_columns(alembic_engine, "expenses")["ix_expenses_budget_id"] == ["budget_id"]
+    assert _index_columns(alembic_engine, "expenses")["ix_expenses_user_date"] == ["user_id", "date", "category_id",
+                                                                                   "amount"]
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM transactions")) == 40
+
+
+def test_no_index_carries_a_column_a_bulk_category_edit_changes():
+    """The models' side of 0022: an index on transactions or expense lines that carries category_id or
+    budget_id makes every row of a bulk category edit write new index entries (no HOT update on
+    PostgreSQL) — issue 12's 3 s at 1M rows. Read them by the user's date index instead."""
+    from models import Expense, Transaction
+    from models.db import HOT_FILLFACTOR
+
+    for model in (Transaction, Expense):
+        table = model.__table__
+        carrying = {ix.name for ix in table.indexes if {"category_id", "budget_id"} & {c.name for c in ix.columns}}
+        assert carrying == set(), (table.name, carrying)
+        assert table.dialect_options["postgresql"]["with"] == {"fillfactor": HOT_FILLFACTOR}

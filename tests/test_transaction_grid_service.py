@@ -87,6 +87,10 @@ def test_filters_on_the_server(db_session, world, cats):
     assert payees(db_session, alice, {"categories": [cats["Food"]]}) == ["Costco", "Bistro", "Market"]
     assert payees(db_session, alice, {"categories": [cats["Household"]]}) == ["Costco"]
     assert payees(db_session, alice, {"categories": "0"}) == ["100% Mystery_shop"]
+    # Uncategorized together with a category, and inside dates: one list of ids (no OR of subqueries).
+    assert payees(db_session, alice, {"categories": f"0,{cats['Household']}"}) == ["Costco", "100% Mystery_shop"]
+    assert payees(db_session, alice, {"categories": f"0,{cats['Food']}", "from": "2026-03-02"}) == ["Costco", "Bistro"]
+    assert svc.summary(db_session, alice, svc.parse_filters({"categories": f"0,{cats['Food']}"}))["count"] == 4
     # Text: case-insensitive substring of payee or description; LIKE wildcards are literal.
     assert payees(db_session, alice, {"q": "SAM"}) == ["Bistro"]
     assert payees(db_session, alice, {"q": "100%"}) == ["100% Mystery_shop"]

@@ -137,6 +137,12 @@ def detach_expenses(session: Session, user_id: int, *where) -> None:
     deleted. The key (budget_id, user_id) has no ON DELETE action: SET NULL would null user_id too (and
     a database distributed by user_id refuses it), so every delete of budgets calls this first; the
     caller then assigns the lines to whatever budget covers them now (``assign_budgets``)."""
+    span = session.execute(select(func.min(Budget.start_date), func.max(Budget.end_date))
+                           .where(Budget.user_id == user_id, *where)).one()
+    if span[0] is None:
+        return
     doomed = select(Budget.id).where(Budget.user_id == user_id, *where)
-    session.execute(update(Expense).where(Expense.user_id == user_id, Expense.budget_id.in_(doomed))
+    # Their lines lie in their periods: read by the user's date index (budget_id has none, migration 0022).
+    session.execute(update(Expense).where(Expense.user_id == user_id, Expense.date >= span[0], Expense.date <= span[1],
+                                          Expense.budget_id.in_(doomed))
                     .values(budget_id=None).execution_options(synchronize_session=False))

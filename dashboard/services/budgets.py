@@ -84,8 +84,14 @@ def delete_budget(session: Session, user_id: int, budget_id) -> None:
 
 def spent_in_budget(session: Session, user_id: int, budget_id: int) -> Decimal:
     from sqlalchemy import func
+    # The lines a budget covers lie in its period: read by the user's date index (budget_id has none).
+    period = session.execute(select(Budget.start_date, Budget.end_date)
+                             .where(Budget.id == budget_id, Budget.user_id == user_id)).first()
+    if period is None:
+        return Decimal(0)
     total = session.scalar(select(func.coalesce(func.sum(Expense.amount), 0))
-                           .where(Expense.user_id == user_id, Expense.budget_id == budget_id))
+                           .where(Expense.user_id == user_id, Expense.date >= period[0], Expense.date <= period[1],
+                                  Expense.budget_id == budget_id))
     return total if isinstance(total, Decimal) else Decimal(total) / 100
 
 
