@@ -248,8 +248,8 @@ def _large_cache(session: Session):
 
 
 def _shift_rollups(session: Session, user_id: int) -> None:
-    rollup.shift(session, user_id)
-    rollup.compact(session, user_id, rollup.changed_months(session), only_changed=True)
+    shifted = rollup.shift(session, user_id)
+    rollup.compact(session, user_id, rollup.changed_months(session), only_changed=True, tables=shifted)
     fx_rollup.refresh(session, user_id, rollup.changed_months(session))   # converted groups are not additive
 
 
