@@ -78,7 +78,9 @@ class EditBatchRow(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column()
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # No key of its own to users: the batch's (batch_id, user_id) says it, and every row written is a
+    # key checked (one per changed transaction of a bulk edit; migration 0023).
+    user_id: Mapped[int] = mapped_column()
     transaction_id: Mapped[int] = mapped_column(BigId)
     category_id: Mapped[int | None] = mapped_column()
     payee: Mapped[str] = mapped_column(String(200), default="", server_default="")
@@ -94,6 +96,6 @@ class EditBatchTag(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     batch_id: Mapped[int] = mapped_column()
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column()   # keyed through its batch (migration 0023)
     transaction_id: Mapped[int] = mapped_column(BigId)
     tag_id: Mapped[int] = mapped_column()
