@@ -278,8 +278,8 @@ def _apply(session: Session, user_id: int, where: list, actions: Actions, *, lab
     count = conn.execute(insert(EditBatchRow).from_select(
         ["batch_id", "user_id", "transaction_id", "category_id", "payee", "version"],
         select(literal(batch.id), literal(user_id), Transaction.id, Transaction.category_id, Transaction.payee,
-               Transaction.version + 1).where(*base))).rowcount
-    if count is None or count < 0:
+               Transaction.version + 1).where(*base)).execution_options(preserve_rowcount=True)).rowcount
+    if count is None or count < 0:   # (a driver that does not say)
         count = session.scalar(select(func.count()).select_from(EditBatchRow).where(EditBatchRow.batch_id == batch.id))
     if expected_rows is not None and count != expected_rows:
         raise Conflict(f"{count:,} rows match now, not {expected_rows:,}: the transactions changed meanwhile. "

@@ -392,7 +392,9 @@ def shift(session: Session, user_id: int) -> set:
                      *([t.account_id, category] if by_category else [])]
             parts.append(select(literal(user_id), *group, sign * func.sum(t.cents), sign * func.sum(t.row_count))
                          .where(changed).group_by(*group))
-        inserted = session.execute(insert(table).from_select(cols, union_all(*parts))).rowcount
+        # (SQLAlchemy reports an INSERT's row count only when asked to keep it: else -1 on PostgreSQL.)
+        inserted = session.execute(insert(table).from_select(cols, union_all(*parts))
+                                   .execution_options(preserve_rowcount=True)).rowcount
         if inserted is None or inserted != 0:   # (-1: the driver did not say)
             shifted.add(table)
     return shifted
