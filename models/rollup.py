@@ -17,11 +17,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .db import BigId, db
 
 # The roll-ups are derived rows, written by the thousand on every bulk edit, import and refresh: they
-# carry no foreign keys (migration 0024), whose checks were most of the cost of writing them on
-# PostgreSQL (three per row: 1.8 s of a 3.2 s INSERT of 190,000 rows). What the keys did is done by
-# their writers: a user's deletion deletes their roll-ups explicitly (services/users.delete_user);
-# accounts are never deleted alone; a category is deleted after its rows have moved and the roll-ups of
-# those months have been recomputed (services/categories.py).
+# keep one foreign key, user_id -> users ON DELETE CASCADE (deleting a user, by any path, deletes their
+# roll-ups), and carry no key to accounts or categories (migration 0024), whose checks were most of the
+# cost of writing them on PostgreSQL (1.35 s of a 3.2 s INSERT of 190,000 rows). What those keys did
+# is done by the writers: accounts are never deleted alone (only with their user); a category is
+# deleted after its rows have moved and the roll-ups of those months have been recomputed
+# (services/categories.py).
 
 # Amount bands (cents) of the monthly roll-up: band i holds the amounts in [BAND_EDGES[i-1],
 # BAND_EDGES[i]) (band 0: below 0, i.e. refunds; the last band: BAND_EDGES[-1] and above). Edges sit
@@ -64,7 +65,7 @@ class MonthlyRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     account_id: Mapped[int]
@@ -87,7 +88,7 @@ class AmountRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     band: Mapped[int] = mapped_column(SmallInteger)
@@ -109,7 +110,7 @@ class DailyRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     day: Mapped[date]
     account_id: Mapped[int]
@@ -131,7 +132,7 @@ class PayeeRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     payee: Mapped[str] = mapped_column(String(200))
@@ -156,7 +157,7 @@ class DailyPayeeRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     day: Mapped[date]
     payee: Mapped[str] = mapped_column(String(200))
@@ -179,7 +180,7 @@ class PayeeAmountRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)  # rewritten on every refresh: ids run fast
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     band: Mapped[int] = mapped_column(SmallInteger)
@@ -208,7 +209,7 @@ class FxMonthRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     account_id: Mapped[int]
@@ -230,7 +231,7 @@ class FxPayeeRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     payee: Mapped[str] = mapped_column(String(200))
@@ -253,7 +254,7 @@ class FxDailyRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     day: Mapped[date]
     account_id: Mapped[int]
@@ -275,7 +276,7 @@ class FxAmountRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     band: Mapped[int] = mapped_column(SmallInteger)
@@ -298,7 +299,7 @@ class FxPayeeAmountRollup(db.Model):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    user_id: Mapped[int] = mapped_column()
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     flow: Mapped[str] = mapped_column(String(10))
     month: Mapped[date]
     band: Mapped[int] = mapped_column(SmallInteger)
