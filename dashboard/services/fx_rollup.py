@@ -107,7 +107,8 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     if not foreign:
         if stored is not None:
             for table in (*ROLLUPS, FxRollupState):
-                session.execute(delete(table).where(table.user_id == user_id))
+                session.execute(delete(table).where(table.user_id == user_id)
+                                .execution_options(synchronize_session=False))
         return
     current = signature(session, user_id, currencies)
     if stored != current:
@@ -117,7 +118,7 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         if month_list is not None:
             stmt = stmt.where(_in_months(table.day, month_list) if table is FxDailyRollup
                               else table.month.in_(month_list))
-        session.execute(stmt)
+        session.execute(stmt.execution_options(synchronize_session=False))
     invalidate(session, user_id)
     d = DailyRollup
     if month_list is None:

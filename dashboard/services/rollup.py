@@ -120,7 +120,7 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
         stmt = delete(table).where(table.user_id == user_id)
         if month_list is not None:
             stmt = stmt.where(_in_months(period, month_list) if table in _BY_DAY else period.in_(month_list))
-        session.execute(stmt)
+        session.execute(stmt.execution_options(synchronize_session=False))
 
     def restricted(stmt, column):
         return stmt.where(_in_months(column, month_list)) if month_list is not None else stmt
@@ -337,7 +337,8 @@ def _fold_by_keys(session: Session, user_id: int, table, names) -> None:
         ["user_id", "flow", *names, "account_id", "category_id", "total_cents", "row_count"], folded))
     old = aliased(table)
     session.execute(delete(table).where(table.id.in_(
-        select(old.id).select_from(keys).join(old, at_key(old)).where(old.id + 0 <= last))))
+        select(old.id).select_from(keys).join(old, at_key(old)).where(old.id + 0 <= last)))
+        .execution_options(synchronize_session=False))
 
 
 def create_changes(session: Session) -> Table:
@@ -438,7 +439,7 @@ def compact(session: Session, user_id: int, months: Iterable[date], *, only_chan
         folded = (select(*keys, func.sum(table.total_cents), func.sum(table.row_count)).where(*scope, table.id <= last)
                   .group_by(*keys).having(or_(func.sum(table.row_count) != 0, func.sum(table.total_cents) != 0)))
         session.execute(insert(table).from_select(cols, folded))
-        session.execute(delete(table).where(*scope, table.id <= last))
+        session.execute(delete(table).where(*scope, table.id <= last).execution_options(synchronize_session=False))
 
 def stale(session: Session, user_id: int) -> bool:
     """Whether this session has flushed writes of the user's rows that its roll-ups do not show yet
