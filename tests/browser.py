@@ -44,6 +44,26 @@ def severe_console_errors(dash_duo) -> list[dict]:
     return [entry for entry in (dash_duo.get_logs() or []) if entry.get("level") == "SEVERE"]
 
 
+def find_bar(dash_duo, label: str, timeout: float = 15, done=None):
+    """The bar called `label` in the Spending page's by-category bars, once the bars and their labels
+    are drawn (None when ``done()`` turns true first)."""
+    import time
+
+    from selenium.webdriver.common.by import By
+
+    labels: list[str] = []
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if done is not None and done():
+            return None
+        bars = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .bars .point path")
+        labels = [t.text for t in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .ytick text")]
+        if label in labels and len(bars) == len(labels):
+            return bars[labels.index(label)]
+        time.sleep(0.3)
+    raise AssertionError(f"no bar {label!r}; bars are {labels}")
+
+
 def click_bar(dash_duo, label: str, done, attempts: int = 3, timeout: float = 15) -> None:
     """Click the bar called `label` in the Spending page's by-category bars until `done()` is true.
 
@@ -53,23 +73,12 @@ def click_bar(dash_duo, label: str, done, attempts: int = 3, timeout: float = 15
 
     from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
 
-    labels: list[str] = []
-    for _attempt in range(attempts):
-        deadline = time.time() + timeout
-        bar = None
-        while time.time() < deadline and bar is None:
-            if _attempt and done():   # the last click did drill, only slowly
-                return
-            bars = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .bars .point path")
-            labels = [t.text for t in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .ytick text")]
-            if label in labels and len(bars) == len(labels):
-                bar = bars[labels.index(label)]
-            else:
-                time.sleep(0.3)
+    for attempt in range(attempts):
+        # (after a first click, the drill may have happened slowly: then there is nothing to click)
+        bar = find_bar(dash_duo, label, timeout, done if attempt else None)
         if bar is None:
-            raise AssertionError(f"no bar {label!r}; bars are {labels}")
+            return
         try:
             dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", bar)
             ActionChains(dash_duo.driver).move_to_element(bar).click().perform()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from browser import click_bar, require_browser, severe_console_errors, start_and_login
+from browser import click_bar, find_bar, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
 from selenium.webdriver.common.by import By
 
@@ -61,17 +61,6 @@ def _create(dash_duo, name, parent_label=None):
     dash_duo.wait_for_contains_text("#categories-message", f"Created “{name}”", timeout=10)
 
 
-def _bar(dash_duo, label):
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        bars = dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .bars .point path")
-        labels = [t.text for t in dash_duo.driver.find_elements(By.CSS_SELECTOR, "#spending-by-category .ytick text")]
-        if label in labels and len(bars) == len(labels):
-            return bars[labels.index(label)]
-        time.sleep(0.3)
-    raise AssertionError(f"no bar {label!r}; bars are {labels}")
-
-
 def _drill(dash_duo, label):
     click_bar(dash_duo, label, lambda: label in dash_duo.find_element("#spending-breadcrumb").text)
 
@@ -107,7 +96,7 @@ def test_three_levels_bulk_edit_and_drill(dash_duo, app, db_session, make_user, 
     dash_duo.wait_for_contains_text("#spending-grid-summary", "3 rows · total $245.75", timeout=15)
     _drill(dash_duo, "Utilities")
     dash_duo.wait_for_contains_text("#spending-breadcrumb", "Utilities", timeout=15)
-    _bar(dash_duo, "Power")   # the third level is what the drilled view shows now
+    find_bar(dash_duo, "Power")   # the third level is what the drilled view shows now
     crumbs = dash_duo.driver.find_elements(By.XPATH, "//nav[@aria-label='Category drill-down']//button")
     home = [c for c in crumbs if c.text.strip() == "Home"]
     assert home, [c.text for c in crumbs]
@@ -116,7 +105,7 @@ def test_three_levels_bulk_edit_and_drill(dash_duo, app, db_session, make_user, 
     while time.time() < deadline and "Utilities" in dash_duo.find_element("#spending-breadcrumb").text:
         time.sleep(0.3)
     assert "Utilities" not in dash_duo.find_element("#spending-breadcrumb").text
-    _bar(dash_duo, "Utilities")
+    find_bar(dash_duo, "Utilities")
     everything = dash_duo.driver.find_element(By.XPATH, "//nav[@aria-label='Category drill-down']//button")
     dash_duo.driver.execute_script("arguments[0].click()", everything)
     dash_duo.wait_for_contains_text("#spending-grid-summary", "4 rows", timeout=15)
