@@ -19,7 +19,7 @@ import statistics
 import time
 from datetime import date
 
-from common import bench_app, db_kind
+from common import bench_app, db_kind, profile_statements
 
 
 def _timed(fn, runs: int, rollback) -> float:
@@ -37,8 +37,12 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--dataset", choices=("uniform", "varied"), default="uniform")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", type=float, metavar="S", help="print every statement over S seconds")
+    parser.add_argument("--only", help="only this case")
     args = parser.parse_args()
     app, user_id = bench_app(args.rows, dataset=args.dataset)
+    if args.profile is not None:
+        profile_statements(app, args.profile)
     from sqlalchemy import func, select
 
     from dashboard.services import budgets, categories
@@ -72,7 +76,15 @@ def main() -> None:
                 categories.delete_category(session, user_id, source, expected_version=version, move_to=target)
                 session.flush()
             cases["category_delete_moving_rows"] = delete_category
+
+            def merge_category():
+                version = session.get(Category, source).version
+                categories.merge_categories(session, user_id, source, target, expected_version=version)
+                session.flush()
+            cases["category_merge_moving_rows"] = merge_category
         for name, fn in cases.items():
+            if args.only and name != args.only:
+                continue
             ms = _timed(fn, args.runs, session.rollback)
             print(f"bench admin.{name} db={db_kind()} rows={args.rows} dataset={args.dataset} "
                   f"median_ms={ms:.0f} runs={args.runs}", flush=True)

@@ -21,7 +21,7 @@ import argparse
 import statistics
 import time
 
-from common import DATA, DATASETS, bench_app, db_kind
+from common import DATA, DATASETS, bench_app, db_kind, profile_statements
 
 TARGET = 100_000
 UNDONE = {"bulk.undo_set_category": "bulk.set_category_filter", "bulk.undo_rule": "bulk.rule_apply_existing"}
@@ -59,22 +59,7 @@ def main() -> None:
     _copy_shared(args.rows, args.dataset, args.label)
     app, user_id = bench_app(args.rows, dataset=args.dataset, label=args.label)
     if args.profile:
-        from sqlalchemy import event
-
-        from models import db as _db
-        with app.app_context():
-            engine = _db.engine
-
-        @event.listens_for(engine, "before_cursor_execute")
-        def _start(conn, cursor, statement, parameters, context, executemany):
-            conn.info["t0"] = (time.perf_counter(), time.process_time())
-
-        @event.listens_for(engine, "after_cursor_execute")
-        def _stop(conn, cursor, statement, parameters, context, executemany):
-            wall0, cpu0 = conn.info.get("t0", (time.perf_counter(), time.process_time()))
-            took, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
-            if took > args.profile_min or cpu > min(0.03, args.profile_min):
-                print(f"  {took:6.2f}s cpu {cpu:5.2f}s {' '.join(statement.split())[:150]}", flush=True)
+        profile_statements(app, args.profile_min)
 
     from sqlalchemy import func, select
 
@@ -155,6 +140,13 @@ def main() -> None:
                 print(f"  {checkpoints[name][-1]:6.2f}s checkpoint after the response", flush=True)
             return out
 
+        # A run killed half-way leaves its edit in place (and the next edit would find nothing to
+        # change): undo what such a run left, newest first, before timing anything.
+        from models import EditBatch
+        for left in session.scalars(select(EditBatch.id).where(EditBatch.user_id == user_id, ~EditBatch.undone)
+                                    .order_by(EditBatch.id.desc())).all():
+            bulk_edit.undo(session, user_id, left)
+            session.commit()
         rule = rules.create_rule(session, user_id, field="payee", match_type="regex", pattern=pattern,
                                  category_id=target)
         session.commit()

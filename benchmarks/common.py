@@ -148,5 +148,26 @@ def measure_cpu(fn, runs: int = 20, warmup: int = 2) -> tuple[float, float, floa
     return statistics.median(times), p95, statistics.median(cpu)
 
 
+def profile_statements(app, min_s: float = 0.1) -> None:
+    """Print every SQL statement of the app's engine that takes over ``min_s`` of wall time (or 0.03 s
+    of this process's CPU): wall, CPU, the statement's start."""
+    from sqlalchemy import event
+
+    from models import db
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _start(conn, cursor, statement, parameters, context, executemany):
+        conn.info["t0"] = (time.perf_counter(), time.process_time())
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _stop(conn, cursor, statement, parameters, context, executemany):
+        wall0, cpu0 = conn.info.get("t0", (time.perf_counter(), time.process_time()))
+        took, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+        if took > min_s or cpu > min(0.03, min_s):
+            print(f"  {took:6.2f}s cpu {cpu:5.2f}s {' '.join(statement.split())[:150]}", flush=True)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -278,6 +278,43 @@ def test_delete_with_a_choice_of_where_transactions_go(db_session, alice, make_a
     assert rollup_by_month_category(db_session, alice.id) == after
 
 
+def test_delete_and_merge_move_split_lines_and_income_in_every_rollup(db_session, alice, make_account):
+    """The roll-ups follow the rows a delete or merge moves (shifted, not recomputed): a split's line in
+    the category (its other line and its header stay), income in an income category, a second payee on
+    the same day; each roll-up holds one row per key afterwards and equals a recomputation."""
+    from test_rollup import assert_folded
+
+    from dashboard.services.transactions import Split
+    acc = make_account(alice)
+    a = svc.create_category(db_session, alice.id, name="A")
+    b = svc.create_category(db_session, alice.id, name="B")
+    pay = svc.create_category(db_session, alice.id, name="Side job", kind="income")
+    day = date(2026, 3, 9)
+    for payee, category, amount in (("Shop", a, "-5.00"), ("Shop", b, "-7.00"), ("Deli", a, "-2.50")):
+        create_transaction(db_session, alice.id, account_id=acc.id, date=day, amount=Decimal(amount), payee=payee,
+                           category_id=category.id)
+    split = create_transaction(db_session, alice.id, account_id=acc.id, date=day, amount=Decimal("-30.00"),
+                               payee="Shop", splits=[Split(a.id, Decimal("10.00")), Split(b.id, Decimal("20.00"))])
+    create_transaction(db_session, alice.id, account_id=acc.id, date=day, amount=Decimal("100.00"), kind="income",
+                       payee="Client", category_id=pay.id)
+    db_session.commit()
+    totals = by_month(raw_by_month_category(db_session, alice.id))
+    svc.merge_categories(db_session, alice.id, a.id, b.id, expected_version=a.version)
+    db_session.commit()
+    assert db_session.scalars(select(Expense.category_id).where(Expense.transaction_id == split.id)).all() == [b.id, b.id]
+    assert db_session.get(Transaction, split.id).category_id is None   # a split's header has none
+    assert by_month(raw_by_month_category(db_session, alice.id)) == totals
+    assert_exact(db_session, alice.id)
+    assert_folded(db_session, alice.id)
+    svc.delete_category(db_session, alice.id, pay.id, expected_version=pay.version)   # income -> uncategorized
+    svc.delete_category(db_session, alice.id, b.id, expected_version=b.version)
+    db_session.commit()
+    assert_exact(db_session, alice.id)
+    assert_folded(db_session, alice.id)
+    assert db_session.scalar(select(func.count()).select_from(Expense).where(
+        Expense.user_id == alice.id, Expense.category_id.is_not(None))) == 0
+
+
 # --- the property: no sequence of merges, moves and deletes changes a total by month ------------------
 
 OPS = st.lists(st.tuples(st.sampled_from(["merge", "move", "delete"]), st.integers(0, 8), st.integers(-1, 8),

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from models import EditBatch, EditBatchRow, EditBatchTag, Expense, Transaction, TransactionTag
 from models.db import hold_checkpoint
 
-from . import fx_rollup, rollup
+from . import rollup
 from .categories import get_category
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
@@ -247,12 +247,6 @@ def _large_cache(session: Session):
             conn.exec_driver_sql(f"PRAGMA {db}.cache_size = {int(size)}")
 
 
-def _shift_rollups(session: Session, user_id: int) -> None:
-    shifted = rollup.shift(session, user_id)
-    rollup.compact(session, user_id, rollup.changed_months(session), only_changed=True, tables=shifted)
-    fx_rollup.refresh(session, user_id, rollup.changed_months(session))   # converted groups are not additive
-
-
 def apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,
           expected_rows: int | None = None) -> EditBatch:
     """Carry out the edit on every row of the user matching ``where`` that it changes; one batch,
@@ -304,7 +298,7 @@ def _apply(session: Session, user_id: int, where: list, actions: Actions, *, lab
         values["payee"] = actions.payee
     _stage(session, user_id, batch.id, line_category=line_category, income_category=income_category,
            payee=new_payee)
-    _shift_rollups(session, user_id)
+    rollup.apply_changes(session, user_id)
     session.execute(update(Transaction).where(Transaction.user_id == user_id, in_batch).values(**values)
                     .execution_options(synchronize_session=False))
     _write_lines(session, user_id)
@@ -364,7 +358,7 @@ def _undo(session: Session, user_id: int, batch_id) -> EditBatch:
     _stage(session, user_id, batch.id,
            line_category=case((single, EditBatchRow.category_id), else_=Expense.category_id),
            income_category=EditBatchRow.category_id, payee=EditBatchRow.payee)
-    _shift_rollups(session, user_id)
+    rollup.apply_changes(session, user_id)
     values: dict = {"version": Transaction.version + 1}
     if category_differs:
         values["category_id"] = EditBatchRow.category_id

@@ -366,6 +366,43 @@ def changed_months(session: Session) -> set[date]:
             for (v,) in session.execute(select(CHANGE_TOTALS.c.month).distinct())}
 
 
+def stage_category_move(session: Session, user_id: int, source_id: int, target_id: int | None) -> None:
+    """Fill :data:`CHANGES` with every expense line and income row of the user in category
+    ``source_id``, going to ``target_id`` (None: uncategorized), for :func:`apply_changes`."""
+    changes = create_changes(session)
+    cols = ["transaction_id", "line_id", "flow", "day", "month", "band", "cents", "account_id", "old_category",
+            "new_category", "old_payee", "new_payee"]
+    target = literal(target_id, BigInteger) if target_id is not None else null()
+    conn = session.connection()
+    # The lines first, their payee looked up per line (a join let SQLite walk every transaction of the
+    # user and probe its lines: 2.7 s at 1M rows, against 0.1 s this way).
+    payee = (select(Transaction.payee).where(Transaction.id == Expense.transaction_id)
+             .correlate(Expense).scalar_subquery())
+    lines = select(Expense.transaction_id, Expense.id.label("line_id"), Expense.date, cents(Expense.amount).label("cents"),
+                   Expense.account_id, Expense.category_id, payee.label("payee")) \
+        .where(Expense.user_id == user_id, Expense.category_id == source_id).subquery()
+    conn.execute(insert(changes).from_select(cols, select(
+        lines.c.transaction_id, lines.c.line_id, literal("spending"),
+        *stage_columns(session, lines.c.date, lines.c.cents), lines.c.account_id, lines.c.category_id,
+        target, lines.c.payee, lines.c.payee)))
+    conn.execute(insert(changes).from_select(cols, select(
+        Transaction.id, null(), literal("income"), *stage_columns(session, Transaction.date, cents(Transaction.amount)),
+        Transaction.account_id, Transaction.category_id, target, Transaction.payee, Transaction.payee)
+        .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.category_id == source_id)))
+    if session.get_bind().dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {changes.name}"))
+
+
+def apply_changes(session: Session, user_id: int) -> None:
+    """Every roll-up moved as :data:`CHANGES` says (after a ``stage_*``, before the rows themselves
+    change): :func:`shift`, then :func:`compact` of the keys it touched, then the converted roll-ups of
+    those months recomputed (converted groups are not additive)."""
+    shifted = shift(session, user_id)
+    months = changed_months(session)
+    compact(session, user_id, months, only_changed=True, tables=shifted)
+    fx_rollup.refresh(session, user_id, months)
+
+
 def shift(session: Session, user_id: int) -> set:
     """Move the contribution of the rows in :data:`CHANGES` from their old category and payee to their
     new ones, in every roll-up: the changed rows summed once by every key (:data:`CHANGE_TOTALS`), then
