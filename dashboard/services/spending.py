@@ -325,10 +325,14 @@ def remember_text_matches(session: Session, user_id: int, filters: SpendingFilte
     if session.get_bind().dialect.name != "sqlite":
         # SQLite's LIKE over the roll-up rows costs less than this extra read (varied set, 12 months:
         # 52 -> 66 ms CPU with it); PostgreSQL's ILIKE does not.
+        # The distinct payees of those months first, then ILIKE over them: a few thousand names instead
+        # of every roll-up row (varied set, 24 months: 53,000 rows, 28 -> 17 ms). OFFSET 0 keeps the
+        # planner from pushing the ILIKE back under the DISTINCT.
         r = PayeeRollup
-        names = session.scalars(select(r.payee).where(
-            r.user_id == user_id, r.flow == filters.flow, r.month >= month_start(start), r.month <= end,
-            contains(session, r.payee, filters.text)).distinct().limit(TEXT_LIST_MAX + 1)).all()
+        seen = select(r.payee).where(r.user_id == user_id, r.flow == filters.flow, r.month >= month_start(start),
+                                     r.month <= end).distinct().offset(0).subquery()
+        names = session.scalars(select(seen.c.payee).where(contains(session, seen.c.payee, filters.text))
+                                .limit(TEXT_LIST_MAX + 1)).all()
         memo[("payees", user_id, filters.flow, filters.text)] = (start, end,
                                                                  list(names) if len(names) <= TEXT_LIST_MAX else None)
     if not _has_fts(session):
