@@ -90,3 +90,19 @@ def click_bar(dash_duo, label: str, done, attempts: int = 3, timeout: float = 15
                 return
             time.sleep(0.2)
     raise AssertionError(f"clicking the bar {label!r} {attempts} times did not drill")
+
+
+def choose(dash_duo, dropdown_id: str, label: str) -> None:
+    """Pick the option ``label`` of the dcc.Dropdown ``dropdown_id`` as a person does: scroll it into
+    view, open it, click the option."""
+    from selenium.webdriver.common.by import By
+    element = dash_duo.find_element(f"#{dropdown_id}")
+    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
+    element.click()
+    first = dash_duo.wait_for_element(".dash-dropdown-option", timeout=5)
+    for option in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option"):
+        if option.text.strip() == label:
+            option.click()
+            return
+    raise AssertionError(f"no option {label!r} in #{dropdown_id}; the first is {first.text!r}")
+

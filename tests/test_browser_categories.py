@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from browser import click_bar, find_bar, require_browser, severe_console_errors, start_and_login
+from browser import choose, click_bar, find_bar, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
 from selenium.webdriver.common.by import By
 
@@ -33,18 +33,6 @@ def _seed(db_session, make_user, make_account):
     db_session.commit()
 
 
-def _choose(dash_duo, dropdown_id, label):
-    element = dash_duo.find_element(f"#{dropdown_id}")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
-    element.click()
-    dash_duo.wait_for_element(".dash-dropdown-option", timeout=5)
-    for option in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option"):
-        if option.text.strip() == label:
-            option.click()
-            return
-    raise AssertionError(f"no option {label!r} in #{dropdown_id}")
-
-
 def _click(dash_duo, css):
     element = dash_duo.wait_for_element(css, timeout=10)
     dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
@@ -56,7 +44,7 @@ def _create(dash_duo, name, parent_label=None):
     box.clear()
     box.send_keys(name)
     if parent_label:
-        _choose(dash_duo, "categories-new-parent-category", parent_label)
+        choose(dash_duo, "categories-new-parent-category", parent_label)
     _click(dash_duo, "#categories-create")
     dash_duo.wait_for_contains_text("#categories-message", f"Created “{name}”", timeout=10)
 
@@ -80,7 +68,7 @@ def test_three_levels_bulk_edit_and_drill(dash_duo, app, db_session, make_user, 
     dash_duo.driver.get(f"{base}/transactions?q=PowerCo")
     dash_duo.wait_for_contains_text("#transactions-summary", "3 transactions matching", timeout=15)
     _click(dash_duo, "#transactions-bulk-scope-all")
-    _choose(dash_duo, "transactions-bulk-category", "Home › Utilities › Power")
+    choose(dash_duo, "transactions-bulk-category", "Home › Utilities › Power")
     _click(dash_duo, "#transactions-bulk-apply")
     dash_duo.wait_for_contains_text("#transactions-bulk-preview-text", "Changes 3 rows ($245.75)", timeout=10)
     _click(dash_duo, "#transactions-bulk-confirm")

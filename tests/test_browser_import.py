@@ -4,25 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from browser import require_browser, severe_console_errors, start_and_login
+from browser import choose, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
 from selenium.webdriver.common.by import By
 
 pytestmark = require_browser()
 
 DATA = Path(__file__).resolve().parent / "data"
-
-
-def _choose(dash_duo, dropdown_id, label):
-    element = dash_duo.find_element(f"#{dropdown_id}")
-    dash_duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
-    element.click()
-    dash_duo.wait_for_element(".dash-dropdown-option", timeout=5)
-    for element in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option"):
-        if element.text.strip() == label:
-            element.click()
-            return
-    raise AssertionError(f"no option {label!r}")
 
 
 def _statuses(dash_duo) -> list[str]:
@@ -49,12 +37,12 @@ def test_upload_map_import_and_see_the_rows(dash_duo, app, db_session, make_user
     dash_duo.wait_for_contains_text("#import-summary", "6 to import", timeout=15)
 
     # Map the dates as month-first: 15.03.2024 and 20.03.2024 no longer read, and the import is blocked.
-    _choose(dash_duo, "import-map-date-format", "Month first (03/31/2024)")
+    choose(dash_duo, "import-map-date-format", "Month first (03/31/2024)")
     dash_duo.wait_for_contains_text("#import-summary", "2 errors", timeout=15)
     dash_duo.wait_for_contains_text("#import-grid", "15.03.2024;Arbeitgeber GmbH", timeout=10)
     assert _statuses(dash_duo) == ["New"] * 4 + ["Error"] * 2
     # Back to day-first, and the description column left out.
-    _choose(dash_duo, "import-map-date-format", "Day first (31/03/2024)")
+    choose(dash_duo, "import-map-date-format", "Day first (31/03/2024)")
     dash_duo.wait_for_contains_text("#import-summary", "6 to import", timeout=15)
     assert "Error" not in _statuses(dash_duo)
     dash_duo.wait_for_contains_text("#import-grid", "Bäckerei Müller", timeout=10)

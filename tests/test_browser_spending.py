@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from a11y import settle
-from browser import click_bar, require_browser, severe_console_errors, start_and_login
+from browser import choose, click_bar, require_browser, severe_console_errors, start_and_login
 from conftest import TEST_PASSWORD
 from selenium.webdriver.common.by import By
 
@@ -38,23 +38,13 @@ def _grid_payees(dash_duo):
     return sorted({c.text for c in cells if c.text})
 
 
-def _choose(dash_duo, dropdown_id, label):
-    dash_duo.find_element(f"#{dropdown_id}").click()
-    option = dash_duo.wait_for_element(f"#{dropdown_id} .dash-dropdown-option, .dash-dropdown-option", timeout=5)
-    for element in dash_duo.driver.find_elements(By.CSS_SELECTOR, ".dash-dropdown-option"):
-        if element.text.strip() == label:
-            element.click()
-            return
-    raise AssertionError(f"no option {label!r}; first was {option.text!r}")
-
-
 def test_preset_then_category_click_narrows_the_grid(dash_duo, app, db_session, make_user, make_account):
     _seed(db_session, make_user, make_account)
     start_and_login(dash_duo, app, "alice@example.com", TEST_PASSWORD, path="/spending")
     dash_duo.wait_for_element("#spending-totals", timeout=15)
     dash_duo.wait_for_contains_text("#spending-grid-summary", "0 rows", timeout=15)  # nothing this month
 
-    _choose(dash_duo, "spending-preset", "Last month")
+    choose(dash_duo, "spending-preset", "Last month")
     dash_duo.wait_for_contains_text("#spending-grid-summary", "5 rows · total $1,047.10", timeout=15)
     dash_duo.wait_for_element("#spending-grid .ag-center-cols-container [col-id='payee']", timeout=10)
     assert "preset=last_month" in dash_duo.driver.current_url
@@ -123,7 +113,7 @@ def test_a_filter_change_fills_the_grid_without_another_request(dash_duo, app, d
     settle(dash_duo.driver)
     assert dash_duo.driver.execute_script(COUNT_GRID_REQUESTS) == 0
 
-    _choose(dash_duo, "spending-preset", "Last month")
+    choose(dash_duo, "spending-preset", "Last month")
     dash_duo.wait_for_contains_text("#spending-grid-summary", "5 rows · total $1,047.10", timeout=15)
     assert _wait_for(lambda: _grid_payees(dash_duo) == ["Cafe", "Landlord", "Market", "Shell"])
     settle(dash_duo.driver)

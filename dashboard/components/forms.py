@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import html
+from dash import Output, html
 
 
 def form_field(label: str, control, field_id: str, help_text: str | None = None, *,
@@ -14,3 +14,13 @@ def form_field(label: str, control, field_id: str, help_text: str | None = None,
         html.Div(id=f"{field_id}-feedback", className="invalid-feedback d-block"),
         dbc.FormText(help_text) if help_text else None,
     ], className="mb-3")
+
+
+def busy(button_id: str, label: str, working: str = "Working…") -> list:
+    """``running=`` of a callback whose button starts slow work (a bulk edit, a merge: seconds on a large
+    ledger): until the answer comes the button is disabled, so a second click cannot send it again, and
+    shows a spinner instead of its label."""
+    return [(Output(button_id, "disabled"), True, False),
+            (Output(button_id, "children"),
+             [html.Span(className="spinner-border spinner-border-sm me-1", role="status", **{"aria-hidden": "true"}),
+              working], label)]

@@ -13,7 +13,7 @@ import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import page_header
-from dashboard.components.forms import form_field
+from dashboard.components.forms import busy, form_field
 from dashboard.context import require_viewer
 from dashboard.formatting import format_date, format_money, format_number
 from dashboard.services import categories as svc
@@ -319,6 +319,7 @@ def open_merge(_open, _cancel, source_id, target_id, version):
     State(f"{P}-pending-merge", "data"),
     State(f"{P}-merge-budgets", "value"),
     State(f"{P}-refresh", "data"),
+    running=busy(f"{P}-merge-confirm", "Merge"),
     prevent_initial_call=True,
 )
 def confirm_merge(n_clicks, pending, budgets, refresh):
@@ -374,6 +375,7 @@ def open_delete(_open, _cancel, category_id, move_to, version):
     Input(f"{P}-delete-confirm", "n_clicks"),
     State(f"{P}-pending-delete", "data"),
     State(f"{P}-refresh", "data"),
+    running=busy(f"{P}-delete-confirm", "Delete"),
     prevent_initial_call=True,
 )
 def confirm_delete(n_clicks, pending, refresh):

@@ -14,7 +14,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, ctx, dcc, html, no_update
 
 from dashboard.components.cards import page_header
-from dashboard.components.forms import form_field
+from dashboard.components.forms import busy, form_field
 from dashboard.context import require_viewer
 from dashboard.formatting import format_money
 from dashboard.services import bulk_edit, rules
@@ -219,6 +219,7 @@ def preview(_open, _cancel, rule_id):
     Input(f"{P}-apply", "n_clicks"),
     State(f"{P}-pending-rule", "data"),
     State(f"{P}-refresh", "data"),
+    running=busy(f"{P}-apply", "Apply"),
     prevent_initial_call=True,
 )
 def apply(n_clicks, pending, refresh):
@@ -268,6 +269,7 @@ def undo(n_clicks, batch_id, refresh):
     State(f"{P}-payee", "value"),
     State(f"{P}-payee-name", "value"),
     State(f"{P}-refresh", "data"),
+    running=busy(f"{P}-rename", "Rename"),
     prevent_initial_call=True,
 )
 def rename_payee(n_clicks, old, new, refresh):

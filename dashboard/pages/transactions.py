@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashboard.components import empty as empty_texts
 from dashboard.components.cards import page_header
+from dashboard.components.forms import busy
 from dashboard.components.grid import (
     date_column,
     infinite_response,
@@ -651,6 +652,7 @@ def preview_bulk(_apply, _cancel, scope, category, tags, new_tags, payee, rows, 
     Output(f"{P}-reload", "data", allow_duplicate=True),
     Input(f"{P}-bulk-confirm", "n_clicks"),
     State(f"{P}-bulk-pending", "data"),
+    running=busy(f"{P}-bulk-confirm", "Change them"),
     prevent_initial_call=True,
 )
 def apply_bulk(n_clicks, pending):
