@@ -31,7 +31,7 @@ from models.rule import RULE_FIELDS, RULE_MATCH_TYPES
 from . import bulk_edit, patterns, rollup
 from .categories import get_category
 from .errors import NotFound, ServiceError
-from .sql import cents, in_values
+from .sql import cents
 from .validation import clean_text, parse_amount, parse_id
 
 MATCH_LABELS = {"contains": "contains", "equals": "is", "starts_with": "starts with", "regex": "matches"}
@@ -252,7 +252,7 @@ def rule_where(session: Session, user_id: int, spec: RuleSpec) -> list:
         matched = [v for v in values if search(v or "")]
         if len(matched) > MAX_REGEX_VALUES:
             raise ServiceError("This pattern matches too many different texts; make it narrower.", "pattern")
-        where.append(in_values(session, column, matched))
+        where.append(column.in_(matched))
     elif spec.pattern:
         lowered, text = func.lower(func.trim(column)), spec.pattern.lower()
         if spec.match_type == "equals":

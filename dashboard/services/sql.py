@@ -19,20 +19,6 @@ def cents_sum(column, *, where=None):
     return type_coerce(func.coalesce(func.sum(expr), 0), BigInteger)
 
 
-def in_values(session: Session, column, values):
-    """``column IN (values)`` for a list of texts (a rule's payees). On PostgreSQL as a semi-join
-    with ``unnest`` of one array: a plain ``IN (...)`` on ``transactions.payee`` is answered from the
-    trigram index (pg_trgm answers equality too), which extracts and intersects the trigrams of every
-    value: 521 ms of a rule's 650 ms row selection at 1M rows, where a hash of the values over the
-    user's rows (or the (user_id, payee) index, with many users) takes 230 ms."""
-    values = list(values)
-    if session.get_bind().dialect.name != "postgresql" or not values:
-        return column.in_(values)
-    from sqlalchemy import select
-    from sqlalchemy.dialects.postgresql import array
-    return column.in_(select(func.unnest(array(values, type_=column.type))))
-
-
 def date_bucket(session: Session, column, grain: str):
     """An ISO date string of the first day of the month / ISO week (Monday) / year containing ``column``."""
     dialect = session.get_bind().dialect.name
