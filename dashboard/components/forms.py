@@ -22,5 +22,5 @@ def busy(button_id: str, label: str, working: str = "Working…") -> list:
     shows a spinner instead of its label."""
     return [(Output(button_id, "disabled"), True, False),
             (Output(button_id, "children"),
-             [html.Span(className="spinner-border spinner-border-sm me-1", role="status", **{"aria-hidden": "true"}),
-              working], label)]
+             [html.Span(className="spinner-border spinner-border-sm me-1", **{"aria-hidden": "true"}),
+              html.Span(working, role="status")], label)]
