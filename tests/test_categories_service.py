@@ -315,6 +315,30 @@ def test_delete_and_merge_move_split_lines_and_income_in_every_rollup(db_session
         Expense.user_id == alice.id, Expense.category_id.is_not(None))) == 0
 
 
+def test_a_bulk_edit_made_before_a_delete_or_merge_undoes_into_where_the_rows_went(db_session, alice, make_account):
+    """Undo puts rows back into the category they had, or, when that one was deleted or merged since,
+    into the one its rows went to (not into a category that no longer exists)."""
+    from dashboard.services import bulk_edit
+    acc = make_account(alice)
+    a, b, c, d = (svc.create_category(db_session, alice.id, name=n) for n in ("A", "B", "C", "D"))
+    seed_rows(db_session, alice, acc, [a, b], months=2)
+    for source, target, move_to in ((a, c, b), (b, d, None)):
+        edit = bulk_edit.apply(db_session, alice.id, [Transaction.category_id == source.id],
+                               bulk_edit.make_actions(db_session, alice.id, category_id=target.id), label="t")
+        db_session.commit()
+        if move_to is not None:
+            svc.merge_categories(db_session, alice.id, source.id, move_to.id, expected_version=source.version)
+        else:
+            svc.delete_category(db_session, alice.id, source.id, expected_version=source.version)
+        db_session.commit()
+        bulk_edit.undo(db_session, alice.id, edit.id)
+        db_session.commit()
+        back = set(db_session.scalars(select(Transaction.category_id).where(Transaction.user_id == alice.id,
+                                                                             Transaction.payee == "Shop 0")))
+        assert back == ({b.id} if move_to is not None else {None})
+        assert_exact(db_session, alice.id)
+
+
 # --- the property: no sequence of merges, moves and deletes changes a total by month ------------------
 
 OPS = st.lists(st.tuples(st.sampled_from(["merge", "move", "delete"]), st.integers(0, 8), st.integers(-1, 8),

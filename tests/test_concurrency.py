@@ -122,3 +122,55 @@ def test_concurrent_budget_edits_and_new_transactions_lose_nothing(app, db_sessi
     version_after = db_session.scalar(select(User.data_version).where(User.id == user_id))
     assert version_after >= version_before + 3 * THREADS * ROUNDS
     print(f"version conflicts retried: {sum(conflicts)}")
+
+
+def test_bulk_edits_category_merges_and_new_transactions_at_once_keep_the_rollups_exact(
+        app, db_session, make_user, make_account, cats):
+    """Bulk edits (and their undo), a category merge and new transactions of one user at the same time,
+    all on the same roll-up keys (the same months, account and categories): every roll-up equals a
+    recomputation from the rows afterwards. A bulk edit shifts and folds roll-up rows that another
+    writer's commit may be recomputing; without one writer per user at a time the two add the same
+    money twice."""
+    from test_rollup import assert_exact, assert_folded
+
+    from dashboard.services import bulk_edit
+    from dashboard.services import categories as categories_svc
+    alice = make_user("alice@example.com")
+    account = make_account(alice)
+    user_id, account_id = alice.id, account.id
+    for index in range(THREADS):
+        for day in range(1, 8):
+            create_transaction(db_session, user_id, account_id=account_id, date=date(2026, 3, day),
+                               amount=Decimal("-2.00"), category_id=cats["Groceries"], payee=f"shop {index}")
+    mine = [categories_svc.create_category(db_session, user_id, name=f"Mine {i}") for i in range(2)]
+    db_session.commit()
+    mine_ids = [c.id for c in mine]
+
+    def work(index):
+        session = db.session
+        for round_ in range(4):
+            if index % 3 == 0:   # a bulk edit of its own payee's rows, then its undo
+                where = [Transaction.payee == f"shop {index}"]
+                actions = bulk_edit.make_actions(session, user_id, category_id=cats["Coffee"])
+                batch = bulk_edit.apply(session, user_id, where, actions, label="race")
+                session.commit()
+                bulk_edit.undo(session, user_id, batch.id)
+                session.commit()
+            elif index % 3 == 1:   # new rows on the same keys
+                create_transaction(session, user_id, account_id=account_id, date=date(2026, 3, 1 + round_),
+                                   amount=Decimal("-1.00"), category_id=cats["Groceries"], payee=f"new {index}")
+                session.commit()
+            elif round_ == 0 and index == 2:   # one merge of a category with rows into another, and back
+                source = categories_svc.get_category(session, user_id, mine_ids[0])
+                create_transaction(session, user_id, account_id=account_id, date=date(2026, 3, 2),
+                                   amount=Decimal("-4.00"), category_id=source.id, payee="shop 0")
+                session.commit()
+                categories_svc.merge_categories(session, user_id, source.id, mine_ids[1],
+                                                expected_version=source.version)
+                session.commit()
+
+    errors = _run(app, work)
+    assert errors == []
+    db_session.expire_all()
+    assert_exact(db_session, user_id)
+    assert_folded(db_session, user_id)

@@ -263,6 +263,7 @@ def apply(session: Session, user_id: int, where: list, actions: Actions, *, labe
 
 def _apply(session: Session, user_id: int, where: list, actions: Actions, *, label: str,
            expected_rows: int | None) -> EditBatch:
+    rollup.lock_user(session, user_id)   # before the rows are chosen: one roll-up writer per user
     rollup.mark_changed(session, user_id)
     batch = EditBatch(user_id=user_id, label=clean_text(label, field="label", max_length=200) or "Bulk edit")
     session.add(batch)
@@ -336,6 +337,7 @@ def undo(session: Session, user_id: int, batch_id) -> EditBatch:
 
 
 def _undo(session: Session, user_id: int, batch_id) -> EditBatch:
+    rollup.lock_user(session, user_id)   # before the rows are read: one roll-up writer per user
     batch = get_batch(session, user_id, batch_id)
     if batch.undone:
         raise ServiceError("That change was undone already.", "batch")

@@ -16,7 +16,16 @@ import pandas as pd
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from models import Budget, Category, CategoryMapping, Expense, HiddenCategory, ImportRule, Transaction
+from models import (
+    Budget,
+    Category,
+    CategoryMapping,
+    EditBatchRow,
+    Expense,
+    HiddenCategory,
+    ImportRule,
+    Transaction,
+)
 
 from . import rollup
 from .budget_lines import assign_budgets, detach_expenses
@@ -384,9 +393,14 @@ def _move_rows(session: Session, user_id: int, source_id: int, target_id: int | 
     uncategorized), and the roll-ups move their money with them: shifted by the moved rows'
     aggregates as a bulk edit does (services/rollup.py: stage_category_move, apply_changes), not
     recomputed for every month the category has rows in (11-18 s at 1M rows over ten years)."""
+    rollup.lock_user(session, user_id)   # one roll-up writer per user, before the rows are read
     rollup.stage_category_move(session, user_id, source_id, target_id)
     rollup.apply_changes(session, user_id)
     rollup.drop_changes(session)
+    # What the user's bulk edits would put back on undo goes where the rows went: else undoing an edit
+    # made before the delete put rows back into a category that no longer exists (a foreign-key error).
+    session.execute(update(EditBatchRow).where(EditBatchRow.user_id == user_id, EditBatchRow.category_id == source_id)
+                    .values(category_id=target_id).execution_options(synchronize_session=False))
     session.execute(update(Transaction)
                     .where(Transaction.user_id == user_id, Transaction.category_id == source_id)
                     .values(category_id=target_id, version=Transaction.version + 1)

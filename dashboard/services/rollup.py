@@ -99,6 +99,26 @@ def _in_months(column, months: list[date]):
     return or_(*[and_(column >= start, column <= end) for start, end in runs])
 
 
+def lock_user(session: Session, user_id: int) -> None:
+    """One writer of a user's roll-ups at a time, until this transaction ends: every :func:`refresh`, and a bulk edit or a category move from its
+    start, before it reads the rows it will shift. Without it a bulk edit's fold and another
+    transaction's refresh deleted the same roll-up rows in opposite orders (deadlock) or added the same
+    money twice. FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of this transaction's own
+    inserts (and of every other writer of this user) hold FOR KEY SHARE on the user row, which FOR
+    UPDATE waits for: two writers of one user would deadlock. FOR NO KEY UPDATE still excludes the
+    other roll-up writers, and is the lock the data-version bump at commit takes anyway.
+
+    SQLite has no row locks: there the transaction takes the database's write lock now, by a write that
+    changes nothing (waiting out the busy timeout for another writer, as any write does). An undo read
+    its rows first and wrote to the main database only in the shift; when another connection had
+    committed in between, SQLite refused to turn the read into a write at once ("database is locked")."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(User).where(User.id == user_id).values(data_version=User.data_version)
+                        .execution_options(synchronize_session=False))
+        return
+    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+
+
 def refresh(session: Session, user_id: int, months: Iterable[date] | None = None) -> None:
     """Recompute the user's roll-up rows (monthly, amount bands, daily, payee, payee by band, payee by
     day), for the given months or entirely."""
@@ -107,12 +127,7 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     if month_list == []:
         return
     mark_changed(session, user_id)
-    # One refresh per user at a time (PostgreSQL); SQLite serialises writers anyway. FOR NO KEY UPDATE,
-    # not FOR UPDATE: the foreign-key checks of this transaction's own inserts (and of every other
-    # writer of this user) hold FOR KEY SHARE on the user row, which FOR UPDATE waits for: two writers
-    # of one user would deadlock. FOR NO KEY UPDATE still excludes the other refreshes, and is the
-    # lock the data-version bump at commit takes anyway.
-    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))
+    lock_user(session, user_id)
     for table, period in ((MonthlyRollup, MonthlyRollup.month), (AmountRollup, AmountRollup.month),
                           (DailyRollup, DailyRollup.day),
                           (PayeeRollup, PayeeRollup.month), (PayeeAmountRollup, PayeeAmountRollup.month),
