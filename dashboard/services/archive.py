@@ -70,7 +70,7 @@ from . import categories as categories_svc
 from . import fx
 from . import goals as goals_svc
 from .budget_lines import assign_budgets
-from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, write_transactions
 from .categories import visible_to
 from .errors import ServiceError
 from .importer import (
@@ -81,6 +81,7 @@ from .importer import (
 )
 from .patterns import MAX_PATTERN_LENGTH
 from .patterns import check_pattern as check_regex
+from .rollup import lock_user
 from .sql import cents
 from .tags import check_tag_name
 from .validation import normalise_name

@@ -28,7 +28,7 @@ from itertools import islice
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from models import Account, Budget, User
+from models import Account, Budget
 from models.db import MAX_AMOUNT_TEXT, MAX_CENTS, require_session_hooks
 
 from . import fx, limits, rollup
@@ -220,9 +220,3 @@ def _assign_budgets(session: Session, user_id: int, first: date, last: date) -> 
         Budget.user_id == user_id, Budget.start_date <= last, Budget.end_date >= first)).one()
     if span[0] is not None:
         assign_budgets(session, user_id, date_from=max(first, span[0]), date_to=min(last, span[1]))
-
-
-def lock_user(session: Session, user_id: int) -> None:
-    """One bulk write (import, restore) per user at a time on PostgreSQL: the same row lock the
-    roll-up refresh takes (FOR NO KEY UPDATE: see rollup.refresh), taken first."""
-    session.execute(select(User.id).where(User.id == user_id).with_for_update(key_share=True))

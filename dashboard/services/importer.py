@@ -40,10 +40,11 @@ from models import Category, CategoryMapping, ImportRule, PayeeRollup, Transacti
 from models.db import MAX_AMOUNT_TEXT, MAX_CENTS
 
 from . import fx, patterns
-from .bulk import PROGRESS_CHUNK, NewTransaction, lock_user, write_transactions
+from .bulk import PROGRESS_CHUNK, NewTransaction, write_transactions
 from .categories import get_category, visible_to
 from .errors import NotFound, ServiceError
 from .periods import month_start
+from .rollup import lock_user
 from .sql import cents as sql_cents
 from .transactions import create_transaction, get_account
 from .validation import parse_id
