@@ -34,7 +34,6 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    text,
     tuple_,
     update,
 )
@@ -166,30 +165,24 @@ def _batch_ids(batch_id: int):
 
 
 def _stage(session: Session, user_id: int, batch_id: int, *, line_category, income_category, payee) -> None:
-    """Fill the roll-up's CHANGES table with the before and after of every expense line and income row
-    of the batch (two INSERT ... SELECT). ``line_category``, ``income_category``, ``payee``: the new
+    """``rollup.stage`` the before and after of every expense line and income row of the batch (two
+    INSERT ... SELECT into the roll-up's CHANGES table). ``line_category``, ``income_category``, ``payee``: the new
     values as SQL over Transaction, Expense and the batch row (``EditBatchRow``)."""
-    changes = rollup.create_changes(session)
     rows = [EditBatchRow.batch_id == batch_id, Transaction.user_id == user_id]
     joined = and_(Transaction.id == EditBatchRow.transaction_id, Transaction.user_id == user_id)
-    cols = ["transaction_id", "line_id", "flow", "day", "month", "band", "cents", "account_id", "old_category",
-            "new_category", "old_payee", "new_payee"]
-    conn = session.connection()
-    conn.execute(insert(changes).from_select(cols, select(
-        Transaction.id, Expense.id, literal("spending"), *rollup.stage_columns(session, Expense.date,
-                                                                               cents(Expense.amount)),
-        Expense.account_id, Expense.category_id, line_category, Transaction.payee, payee)
+    rollup.stage(
+        session,
+        select(Transaction.id, Expense.id, literal("spending"),
+               *rollup.stage_columns(session, Expense.date, cents(Expense.amount)),
+               Expense.account_id, Expense.category_id, line_category, Transaction.payee, payee)
         .select_from(EditBatchRow).join(Transaction, joined)
         .join(Expense, and_(Expense.transaction_id == Transaction.id, Expense.user_id == user_id))
-        .where(*rows, Transaction.kind == "expense")))
-    conn.execute(insert(changes).from_select(cols, select(
-        Transaction.id, null(), literal("income"), *rollup.stage_columns(session, Transaction.date,
-                                                                         cents(Transaction.amount)),
-        Transaction.account_id, Transaction.category_id, income_category, Transaction.payee, payee)
+        .where(*rows, Transaction.kind == "expense"),
+        select(Transaction.id, null(), literal("income"),
+               *rollup.stage_columns(session, Transaction.date, cents(Transaction.amount)),
+               Transaction.account_id, Transaction.category_id, income_category, Transaction.payee, payee)
         .select_from(EditBatchRow).join(Transaction, joined)
-        .where(*rows, Transaction.kind == "income")))
-    if session.get_bind().dialect.name == "postgresql":
-        conn.execute(text(f"ANALYZE {changes.name}"))
+        .where(*rows, Transaction.kind == "income"))
 
 
 def _write_lines(session: Session, user_id: int) -> None:

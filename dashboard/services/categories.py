@@ -20,6 +20,7 @@ from models import (
     Budget,
     Category,
     CategoryMapping,
+    EditBatch,
     EditBatchRow,
     Expense,
     HiddenCategory,
@@ -399,7 +400,10 @@ def _move_rows(session: Session, user_id: int, source_id: int, target_id: int | 
     rollup.drop_changes(session)
     # What the user's bulk edits would put back on undo goes where the rows went: else undoing an edit
     # made before the delete put rows back into a category that no longer exists (a foreign-key error).
-    session.execute(update(EditBatchRow).where(EditBatchRow.user_id == user_id, EditBatchRow.category_id == source_id)
+    # Only batches that can still be undone, found by their batch (the rows have no index on user_id).
+    open_batches = select(EditBatch.id).where(EditBatch.user_id == user_id, EditBatch.undone.is_(False))
+    session.execute(update(EditBatchRow).where(EditBatchRow.batch_id.in_(open_batches), EditBatchRow.user_id == user_id,
+                                               EditBatchRow.category_id == source_id)
                     .values(category_id=target_id).execution_options(synchronize_session=False))
     session.execute(update(Transaction)
                     .where(Transaction.user_id == user_id, Transaction.category_id == source_id)

@@ -100,8 +100,8 @@ def _in_months(column, months: list[date]):
 
 
 def lock_user(session: Session, user_id: int) -> None:
-    """One writer of a user's roll-ups at a time, until this transaction ends: every :func:`refresh`, and a bulk edit or a category move from its
-    start, before it reads the rows it will shift. Without it a bulk edit's fold and another
+    """One writer of a user's roll-ups at a time, until this transaction ends: every :func:`refresh`,
+    and a bulk edit or a category move from its start, before it reads the rows it will shift. Without it a bulk edit's fold and another
     transaction's refresh deleted the same roll-up rows in opposite orders (deadlock) or added the same
     money twice. FOR NO KEY UPDATE, not FOR UPDATE: the foreign-key checks of this transaction's own
     inserts (and of every other writer of this user) hold FOR KEY SHARE on the user row, which FOR
@@ -381,14 +381,27 @@ def changed_months(session: Session) -> set[date]:
             for (v,) in session.execute(select(CHANGE_TOTALS.c.month).distinct())}
 
 
-def stage_category_move(session: Session, user_id: int, source_id: int, target_id: int | None) -> None:
-    """Fill :data:`CHANGES` with every expense line and income row of the user in category
-    ``source_id``, going to ``target_id`` (None: uncategorized), for :func:`apply_changes`."""
+# The columns a staged source SELECT gives, in order (:func:`stage_columns` is the day ... cents part).
+STAGED_COLUMNS = ["transaction_id", "line_id", "flow", "day", "month", "band", "cents", "account_id", "old_category",
+                  "new_category", "old_payee", "new_payee"]
+
+
+def stage(session: Session, *sources) -> None:
+    """A fresh :data:`CHANGES` table filled from ``sources`` (INSERT ... SELECT each; their columns are
+    :data:`STAGED_COLUMNS`), for :func:`apply_changes`. PostgreSQL gets its statistics at once: the
+    shift's and the UPDATEs' plans join it to 100,000s of rows."""
     changes = create_changes(session)
-    cols = ["transaction_id", "line_id", "flow", "day", "month", "band", "cents", "account_id", "old_category",
-            "new_category", "old_payee", "new_payee"]
-    target = literal(target_id, BigInteger) if target_id is not None else null()
     conn = session.connection()
+    for source in sources:
+        conn.execute(insert(changes).from_select(STAGED_COLUMNS, source))
+    if session.get_bind().dialect.name == "postgresql":
+        conn.execute(text(f"ANALYZE {changes.name}"))
+
+
+def stage_category_move(session: Session, user_id: int, source_id: int, target_id: int | None) -> None:
+    """:func:`stage` every expense line and income row of the user in category ``source_id``, going to
+    ``target_id`` (None: uncategorized)."""
+    target = literal(target_id, BigInteger) if target_id is not None else null()
     # The lines first, their payee looked up per line (a join let SQLite walk every transaction of the
     # user and probe its lines: 2.7 s at 1M rows, against 0.1 s this way).
     payee = (select(Transaction.payee).where(Transaction.id == Expense.transaction_id)
@@ -396,16 +409,14 @@ def stage_category_move(session: Session, user_id: int, source_id: int, target_i
     lines = select(Expense.transaction_id, Expense.id.label("line_id"), Expense.date, cents(Expense.amount).label("cents"),
                    Expense.account_id, Expense.category_id, payee.label("payee")) \
         .where(Expense.user_id == user_id, Expense.category_id == source_id).subquery()
-    conn.execute(insert(changes).from_select(cols, select(
-        lines.c.transaction_id, lines.c.line_id, literal("spending"),
-        *stage_columns(session, lines.c.date, lines.c.cents), lines.c.account_id, lines.c.category_id,
-        target, lines.c.payee, lines.c.payee)))
-    conn.execute(insert(changes).from_select(cols, select(
-        Transaction.id, null(), literal("income"), *stage_columns(session, Transaction.date, cents(Transaction.amount)),
-        Transaction.account_id, Transaction.category_id, target, Transaction.payee, Transaction.payee)
-        .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.category_id == source_id)))
-    if session.get_bind().dialect.name == "postgresql":
-        conn.execute(text(f"ANALYZE {changes.name}"))
+    stage(session,
+          select(lines.c.transaction_id, lines.c.line_id, literal("spending"),
+                 *stage_columns(session, lines.c.date, lines.c.cents), lines.c.account_id, lines.c.category_id,
+                 target, lines.c.payee, lines.c.payee),
+          select(Transaction.id, null(), literal("income"),
+                 *stage_columns(session, Transaction.date, cents(Transaction.amount)),
+                 Transaction.account_id, Transaction.category_id, target, Transaction.payee, Transaction.payee)
+          .where(Transaction.user_id == user_id, Transaction.kind == "income", Transaction.category_id == source_id))
 
 
 def apply_changes(session: Session, user_id: int) -> None:
