@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from dashboard.figures import spending as figs
+from dashboard.figures import theme
 
 # A three-level tree: Food > Groceries > Organic, Food > Restaurants, Home > Rent.
 CATEGORIES = pd.DataFrame({
@@ -57,14 +58,34 @@ def test_every_figure_is_valid_plotly_json(frames_empty):
             assert figure["data"] == [] and figure["layout"]["annotations"], name
 
 
-def test_treemap_nests_every_level_and_escapes_names():
+def test_treemap_sends_the_two_levels_it_shows_and_escapes_names():
     tree = every_figure()["treemap"]["data"][0]
     boxes = dict(zip(tree["ids"], zip(tree["parents"], tree["values"], strict=True), strict=True))
-    # Organic sits under Groceries under Food: three levels, each box the sum of what it holds.
-    assert boxes["c3"][0] == "c2" and boxes["c2"][0] == "c1" and boxes["c1"][0] == ""
-    assert boxes["c1"][1] == 75.0 and boxes["c2"][1] == 75.0 and boxes["c2-own"][1] == 50.0
+    # Groceries sits under Food and holds Organic's 25 in its box; Organic, a third level, is not sent
+    # (it shows once the person drills into Food or Groceries), nor is Groceries' own-spending box.
+    assert boxes["c2"][0] == "c1" and boxes["c1"][0] == ""
+    assert boxes["c1"][1] == 75.0 and boxes["c2"][1] == 75.0
+    assert "c3" not in boxes and "c2-own" not in boxes
+    assert tree["maxdepth"] == 2
     assert "c4" not in boxes      # a net refund has no box
     assert "Rent &lt;b&gt;" in tree["labels"]
+
+
+def test_a_drilled_treemap_shows_the_next_two_levels():
+    groceries = BY_CATEGORY[BY_CATEGORY["category_id"].isin([2, 3])]   # the service reads the drilled subtree
+    tree = figs.category_treemap(groceries, CATEGORIES, "USD", title="t", drilled=2, mapping={2: 2, 3: 3})["data"][0]
+    boxes = dict(zip(tree["ids"], zip(tree["parents"], tree["values"], strict=True), strict=True))
+    assert boxes == {"c2": ("", 75.0), "c2-own": ("c2", 50.0), "c3": ("c2", 25.0)}
+
+
+def test_treemap_boxes_show_their_amount_only_where_it_fits():
+    tree = every_figure()["treemap"]["data"][0]
+    text = dict(zip(tree["ids"], tree["text"], strict=True))
+    # Rent is 92% of the total, Groceries 7%: both big enough; Uncategorized is 0.7%: its name only.
+    assert text["c6"] == "<b>Rent &lt;b&gt;</b><br>$1,000.00 · 92%"
+    assert text["c2"].startswith("<b>Groceries</b><br>$75.00")
+    assert text["c0"] == "<b>Uncategorized</b>"
+    assert all(len(row) == 2 and "$" in row[1] for row in tree["customdata"])    # the hover has every amount
 
 
 def test_over_time_stacks_top_categories_and_totals():
@@ -90,3 +111,29 @@ def test_payees_largest_on_top():
     payees = every_figure()["payees"]["data"][0]
     assert payees["y"] == ["(no payee)", "Market", "Landlord"]   # a missing payee (None, or NaN from pandas)
     assert payees["customdata"][-1] == "1 transaction"
+
+
+def test_bar_charts_size_their_margins_and_shorten_only_the_axis_labels():
+    long_name = "AMAZON MARKETPLACE EU SARL & Co PAYMENT REF 1234567890"
+    payees = pd.DataFrame({"payee": [long_name, "Market"], "total_cents": [900000, 7500], "row_count": [3, 4]})
+    fig = figs.top_payees(payees, "USD", title="t")
+    layout, bars = fig["layout"], fig["data"][0]
+    # Plotly's automargin (a measurement of every label in the page, often a second drawing) is off:
+    assert layout["xaxis"]["automargin"] is False and layout["yaxis"]["automargin"] is False
+    escaped = "AMAZON MARKETPLACE EU SARL &amp; Co PAYMENT REF 1234567890"
+    assert bars["y"] == ["Market", escaped]           # the bars (hover, data table) keep the whole name
+    shown = dict(zip(layout["yaxis"]["tickvals"], layout["yaxis"]["ticktext"], strict=True))
+    assert shown["Market"] == "Market"
+    assert shown[escaped].endswith("…") and shown[escaped].startswith("AMAZON MARKETPLACE")
+    assert "&amp;" not in shown[escaped][-6:]            # never cut inside an entity
+    # The left margin holds the widest label shown (Inter at 13 px, 8% spare), within the room allowed.
+    assert theme.text_width("AMAZON") < layout["margin"]["l"] <= theme.LABEL_ROOM + 12
+    # The last money tick ($10K) is centred on the right edge: half of it has room there.
+    assert layout["margin"]["r"] >= theme.text_width(layout["xaxis"]["ticktext"][-1]) / 2
+
+
+def test_short_labels_fit_their_room():
+    assert theme.short_label("Food") == "Food"
+    cut = theme.short_label("x" * 80)
+    assert cut.endswith("…") and theme.text_width(cut) <= theme.LABEL_ROOM
+    assert theme.short_label("Caf&eacute; &lt;b&gt; " * 10).count("&") == theme.short_label("Caf&eacute; &lt;b&gt; " * 10).count(";")

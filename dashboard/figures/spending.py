@@ -29,15 +29,19 @@ from .theme import (
     INCOME,
     MUTED,
     SPENDING,
+    bar_labels,
     base_layout,
     date_ticks,
     empty_figure,
+    fixed_margins,
     money_axis,
     user_text,
 )
 
 OTHER = -1
 UNCATEGORIZED_NODE = 0
+TREEMAP_DEPTH = 2       # levels of the category tree a treemap shows at once
+AMOUNT_SHARE = 0.04     # a treemap box of at least this share of the total shows its amount
 
 
 def _ints(series) -> list[int]:
@@ -100,8 +104,11 @@ def category_treemap(by_category: pd.DataFrame, categories: pd.DataFrame, curren
                      mapping: dict[int, int] | None = None) -> dict:
     """A treemap of the category tree at any depth: a box holds its children, and its value is its
     own spending plus theirs (own spending shows as "(general)" beside the children). Drilled into a
-    category, that category is the one top box. Two levels show at once; a click drills in.
-    Refund-heavy (net negative) categories are left out of the boxes."""
+    category, that category is the one top box. Two levels show at once, and only those are sent (a click
+    drills in through the server, which draws the next two). Boxes of at least ``AMOUNT_SHARE`` of the
+    total show their amount under the name; smaller ones show the name (the hover has both): Plotly
+    fits each box's text by measuring it, and the second line on every box cost a third of the chart's
+    drawing time. Refund-heavy (net negative) categories are left out of the boxes."""
     leaves = [(cid, cents) for cid, cents in zip(_ints(by_category["category_id"]), _ints(by_category["total_cents"]),
                                                  strict=True) if cents > 0]
     if not leaves:
@@ -121,7 +128,7 @@ def category_treemap(by_category: pd.DataFrame, categories: pd.DataFrame, curren
         chain.reverse()
         if drilled is not None and drilled in chain:
             chain = chain[chain.index(drilled):]
-        return chain
+        return chain[:TREEMAP_DEPTH]
 
     totals: dict[int, int] = {}
     own: dict[int, int] = {}
@@ -140,7 +147,7 @@ def category_treemap(by_category: pd.DataFrame, categories: pd.DataFrame, curren
     def color(node: int) -> str:
         return colors.get(mapping.get(node, node), colors.get(node, MUTED))
 
-    ids, labels, box_parents, values, box_colors, custom = [], [], [], [], [], []
+    ids, labels, box_parents, values, box_colors, custom, texts = [], [], [], [], [], [], []
 
     def add(box_id, label, parent, cents, node):
         ids.append(box_id)
@@ -148,7 +155,9 @@ def category_treemap(by_category: pd.DataFrame, categories: pd.DataFrame, curren
         box_parents.append(parent)
         values.append(cents / 100)
         box_colors.append(color(node))
-        custom.append([node, f"{format_money(cents, currency, cents=True)} · {format_percent(cents / total, digits=0)}"])
+        amount = f"{format_money(cents, currency, cents=True)} · {format_percent(cents / total, digits=0)}"
+        custom.append([node, amount])
+        texts.append(f"<b>{label}</b><br>{amount}" if cents >= AMOUNT_SHARE * total else f"<b>{label}</b>")
 
     for node in sorted(totals, key=lambda n: (parent_of[n] is not None, -totals[n], n)):
         parent = parent_of[node]
@@ -160,17 +169,19 @@ def category_treemap(by_category: pd.DataFrame, categories: pd.DataFrame, curren
     return _figure([dict(
         type="treemap", ids=ids, labels=labels, parents=box_parents, values=values, branchvalues="total",
         marker=dict(colors=box_colors, line=dict(width=1, color="white")),
-        customdata=custom, texttemplate="<b>%{label}</b><br>%{customdata[1]}",
-        hovertemplate="<b>%{label}</b><br>%{customdata[1]}<extra></extra>", maxdepth=2,
+        customdata=custom, text=texts, texttemplate="%{text}",
+        hovertemplate="<b>%{label}</b><br>%{customdata[1]}<extra></extra>", maxdepth=TREEMAP_DEPTH,
         pathbar=dict(visible=False), tiling=dict(pad=2),
     )], layout)
 
 
-def _hbar_layout(title: str, rows: int, axis: dict) -> dict:
-    layout = base_layout(title, height=max(300, 60 + 30 * rows), legend=False)
+def _hbar_layout(title: str, labels: list[str], axis: dict) -> dict:
+    """A horizontal bar chart's layout: a bar per label (user text), money along the bottom; the margins
+    sized for the labels here (theme.fixed_margins), long names shortened on the axis."""
+    layout = base_layout(title, height=max(300, 60 + 30 * len(labels)), legend=False)
     layout["xaxis"] = axis
-    layout["yaxis"] = dict(automargin=True)
-    return layout
+    layout["yaxis"] = bar_labels(labels)
+    return fixed_margins(layout, left=layout["yaxis"].get("ticktext", labels))
 
 
 def category_bars(by_category: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, int],
@@ -184,13 +195,14 @@ def category_bars(by_category: pd.DataFrame, categories: pd.DataFrame, mapping: 
     names, colors = _names(categories), colors or _colors(categories)
     total = sum(cents) or 1
     units = [c / 100 for c in cents]
+    labels = [names.get(n, "?") for n in nodes]
     return _figure([dict(
-        type="bar", x=units, y=[names.get(n, "?") for n in nodes], orientation="h",
+        type="bar", x=units, y=labels, orientation="h",
         marker=dict(color=[colors.get(n, MUTED) for n in nodes]),
         text=[format_money(v, currency, cents=True) for v in cents], textposition="auto",
         customdata=[[n, f"{format_percent(v / total, digits=0)} of the total"] for n, v in zip(nodes, cents, strict=True)],
         hovertemplate="<b>%{y}</b><br>%{text}<br>%{customdata[1]}<extra></extra>",
-    )], _hbar_layout(title, len(nodes), money_axis(currency, units)))
+    )], _hbar_layout(title, labels, money_axis(currency, units)))
 
 
 def over_time(frame: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, int], currency: str, *,
@@ -247,7 +259,7 @@ def over_time(frame: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, 
     layout.update(barmode="relative", bargap=0.2)
     layout["yaxis"] = money_axis(currency, [*positives, *negatives])
     layout["xaxis"] = dict(showgrid=False, **ticks)
-    return _figure(data, layout)
+    return _figure(data, fixed_margins(layout, left=layout["yaxis"].get("ticktext", [])))
 
 
 def _bucket_label(day, grain: str, period: tuple | None) -> str:
@@ -270,13 +282,14 @@ def top_payees(payees: pd.DataFrame, currency: str, *, title: str) -> dict:
     cents = _ints(payees["total_cents"])[::-1]
     counts = _ints(payees["row_count"])[::-1]
     units = [c / 100 for c in cents]
+    labels = [user_text(p) if isinstance(p, str) and p else "(no payee)" for p in names]
     return _figure([dict(
-        type="bar", x=units, y=[user_text(p) if isinstance(p, str) and p else "(no payee)" for p in names], orientation="h",
+        type="bar", x=units, y=labels, orientation="h",
         marker=dict(color="#3459e6"),
         text=[format_money(v, currency, cents=True) for v in cents], textposition="auto",
         customdata=[f"{format_number(n)} transaction{'s' if n != 1 else ''}" for n in counts],
         hovertemplate="<b>%{y}</b><br>%{text}<br>%{customdata}<extra></extra>",
-    )], _hbar_layout(title, len(cents), money_axis(currency, units)))
+    )], _hbar_layout(title, labels, money_axis(currency, units)))
 
 
 def comparison(current: pd.DataFrame, previous: pd.DataFrame, categories: pd.DataFrame,
@@ -302,8 +315,9 @@ def comparison(current: pd.DataFrame, previous: pd.DataFrame, categories: pd.Dat
     pad = 0.45 * max(high - low, 1)
     axis = money_axis(currency, low=low, high=high)
     axis["range"] = [low - (pad if low < 0 else 0), high + (pad if high > 0 else 0)]
+    labels = [names.get(n, "?") for n in nodes]
     return _figure([dict(
-        type="bar", x=[c / 100 for c in change], y=[names.get(n, "?") for n in nodes], orientation="h",
+        type="bar", x=[c / 100 for c in change], y=labels, orientation="h",
         marker=dict(color=colors),
         text=[format_money(c, currency, cents=True, signed=True, compact=True) for c in change],
         textposition="outside", cliponaxis=False,
@@ -312,4 +326,4 @@ def comparison(current: pd.DataFrame, previous: pd.DataFrame, categories: pd.Dat
                     for n, p in zip(nodes, pct, strict=True)],
         hovertemplate="<b>%{y}</b><br>%{text} (%{customdata[2]})<br>Now %{customdata[0]}, before "
                       "%{customdata[1]}<extra></extra>",
-    )], _hbar_layout(title, len(nodes), axis))
+    )], _hbar_layout(title, labels, axis))
