@@ -223,9 +223,13 @@
     }
     var dark = resolved() === "dark";
     var text = dark ? "Switch to light theme" : "Switch to dark theme";
-    button.setAttribute("aria-label", text);
-    button.setAttribute("aria-pressed", dark ? "true" : "false");
-    button.title = text + " (saved for your account)";
+    // Called on every change of the page: write only what differs (a write of the same value is still a
+    // change every MutationObserver of the page hears).
+    if (button.getAttribute("aria-label") !== text) {
+      button.setAttribute("aria-label", text);
+      button.setAttribute("aria-pressed", dark ? "true" : "false");
+      button.title = text + " (saved for your account)";
+    }
   }
 
   function apply() {

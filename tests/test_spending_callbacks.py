@@ -256,3 +256,27 @@ def test_the_speed_benchmark_posts_the_pages_callback_as_it_is(app, client):
     inputs, state = bench_spending.update_payload({}, date(2026, 6, 15))   # bench_fx, bench_memory: the same
     assert [(i["id"], i["property"]) for i in inputs] == [(i["id"], i["property"]) for i in callbacks[key]["inputs"]]
     assert [(i["id"], i["property"]) for i in state] == [(i["id"], i["property"]) for i in callbacks[key]["state"]]
+
+
+def test_a_search_without_matches_answers_an_empty_grid_without_reading_rows(client, world, cats, monkeypatch):
+    """When the totals hold no row, the grid's first block is empty, and no page of rows is read for it
+    (a search that matches nothing walked the whole period's rows for the first page)."""
+    from dashboard.services import spending as svc
+    login(client, "alice@example.com")
+    pages = []
+    original = svc.page_records
+    monkeypatch.setattr(svc, "page_records", lambda *a, **k: pages.append(a) or original(*a, **k))
+    status, body = update_call(client, {"categories": [cats["Food"]], "text": "no such payee"},
+                               "spending-text.value", state=MARCH)
+    assert status == 200
+    first = body["spending-grid-first"]["data"]
+    assert first["rowData"] == [] and first["rowCount"] == 0 and pages == []
+    # The same page of the grid read by its own request is empty too: the shortcut says only what is so.
+    request = {"startRow": 0, "endRow": 100, "sortModel": first["sortModel"]}
+    status, rows = call_callback(client, [("spending-grid", "getRowsResponse")],
+                                 [("spending-grid", "getRowsRequest", request)],
+                                 [("spending-state", "data", body["spending-state"]["data"])])
+    assert rows["spending-grid"]["getRowsResponse"] == {"rowData": [], "rowCount": 0}
+    # A search that does match still reads its rows.
+    status, body = update_call(client, {"categories": [cats["Food"]]}, "spending-categories.value", state=MARCH)
+    assert body["spending-grid-first"]["data"]["rowCount"] == 4 and pages

@@ -18,6 +18,7 @@ NO_ACCOUNTS = "No accounts yet. Press “New account” above to add your first 
 NO_TRANSACTIONS = ("No transactions to show. Press “Add transaction” above (or the n key), import a "
                    "bank statement on the Import page, or clear the filters.")
 NO_GOALS = "No goals yet. Press “New goal” above to set one."
+NO_MATCHES = "No transactions match these filters. Widen the dates, or clear the search or the amounts."
 
 
 def no_rows(text: str) -> dict:
