@@ -118,18 +118,17 @@ def test_bar_charts_size_their_margins_and_shorten_only_the_axis_labels():
     payees = pd.DataFrame({"payee": [long_name, "Market"], "total_cents": [900000, 7500], "row_count": [3, 4]})
     fig = figs.top_payees(payees, "USD", title="t")
     layout, bars = fig["layout"], fig["data"][0]
-    # Plotly's automargin (a measurement of every label in the page, often a second drawing) is off:
-    assert layout["xaxis"]["automargin"] is False and layout["yaxis"]["automargin"] is False
+    # Plotly's automargin (a measurement of every label in the page, often a second drawing) is off for
+    # the names; the money ticks below keep it (on a phone they turn on their side and need the room).
+    assert layout["yaxis"]["automargin"] is False and layout["xaxis"]["automargin"] is True
     escaped = "AMAZON MARKETPLACE EU SARL &amp; Co PAYMENT REF 1234567890"
     assert bars["y"] == ["Market", escaped]           # the bars (hover, data table) keep the whole name
     shown = dict(zip(layout["yaxis"]["tickvals"], layout["yaxis"]["ticktext"], strict=True))
     assert shown["Market"] == "Market"
-    assert shown[escaped].endswith("…") and shown[escaped].startswith("AMAZON MARKETPLACE")
+    assert shown[escaped].endswith("…") and shown[escaped].startswith("AMAZON MARKET")
     assert "&amp;" not in shown[escaped][-6:]            # never cut inside an entity
     # The left margin holds the widest label shown (Inter at 13 px, 8% spare), within the room allowed.
     assert theme.text_width("AMAZON") < layout["margin"]["l"] <= theme.LABEL_ROOM + 12
-    # The last money tick ($10K) is centred on the right edge: half of it has room there.
-    assert layout["margin"]["r"] >= theme.text_width(layout["xaxis"]["ticktext"][-1]) / 2
 
 
 def test_short_labels_fit_their_room():

@@ -126,7 +126,7 @@ _INTER_EMS = dict(zip(
      0.549, 0.242, 0.876, 0.591, 0.600, 0.612, 0.612, 0.376, 0.528, 0.327, 0.591, 0.562, 0.818, 0.546, 0.562,
      0.552, 0.426, 0.333, 0.426, 0.662), strict=True))
 TICK_SIZE = 13          # the figures' font size (base_layout), which tick labels inherit
-LABEL_ROOM = 200        # px at most for a bar chart's category or payee labels; longer ones end in "…"
+LABEL_ROOM = 170        # px at most for a bar chart's category or payee labels; longer ones end in "…"
 
 
 def _em(char: str) -> float:
@@ -159,20 +159,14 @@ def short_label(label: str, room: float = LABEL_ROOM, size: float = TICK_SIZE) -
     return user_text("".join(kept).rstrip() + "…")
 
 
-def fixed_margins(layout: dict, *, left: list[str], bottom: bool = True) -> dict:
-    """Margins sized by the figure for its axes' labels, instead of Plotly's ``automargin``: ``left``
-    the y tick labels (as shown), ``bottom`` whether the x axis shows tick labels. Changes ``layout``."""
+def fixed_margins(layout: dict, *, left: list[str]) -> dict:
+    """The left margin sized by the figure for its y tick labels (``left``, as shown), instead of Plotly's
+    ``automargin`` on the y axis, which measures every label in the page and draws again when the margin
+    moves. The x axis keeps ``automargin``: its few ticks turn on their side on a phone and need the
+    room below. Changes ``layout``."""
     widest = max((text_width(html.unescape(t)) for t in left), default=0.0)
-    margin = dict(layout.get("margin") or {})
-    margin["l"] = int(widest) + 12
-    if bottom:
-        margin["b"] = max(margin.get("b", 0), 30)
-        # The first and last x tick labels are centred on the plot's edges: half of each sticks out.
-        half = max((text_width(t) for t in layout.get("xaxis", {}).get("ticktext", [])), default=0.0) / 2 + 4
-        margin["l"], margin["r"] = max(margin["l"], int(half)), max(margin.get("r", 0), int(half))
-    layout["margin"] = margin
-    for axis in ("xaxis", "yaxis"):
-        layout[axis] = {**layout.get(axis, {}), "automargin": False}
+    layout["margin"] = {**(layout.get("margin") or {}), "l": int(widest) + 12}
+    layout["yaxis"] = {**layout.get("yaxis", {}), "automargin": False}
     return layout
 
 
