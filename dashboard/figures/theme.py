@@ -115,7 +115,8 @@ def base_layout(title: str | None = None, *, height: int = 340, legend: bool = T
 # Advance widths of Inter (regular, assets/fonts), in ems, of the printable ASCII characters: measured in
 # Chromium (canvas ``measureText`` at 100 px). Lets a figure size its margins for its tick labels itself:
 # Plotly's ``automargin`` measures every label in the page and may draw the figure twice, which was a
-# fifth of the explorer's drawing time on each filter change (docs/benchmarks.md, "fixed margins").
+# fifth of the explorer's drawing time on each filter change (docs/benchmarks.md, "The browser meets its
+# targets"). The x axes keep automargin: their few ticks turn on their side on a phone.
 _INTER_EMS = dict(zip(
     " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~",
     (0.281, 0.288, 0.466, 0.633, 0.642, 0.982, 0.644, 0.300, 0.365, 0.365, 0.501, 0.662, 0.288, 0.460, 0.288,
