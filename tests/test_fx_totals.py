@@ -473,3 +473,23 @@ def test_the_add_form_records_a_transfer_across_currencies_and_shows_the_implied
     assert "1 EUR = 1.089 USD" in message
     legs = sorted(db_session.query(Transaction.amount).filter_by(user_id=user_id, kind="transfer").all())
     assert [a for (a,) in legs] == [D("-100.00"), D("108.90")]
+
+
+def test_rows_without_a_rate_still_fill_the_explorers_grid(client, db_session, make_user):
+    """A day with no rate leaves its money out of the converted totals (and says so), but its rows are
+    still the filter's rows: the grid lists them, in their own currency."""
+    from conftest import login
+    from test_spending_callbacks import update_call
+
+    user = make_user("fxgrid@example.com", currency="EUR")
+    user_id, accounts = _setup(db_session, user=user)
+    _spend(db_session, user_id, accounts, [(JAN(1), "USD", "10.00")], _categories(db_session)["Food"])
+    login(client, "fxgrid@example.com")
+    status, body = update_call(client, {"dates.start_date": "2026-01-01", "dates.end_date": "2026-01-01",
+                                        "accounts": [accounts["USD"]]}, "spending-accounts.value",
+                               state={"preset": "custom", "from": "2026-01-01", "to": "2026-01-01"})
+    assert status == 200
+    assert "no USD\\u2192EUR rate" in _text(body["spending-totals"]["children"])
+    first = body["spending-grid-first"]["data"]
+    assert first["rowCount"] == 1 and first["rowData"][0]["amount_cents"] == 1000
+    assert first["rowData"][0]["currency"] == "USD"

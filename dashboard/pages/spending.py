@@ -213,9 +213,10 @@ def update(preset, start, end, accounts, categories, text, min_amount, max_amoun
         drawn = drawn[:5] + (no_update,) + drawn[6:]   # the same drill: the same breadcrumb
     first = no_update
     if changed and _rows_key(new_state) != _rows_key(old_state):
-        # No rows in the totals, none in the grid: a search that matches nothing in a drilled category
-        # would walk a year of its rows to find so (SQLite uniform, 1M: 150 ms).
-        rows = [] if result.empty else svc.page_records(db.session, viewer.user_id, filters, 0, INFINITE_BLOCK, GRID_SORT)
+        # No row matches, none in the grid: a search that matches nothing in a drilled category would
+        # walk a year of its rows to find so (SQLite uniform, 1M: 150 ms).
+        rows = [] if result.lists_nothing else svc.page_records(db.session, viewer.user_id, filters, 0,
+                                                                INFINITE_BLOCK, GRID_SORT)
         first = first_block(f"{P}-grid", rows, GRID_SORT)
     return controls + drawn + (first, address)
 

@@ -886,6 +886,12 @@ class Exploration:
     def empty(self) -> bool:
         return self.row_count == 0
 
+    @property
+    def lists_nothing(self) -> bool:
+        """No row matches at all: none in the totals, and none left out of them for want of a rate
+        (those still belong in the grid, in their own currency)."""
+        return self.empty and (self.conversion is None or self.conversion.complete)
+
 
 @cached  # per (user, data version, filters, today): see services/cache.py
 def explore(session: Session, user_id: int, filters: SpendingFilters, today: date | None = None) -> Exploration:
