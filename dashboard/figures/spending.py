@@ -210,7 +210,7 @@ def over_time(frame: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, 
               period: tuple | None = None) -> dict:
     """Stacked bars per month or week: the top categories by total, the rest as "Other"."""
     if frame.empty:
-        return empty_figure("No transactions in this period.", title=title, plain=True)
+        return empty_figure("No transactions match these filters in this period.", title=title, plain=True)
     rows = [(as_date(b), mapping.get(c, c), v) for b, c, v in zip(
         frame["bucket"], _ints(frame["category_id"]), _ints(frame["total_cents"]), strict=True)]
     ranking: dict[int, int] = {}
@@ -279,7 +279,7 @@ def _bucket_label(day, grain: str, period: tuple | None) -> str:
 
 def top_payees(payees: pd.DataFrame, currency: str, *, title: str) -> dict:
     if payees.empty:
-        return empty_figure("No payees in this period.", title=title, plain=True)
+        return empty_figure("No payees match these filters in this period.", title=title, plain=True)
     names = list(payees["payee"])[::-1]
     cents = _ints(payees["total_cents"])[::-1]
     counts = _ints(payees["row_count"])[::-1]
