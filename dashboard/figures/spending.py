@@ -257,7 +257,7 @@ def over_time(frame: pd.DataFrame, categories: pd.DataFrame, mapping: dict[int, 
         ticks["tickvals"] = [d.isoformat() for d in ticks["tickvals"]]
     layout = base_layout(title, height=360)
     layout.update(barmode="relative", bargap=0.2)
-    if grain != "week":   # months are written on two lines (Dec / 2026): the legend starts below them
+    if grain not in ("week", "day"):   # months on two lines (Dec / 2026, theme.date_ticks): the legend below them
         layout["legend"] = {**layout["legend"], "y": -0.2}
     layout["yaxis"] = money_axis(currency, [*positives, *negatives])
     layout["xaxis"] = dict(showgrid=False, **ticks)

@@ -153,7 +153,7 @@ def short_label(label: str, room: float = LABEL_ROOM, size: float = TICK_SIZE) -
     budget = room - text_width("…", size)
     kept, used = [], 0.0
     for char in plain:
-        used += 1.08 * size * _em(char)
+        used += text_width(char, size)
         if used > budget:
             break
         kept.append(char)
