@@ -91,7 +91,7 @@ def profile_update(app, update) -> None:
 
     def after(conn, cursor, statement, parameters, context, executemany):
         took = clock.perf_counter() - conn.info.pop("ll_started", clock.perf_counter())
-        slow.append((took, " ".join(statement.split())[:400], parameters))
+        slow.append((took, " ".join(statement.split()), parameters))
 
     with app.app_context():
         engine = db.engine
@@ -101,10 +101,14 @@ def profile_update(app, update) -> None:
     profile.runcall(update)
     event.remove(engine, "before_cursor_execute", before)
     event.remove(engine, "after_cursor_execute", after)
-    pstats.Stats(profile).sort_stats("cumulative").print_stats(25)
+    pstats.Stats(profile).sort_stats(os.environ.get("LEDGERLENS_PROFILE_SORT", "cumulative")).print_stats(int(os.environ.get("LEDGERLENS_PROFILE_LINES", "25")))
     print(f"  {len(slow)} statements, {sum(t for t, _, _ in slow) * 1000:.1f} ms")
     for took, statement, parameters in sorted(slow, key=lambda x: x[0], reverse=True)[:8]:
-        print(f"  {took * 1000:7.1f} ms  {statement}  {str(parameters)[:200]}")
+        print(f"  {took * 1000:7.1f} ms  {statement[:400]}  {str(parameters)[:200]}")
+    if os.environ.get("LEDGERLENS_PROFILE_SQL"):   # every statement whole, to EXPLAIN by hand
+        with open(os.environ["LEDGERLENS_PROFILE_SQL"], "w") as out:
+            for took, statement, parameters in slow:
+                out.write(f"-- {took * 1000:.1f} ms\n{statement}\n-- {parameters!r}\n\n")
 
 
 def _naive(app, user_id: int, query: dict, today: date) -> None:

@@ -20,6 +20,7 @@ from .rollup import (
     FxRollupState,
     MonthlyRollup,
     PayeeAmountRollup,
+    PayeeName,
     PayeeRollup,
     band_bounds,
     band_of,
@@ -44,7 +45,7 @@ __all__ = [
     "TRANSACTION_KINDS",
     "Account", "AmountRollup", "Base", "Budget", "Category", "CategoryMapping", "DailyPayeeRollup", "DailyRollup", "DismissedRecurring", "FxAmountRollup", "FxDailyRollup", "FxMonthRollup", "FxPayeeAmountRollup", "FxPayeeRollup", "FxRollupState",
     "EditBatch", "EditBatchRow", "EditBatchTag", "ExchangeRate", "Expense", "Goal", "HiddenCategory", "Money",
-    "MonthlyRollup", "PayeeAmountRollup", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
+    "MonthlyRollup", "PayeeAmountRollup", "PayeeName", "PayeeRollup", "RuleTag", "Scenario", "Schedule", "ScheduleOccurrence",
     "ScheduleTag", "SpentToken", "Tag", "Transaction", "TransactionTag", "User", "band_bounds", "band_of",
     "database_url", "db", "from_cents", "to_cents",
 ]

@@ -254,6 +254,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - 
     cursor.close()
 
 
+@event.listens_for(Engine, "connect")
+def _postgres_serial_reads(dbapi_connection, connection_record):  # pragma: no cover - trivial
+    """No parallel workers for a PostgreSQL query: the app's reads are index probes and roll-up sums of
+    a few ms, for which starting workers costs more than it saves, and takes cores from the other
+    workers' requests. Measured: the explorer grid's first page of a text search (1M varied rows, two
+    cores) waited ~10 ms for a Gather Merge's workers and took 20 ms, 5 ms serial; no case of
+    ``bench_spending.py`` got slower (docs/benchmarks.md). INSERT ... SELECT never ran in parallel."""
+    if not type(dbapi_connection).__module__.startswith("psycopg"):
+        return
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    dbapi_connection.commit()
+
+
 # -- SQLite: a large write's WAL checkpoint after the response ---------------------------------------
 # SQLite copies the WAL back into the database file ("checkpoint") inside the commit that takes the WAL
 # past 1000 pages. After a bulk edit of ~100,000 rows that is 130-250 MB of WAL and ~1 s of the user's

@@ -404,3 +404,29 @@ def test_no_index_carries_a_column_a_bulk_category_edit_changes():
         carrying = {ix.name for ix in table.indexes if {"category_id", "budget_id"} & {c.name for c in ix.columns}}
         assert carrying == set(), (table.name, carrying)
         assert table.dialect_options["postgresql"]["with"] == {"fillfactor": HOT_FILLFACTOR}
+
+
+def test_payee_names_filled_from_the_payee_rollup_and_dropped(alembic_runner, alembic_engine):
+    """0025: one name per (user, flow, payee) of the payee roll-up, and the roll-up's index by payee;
+    the downgrade drops both and keeps the roll-up."""
+    alembic_runner.migrate_up_to("0024_rollups_without_keys")
+    with alembic_engine.begin() as conn:
+        conn.execute(text("INSERT INTO users (id, email, display_name, currency, password_hash) "
+                          "VALUES (1, 'u1@example.com', 'x', 'EUR', 'h'), (2, 'u2@example.com', 'y', 'EUR', 'h')"))
+        conn.execute(text(
+            "INSERT INTO payee_rollup (user_id, flow, month, payee, account_id, category_id, total_cents, row_count) "
+            "VALUES (1, 'spending', '2026-01-01', 'Cafe', 1, NULL, 100, 1), "
+            "(1, 'spending', '2026-02-01', 'Cafe', 1, 3, 200, 2), "
+            "(1, 'income', '2026-01-01', 'Cafe', 2, NULL, 5000, 1), "
+            "(2, 'spending', '2026-01-01', 'Market', 7, NULL, 300, 1)"))
+    alembic_runner.migrate_up_to("0025_payee_names")
+    with alembic_engine.connect() as conn:
+        got = conn.execute(text("SELECT user_id, flow, payee FROM payee_names")).all()
+    assert sorted(tuple(r) for r in got) == [(1, "income", "Cafe"), (1, "spending", "Cafe"), (2, "spending", "Market")]
+    assert "ix_payee_rollup_user_flow_payee" in {i["name"] for i in inspect(alembic_engine).get_indexes("payee_rollup")}
+    alembic_runner.migrate_down_to("0024_rollups_without_keys")
+    assert "payee_names" not in inspect(alembic_engine).get_table_names()
+    assert "ix_payee_rollup_user_flow_payee" not in {
+        i["name"] for i in inspect(alembic_engine).get_indexes("payee_rollup")}
+    with alembic_engine.connect() as conn:
+        assert conn.scalar(text("SELECT count(*) FROM payee_rollup")) == 4

@@ -24,6 +24,7 @@ from models import (
     Expense,
     MonthlyRollup,
     PayeeAmountRollup,
+    PayeeName,
     PayeeRollup,
     Transaction,
 )
@@ -146,6 +147,49 @@ def test_rollup_follows_creates_edits_and_deletes(db_session, make_user, make_ac
     assert by_month(db_session, alice.id) == {date(2026, 2, 1): 1250}
     # Bob's numbers were never touched by Alice's writes.
     assert rollup_totals(db_session, bob.id) == raw_totals(db_session, bob.id)
+
+
+def names_of(session, user_id):
+    return set(session.execute(select(PayeeName.flow, PayeeName.payee).where(PayeeName.user_id == user_id)).all())
+
+
+def test_payee_names_follow_every_writer(db_session, make_user, make_account):
+    """PayeeName holds each payee the user's spending and income has had: added by a commit's refresh
+    and by a bulk rename (a name the user never had), rebuilt without the gone ones by a full refresh;
+    a text search finds a renamed payee through it, on both databases."""
+    from dashboard.services import bulk_edit
+    from dashboard.services import spending as svc
+
+    alice, bob = make_user("alice@example.com"), make_user("bob@example.com")
+    a, b = make_account(alice), make_account(bob)
+    for payee in ("Corner Market", "Corner Market", "Tram Co"):
+        create_transaction(db_session, alice.id, account_id=a.id, date=date(2026, 1, 5), amount=Decimal("-4.00"),
+                           payee=payee)
+    create_transaction(db_session, alice.id, account_id=a.id, date=date(2026, 1, 6), amount=Decimal("900.00"),
+                       kind="income", payee="Employer")
+    create_transaction(db_session, bob.id, account_id=b.id, date=date(2026, 1, 5), amount=Decimal("-1.00"),
+                       payee="Bob's Bakery")
+    db_session.commit()
+    assert names_of(db_session, alice.id) == {("spending", "Corner Market"), ("spending", "Tram Co"),
+                                              ("income", "Employer")}
+    assert names_of(db_session, bob.id) == {("spending", "Bob's Bakery")}
+
+    where = bulk_edit.filter_where(db_session, alice.id, {"q": "corner"})
+    bulk_edit.apply(db_session, alice.id, where, bulk_edit.make_actions(db_session, alice.id, payee="Farmers Hall"),
+                    label="rename", expected_rows=2)
+    db_session.commit()
+    assert ("spending", "Farmers Hall") in names_of(db_session, alice.id)
+    filters = svc.parse_filters({"preset": "custom", "from": "2026-01-01", "to": "2026-01-31", "q": "farmers h"},
+                                date(2026, 2, 1))
+    found = svc.explore(db_session, alice.id, filters, today=date(2026, 2, 1))
+    assert found.payees["payee"].tolist() == ["Farmers Hall"]
+    assert found.payees["total_cents"].tolist() == [800] and found.total_cents == 800
+
+    rollup.refresh(db_session, alice.id)   # every month: the names of rows that still exist
+    db_session.commit()
+    assert names_of(db_session, alice.id) == {("spending", "Farmers Hall"), ("spending", "Tram Co"),
+                                              ("income", "Employer")}
+    assert names_of(db_session, bob.id) == {("spending", "Bob's Bakery")}
 
 
 def test_rolled_back_writes_leave_no_trace(db_session, make_user, make_account):

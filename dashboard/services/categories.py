@@ -30,6 +30,7 @@ from models import (
 
 from . import rollup
 from .budget_lines import assign_budgets, detach_expenses
+from .cache import transaction_memo
 from .errors import Conflict, NotFound, ServiceError
 from .sql import cents
 from .validation import normalise_name
@@ -70,7 +71,20 @@ FRAME_COLUMNS = ["id", "name", "kind", "color", "parent_id", "parent_name", "ful
 
 def category_records(session: Session, user_id: int) -> dict[str, list]:
     """``category_frame``'s columns as plain lists (FRAME_COLUMNS -> one list each), for callers that
-    only look a few things up (the grid's category labels) and need no DataFrame."""
+    only look a few things up (the grid's category labels) and need no DataFrame. Read once per
+    database transaction that has not written (an explorer update asked twice: 4 ms of its 60); each
+    caller gets its own lists."""
+    memo = transaction_memo(session)
+    key = ("category_records", user_id)
+    if memo is not None and key in memo:
+        return {name: list(values) for name, values in memo[key].items()}
+    columns = _read_category_records(session, user_id)
+    if memo is not None:
+        memo[key] = {name: list(values) for name, values in columns.items()}
+    return columns
+
+
+def _read_category_records(session: Session, user_id: int) -> dict[str, list]:
     rows = [tuple(r) for r in session.execute(
         select(Category.id, Category.name, Category.kind, Category.color, Category.parent_id, Category.user_id,
                Category.version)

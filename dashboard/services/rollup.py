@@ -34,6 +34,7 @@ from sqlalchemy import (
     and_,
     cast,
     delete,
+    exists,
     func,
     insert,
     inspect,
@@ -57,6 +58,7 @@ from models import (
     Expense,
     MonthlyRollup,
     PayeeAmountRollup,
+    PayeeName,
     PayeeRollup,
     Transaction,
     User,
@@ -73,7 +75,7 @@ _CHANGED = "ledgerlens_changed_users"  # user ids whose data version the commit 
 ALL_USERS = "*"
 # Tables whose rows carry no answer of their own: the derived roll-up, and users (handled apart).
 _NOT_USER_DATA = {"monthly_rollup", "amount_rollup", "daily_rollup", "payee_rollup", "payee_amount_rollup",
-                  "daily_payee_rollup",
+                  "daily_payee_rollup", "payee_names",
                   "users", *fx_rollup.TABLES}
 # Changes to the user row that change nothing a page shows.
 _USER_QUIET_ATTRIBUTES = {"password_hash", "data_version"}
@@ -225,8 +227,32 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
                                  (DailyPayeeRollup, daily_payee_cols, daily_payees)):
         for source, date_col in zip(sources, (Expense.date, Transaction.date, Transaction.date)):
             session.execute(insert(table).from_select(cols, restricted(source, date_col)))
+    _note_payees(session, user_id, month_list)
     # Accounts in other currencies: their converted totals for the same months (services/fx_rollup.py)
     fx_rollup.refresh(session, user_id, month_list)
+
+
+def _unnamed(user_id: int, flow, payee):
+    """No PayeeName row yet for (user, flow, payee): the condition of an INSERT ... SELECT of new names
+    (the writers of one user's roll-ups take turns, :func:`lock_user`, so none adds it meanwhile)."""
+    n = PayeeName
+    return ~exists().where(n.user_id == user_id, n.flow == flow, n.payee == payee)
+
+
+def _note_payees(session: Session, user_id: int, month_list: list[date] | None) -> None:
+    """:class:`PayeeName` rows for the payees the refreshed months' payee roll-up holds (every month:
+    the user's names rebuilt, dropping those no row has any more)."""
+    r = PayeeRollup
+    where = [r.user_id == user_id]
+    if month_list is None:
+        session.execute(delete(PayeeName).where(PayeeName.user_id == user_id)
+                        .execution_options(synchronize_session=False))
+    else:
+        where.append(r.month.in_(month_list))
+    names = select(r.user_id, r.flow, r.payee).where(*where).distinct().subquery()
+    session.execute(insert(PayeeName).from_select(
+        ["user_id", "flow", "payee"],
+        select(names.c.user_id, names.c.flow, names.c.payee).where(_unnamed(user_id, names.c.flow, names.c.payee))))
 
 
 # The roll-ups a bulk change of categories or payees touches, with their key columns (not the net rows:
@@ -444,6 +470,12 @@ def shift(session: Session, user_id: int) -> set:
     session.execute(insert(CHANGE_TOTALS).from_select(
         [*_TOTAL_KEYS, "cents", "row_count"], select(*keys, func.sum(c.cents), func.count()).where(moved)
         .group_by(*keys)))
+    # The new payees' names (a rename to a payee the user never had).
+    fresh = select(t.flow, t.new_payee.label("payee")).where(t.old_payee.is_distinct_from(t.new_payee),
+                                                           t.new_payee.is_not(None)).distinct().subquery()
+    session.execute(insert(PayeeName).from_select(
+        ["user_id", "flow", "payee"],
+        select(literal(user_id), fresh.c.flow, fresh.c.payee).where(_unnamed(user_id, fresh.c.flow, fresh.c.payee))))
     shifted = set()
     for table, names, _e, _t in _shift_specs(session):
         by_category = _by_account_category(table)

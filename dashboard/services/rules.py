@@ -25,7 +25,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from models import Account, ImportRule, PayeeRollup, RuleTag, Tag, Transaction
+from models import Account, ImportRule, PayeeName, RuleTag, Tag, Transaction
 from models.rule import RULE_FIELDS, RULE_MATCH_TYPES
 
 from . import bulk_edit, patterns, rollup
@@ -241,11 +241,11 @@ def rule_where(session: Session, user_id: int, spec: RuleSpec) -> list:
     if spec.pattern and spec.match_type == "regex":
         search = patterns.compile_pattern(spec.pattern).search
         if spec.field == "payee" and not rollup.stale(session, user_id):
-            # The user's payees from the payee roll-up (a few thousand rows, not a pass over every
-            # transaction): those of spending and income, the only rows a rule changes. The account and
-            # amount conditions stay in the WHERE below, so a wider list changes nothing.
-            values = session.scalars(select(PayeeRollup.payee).where(PayeeRollup.user_id == user_id,
-                                                                     PayeeRollup.flow.in_(("spending", "income")))
+            # The user's payees (PayeeName: a few thousand rows, not a pass over every transaction):
+            # those of spending and income, the only rows a rule changes. The account and amount
+            # conditions stay in the WHERE below, so a wider list changes nothing.
+            values = session.scalars(select(PayeeName.payee).where(PayeeName.user_id == user_id,
+                                                                   PayeeName.flow.in_(("spending", "income")))
                                      .distinct()).all()
         else:
             values = session.scalars(select(column).where(Transaction.user_id == user_id, *where).distinct()).all()

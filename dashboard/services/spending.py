@@ -35,6 +35,7 @@ from models import (
     FxPayeeRollup,
     MonthlyRollup,
     PayeeAmountRollup,
+    PayeeName,
     PayeeRollup,
     Tag,
     Transaction,
@@ -49,7 +50,7 @@ from .categories import category_frame, category_records, parents_map, path_to, 
 from .errors import ServiceError
 from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .periods import Comparison, add_months, clip, compare, month_end, month_start
-from .sql import cents, date_bucket
+from .sql import cents, date_bucket, one_of
 from .validation import parse_amount
 
 PRESETS = {
@@ -313,25 +314,22 @@ def _remembered(session: Session, key: tuple, start: date, end: date) -> list | 
 def remember_text_matches(session: Session, user_id: int, filters: SpendingFilters, start: date, end: date) -> None:
     """A text search's matches over [start, end], read once per database transaction for the explorer's
     reads inside it (over time, top payees, the previous period, each also over partial-month edges):
-    on PostgreSQL the flow's payees containing the text (from PayeeRollup: the user's payees with rows
-    in those months), and, without the SQLite full-text index, the ids of the transactions whose description
-    (only) contains it. Each read then filters by ``payee IN (...)`` / ``id IN (...)`` instead of
-    matching the text against every roll-up row and walking the trigram index again (PostgreSQL, varied
-    set, 12 months: ~16 ms of ILIKE over 27,000 payee roll-up rows and ~20 ms for the description
-    matches, three times an update)."""
+    on PostgreSQL the flow's payees containing the text (from PayeeName, through its trigram index:
+    every name the user's rows of that flow have had), and, without the SQLite full-text index, the ids
+    of the transactions whose description (only) contains it. Each read then filters by ``payee IN
+    (...)`` (ix_payee_rollup_user_flow_payee) / ``id IN (...)`` instead of matching the text against
+    every roll-up row and walking the trigram index again (PostgreSQL, varied set at 1M, 12 months:
+    names 0.2 ms, where the distinct payees of the months took 12-15 ms; each roll-up read 1.3 ms, where
+    matching the rows of the months took 4.3 ms)."""
     memo = transaction_memo(session)
     if memo is None or not filters.text or rollup.stale(session, user_id):
         return
     if session.get_bind().dialect.name != "sqlite":
         # SQLite's LIKE over the roll-up rows costs less than this extra read (varied set, 12 months:
         # 52 -> 66 ms CPU with it); PostgreSQL's ILIKE does not.
-        # The distinct payees of those months first, then ILIKE over them: a few thousand names instead
-        # of every roll-up row (varied set, 24 months: 53,000 rows, 28 -> 17 ms). OFFSET 0 keeps the
-        # planner from pushing the ILIKE back under the DISTINCT.
-        r = PayeeRollup
-        seen = select(r.payee).where(r.user_id == user_id, r.flow == filters.flow, r.month >= month_start(start),
-                                     r.month <= end).distinct().offset(0).subquery()
-        names = session.scalars(select(seen.c.payee).where(contains(session, seen.c.payee, filters.text))
+        n = PayeeName
+        names = session.scalars(select(n.payee).where(n.user_id == user_id, n.flow == filters.flow,
+                                                      contains(session, n.payee, filters.text))
                                 .limit(TEXT_LIST_MAX + 1)).all()
         memo[("payees", user_id, filters.flow, filters.text)] = (start, end,
                                                                  list(names) if len(names) <= TEXT_LIST_MAX else None)
@@ -366,7 +364,8 @@ def _text_ids(session: Session, user_id: int, text: str, start: date, end: date,
         where.append(Transaction.id.in_(found))
     elif description_only:
         found = _remembered(session, ("description", user_id, text), start, end)
-        where.append(Transaction.id.in_(found) if found is not None else contains(session, Transaction.description, text))
+        where.append(one_of(session, Transaction.id, found) if found is not None
+                     else contains(session, Transaction.description, text))
     else:
         where.append(or_(contains(session, Transaction.payee, text), contains(session, Transaction.description, text)))
     return select(Transaction.id).where(*where).correlate(None)  # its own FROM, even inside a join on transactions
@@ -460,7 +459,7 @@ def _rollup_select(session: Session, model, user_id: int, filters: SpendingFilte
         where.append(r.band.between(*bands))
     if payee_text:
         names = _remembered(session, ("payees", user_id, filters.flow, payee_text), start, end)
-        where.append(r.payee.in_(names) if names is not None else contains(session, r.payee, payee_text))
+        where.append(one_of(session, r.payee, names) if names is not None else contains(session, r.payee, payee_text))
     stmt = stmt.where(*where)
     if keys:
         stmt = stmt.group_by(*[key_cols[k] for k in keys])
@@ -520,6 +519,9 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     def raw(a, b, **kw):
         return _raw_select(session, user_id, filters, a, b, keys, categories, grain, **kw)
 
+    def described(a, b):   # whether the text may match descriptions only in [a, b] (not: none remembered)
+        return _remembered(session, ("description", user_id, filters.text), a, b) != []
+
     if filters.tag_ids:
         return [raw(start, end)]   # no roll-up knows tags
     if rollup.stale(session, user_id):   # inside a writing transaction: the rows, as they are now
@@ -546,7 +548,7 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
         for a, b in edges:
             parts.append(_rollup_select(session, DailyPayeeRollup, user_id, filters, a, b, keys, categories, grain,
                                         payee_text=filters.text))
-            if has_text:
+            if has_text and described(a, b):
                 parts.append(raw(a, b, description_only=True))
     if whole is None:
         return parts
@@ -554,7 +556,7 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     if not has_amount:   # payees, or a text search: the payee roll-up, plus description-only matches
         parts.append(_rollup_select(session, PayeeRollup, user_id, filters, whole[0], whole[1], keys, categories,
                                     grain, payee_text=filters.text))
-        if has_text:
+        if has_text and described(whole[0], whole_end):
             parts.append(raw(whole[0], whole_end, description_only=True))
         return parts
     bands = _covered_bands(filters.min_amount, filters.max_amount)
