@@ -25,7 +25,8 @@ target_metadata = Base.metadata
 # Search structures a migration builds by hand, outside the models: SQLite's FTS5 table (and its
 # shadow tables) and PostgreSQL's trigram indexes (revision 0007). Autogenerate leaves them alone.
 _UNMODELLED_PREFIXES = ("transactions_fts",)
-_UNMODELLED_INDEXES = {"ix_transactions_payee_trgm", "ix_transactions_description_trgm", "ix_payee_names_payee_trgm"}
+_UNMODELLED_INDEXES = {"ix_transactions_payee_trgm", "ix_transactions_description_trgm", "ix_payee_names_payee_trgm",
+                       "ix_transactions_rest_trgm"}
 
 
 def _include_object(obj, name, type_, reflected, compare_to) -> bool:

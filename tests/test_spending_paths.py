@@ -2,6 +2,7 @@
 same answer as a plain recomputation in Python from the user's rows, for a grid of filters."""
 from __future__ import annotations
 
+import itertools
 import random
 from collections import defaultdict
 from dataclasses import replace
@@ -9,6 +10,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from dashboard.services import spending as svc
@@ -171,3 +174,53 @@ def test_remembered_text_matches_give_the_same_answers(db_session, seeded, fts, 
                 for keys in (["bucket", "category_id"], ["payee"], ["category_id"], ["day", "category_id"], []):
                     got = _answer(svc.aggregate(db_session, user_id, part, keys), keys)
                     assert got == _reference(db_session, user_id, part, keys), (query, extra, keys, start, end)
+
+
+# Few letters, both cases, an accent and LIKE's wildcards: payees run into the texts at their ends often.
+_LETTERS = "abAé%"
+_PEOPLE = itertools.count()   # one new person per example (the examples share the test's database)
+
+
+@st.composite
+def _payee_and_description(draw):
+    payee = draw(st.text(_LETTERS, min_size=1, max_size=3))
+    parts = draw(st.lists(st.one_of(st.just(payee), st.just(payee.upper()), st.text(_LETTERS, max_size=3)),
+                          max_size=4))
+    return payee, " ".join(parts) if draw(st.booleans()) else "".join(parts)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                 HealthCheck.too_slow])
+@given(st.lists(_payee_and_description(), min_size=1, max_size=8),
+       st.lists(st.text(_LETTERS, min_size=1, max_size=4), min_size=1, max_size=5))
+# The text hidden between two occurrences of the payee, found only through the both-ends payees.
+@example([("ab", "abab"), ("ab", "AB x AB")], ["ba", "b x a", "B X"])
+def test_description_only_matches_are_exactly_those_of_the_plain_test(db_session, rows, texts):
+    """The description-only matches found through ix_transactions_rest_trgm (PostgreSQL: the description
+    with its payee cut out, plus the payees that can hide the text between two of their occurrences)
+    are exactly the rows of ``payee NOT ILIKE '%t%' AND description ILIKE '%t%'``, whatever the payees
+    and descriptions (payees inside descriptions, runs of them, other cases, wildcards in the text)."""
+    from models import Account, User
+
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the index is PostgreSQL's; SQLite answers from its full-text table")
+    assert svc._has_rest_index(db_session)   # else this would test the plain path against itself
+    user = User(email=f"rest{next(_PEOPLE)}@example.com", display_name="P", currency="USD", password_hash="x")
+    db_session.add(user)
+    db_session.flush()
+    account = Account(user_id=user.id, name="Card", type="checking", opening_balance=Decimal("0"))
+    db_session.add(account)
+    db_session.flush()
+    for payee, description in rows:
+        create_transaction(db_session, user.id, account_id=account.id, date=date(2026, 1, 5),
+                           amount=Decimal("-1.00"), payee=payee, description=description)
+    db_session.commit()
+    start, end = date(2026, 1, 1), date(2026, 1, 31)
+    for text in texts:
+        got = set(db_session.scalars(svc._description_only_ids(db_session, user.id, text, start, end)))
+        pattern = f"%{svc.escape_like(text)}%"
+        want = set(db_session.scalars(select(Transaction.id).where(
+            Transaction.user_id == user.id, Transaction.payee.not_ilike(pattern, escape="\\"),
+            Transaction.description.ilike(pattern, escape="\\"))))
+        assert got == want, (text, db_session.execute(select(Transaction.payee, Transaction.description)
+                                                      .where(Transaction.user_id == user.id)).all())

@@ -16,7 +16,20 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 import pandas as pd
-from sqlalchemy import Integer, Select, and_, bindparam, case, column, func, literal, or_, select, union_all
+from sqlalchemy import (
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy import text as text_sql
 from sqlalchemy.orm import Session
 
@@ -48,7 +61,7 @@ from . import fx, fx_rollup, rollup
 from .cache import cached, transaction_memo
 from .categories import category_frame, category_records, parents_map, path_to, subtree, visible_to
 from .errors import ServiceError
-from .filters import contains, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
+from .filters import contains, escape_like, ids_param, ordered_range, parse_ids, parse_iso_date, search_text
 from .periods import Comparison, add_months, clip, compare, month_end, month_start
 from .sql import cents, date_bucket, one_of
 from .validation import parse_amount
@@ -334,11 +347,80 @@ def remember_text_matches(session: Session, user_id: int, filters: SpendingFilte
         memo[("payees", user_id, filters.flow, filters.text)] = (start, end,
                                                                  list(names) if len(names) <= TEXT_LIST_MAX else None)
     if not _has_fts(session):
-        ids = session.scalars(select(Transaction.id).where(
-            Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end,
-            ~contains(session, Transaction.payee, filters.text), contains(session, Transaction.description, filters.text))
-            .limit(TEXT_LIST_MAX + 1)).all()
+        ids = session.scalars(_description_only_ids(session, user_id, filters.text, start, end)
+                              .limit(TEXT_LIST_MAX + 1)).all()
         memo[("description", user_id, filters.text)] = (start, end, list(ids) if len(ids) <= TEXT_LIST_MAX else None)
+
+
+REST_MARKER = "zqxj"   # what stands for the payee in ix_transactions_rest_trgm (migration 0026)
+_REST_INDEXES: dict[str, bool] = {}
+
+
+def _has_rest_index(session: Session) -> bool:
+    """Whether this PostgreSQL database has ix_transactions_rest_trgm (migration 0026, with pg_trgm)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return False
+    key = str(bind.url)
+    if key not in _REST_INDEXES:
+        _REST_INDEXES[key] = bool(session.scalar(text_sql("SELECT to_regclass('ix_transactions_rest_trgm') IS NOT NULL")))
+    return _REST_INDEXES[key]
+
+
+def _description_only_ids(session: Session, user_id: int, text: str, start: date, end: date) -> Select:
+    """Ids of the user's transactions in [start, end] whose description contains ``text`` and whose
+    payee does not (case-insensitively, as ILIKE: PostgreSQL compares lower() of both).
+
+    On PostgreSQL with ix_transactions_rest_trgm, the rows are first narrowed through that index, whose
+    entry for a row is ``rest = replace(lower(description), lower(payee), M)`` (M = REST_MARKER), then
+    tested exactly. Why no row is missed, with s = lower(text), d = lower(description), p = lower(payee):
+    take an occurrence O of s in d, and p not containing s. If O overlaps no replaced occurrence of p,
+    it stands whole in rest. Else let R1 ... Rq be the replaced occurrences overlapping O, in order:
+    - R1 starts inside O: the part of O before it is untouched, so rest holds s[:a] + M (0 < a < |s|);
+    - Rq ends inside O: likewise rest holds M + s[b:] (0 < b < |s|);
+    - else R1 covers O's start and Rq its end: q = 1 would put s inside p, so q >= 2, and p ends with
+      s[:a] (R1's end) and begins with s[b:] (R2's start), a <= b: such payees ("both ends") are
+      found among the user's payee names, and their rows read by payee.
+    So the candidates are the rows whose rest matches one of 2|s| - 1 patterns, plus the rows of the
+    both-ends payees; the exact test follows (a subquery with OFFSET 0, so that PostgreSQL does not
+    fold it into the candidates' index scan). All lower-casing is PostgreSQL's own, the text's too.
+    Varied set, 1M rows, "coffee" over two years: 15 ms through the description's trigram index (27,484
+    candidates of all time, each fetched to test its payee), 1 ms this way (338 candidates).
+
+    Elsewhere: the plain test over the range's rows (SQLite's full-text table answers before this)."""
+    base = [Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end]
+    exact = [~contains(session, Transaction.payee, text), contains(session, Transaction.description, text)]
+    if not _has_rest_index(session):
+        return select(Transaction.id).where(*base, *exact)
+    s = session.scalar(select(func.lower(literal(text))))
+    pieces = [escape_like(s)] + [escape_like(s[:a]) + REST_MARKER for a in range(1, len(s))] \
+        + [REST_MARKER + escape_like(s[b:]) for b in range(1, len(s))]
+    rest = func.replace(func.lower(Transaction.description), func.lower(Transaction.payee),
+                        literal_column(f"'{REST_MARKER}'"))   # as the index has it: a constant, not a parameter
+    candidates = [rest.like(f"%{piece}%", escape="\\") for piece in pieces]
+    both = _both_ends_payees(session, user_id, s)
+    if both:
+        candidates.append(Transaction.payee.in_(both))
+    found = select(Transaction.id, Transaction.payee, Transaction.description).where(*base, or_(*candidates)) \
+        .offset(0).subquery()
+    return select(found.c.id).where(~contains(session, found.c.payee, text), contains(session, found.c.description, text))
+
+
+def _both_ends_payees(session: Session, user_id: int, s: str) -> list[str]:
+    """The user's payees (as stored) whose lower() ends with s[:a] and begins with s[b:] for some
+    0 < a <= b < len(s) (``s`` already lower-cased by PostgreSQL): those whose two occurrences in a
+    description can hide ``s`` between them (see :func:`_description_only_ids`). Nearly always none."""
+    if len(s) < 2:
+        return []
+    n = PayeeName
+    low = func.lower(n.payee)
+    rows = session.execute(select(n.payee, low).where(
+        n.user_id == user_id, n.flow.in_(("spending", "income")),
+        func.right(low, 1).in_(sorted(set(s[:-1]))), func.left(low, 1).in_(sorted(set(s[1:]))))
+        .distinct()).all()
+    return [payee for payee, lowered in rows
+            if any(lowered.endswith(s[:a]) and lowered.startswith(s[b:])
+                   for a in range(1, len(s)) for b in range(a, len(s)))]
 
 
 def _text_ids(session: Session, user_id: int, text: str, start: date, end: date, *,
