@@ -783,7 +783,8 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
         read_time = [raw(amount_range=r) for r in _slivers(filters, bands)]
     elif has_text:
         ready = [rolled(FxPayeeRollup, *whole, payee_text=filters.text)]
-        read_time = [raw(description_only=True)]
+        if _remembered(session, ("description", user_id, filters.text), *whole) != []:   # (none: nothing to read)
+            read_time = [raw(description_only=True)]
     else:
         ready = [rolled(FxPayeeRollup if by_payee else FxMonthRollup, *whole)]
     for a, b in edges:
