@@ -94,6 +94,29 @@ def test_a_month_in_eur_usd_and_jpy_totals_to_the_cent_what_the_hand_calculation
     assert eur_only.total_cents == 5234 and eur_only.conversion is None
 
 
+def test_a_text_search_over_several_currencies_totals_what_the_hand_calculation_gives(db_session, monkeypatch):
+    """A search for "coffee" in a month with EUR, USD and JPY accounts: the payees containing it and a
+    row whose description only does, each converted with its day's rate; the matches remembered for
+    the update (payee names, description-only ids) answer exactly as matching the text in every read."""
+    user_id, accounts = _setup(db_session)
+    for day, currency, amount, payee, description in (
+            (JAN(3), "EUR", "12.34", "Coffee Corner", "card 1234"),      # 12.34
+            (JAN(10), "USD", "100.00", "Market", "COFFEE beans"),        # 100 / 1.0876 -> 91.95
+            (JAN(20), "USD", "50.00", "coffee cart", "coffee cart 20/01"),  # 50 / 1.1 -> 45.45
+            (JAN(5), "JPY", "1234", "Book Shop", "paperback")):          # no match
+        create_transaction(db_session, user_id, account_id=accounts[currency], date=day, kind="expense",
+                           amount=-D(amount), payee=payee, description=description)
+    db_session.commit()
+    remembered = svc.explore(db_session, user_id, _january(q="coffee"), today=TODAY)
+    assert remembered.total_cents == 1234 + 9195 + 4545
+    assert sorted(remembered.payees["payee"]) == ["Coffee Corner", "Market", "coffee cart"]
+    db_session.rollback()
+    monkeypatch.setattr(svc, "remember_text_matches", lambda *args, **kwargs: None)
+    plain = svc.explore.__wrapped__(db_session, user_id, _january(q="coffee"), today=TODAY)   # (not the cache)
+    assert plain.total_cents == remembered.total_cents
+    assert plain.payees.sort_values("payee").to_dict("records") == remembered.payees.sort_values("payee").to_dict("records")
+
+
 def test_the_overview_totals_in_the_base_currency(db_session):
     user_id, accounts = _setup(db_session)
     food, housing = _categories(db_session)["Food"], _categories(db_session)["Housing"]

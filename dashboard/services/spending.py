@@ -993,8 +993,8 @@ def explore(session: Session, user_id: int, filters: SpendingFilters, today: dat
     tree = parents_map(categories) if filters.category_ids else None   # read once for the three reads
     comparison = compare(filters.start, filters.end, today or date.today())
     prev_start, prev_end = comparison.previous
-    if not converting:
-        remember_text_matches(session, user_id, filters, min(filters.start, prev_start), max(filters.end, prev_end))
+    # (Several currencies too: the converted payee roll-up and the read-time groups take the same lists.)
+    remember_text_matches(session, user_id, filters, min(filters.start, prev_start), max(filters.end, prev_end))
     over_time = aggregate(session, user_id, filters, [time_key, "category_id"], parents=tree, conversion=conversion)
     if time_key == "day":
         over_time = _to_buckets(over_time, grain)
