@@ -111,8 +111,8 @@ def main() -> None:
     contents = "data:text/csv;base64," + base64.b64encode(data).decode()
     file_data = {"name": "big.csv", "contents": contents}
     roles = imp.ROLES   # every column role the page maps (the currency column since issue 17)
-    values = {**dict.fromkeys(roles), "date": 0, "amount": 3, "payee": 1, "description": 2, "date-format": "mdy", "decimal": ".", "delimiter": ",", "header": True, "skip": 0, "invert": False,
-              "mode": "signed"}
+    values = {**dict.fromkeys(roles), "date": 0, "amount": 3, "payee": 1, "description": 2, "date-format": "mdy",
+              "decimal": ".", "delimiter": ",", "header": True, "skip": 0, "invert": False, "mode": "signed"}
     settings = ("date-format", "decimal", "delimiter", "header", "skip", "invert", "mode")
     mapping_values = [{"id": f"import-map-{k}", "property": "value", "value": values[k]} for k in (*roles, *settings)]
 

@@ -101,7 +101,9 @@ def profile_update(app, update) -> None:
     profile.runcall(update)
     event.remove(engine, "before_cursor_execute", before)
     event.remove(engine, "after_cursor_execute", after)
-    pstats.Stats(profile).sort_stats(os.environ.get("LEDGERLENS_PROFILE_SORT", "cumulative")).print_stats(int(os.environ.get("LEDGERLENS_PROFILE_LINES", "25")))
+    # LEDGERLENS_PROFILE_SORT (cumulative, tottime, ...) and LEDGERLENS_PROFILE_LINES: what the table shows.
+    pstats.Stats(profile).sort_stats(os.environ.get("LEDGERLENS_PROFILE_SORT", "cumulative")) \
+        .print_stats(int(os.environ.get("LEDGERLENS_PROFILE_LINES", "25")))
     print(f"  {len(slow)} statements, {sum(t for t, _, _ in slow) * 1000:.1f} ms")
     for took, statement, parameters in sorted(slow, key=lambda x: x[0], reverse=True)[:8]:
         print(f"  {took * 1000:7.1f} ms  {statement[:400]}  {str(parameters)[:200]}")

@@ -232,11 +232,14 @@ def refresh(session: Session, user_id: int, months: Iterable[date] | None = None
     fx_rollup.refresh(session, user_id, month_list)
 
 
-def _unnamed(user_id: int, flow, payee):
-    """No PayeeName row yet for (user, flow, payee): the condition of an INSERT ... SELECT of new names
-    (the writers of one user's roll-ups take turns, :func:`lock_user`, so none adds it meanwhile)."""
+def _add_names(session: Session, user_id: int, names) -> None:
+    """The user's :class:`PayeeName` rows for the (flow, payee) rows of the subquery ``names`` that have
+    none yet (the writers of one user's roll-ups take turns, :func:`lock_user`, so none adds one
+    meanwhile)."""
     n = PayeeName
-    return ~exists().where(n.user_id == user_id, n.flow == flow, n.payee == payee)
+    unnamed = ~exists().where(n.user_id == user_id, n.flow == names.c.flow, n.payee == names.c.payee)
+    session.execute(insert(PayeeName).from_select(
+        ["user_id", "flow", "payee"], select(literal(user_id), names.c.flow, names.c.payee).where(unnamed)))
 
 
 def _note_payees(session: Session, user_id: int, month_list: list[date] | None) -> None:
@@ -249,10 +252,7 @@ def _note_payees(session: Session, user_id: int, month_list: list[date] | None) 
                         .execution_options(synchronize_session=False))
     else:
         where.append(r.month.in_(month_list))
-    names = select(r.user_id, r.flow, r.payee).where(*where).distinct().subquery()
-    session.execute(insert(PayeeName).from_select(
-        ["user_id", "flow", "payee"],
-        select(names.c.user_id, names.c.flow, names.c.payee).where(_unnamed(user_id, names.c.flow, names.c.payee))))
+    _add_names(session, user_id, select(r.flow, r.payee).where(*where).distinct().subquery())
 
 
 # The roll-ups a bulk change of categories or payees touches, with their key columns (not the net rows:
@@ -471,11 +471,8 @@ def shift(session: Session, user_id: int) -> set:
         [*_TOTAL_KEYS, "cents", "row_count"], select(*keys, func.sum(c.cents), func.count()).where(moved)
         .group_by(*keys)))
     # The new payees' names (a rename to a payee the user never had).
-    fresh = select(t.flow, t.new_payee.label("payee")).where(t.old_payee.is_distinct_from(t.new_payee),
-                                                           t.new_payee.is_not(None)).distinct().subquery()
-    session.execute(insert(PayeeName).from_select(
-        ["user_id", "flow", "payee"],
-        select(literal(user_id), fresh.c.flow, fresh.c.payee).where(_unnamed(user_id, fresh.c.flow, fresh.c.payee))))
+    _add_names(session, user_id, select(t.flow, t.new_payee.label("payee")).where(
+        t.old_payee.is_distinct_from(t.new_payee), t.new_payee.is_not(None)).distinct().subquery())
     shifted = set()
     for table, names, _e, _t in _shift_specs(session):
         by_category = _by_account_category(table)

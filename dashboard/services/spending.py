@@ -276,19 +276,25 @@ def _tagged(user_id: int, filters: SpendingFilters, transaction_id_col):
         TransactionTag.user_id == user_id, TransactionTag.tag_id.in_(filters.tag_ids)))
 
 
-_FTS_TABLES: dict[str, bool] = {}
+_SEARCH_STRUCTURES: dict[tuple[str, str], bool] = {}   # (database URL, probe) -> present
+
+
+def _has_search_structure(session: Session, dialect: str, probe: str) -> bool:
+    """Whether this database (of ``dialect``) has a search structure a migration builds by hand, outside
+    the models (``probe``: SQL answering a row when it is there); asked once per database and process."""
+    bind = session.get_bind()
+    if bind.dialect.name != dialect:
+        return False
+    key = (str(bind.url), probe)
+    if key not in _SEARCH_STRUCTURES:
+        _SEARCH_STRUCTURES[key] = session.execute(text_sql(probe)).first() is not None
+    return _SEARCH_STRUCTURES[key]
 
 
 def _has_fts(session: Session) -> bool:
     """Whether this SQLite database has the trigram full-text table (migration 0007)."""
-    bind = session.get_bind()
-    if bind.dialect.name != "sqlite":
-        return False
-    key = str(bind.url)
-    if key not in _FTS_TABLES:
-        _FTS_TABLES[key] = session.execute(text_sql(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transactions_fts'")).first() is not None
-    return _FTS_TABLES[key]
+    return _has_search_structure(
+        session, "sqlite", "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'transactions_fts'")
 
 
 FTS_LIST_MAX = 2000  # matches of a full-text query remembered as a list (more: the query runs in each read)
@@ -353,18 +359,18 @@ def remember_text_matches(session: Session, user_id: int, filters: SpendingFilte
 
 
 REST_MARKER = "zqxj"   # what stands for the payee in ix_transactions_rest_trgm (migration 0026)
-_REST_INDEXES: dict[str, bool] = {}
 
 
 def _has_rest_index(session: Session) -> bool:
     """Whether this PostgreSQL database has ix_transactions_rest_trgm (migration 0026, with pg_trgm)."""
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return False
-    key = str(bind.url)
-    if key not in _REST_INDEXES:
-        _REST_INDEXES[key] = bool(session.scalar(text_sql("SELECT to_regclass('ix_transactions_rest_trgm') IS NOT NULL")))
-    return _REST_INDEXES[key]
+    return _has_search_structure(
+        session, "postgresql", "SELECT 1 WHERE to_regclass('ix_transactions_rest_trgm') IS NOT NULL")
+
+
+def _may_match_descriptions(session: Session, user_id: int, text: str, start: date, end: date) -> bool:
+    """Whether rows in [start, end] may hold ``text`` in their description only: not when the update's
+    remembered description-only matches (:func:`remember_text_matches`) cover the range and are none."""
+    return _remembered(session, ("description", user_id, text), start, end) != []
 
 
 def _description_only_ids(session: Session, user_id: int, text: str, start: date, end: date) -> Select:
@@ -388,10 +394,12 @@ def _description_only_ids(session: Session, user_id: int, text: str, start: date
     candidates of all time, each fetched to test its payee), 1 ms this way (338 candidates).
 
     Elsewhere: the plain test over the range's rows (SQLite's full-text table answers before this)."""
+    def exact(payee, description):   # the rule itself
+        return [~contains(session, payee, text), contains(session, description, text)]
+
     base = [Transaction.user_id == user_id, Transaction.date >= start, Transaction.date <= end]
-    exact = [~contains(session, Transaction.payee, text), contains(session, Transaction.description, text)]
     if not _has_rest_index(session):
-        return select(Transaction.id).where(*base, *exact)
+        return select(Transaction.id).where(*base, *exact(Transaction.payee, Transaction.description))
     s = session.scalar(select(func.lower(literal(text))))
     pieces = [escape_like(s)] + [escape_like(s[:a]) + REST_MARKER for a in range(1, len(s))] \
         + [REST_MARKER + escape_like(s[b:]) for b in range(1, len(s))]
@@ -403,7 +411,7 @@ def _description_only_ids(session: Session, user_id: int, text: str, start: date
         candidates.append(Transaction.payee.in_(both))
     found = select(Transaction.id, Transaction.payee, Transaction.description).where(*base, or_(*candidates)) \
         .offset(0).subquery()
-    return select(found.c.id).where(~contains(session, found.c.payee, text), contains(session, found.c.description, text))
+    return select(found.c.id).where(*exact(found.c.payee, found.c.description))
 
 
 def _both_ends_payees(session: Session, user_id: int, s: str) -> list[str]:
@@ -601,9 +609,6 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     def raw(a, b, **kw):
         return _raw_select(session, user_id, filters, a, b, keys, categories, grain, **kw)
 
-    def described(a, b):   # whether the text may match descriptions only in [a, b] (not: none remembered)
-        return _remembered(session, ("description", user_id, filters.text), a, b) != []
-
     if filters.tag_ids:
         return [raw(start, end)]   # no roll-up knows tags
     if rollup.stale(session, user_id):   # inside a writing transaction: the rows, as they are now
@@ -630,7 +635,7 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
         for a, b in edges:
             parts.append(_rollup_select(session, DailyPayeeRollup, user_id, filters, a, b, keys, categories, grain,
                                         payee_text=filters.text))
-            if has_text and described(a, b):
+            if has_text and _may_match_descriptions(session, user_id, filters.text, a, b):
                 parts.append(raw(a, b, description_only=True))
     if whole is None:
         return parts
@@ -638,7 +643,7 @@ def _parts(session: Session, user_id: int, filters: SpendingFilters, start: date
     if not has_amount:   # payees, or a text search: the payee roll-up, plus description-only matches
         parts.append(_rollup_select(session, PayeeRollup, user_id, filters, whole[0], whole[1], keys, categories,
                                     grain, payee_text=filters.text))
-        if has_text and described(whole[0], whole_end):
+        if has_text and _may_match_descriptions(session, user_id, filters.text, whole[0], whole_end):
             parts.append(raw(whole[0], whole_end, description_only=True))
         return parts
     bands = _covered_bands(filters.min_amount, filters.max_amount)
@@ -783,7 +788,7 @@ def _from_converted_rollups(session, user_id, filters, keys, start, end, currenc
         read_time = [raw(amount_range=r) for r in _slivers(filters, bands)]
     elif has_text:
         ready = [rolled(FxPayeeRollup, *whole, payee_text=filters.text)]
-        if _remembered(session, ("description", user_id, filters.text), *whole) != []:   # (none: nothing to read)
+        if _may_match_descriptions(session, user_id, filters.text, *whole):
             read_time = [raw(description_only=True)]
     else:
         ready = [rolled(FxPayeeRollup if by_payee else FxMonthRollup, *whole)]
